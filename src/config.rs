@@ -1,0 +1,800 @@
+//! The configuration: `feedwatch.toml` plus every `feeds.d/*.toml` beside it.
+//!
+//! Owns reading, validating and resolving the TOML into plain values the other stages use
+//! ([`Config`]). Every problem found is reported with the file, line and field it concerns, and
+//! all problems are collected before giving up, so `feedwatch check` can list them at once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// Where the config is looked for when no `--config` or `$FEEDWATCH_CONFIG` is given.
+pub const DEFAULT_PATHS: [&str; 2] = ["/etc/feedwatch/feedwatch.toml", "./feedwatch.toml"];
+
+/// One problem in a config file, located for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// The file the problem is in, so `feeds.d/` mistakes are found quickly.
+    pub file: PathBuf,
+    /// 1-based line; 0 when the problem has no single place (a missing file).
+    pub line: usize,
+    /// The dotted field name (`feed[2].schedule`), or empty when the whole file is at fault.
+    pub field: String,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in the config; shown one per line.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, issue) in self.issues.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{issue}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The resolved configuration the daemon runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main file, kept so SIGHUP can re-read the same place and `import-opml` knows where
+    /// `feeds.d/` is.
+    pub path: PathBuf,
+    pub daemon: DaemonConfig,
+    pub feeds: Vec<FeedConfig>,
+    pub topics: Vec<TopicConfig>,
+    pub notifiers: Vec<NotifierConfig>,
+    /// Per-site extraction rules for pages no general rule gets right.
+    pub sites: Vec<SiteRule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// The SQLite file holding all state.
+    pub database: PathBuf,
+    /// Sent with every request so site owners can tell who polls them.
+    pub user_agent: String,
+    /// Global cap on requests in flight, so a large feed list cannot exhaust sockets.
+    pub max_concurrent_fetches: usize,
+    /// Cap per host, so we stay polite to one site that carries many feeds.
+    pub per_host_concurrency: usize,
+    /// Loopback/private/link-local targets are refused unless this is set (SSRF guard).
+    pub allow_private_addresses: bool,
+    /// Where `/healthz` and `/metrics` are served, if anywhere.
+    pub listen: Option<SocketAddr>,
+    /// How long a failed alert keeps being retried before it is marked failed.
+    pub give_up_after: Duration,
+}
+
+/// When a feed is due.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    /// A cron line (normalised to 6 fields) and its parsed form.
+    Cron(String, Box<cron::Schedule>),
+    /// A fixed period between polls.
+    Every(Duration),
+}
+
+impl Schedule {
+    /// Parses a cron line of 5 fields (standard) or 6/7 (with seconds).
+    pub fn parse_cron(line: &str) -> Result<Schedule, String> {
+        let fields = line.split_whitespace().count();
+        let normalised = match fields {
+            5 => format!("0 {line}"),
+            6 | 7 => line.to_string(),
+            n => {
+                return Err(format!(
+                    "a cron line has 5 fields (minute hour day month weekday) or 6 with seconds; this one has {n}"
+                ));
+            }
+        };
+        let parsed: cron::Schedule = normalised
+            .parse()
+            .map_err(|e| format!("not a valid cron line ({e}); e.g. \"*/30 * * * *\""))?;
+        Ok(Schedule::Cron(line.to_string(), Box::new(parsed)))
+    }
+
+    pub fn parse_interval(text: &str) -> Result<Schedule, String> {
+        let d = humantime::parse_duration(text)
+            .map_err(|e| format!("not a duration ({e}); write e.g. \"30m\" or \"2h\""))?;
+        if d < Duration::from_secs(60) {
+            return Err("an interval under 1 minute is impolite to the feed's site; use at least \"1m\"".into());
+        }
+        Ok(Schedule::Every(d))
+    }
+
+    /// A short text for `feedwatch feeds`.
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Cron(line, _) => format!("cron {line}"),
+            Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// The user's name for the feed; `None` means "use the feed's own title".
+    pub name: Option<String>,
+    pub url: Url,
+    pub schedule: Schedule,
+    /// Free labels that topics can scope on (`tag:world`).
+    pub tags: Vec<String>,
+    /// Whether each item's page is fetched and extracted, or the feed's own text kept.
+    pub full_article: bool,
+    /// Where the feed was declared, for error messages.
+    pub source: PathBuf,
+}
+
+impl FeedConfig {
+    /// The key the feed is stored under: its name when given, else its URL.
+    pub fn key(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.url.to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TopicConfig {
+    pub name: String,
+    /// The query text as the user wrote it (parsed by `topics`).
+    pub query: String,
+    /// Names of notifiers that receive this topic's alerts.
+    pub notify: Vec<String>,
+    /// When set, matches are batched and sent on this schedule instead of at once.
+    pub digest: Option<Schedule>,
+    /// Only stories from these feeds (by name) match, when not empty.
+    pub feeds: Vec<String>,
+    /// Only stories from feeds with one of these tags match, when not empty.
+    pub tags: Vec<String>,
+    /// Stories with a shorter body (in characters) are ignored, to skip teasers.
+    pub min_length: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct NotifierConfig {
+    pub name: String,
+    pub kind: NotifierKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum NotifierKind {
+    Email(EmailConfig),
+    Webhook(WebhookConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// `smtp://host:port` (plain, or `?tls=required` for STARTTLS) or `smtps://host:port`.
+    pub smtp_url: Url,
+    pub from: String,
+    pub to: Vec<String>,
+    pub username: Option<String>,
+    /// The password is read from this file at send time, never from the config itself.
+    pub password_file: Option<PathBuf>,
+    /// A PEM CA certificate for private mail servers.
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub url: Url,
+    /// The Standard Webhooks signing secret lives in this file, never in the config.
+    pub secret_file: Option<PathBuf>,
+    /// Extra headers sent with every request (e.g. an auth token for the receiver).
+    pub headers: BTreeMap<String, String>,
+    /// Body shape: "json" (design.md), "slack", "discord" or "ntfy".
+    pub format: String,
+}
+
+/// A per-site extraction rule: `[[site]] host = "example.com" content = "article .body"`.
+#[derive(Debug, Clone, Default)]
+pub struct SiteRule {
+    pub host: String,
+    pub content: Option<String>,
+    pub remove: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file format as written by users. Kept separate from the resolved types above so that the
+// spans (line numbers) stay here and the rest of the program never sees them.
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    daemon: Option<Spanned<RawDaemon>>,
+    defaults: Option<RawDefaults>,
+    #[serde(default)]
+    feed: Vec<Spanned<RawFeed>>,
+    #[serde(default)]
+    topic: Vec<Spanned<RawTopic>>,
+    #[serde(default)]
+    notifier: Vec<Spanned<RawNotifier>>,
+    #[serde(default)]
+    site: Vec<Spanned<RawSite>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFeedsFile {
+    #[serde(default)]
+    feed: Vec<Spanned<RawFeed>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    database: Option<PathBuf>,
+    user_agent: Option<String>,
+    max_concurrent_fetches: Option<Spanned<i64>>,
+    per_host_concurrency: Option<Spanned<i64>>,
+    allow_private_addresses: Option<bool>,
+    listen: Option<Spanned<String>>,
+    give_up_after: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    schedule: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    full_article: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    name: Option<String>,
+    url: Spanned<String>,
+    schedule: Option<Spanned<String>>,
+    interval: Option<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<String>,
+    full_article: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopic {
+    name: Spanned<String>,
+    query: Spanned<String>,
+    #[serde(default)]
+    notify: Vec<Spanned<String>>,
+    digest: Option<Spanned<String>>,
+    #[serde(default)]
+    feeds: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    min_length: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotifier {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    // email
+    smtp_url: Option<Spanned<String>>,
+    from: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    // webhook
+    url: Option<Spanned<String>>,
+    secret_file: Option<PathBuf>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    format: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    host: String,
+    content: Option<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+/// Turns byte offsets into line numbers for one file's text.
+struct Lines<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Lines<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    }
+
+    fn issue(&self, offset: usize, field: impl Into<String>, message: impl Into<String>) -> ConfigIssue {
+        ConfigIssue {
+            file: self.file.to_path_buf(),
+            line: self.line_of(offset),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn parse_error(&self, e: &toml::de::Error) -> ConfigIssue {
+        let line = e.span().map(|s| self.line_of(s.start)).unwrap_or(0);
+        // toml's own message repeats the location in a multi-line form; keep its first line.
+        let message = e.message().lines().next().unwrap_or("invalid TOML").to_string();
+        ConfigIssue { file: self.file.to_path_buf(), line, field: String::new(), message }
+    }
+}
+
+/// Where the config is: `--config`, else `$FEEDWATCH_CONFIG` (both via clap), else the first
+/// of [`DEFAULT_PATHS`] that exists.
+pub fn locate(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    for candidate in DEFAULT_PATHS {
+        if Path::new(candidate).exists() {
+            return PathBuf::from(candidate);
+        }
+    }
+    PathBuf::from(DEFAULT_PATHS[1])
+}
+
+/// The default database: `$STATE_DIRECTORY/feedwatch.db` under systemd, else `./feedwatch.db`.
+fn default_database() -> PathBuf {
+    match std::env::var_os("STATE_DIRECTORY") {
+        // systemd may pass several colon-separated directories; the first is ours.
+        Some(dirs) => {
+            let first = dirs.to_string_lossy().split(':').next().unwrap_or(".").to_string();
+            PathBuf::from(first).join("feedwatch.db")
+        }
+        None => PathBuf::from("./feedwatch.db"),
+    }
+}
+
+/// Reads and validates the config at `path` and every `feeds.d/*.toml` beside it.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let mut issues = Vec::new();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(ConfigError {
+                issues: vec![ConfigIssue {
+                    file: path.to_path_buf(),
+                    line: 0,
+                    field: String::new(),
+                    message: format!(
+                        "cannot read the config file ({e}); pass --config PATH or set FEEDWATCH_CONFIG"
+                    ),
+                }],
+            });
+        }
+    };
+    let config = parse_main(path, &text, &mut issues);
+    if issues.is_empty() {
+        if let Some(config) = config {
+            return Ok(config);
+        }
+    }
+    Err(ConfigError { issues })
+}
+
+fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<Config> {
+    let lines = Lines { file: path, text };
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            issues.push(lines.parse_error(&e));
+            // Still read feeds.d so one run of `check` shows every broken file.
+            let _ = read_feeds_dir(path, &RawDefaults::default(), issues);
+            return None;
+        }
+    };
+
+    let daemon = resolve_daemon(&lines, raw.daemon, issues);
+    let defaults = raw.defaults.unwrap_or_default();
+    for (field, value) in [("defaults.schedule", &defaults.schedule), ("defaults.interval", &defaults.interval)] {
+        if let Some(v) = value {
+            let parsed = if field.ends_with("schedule") {
+                Schedule::parse_cron(v.get_ref())
+            } else {
+                Schedule::parse_interval(v.get_ref())
+            };
+            if let Err(m) = parsed {
+                issues.push(lines.issue(v.span().start, field, m));
+            }
+        }
+    }
+
+    let mut feeds = Vec::new();
+    for (i, feed) in raw.feed.into_iter().enumerate() {
+        if let Some(f) = resolve_feed(&lines, i, feed, &defaults, issues) {
+            feeds.push(f);
+        }
+    }
+    feeds.extend(read_feeds_dir(path, &defaults, issues));
+    let mut seen = HashSet::new();
+    for f in &feeds {
+        if !seen.insert(f.key()) {
+            issues.push(ConfigIssue {
+                file: f.source.clone(),
+                line: 0,
+                field: "feed.name".into(),
+                message: format!("two feeds are named \"{}\"; give each a different name", f.key()),
+            });
+        }
+    }
+
+    let mut notifiers = Vec::new();
+    for (i, n) in raw.notifier.into_iter().enumerate() {
+        if let Some(n) = resolve_notifier(&lines, i, n, issues) {
+            notifiers.push(n);
+        }
+    }
+    let notifier_names: HashSet<String> = notifiers.iter().map(|n| n.name.clone()).collect();
+
+    let mut topics = Vec::new();
+    let mut topic_names = HashSet::new();
+    for (i, t) in raw.topic.into_iter().enumerate() {
+        let start = t.span().start;
+        let t = t.into_inner();
+        let field = |f: &str| format!("topic[{i}].{f}");
+        if !topic_names.insert(t.name.get_ref().clone()) {
+            issues.push(lines.issue(t.name.span().start, field("name"), "another topic has this name"));
+        }
+        if let Err(e) = crate::topics::Query::parse(t.query.get_ref()) {
+            issues.push(lines.issue(t.query.span().start, field("query"), e.to_string()));
+        }
+        for n in &t.notify {
+            if !notifier_names.contains(n.get_ref()) {
+                issues.push(lines.issue(
+                    n.span().start,
+                    field("notify"),
+                    format!("no [[notifier]] is named \"{}\"; add one or fix the name", n.get_ref()),
+                ));
+            }
+        }
+        let digest = match &t.digest {
+            Some(d) => match Schedule::parse_cron(d.get_ref()) {
+                Ok(s) => Some(s),
+                Err(m) => {
+                    issues.push(lines.issue(d.span().start, field("digest"), m));
+                    None
+                }
+            },
+            None => None,
+        };
+        let _ = start;
+        topics.push(TopicConfig {
+            name: t.name.into_inner(),
+            query: t.query.into_inner(),
+            notify: t.notify.into_iter().map(|n| n.into_inner()).collect(),
+            digest,
+            feeds: t.feeds,
+            tags: t.tags,
+            min_length: t.min_length.unwrap_or(0),
+        });
+    }
+
+    let sites = raw
+        .site
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let start = s.span().start;
+            let s = s.into_inner();
+            for sel in s.content.iter().chain(s.remove.iter()) {
+                if scraper::Selector::parse(sel).is_err() {
+                    issues.push(lines.issue(start, format!("site[{i}]"), format!("\"{sel}\" is not a CSS selector")));
+                    return None;
+                }
+            }
+            Some(SiteRule { host: s.host.to_ascii_lowercase(), content: s.content, remove: s.remove })
+        })
+        .collect();
+
+    Some(Config { path: path.to_path_buf(), daemon, feeds, topics, notifiers, sites })
+}
+
+fn resolve_daemon(lines: &Lines, raw: Option<Spanned<RawDaemon>>, issues: &mut Vec<ConfigIssue>) -> DaemonConfig {
+    let raw = raw.map(|d| d.into_inner()).unwrap_or_default();
+    let positive = |v: &Option<Spanned<i64>>, field: &str, default: usize, issues: &mut Vec<ConfigIssue>| match v {
+        Some(s) if *s.get_ref() < 1 => {
+            issues.push(lines.issue(s.span().start, field, "must be at least 1"));
+            default
+        }
+        Some(s) => usize::try_from(*s.get_ref()).unwrap_or(default),
+        None => default,
+    };
+    let max_concurrent_fetches = positive(&raw.max_concurrent_fetches, "daemon.max_concurrent_fetches", 16, issues);
+    let per_host_concurrency = positive(&raw.per_host_concurrency, "daemon.per_host_concurrency", 2, issues);
+    let listen = raw.listen.and_then(|l| match l.get_ref().parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            issues.push(lines.issue(l.span().start, "daemon.listen", "write an address and port, e.g. \"127.0.0.1:9090\""));
+            None
+        }
+    });
+    let give_up_after = match raw.give_up_after {
+        Some(g) => humantime::parse_duration(g.get_ref()).unwrap_or_else(|e| {
+            issues.push(lines.issue(g.span().start, "daemon.give_up_after", format!("not a duration ({e}); e.g. \"48h\"")));
+            Duration::from_secs(48 * 3600)
+        }),
+        None => Duration::from_secs(48 * 3600),
+    };
+    DaemonConfig {
+        database: raw.database.unwrap_or_else(default_database),
+        user_agent: raw
+            .user_agent
+            .unwrap_or_else(|| format!("feedwatch/{} (+https://github.com/feedwatch/feedwatch)", env!("CARGO_PKG_VERSION"))),
+        max_concurrent_fetches,
+        per_host_concurrency,
+        allow_private_addresses: raw.allow_private_addresses.unwrap_or(false),
+        listen,
+        give_up_after,
+    }
+}
+
+fn resolve_feed(
+    lines: &Lines,
+    i: usize,
+    raw: Spanned<RawFeed>,
+    defaults: &RawDefaults,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<FeedConfig> {
+    let start = raw.span().start;
+    let raw = raw.into_inner();
+    let field = |f: &str| format!("feed[{i}].{f}");
+    let url = match Url::parse(raw.url.get_ref()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+        Ok(_) => {
+            issues.push(lines.issue(raw.url.span().start, field("url"), "only http:// and https:// feeds can be polled"));
+            None
+        }
+        Err(e) => {
+            issues.push(lines.issue(raw.url.span().start, field("url"), format!("not a URL ({e})")));
+            None
+        }
+    };
+    if raw.schedule.is_some() && raw.interval.is_some() {
+        issues.push(lines.issue(start, field("interval"), "give either schedule or interval, not both"));
+    }
+    let schedule = if let Some(s) = &raw.schedule {
+        Schedule::parse_cron(s.get_ref()).map_err(|m| issues.push(lines.issue(s.span().start, field("schedule"), m))).ok()
+    } else if let Some(s) = &raw.interval {
+        Schedule::parse_interval(s.get_ref())
+            .map_err(|m| issues.push(lines.issue(s.span().start, field("interval"), m)))
+            .ok()
+    } else if let Some(s) = &defaults.schedule {
+        Schedule::parse_cron(s.get_ref()).ok()
+    } else if let Some(s) = &defaults.interval {
+        Schedule::parse_interval(s.get_ref()).ok()
+    } else {
+        Schedule::parse_cron("*/30 * * * *").ok()
+    };
+    Some(FeedConfig {
+        name: raw.name.filter(|n| !n.trim().is_empty()),
+        url: url?,
+        schedule: schedule?,
+        tags: raw.tags,
+        full_article: raw.full_article.or(defaults.full_article).unwrap_or(true),
+        source: lines.file.to_path_buf(),
+    })
+}
+
+fn resolve_notifier(lines: &Lines, i: usize, raw: Spanned<RawNotifier>, issues: &mut Vec<ConfigIssue>) -> Option<NotifierConfig> {
+    let start = raw.span().start;
+    let raw = raw.into_inner();
+    let field = |f: &str| format!("notifier[{i}].{f}");
+    let name = raw.name.get_ref().clone();
+    let kind = match raw.kind.get_ref().as_str() {
+        "email" => {
+            let smtp_url = match &raw.smtp_url {
+                Some(u) => match Url::parse(u.get_ref()) {
+                    Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host().is_some() => Some(url),
+                    _ => {
+                        issues.push(lines.issue(u.span().start, field("smtp_url"), "write smtp://host:port or smtps://host:port"));
+                        None
+                    }
+                },
+                None => {
+                    issues.push(lines.issue(start, field("smtp_url"), "an email notifier needs smtp_url"));
+                    None
+                }
+            };
+            let from = raw.from.clone();
+            if from.is_none() {
+                issues.push(lines.issue(start, field("from"), "an email notifier needs a from address"));
+            }
+            if raw.to.is_empty() {
+                issues.push(lines.issue(start, field("to"), "an email notifier needs at least one address in to"));
+            }
+            NotifierKind::Email(EmailConfig {
+                smtp_url: smtp_url?,
+                from: from?,
+                to: raw.to,
+                username: raw.username,
+                password_file: raw.password_file,
+                ca_file: raw.ca_file,
+            })
+        }
+        "webhook" => {
+            let url = match &raw.url {
+                Some(u) => match Url::parse(u.get_ref()) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+                    _ => {
+                        issues.push(lines.issue(u.span().start, field("url"), "write an http:// or https:// URL"));
+                        None
+                    }
+                },
+                None => {
+                    issues.push(lines.issue(start, field("url"), "a webhook notifier needs url"));
+                    None
+                }
+            };
+            let format = raw.format.as_ref().map(|f| f.get_ref().clone()).unwrap_or_else(|| "json".into());
+            if !matches!(format.as_str(), "json" | "slack" | "discord" | "ntfy") {
+                let at = raw.format.as_ref().map(|f| f.span().start).unwrap_or(start);
+                issues.push(lines.issue(at, field("format"), "format is one of json, slack, discord, ntfy"));
+            }
+            NotifierKind::Webhook(WebhookConfig { url: url?, secret_file: raw.secret_file, headers: raw.headers, format })
+        }
+        other => {
+            issues.push(lines.issue(
+                raw.kind.span().start,
+                field("type"),
+                format!("unknown notifier type \"{other}\"; use \"email\" or \"webhook\""),
+            ));
+            return None;
+        }
+    };
+    Some(NotifierConfig { name, kind })
+}
+
+/// Reads `feeds.d/*.toml` beside the main file, in name order.
+fn read_feeds_dir(main: &Path, defaults: &RawDefaults, issues: &mut Vec<ConfigIssue>) -> Vec<FeedConfig> {
+    let dir = feeds_dir(main);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut feeds = Vec::new();
+    for path in paths {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                issues.push(ConfigIssue { file: path.clone(), line: 0, field: String::new(), message: format!("cannot read ({e})") });
+                continue;
+            }
+        };
+        let lines = Lines { file: &path, text: &text };
+        match toml::from_str::<RawFeedsFile>(&text) {
+            Ok(raw) => {
+                for (i, f) in raw.feed.into_iter().enumerate() {
+                    if let Some(f) = resolve_feed(&lines, i, f, defaults, issues) {
+                        feeds.push(f);
+                    }
+                }
+            }
+            Err(e) => issues.push(lines.parse_error(&e)),
+        }
+    }
+    feeds
+}
+
+/// The `feeds.d/` directory that belongs to the main config file.
+pub fn feeds_dir(main: &Path) -> PathBuf {
+    main.parent().unwrap_or(Path::new(".")).join("feeds.d")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn the_checked_in_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/feedwatch.example.toml");
+        let config = load(&path).unwrap_or_else(|e| panic!("example config rejected:\n{e}"));
+        assert!(!config.feeds.is_empty(), "the example should give a new user feeds to try");
+        assert!(!config.topics.is_empty());
+        assert!(!config.notifiers.is_empty());
+    }
+
+    #[test]
+    fn every_mistake_is_reported_with_file_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            r#"
+[[feed]]
+url = "https://example.com/rss"
+schedule = "*/61 * *"
+
+[[feed]]
+url = "not a url"
+
+[[topic]]
+name = "t"
+query = "iraq"
+notify = ["nobody"]
+"#,
+        );
+        let err = load(&path).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.issues.len(), 3, "{text}");
+        assert!(text.contains("feedwatch.toml:4: feed[0].schedule"), "{text}");
+        assert!(text.contains("feedwatch.toml:7: feed[1].url"), "{text}");
+        assert!(text.contains("feedwatch.toml:12: topic[0].notify: no [[notifier]] is named \"nobody\""), "{text}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "feedwatch.toml", "[daemon]\nuser_agent = \"x\"\nmax_fetches = 3\n");
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("feedwatch.toml:3"), "{err}");
+        assert!(err.contains("max_fetches"), "{err}");
+    }
+
+    #[test]
+    fn feeds_dir_files_add_feeds_and_their_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "feedwatch.toml", "[defaults]\ninterval = \"15m\"\n");
+        std::fs::create_dir(dir.path().join("feeds.d")).unwrap();
+        write(&dir.path().join("feeds.d"), "a.toml", "[[feed]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n");
+        let config = load(&path).unwrap();
+        assert_eq!(config.feeds.len(), 1);
+        assert!(matches!(config.feeds[0].schedule, Schedule::Every(d) if d == Duration::from_secs(900)));
+
+        write(&dir.path().join("feeds.d"), "b.toml", "[[feed]]\nurl = \"https://b.example/feed\"\nschedul = \"x\"\n");
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("b.toml:3"), "{err}");
+    }
+
+    #[test]
+    fn cron_lines_with_five_or_six_fields_are_accepted() {
+        assert!(Schedule::parse_cron("*/10 * * * *").is_ok());
+        assert!(Schedule::parse_cron("30 */10 * * * *").is_ok());
+        assert!(Schedule::parse_cron("* * *").is_err());
+        assert!(Schedule::parse_cron("99 * * * *").is_err());
+    }
+}

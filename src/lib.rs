@@ -1,0 +1,21 @@
+//! feedwatch: watches news feeds, extracts the articles they point at, recognises the same
+//! story across outlets, and alerts once per story on the topics its user watches.
+//!
+//! One module per stage of the pipeline; each hands plain data to the next:
+//! `config` → `scheduler` → `fetch` → `feed` → `dedup`/`store` → `extract` → `topics` → `notify`.
+//! `pipeline` joins the stages for one feed poll, `daemon` runs them on schedule.
+
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod dedup;
+pub mod extract;
+pub mod feed;
+pub mod fetch;
+pub mod opml;
+pub mod pipeline;
+pub mod scheduler;
+pub mod server;
+pub mod store;
+pub mod topics;
+pub mod notify;
