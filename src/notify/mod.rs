@@ -35,3 +35,34 @@ pub struct AlertStory {
     /// The same story at other outlets.
     pub also_at: Vec<String>,
 }
+
+use crate::config::NotifierConfig;
+
+/// Why a send failed, and whether trying again can help.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct NotifyError {
+    pub message: String,
+    /// false for mistakes a retry cannot fix (a rejected recipient, a 4xx other than 408/429).
+    pub retryable: bool,
+}
+
+/// The configured notifiers, ready to send.
+#[derive(Clone)]
+pub struct Notifiers {
+    notifiers: Vec<NotifierConfig>,
+}
+
+impl Notifiers {
+    /// `allow_private` lets webhooks reach loopback/private receivers (tests, LAN setups).
+    pub fn new(notifiers: &[NotifierConfig], user_agent: &str, allow_private: bool) -> Result<Notifiers, NotifyError> {
+        let _ = (user_agent, allow_private);
+        Ok(Notifiers { notifiers: notifiers.to_vec() })
+    }
+
+    /// Sends one alert through the notifier named `name`.
+    pub async fn send(&self, name: &str, alert: &Alert) -> Result<(), NotifyError> {
+        let _ = alert;
+        Err(NotifyError { message: format!("notifier {name} not implemented yet"), retryable: true })
+    }
+}
