@@ -1,1 +1,928 @@
-//! TODO
+//! Storage: the one SQLite file that holds feeds' state, items, stories, matches and the outbox.
+//!
+//! Owns every SQL statement of the program (the schema lives in `migrations/`), applying the
+//! migrations at open, and the transactions that make "store the story, record its topic matches
+//! and queue its alerts" one atomic step, so a crash never loses or duplicates an alert.
+//! Hands out plain rows; the other stages never see a connection.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use crate::dedup;
+use crate::notify::{Alert, AlertStory};
+
+/// The migrations, in order. Append-only: a released file is never edited.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+
+/// How far apart (seconds) two copies of one story may first be seen and still be merged by
+/// text similarity; older stories are news of another day.
+const NEAR_DUPLICATE_WINDOW: i64 = 3 * 24 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open the database {path}: {source}; check the path and that its directory is writable")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("the database is at schema version {found}, newer than this feedwatch knows ({known}); upgrade feedwatch")]
+    TooNew { found: i64, known: i64 },
+    #[error("a stored alert could not be read: {0}")]
+    BadPayload(#[from] serde_json::Error),
+    #[error("no {0}")]
+    NotFound(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database. Cheap to clone; all clones share one connection, used one call at a time.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// What the scheduler and fetcher need to know about a feed between polls.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedState {
+    pub id: i64,
+    pub key: String,
+    /// The URL to poll (may differ from the config's after a permanent redirect).
+    pub url: String,
+    pub title: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_poll_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub next_due_at: Option<i64>,
+    pub consecutive_errors: i64,
+    pub disabled_reason: Option<String>,
+    /// Items stored from this feed.
+    pub items: i64,
+}
+
+/// What one poll of a feed did, recorded at once.
+#[derive(Debug, Clone, Default)]
+pub struct PollRecord {
+    pub at: i64,
+    /// "ok", "not-modified" or "error".
+    pub outcome: String,
+    pub http_status: Option<u16>,
+    pub bytes: Option<usize>,
+    pub new_items: usize,
+    pub error: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next_due_at: i64,
+    pub consecutive_errors: i64,
+    /// Set when the feed moved permanently.
+    pub new_url: Option<String>,
+    /// Set when the feed is gone (410) and must not be polled again.
+    pub disabled_reason: Option<String>,
+    pub title: Option<String>,
+    pub site_link: Option<String>,
+}
+
+/// An item about to be stored, with its extracted article.
+#[derive(Debug, Clone, Default)]
+pub struct NewItem {
+    pub feed_id: i64,
+    pub guid: String,
+    pub url: Option<String>,
+    pub canonical_url: Option<String>,
+    pub title: String,
+    pub published_at: Option<i64>,
+    pub seen_at: i64,
+    pub byline: Option<String>,
+    pub site_name: Option<String>,
+    pub summary: String,
+    pub text: String,
+    pub html: String,
+    pub extraction_note: Option<String>,
+}
+
+/// A topic the item matched, and where its alerts go.
+#[derive(Debug, Clone)]
+pub struct TopicHit {
+    pub topic: String,
+    pub matched: Vec<String>,
+    pub notifiers: Vec<String>,
+    /// Digest topics queue the match for the next digest instead of alerting at once.
+    pub digest: bool,
+}
+
+/// What storing an item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// The item was stored already and is unchanged.
+    Seen,
+    /// The item was stored already; its title or text changed and were updated.
+    Updated { story_id: i64 },
+    /// A story never seen before.
+    NewStory { story_id: i64, alerts: usize },
+    /// A new copy of a story already stored (another outlet, or the same page by another link).
+    JoinedStory { story_id: i64, alerts: usize },
+}
+
+/// A story with its copies, for `feedwatch stories`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryRow {
+    pub id: i64,
+    pub title: String,
+    pub url: String,
+    pub feed: String,
+    pub published: Option<String>,
+    pub first_seen: String,
+    pub byline: Option<String>,
+    pub summary: String,
+    /// The same story at other outlets: (feed, url).
+    pub also_at: Vec<Copy>,
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Copy {
+    pub feed: String,
+    pub url: String,
+}
+
+/// A story's searchable fields, for topic queries over the archive.
+#[derive(Debug, Clone)]
+pub struct StoryDoc {
+    pub id: i64,
+    pub title: String,
+    pub text: String,
+    pub author: String,
+    pub feed: String,
+    pub tags: Vec<String>,
+    pub url: String,
+    pub published: Option<i64>,
+    pub first_seen: i64,
+}
+
+/// One outbox row.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub alert_id: String,
+    pub notifier: String,
+    pub topic: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub payload: String,
+}
+
+impl OutboxRow {
+    pub fn alert(&self) -> Result<Alert> {
+        Ok(serde_json::from_str(&self.payload)?)
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path)
+            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        Self::setup(conn)
+    }
+
+    /// An in-memory database, for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store> {
+        // WAL lets the CLI read while the daemon writes; NORMAL sync is safe with WAL (a crash
+        // can lose the last transaction, never corrupt the file).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back on
+        // drop), so a poisoned lock is safe to keep using.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The schema version applied.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn().query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    // ---- feeds ----------------------------------------------------------------------------
+
+    /// Makes sure a row exists for each configured feed and returns its state. A feed whose
+    /// configured URL changed starts over at the new URL; one moved by a redirect keeps its move.
+    pub fn sync_feed(&self, key: &str, config_url: &str) -> Result<FeedState> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO feeds (key, config_url, url) VALUES (?1, ?2, ?2)
+             ON CONFLICT(key) DO UPDATE SET
+               url = CASE WHEN feeds.config_url = excluded.config_url THEN feeds.url ELSE excluded.config_url END,
+               disabled_reason = CASE WHEN feeds.config_url = excluded.config_url THEN feeds.disabled_reason ELSE NULL END,
+               config_url = excluded.config_url",
+            params![key, config_url],
+        )?;
+        feed_state(&conn, key)?.ok_or_else(|| StoreError::NotFound(format!("feed {key}")))
+    }
+
+    pub fn feed(&self, key: &str) -> Result<Option<FeedState>> {
+        feed_state(&self.conn(), key)
+    }
+
+    pub fn feeds(&self) -> Result<Vec<FeedState>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{FEED_SELECT} ORDER BY f.key"))?;
+        let rows = stmt.query_map([], feed_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn record_poll(&self, feed_id: i64, r: &PollRecord) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE feeds SET
+               last_poll_at = ?2,
+               last_success_at = CASE WHEN ?3 = 'error' THEN last_success_at ELSE ?2 END,
+               last_status = ?3 || COALESCE(' ' || ?4, ''),
+               last_error = ?5,
+               etag = CASE WHEN ?3 = 'ok' THEN ?6 ELSE etag END,
+               last_modified = CASE WHEN ?3 = 'ok' THEN ?7 ELSE last_modified END,
+               next_due_at = ?8,
+               consecutive_errors = ?9,
+               url = COALESCE(?10, url),
+               disabled_reason = COALESCE(?11, disabled_reason),
+               title = COALESCE(?12, title),
+               site_link = COALESCE(?13, site_link)
+             WHERE id = ?1",
+            params![
+                feed_id,
+                r.at,
+                r.outcome,
+                r.http_status,
+                r.error,
+                r.etag,
+                r.last_modified,
+                r.next_due_at,
+                r.consecutive_errors,
+                r.new_url,
+                r.disabled_reason,
+                r.title,
+                r.site_link
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![feed_id, r.at, r.outcome, r.http_status, r.bytes.map(|b| b as i64), r.new_items as i64, r.error],
+        )?;
+        // The log is for diagnosis, not history: keep the last 100 polls of each feed.
+        tx.execute(
+            "DELETE FROM fetch_log WHERE feed_id = ?1 AND id NOT IN
+               (SELECT id FROM fetch_log WHERE feed_id = ?1 ORDER BY id DESC LIMIT 100)",
+            params![feed_id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether an item is stored already: by GUID, or (for feeds whose GUIDs change on every
+    /// poll) by its canonical URL within the same feed.
+    pub fn item_known(&self, feed_id: i64, guid: &str, canonical_url: Option<&str>) -> Result<bool> {
+        let conn = self.conn();
+        let by_guid: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM items WHERE feed_id = ?1 AND guid = ?2)",
+            params![feed_id, guid],
+            |r| r.get(0),
+        )?;
+        if by_guid {
+            return Ok(true);
+        }
+        match canonical_url {
+            Some(u) => Ok(conn.query_row(
+                "SELECT EXISTS(SELECT 1 FROM items WHERE feed_id = ?1 AND canonical_url = ?2)",
+                params![feed_id, u],
+                |r| r.get(0),
+            )?),
+            None => Ok(false),
+        }
+    }
+
+    // ---- items and stories ----------------------------------------------------------------
+
+    /// Stores an item: links it to the story it belongs to (creating one when it is news),
+    /// records the topics it matched and queues their alerts, all in one transaction.
+    pub fn ingest(&self, item: &NewItem, hits: &[TopicHit]) -> Result<Ingested> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let hash = dedup::content_hash(&item.title, &item.text);
+
+        let existing: Option<(i64, String, i64)> = tx
+            .query_row(
+                "SELECT id, content_hash, story_id FROM items WHERE feed_id = ?1 AND guid = ?2",
+                params![item.feed_id, item.guid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((item_id, old_hash, story_id)) = existing {
+            if old_hash == hash {
+                return Ok(Ingested::Seen);
+            }
+            tx.execute(
+                "UPDATE items SET title = ?2, content_hash = ?3, url = COALESCE(?4, url) WHERE id = ?1",
+                params![item_id, item.title, hash, item.url],
+            )?;
+            tx.commit()?;
+            return Ok(Ingested::Updated { story_id });
+        }
+        if let Some(u) = &item.canonical_url {
+            let same_url: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM items WHERE feed_id = ?1 AND canonical_url = ?2)",
+                params![item.feed_id, u],
+                |r| r.get(0),
+            )?;
+            if same_url {
+                // An unstable GUID: the feed re-issued an item it carried already.
+                return Ok(Ingested::Seen);
+            }
+        }
+
+        let found = find_story(&tx, item, &hash)?;
+        let (story_id, joined) = match found {
+            Some(id) => (id, true),
+            None => (insert_story(&tx, item, &hash)?, false),
+        };
+        tx.execute(
+            "INSERT INTO items (feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, story_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                item.feed_id,
+                item.guid,
+                item.url,
+                item.canonical_url,
+                item.title,
+                item.published_at,
+                item.seen_at,
+                hash,
+                story_id
+            ],
+        )?;
+        let alerts = record_hits(&tx, story_id, hits, item.seen_at)?;
+        tx.commit()?;
+        Ok(if joined { Ingested::JoinedStory { story_id, alerts } } else { Ingested::NewStory { story_id, alerts } })
+    }
+
+    /// Recent stories, newest first, with their copies; `topic` keeps those that matched it.
+    pub fn stories(&self, since: i64, topic: Option<&str>, limit: usize) -> Result<Vec<StoryRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT s.id, s.title, s.url, COALESCE(f.title, f.key), s.published_at, s.first_seen_at, s.byline, s.summary
+             FROM stories s JOIN feeds f ON f.id = s.feed_id
+             WHERE s.first_seen_at >= ?1
+               AND (?2 IS NULL OR EXISTS (SELECT 1 FROM matches m WHERE m.story_id = s.id AND m.topic = ?2))
+             ORDER BY s.first_seen_at DESC, s.id DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![since, topic, limit as i64], |r| {
+                Ok(StoryRow {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    url: r.get(2)?,
+                    feed: r.get(3)?,
+                    published: r.get::<_, Option<i64>>(4)?.map(rfc3339),
+                    first_seen: rfc3339(r.get(5)?),
+                    byline: r.get(6)?,
+                    summary: r.get(7)?,
+                    also_at: Vec::new(),
+                    topics: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            row.also_at = copies(&conn, row.id, &row.url)?;
+            let mut t = conn.prepare_cached("SELECT topic FROM matches WHERE story_id = ?1 ORDER BY topic")?;
+            row.topics = t.query_map([row.id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` on every stored story (newest first, at most `limit`), for topic queries over
+    /// the archive. `feed_tags` gives the configured tags of a feed by its key.
+    pub fn story_docs(&self, limit: usize, feed_tags: &dyn Fn(&str) -> Vec<String>) -> Result<Vec<StoryDoc>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT s.id, s.title, s.text, COALESCE(s.byline, ''), COALESCE(f.title, f.key), f.key, s.url,
+                    s.published_at, s.first_seen_at
+             FROM stories s JOIN feeds f ON f.id = s.feed_id ORDER BY s.first_seen_at DESC, s.id DESC LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                let key: String = r.get(5)?;
+                Ok(StoryDoc {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    text: r.get(2)?,
+                    author: r.get(3)?,
+                    feed: r.get(4)?,
+                    tags: feed_tags(&key),
+                    url: r.get(6)?,
+                    published: r.get(7)?,
+                    first_seen: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    // ---- outbox ---------------------------------------------------------------------------
+
+    /// Alerts to send now: pending ones whose time has come, and ones left "sending" by a
+    /// daemon that died mid-send (resent with the same id, so receivers can drop the repeat).
+    /// With `all_pending`, every undelivered alert is due whatever its retry time (`once`).
+    pub fn due_alerts(&self, now: i64, all_pending: bool, limit: usize) -> Result<Vec<OutboxRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "{OUTBOX_SELECT} WHERE state IN ('pending', 'sending') AND (?2 OR next_attempt_at <= ?1)
+             ORDER BY next_attempt_at, id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![now, all_pending, limit as i64], outbox_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// When the next pending alert falls due, to sleep until then.
+    pub fn next_alert_due(&self) -> Result<Option<i64>> {
+        Ok(self.conn().query_row(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state IN ('pending', 'sending')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Marks an alert as being sent: if the daemon dies now, the row is resent on restart.
+    pub fn mark_sending(&self, id: i64) -> Result<()> {
+        self.conn()
+            .execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    pub fn mark_delivered(&self, id: i64, now: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET state = 'delivered', delivered_at = ?2, last_error = NULL WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_retry(&self, id: i64, next_attempt_at: i64, error: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+            params![id, next_attempt_at, error],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
+        self.conn()
+            .execute("UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1", params![id, error])?;
+        Ok(())
+    }
+
+    /// The delivery log, newest first.
+    pub fn alerts(&self, limit: usize) -> Result<Vec<OutboxRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{OUTBOX_SELECT} ORDER BY id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit as i64], outbox_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Puts a failed (or delivered) alert back in the queue, due now, with the same id.
+    pub fn retry_alert(&self, id: i64, now: i64) -> Result<()> {
+        let n = self.conn().execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("alert {id}")));
+        }
+        Ok(())
+    }
+
+    /// Refreshes the "also at" lists of an alert's stories at send time, so copies found after
+    /// the alert was queued are included.
+    pub fn refresh_alert(&self, alert: &mut Alert) -> Result<()> {
+        let conn = self.conn();
+        for story in &mut alert.stories {
+            if let Ok(id) = story.id.parse::<i64>() {
+                story.also_at = copies(&conn, id, &story.url)?.into_iter().map(|c| c.url).collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues an alert that is not about a story match (feed health, a test alert).
+    pub fn queue_alert(&self, alert: &Alert, notifiers: &[String], now: i64) -> Result<usize> {
+        let conn = self.conn();
+        let mut n = 0;
+        for notifier in notifiers {
+            let alert_id = alert_id(&[&alert.id, notifier]);
+            let mut a = alert.clone();
+            a.id = alert_id.clone();
+            n += conn.execute(
+                "INSERT OR IGNORE INTO outbox (alert_id, notifier, topic, payload, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![alert_id, notifier, a.topic, serde_json::to_string(&a)?, now],
+            )?;
+        }
+        Ok(n)
+    }
+
+    /// Gathers a digest topic's undigested matches into one alert per notifier. Returns how
+    /// many stories went in (0: nothing to send this tick).
+    pub fn make_digest(&self, topic: &str, notifiers: &[String], tick: i64) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let hits: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT story_id, matched FROM matches WHERE topic = ?1 AND digested = 0 ORDER BY created_at, story_id",
+            )?;
+            stmt.query_map([topic], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        if hits.is_empty() {
+            return Ok(0);
+        }
+        let mut stories = Vec::new();
+        for (story_id, matched) in &hits {
+            let matched: Vec<String> = serde_json::from_str(matched).unwrap_or_default();
+            stories.push(alert_story(&tx, *story_id, matched)?);
+        }
+        for notifier in notifiers {
+            let id = alert_id(&["digest", topic, notifier, &tick.to_string()]);
+            let alert = Alert { id: id.clone(), kind: "topic.digest".into(), topic: topic.into(), stories: stories.clone() };
+            tx.execute(
+                "INSERT OR IGNORE INTO outbox (alert_id, notifier, topic, payload, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![id, notifier, topic, serde_json::to_string(&alert)?, tick],
+            )?;
+        }
+        tx.execute("UPDATE matches SET digested = 1 WHERE topic = ?1 AND digested = 0", [topic])?;
+        tx.commit()?;
+        Ok(hits.len())
+    }
+}
+
+const FEED_SELECT: &str = "SELECT f.id, f.key, f.url, f.title, f.etag, f.last_modified, f.last_poll_at, f.last_success_at,
+        f.last_status, f.last_error, f.next_due_at, f.consecutive_errors, f.disabled_reason,
+        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id)
+     FROM feeds f";
+
+fn feed_from_row(r: &rusqlite::Row) -> rusqlite::Result<FeedState> {
+    Ok(FeedState {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        url: r.get(2)?,
+        title: r.get(3)?,
+        etag: r.get(4)?,
+        last_modified: r.get(5)?,
+        last_poll_at: r.get(6)?,
+        last_success_at: r.get(7)?,
+        last_status: r.get(8)?,
+        last_error: r.get(9)?,
+        next_due_at: r.get(10)?,
+        consecutive_errors: r.get(11)?,
+        disabled_reason: r.get(12)?,
+        items: r.get(13)?,
+    })
+}
+
+fn feed_state(conn: &Connection, key: &str) -> Result<Option<FeedState>> {
+    Ok(conn.query_row(&format!("{FEED_SELECT} WHERE f.key = ?1"), [key], feed_from_row).optional()?)
+}
+
+const OUTBOX_SELECT: &str = "SELECT id, alert_id, notifier, topic, state, attempts, next_attempt_at, created_at,
+        delivered_at, last_error, payload FROM outbox";
+
+fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        alert_id: r.get(1)?,
+        notifier: r.get(2)?,
+        topic: r.get(3)?,
+        state: r.get(4)?,
+        attempts: r.get(5)?,
+        next_attempt_at: r.get(6)?,
+        created_at: r.get(7)?,
+        delivered_at: r.get(8)?,
+        last_error: r.get(9)?,
+        payload: r.get(10)?,
+    })
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew { found: current, known });
+    }
+    for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Finds the story an item belongs to: the same page (canonical URL) in any feed, the same text
+/// (content hash), or a near-duplicate text seen recently (fingerprint bands, then a check).
+fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64>> {
+    if let Some(u) = &item.canonical_url {
+        let by_url: Option<i64> = tx
+            .query_row("SELECT story_id FROM items WHERE canonical_url = ?1 LIMIT 1", [u], |r| r.get(0))
+            .optional()?;
+        if by_url.is_some() {
+            return Ok(by_url);
+        }
+    }
+    if !item.text.trim().is_empty() {
+        let by_hash: Option<i64> = tx
+            .query_row("SELECT id FROM stories WHERE content_hash = ?1 LIMIT 1", [hash], |r| r.get(0))
+            .optional()?;
+        if by_hash.is_some() {
+            return Ok(by_hash);
+        }
+    }
+    let Some(fp) = dedup::Fingerprint::of(&item.text) else {
+        return Ok(None);
+    };
+    let mut candidates: Vec<i64> = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached("SELECT story_id FROM fingerprint_bands WHERE band = ?1 AND value = ?2")?;
+        for (band, value) in fp.bands.iter().enumerate() {
+            for id in stmt.query_map(params![band as i64, value], |r| r.get::<_, i64>(0))? {
+                let id = id?;
+                if !candidates.contains(&id) {
+                    candidates.push(id);
+                }
+            }
+        }
+    }
+    let mut stmt = tx.prepare_cached("SELECT text, first_seen_at FROM stories WHERE id = ?1")?;
+    for id in candidates {
+        let (text, seen): (String, i64) = stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if (item.seen_at - seen).abs() <= NEAR_DUPLICATE_WINDOW && dedup::same_story(&item.text, &text) {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+fn insert_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO stories (title, url, feed_id, published_at, first_seen_at, byline, site_name, summary, text, html,
+                              extraction_note, content_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            item.title,
+            item.canonical_url.as_deref().or(item.url.as_deref()).unwrap_or(""),
+            item.feed_id,
+            item.published_at,
+            item.seen_at,
+            item.byline,
+            item.site_name,
+            item.summary,
+            item.text,
+            item.html,
+            item.extraction_note,
+            hash
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    if let Some(fp) = dedup::Fingerprint::of(&item.text) {
+        let mut stmt =
+            tx.prepare_cached("INSERT OR IGNORE INTO fingerprint_bands (band, value, story_id) VALUES (?1, ?2, ?3)")?;
+        for (band, value) in fp.bands.iter().enumerate() {
+            stmt.execute(params![band as i64, value, id])?;
+        }
+    }
+    Ok(id)
+}
+
+/// Records topic matches for a story; each (topic, story) pair alerts once, ever.
+fn record_hits(tx: &Transaction, story_id: i64, hits: &[TopicHit], now: i64) -> Result<usize> {
+    let mut alerts = 0;
+    for hit in hits {
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO matches (topic, story_id, matched, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![hit.topic, story_id, serde_json::to_string(&hit.matched)?, now],
+        )?;
+        if inserted == 0 || hit.digest {
+            continue;
+        }
+        let story = alert_story(tx, story_id, hit.matched.clone())?;
+        for notifier in &hit.notifiers {
+            let id = alert_id(&["match", &hit.topic, &story_id.to_string(), notifier]);
+            let alert =
+                Alert { id: id.clone(), kind: "topic.match".into(), topic: hit.topic.clone(), stories: vec![story.clone()] };
+            alerts += tx.execute(
+                "INSERT OR IGNORE INTO outbox (alert_id, notifier, topic, payload, next_attempt_at, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![id, notifier, hit.topic, serde_json::to_string(&alert)?, now],
+            )?;
+        }
+    }
+    Ok(alerts)
+}
+
+fn alert_story(conn: &Connection, story_id: i64, matched: Vec<String>) -> Result<AlertStory> {
+    let (title, url, feed, published, summary): (String, String, String, Option<i64>, String) = conn.query_row(
+        "SELECT s.title, s.url, COALESCE(f.title, f.key), s.published_at, s.summary
+         FROM stories s JOIN feeds f ON f.id = s.feed_id WHERE s.id = ?1",
+        [story_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    let also_at = copies(conn, story_id, &url)?.into_iter().map(|c| c.url).collect();
+    Ok(AlertStory { id: story_id.to_string(), title, url, feed, published: published.map(rfc3339), summary, matched, also_at })
+}
+
+/// The other places a story was seen, excluding its own URL.
+fn copies(conn: &Connection, story_id: i64, own_url: &str) -> Result<Vec<Copy>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE(f.title, f.key), COALESCE(i.canonical_url, i.url) FROM items i JOIN feeds f ON f.id = i.feed_id
+         WHERE i.story_id = ?1 ORDER BY i.first_seen_at, i.id",
+    )?;
+    let mut out: Vec<Copy> = Vec::new();
+    for row in stmt.query_map([story_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
+        let (feed, url) = row?;
+        if let Some(url) = url {
+            if url != own_url && !out.iter().any(|c| c.url == url) {
+                out.push(Copy { feed, url });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A stable alert id from its parts: what makes it this alert and no other.
+fn alert_id(parts: &[&str]) -> String {
+    use std::hash::Hasher;
+    let mut h = siphasher::sip128::SipHasher13::new_with_keys(0x66_6565_6477, 0x616c_6572_7473);
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0);
+    }
+    let v = siphasher::sip128::Hasher128::finish128(&h);
+    format!("msg_{:016x}{:016x}", v.h1, v.h2)
+}
+
+pub fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(feed_id: i64, guid: &str, url: &str, title: &str, text: &str, at: i64) -> NewItem {
+        NewItem {
+            feed_id,
+            guid: guid.into(),
+            url: Some(url.into()),
+            canonical_url: dedup::canonical_url(url),
+            title: title.into(),
+            seen_at: at,
+            summary: text.chars().take(100).collect(),
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+
+    fn hit(topic: &str) -> TopicHit {
+        TopicHit { topic: topic.into(), matched: vec!["iraq".into()], notifiers: vec!["hook".into()], digest: false }
+    }
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
+            .unwrap()
+    }
+
+    #[test]
+    fn migrations_are_applied_once_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(store);
+        // Re-opening must not re-run 0001 (it would fail on existing tables).
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn the_same_item_seen_again_is_not_a_new_story_and_alerts_once() {
+        let store = Store::open_in_memory().unwrap();
+        let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
+        let it = item(feed.id, "g1", "https://a.example/1?utm_source=rss", "Iraq talks", "iraq troops talks", 10);
+        assert!(matches!(store.ingest(&it, &[hit("t")]).unwrap(), Ingested::NewStory { alerts: 1, .. }));
+        assert_eq!(store.ingest(&it, &[hit("t")]).unwrap(), Ingested::Seen);
+        // A new GUID for the same page (an unstable GUID) is the same item.
+        let again = item(feed.id, "g2", "https://a.example/1?utm_medium=x", "Iraq talks", "iraq troops talks", 20);
+        assert_eq!(store.ingest(&again, &[hit("t")]).unwrap(), Ingested::Seen);
+        assert_eq!(store.due_alerts(100, false, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_changed_item_is_an_update_not_a_new_story() {
+        let store = Store::open_in_memory().unwrap();
+        let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
+        let first = item(feed.id, "g1", "https://a.example/1", "Talks", "first text", 10);
+        let Ingested::NewStory { story_id, .. } = store.ingest(&first, &[]).unwrap() else { panic!() };
+        let changed = item(feed.id, "g1", "https://a.example/1", "Talks begin", "first text, updated", 20);
+        assert_eq!(store.ingest(&changed, &[]).unwrap(), Ingested::Updated { story_id });
+        assert_eq!(store.stories(0, None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_fixture_pair_from_two_outlets_is_one_story_with_one_alert() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let b = store.sync_feed("wire", "https://wire.example/atom").unwrap();
+        let tome = fixture("tome-iraq-troops.expected.txt");
+        let wire = fixture("wire-iraq-troops.expected.txt");
+        let first = item(a.id, "t1", "https://tome.example/world/troops", "Future of foreign troops", &tome, 100);
+        let second = item(b.id, "w1", "https://wire.example/iraq-troops", "US and Iraq to discuss troops", &wire, 200);
+        let Ingested::NewStory { story_id, alerts: 1 } = store.ingest(&first, &[hit("iraq")]).unwrap() else {
+            panic!("first copy must be a new story with one alert")
+        };
+        assert_eq!(store.ingest(&second, &[hit("iraq")]).unwrap(), Ingested::JoinedStory { story_id, alerts: 0 });
+        let stories = store.stories(0, None, 10).unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].also_at[0].url, "https://wire.example/iraq-troops");
+        let mut alert = store.due_alerts(1000, false, 10).unwrap()[0].alert().unwrap();
+        store.refresh_alert(&mut alert).unwrap();
+        assert_eq!(alert.stories[0].also_at, vec!["https://wire.example/iraq-troops".to_string()]);
+    }
+
+    #[test]
+    fn an_alert_left_sending_by_a_crash_is_due_again_with_the_same_id() {
+        let store = Store::open_in_memory().unwrap();
+        let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
+        store.ingest(&item(feed.id, "g", "https://a.example/1", "T", "iraq", 10), &[hit("t")]).unwrap();
+        let row = store.due_alerts(10, false, 10).unwrap().remove(0);
+        store.mark_sending(row.id).unwrap();
+        let again = store.due_alerts(10, false, 10).unwrap();
+        assert_eq!(again[0].alert_id, row.alert_id);
+        store.mark_delivered(row.id, 11).unwrap();
+        assert!(store.due_alerts(10_000, true, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_digest_topic_gathers_its_matches_into_one_alert() {
+        let store = Store::open_in_memory().unwrap();
+        let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
+        let mut h = hit("d");
+        h.digest = true;
+        for i in 0..3 {
+            let it = item(feed.id, &format!("g{i}"), &format!("https://a.example/{i}"), "T", &format!("story {i}"), 10);
+            store.ingest(&it, std::slice::from_ref(&h)).unwrap();
+        }
+        assert!(store.due_alerts(100, true, 10).unwrap().is_empty(), "digest matches wait for the tick");
+        assert_eq!(store.make_digest("d", &["hook".into()], 50).unwrap(), 3);
+        let due = store.due_alerts(100, false, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].alert().unwrap().stories.len(), 3);
+        assert_eq!(store.make_digest("d", &["hook".into()], 60).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_permanent_redirect_moves_the_feed_until_the_user_changes_its_url() {
+        let store = Store::open_in_memory().unwrap();
+        let f = store.sync_feed("a", "https://old.example/rss").unwrap();
+        store
+            .record_poll(
+                f.id,
+                &PollRecord { outcome: "ok".into(), new_url: Some("https://new.example/rss".into()), ..Default::default() },
+            )
+            .unwrap();
+        assert_eq!(store.sync_feed("a", "https://old.example/rss").unwrap().url, "https://new.example/rss");
+        assert_eq!(store.sync_feed("a", "https://other.example/rss").unwrap().url, "https://other.example/rss");
+    }
+}
