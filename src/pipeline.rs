@@ -1,1 +1,445 @@
-//! TODO
+//! One poll of one feed, through every stage: fetch → parse → (new items) fetch page → extract →
+//! match topics → store with alerts. Also one pass of the outbox: send what is due.
+//!
+//! Owns the joining of the stages and the rule that a failure at any step costs that feed or that
+//! item, never the rest. The daemon calls [`Pipeline::poll`] on schedule; `feedwatch once` calls
+//! it for every feed. Timing decisions come from `scheduler`, storage from `store`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+use url::Url;
+
+use crate::config::{Config, FeedConfig, SiteRule, TopicConfig};
+use crate::extract::{self, Article};
+use crate::feed::{self, Entry, ParsedFeed};
+use crate::fetch::{Conditional, FEED_MAX_BYTES, FetchError, FetchOptions, FetchOutcome, Fetcher, PAGE_MAX_BYTES};
+use crate::notify::Notifiers;
+use crate::scheduler::{self, PollTiming};
+use crate::store::{Ingested, NewItem, PollRecord, Store, TopicHit};
+use crate::topics::{Document, Query};
+use crate::{dedup, store};
+
+/// Article pages fetched at once for one feed; the fetcher's own per-host cap still applies.
+const PAGE_CONCURRENCY: usize = 4;
+/// Characters of story text kept as the alert summary.
+const SUMMARY_CHARS: usize = 300;
+
+/// A topic ready to match.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub config: TopicConfig,
+    pub query: Query,
+}
+
+/// Everything a poll needs, shared by all polls of one configuration.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub store: Store,
+    pub fetcher: Fetcher,
+    pub notifiers: Notifiers,
+    pub topics: Arc<Vec<Topic>>,
+    /// Per-site extraction rules from the config.
+    pub sites: Arc<Vec<SiteRule>>,
+    /// Woken when alerts are queued, so the notify worker sends them without waiting for its
+    /// next timer.
+    pub alerts_queued: Arc<Notify>,
+    /// How long an alert keeps being retried.
+    pub give_up_after: Duration,
+}
+
+/// What one poll did, for logs and `feedwatch once`.
+#[derive(Debug, Clone, Default)]
+pub struct PollReport {
+    pub feed: String,
+    /// "ok", "not-modified", "error", "disabled".
+    pub outcome: String,
+    pub new_stories: usize,
+    pub joined_stories: usize,
+    pub updated: usize,
+    pub alerts: usize,
+    pub error: Option<String>,
+    /// Per-item problems that did not stop the poll (an article page that failed).
+    pub notes: Vec<String>,
+}
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("cannot set up the HTTP client: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("cannot set up notifier: {0}")]
+    Notify(#[from] crate::notify::NotifyError),
+    #[error("topic \"{topic}\": {error}")]
+    Query { topic: String, error: crate::topics::QueryError },
+}
+
+impl Pipeline {
+    /// Builds the stages from a config, on an open store.
+    pub fn new(config: &Config, store: Store) -> Result<Pipeline, SetupError> {
+        let d = &config.daemon;
+        let fetcher = Fetcher::new(FetchOptions {
+            user_agent: d.user_agent.clone(),
+            allow_private_addresses: d.allow_private_addresses,
+            max_concurrent: d.max_concurrent_fetches,
+            per_host: d.per_host_concurrency,
+            ..FetchOptions::default()
+        })?;
+        let notifiers = Notifiers::new(&config.notifiers, &d.user_agent, d.allow_private_addresses)?;
+        let topics = compile_topics(&config.topics)?;
+        Ok(Pipeline {
+            store,
+            fetcher,
+            notifiers,
+            topics: Arc::new(topics),
+            sites: Arc::new(config.sites.clone()),
+            alerts_queued: Arc::new(Notify::new()),
+            give_up_after: d.give_up_after,
+        })
+    }
+
+    /// Polls one feed and stores what is new. Never fails: problems are in the report and in
+    /// the feed's stored state.
+    pub async fn poll(&self, feed: &FeedConfig) -> PollReport {
+        let key = feed.key();
+        let mut report = PollReport { feed: key.clone(), ..Default::default() };
+        let state = match self.store.sync_feed(&key, feed.url.as_str()) {
+            Ok(s) => s,
+            Err(e) => {
+                report.outcome = "error".into();
+                report.error = Some(e.to_string());
+                return report;
+            }
+        };
+        if let Some(reason) = &state.disabled_reason {
+            report.outcome = "disabled".into();
+            report.error = Some(reason.clone());
+            return report;
+        }
+        let now = Utc::now();
+        let url = Url::parse(&state.url).unwrap_or_else(|_| feed.url.clone());
+        let conditional = Conditional { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
+        let mut record = PollRecord { at: now.timestamp(), ..Default::default() };
+        let errors_before = u32::try_from(state.consecutive_errors).unwrap_or(u32::MAX);
+
+        let outcome = self.fetcher.get(&url, &conditional, FEED_MAX_BYTES).await;
+        let mut timing = PollTiming::default();
+        match outcome {
+            Ok(FetchOutcome::NotModified { max_age, .. }) => {
+                record.outcome = "not-modified".into();
+                record.http_status = Some(304);
+                record.etag = state.etag.clone();
+                record.last_modified = state.last_modified.clone();
+                timing.max_age = max_age;
+            }
+            Ok(FetchOutcome::Fetched(fetched)) => {
+                timing.max_age = fetched.max_age;
+                record.http_status = Some(200);
+                record.bytes = Some(fetched.body.len());
+                record.new_url = fetched.moved_permanently.as_ref().map(|u| u.to_string());
+                if let Some(moved) = &fetched.moved_permanently {
+                    tracing::info!(feed = %key, to = %moved, "feed moved permanently; polling the new URL from now on");
+                }
+                let charset = fetched.charset.clone();
+                let base = fetched.final_url.clone();
+                let body = fetched.body;
+                let parsed = tokio::task::spawn_blocking(move || feed::parse(&body, charset.as_deref(), Some(&base)))
+                    .await
+                    .unwrap_or_else(|e| Err(feed::FeedError::Panicked(e.to_string())));
+                match parsed {
+                    Ok(parsed) => {
+                        record.outcome = "ok".into();
+                        record.etag = fetched.etag;
+                        record.last_modified = fetched.last_modified;
+                        record.title = feed.name.clone().or(parsed.title.clone());
+                        record.site_link = parsed.link.clone();
+                        self.store_entries(feed, state.id, &parsed, &mut report).await;
+                        record.new_items = report.new_stories + report.joined_stories;
+                    }
+                    Err(e) => {
+                        record.outcome = "error".into();
+                        record.error = Some(format!("the feed could not be parsed: {e}"));
+                    }
+                }
+            }
+            Err(FetchError::Gone) => {
+                record.outcome = "error".into();
+                record.http_status = Some(410);
+                record.error = Some(FetchError::Gone.to_string());
+                record.disabled_reason = Some("the server answered 410 Gone; remove the feed or fix its URL".into());
+                tracing::warn!(feed = %key, "feed is gone (410); it will not be polled again");
+            }
+            Err(e) => {
+                record.outcome = "error".into();
+                if let FetchError::Status { code, retry_after } = &e {
+                    record.http_status = Some(*code);
+                    timing.retry_after = *retry_after;
+                }
+                record.error = Some(e.to_string());
+            }
+        }
+        if record.outcome == "error" {
+            timing.consecutive_errors = errors_before.saturating_add(1);
+            tracing::warn!(feed = %key, url = %url, error = record.error.as_deref().unwrap_or(""), "poll failed");
+        }
+        record.consecutive_errors = i64::from(timing.consecutive_errors);
+        record.next_due_at = scheduler::next_due(&feed.schedule, &key, now, timing).timestamp();
+        if let Err(e) = self.store.record_poll(state.id, &record) {
+            tracing::error!(feed = %key, error = %e, "could not record the poll");
+        }
+        report.outcome = record.outcome;
+        report.error = record.error;
+        if report.alerts > 0 {
+            self.alerts_queued.notify_one();
+        }
+        report
+    }
+
+    async fn store_entries(&self, feed: &FeedConfig, feed_id: i64, parsed: &ParsedFeed, report: &mut PollReport) {
+        let feed_name = feed.name.clone().or(parsed.title.clone()).unwrap_or_else(|| feed.key());
+        // Oldest first, so the first outlet to carry a story is the one it is filed under.
+        let mut fresh: Vec<&Entry> = Vec::new();
+        for entry in parsed.entries.iter().rev() {
+            let canonical = entry.link.as_deref().and_then(dedup::canonical_url);
+            match self.store.item_known(feed_id, &entry.id, canonical.as_deref()) {
+                Ok(false) => fresh.push(entry),
+                Ok(true) => {}
+                Err(e) => report.notes.push(format!("item {}: {e}", entry.id)),
+            }
+        }
+        let articles: Vec<(Option<Article>, Option<String>)> = futures_util::stream::iter(fresh.iter())
+            .map(|entry| self.article_for(feed, entry))
+            .buffered(PAGE_CONCURRENCY)
+            .collect()
+            .await;
+        for (entry, (article, note)) in fresh.into_iter().zip(articles) {
+            if let Some(n) = &note {
+                report.notes.push(format!("{}: {n}", entry.link.as_deref().unwrap_or(&entry.id)));
+            }
+            let item = compose_item(feed_id, entry, article.as_ref(), note);
+            let hits = self.match_topics(feed, &feed_name, &item);
+            match self.store.ingest(&item, &hits) {
+                Ok(Ingested::NewStory { alerts, .. }) => {
+                    report.new_stories += 1;
+                    report.alerts += alerts;
+                }
+                Ok(Ingested::JoinedStory { alerts, .. }) => {
+                    report.joined_stories += 1;
+                    report.alerts += alerts;
+                }
+                Ok(Ingested::Updated { .. }) => report.updated += 1,
+                Ok(Ingested::Seen) => {}
+                Err(e) => report.notes.push(format!("item {} not stored: {e}", entry.id)),
+            }
+        }
+    }
+
+    /// Fetches and extracts an item's page when the feed wants full articles. On failure the
+    /// item keeps the feed's own text, with a note saying why.
+    async fn article_for(&self, feed: &FeedConfig, entry: &Entry) -> (Option<Article>, Option<String>) {
+        if !feed.full_article {
+            return (None, None);
+        }
+        let Some(link) = entry.link.as_deref().and_then(|l| Url::parse(l).ok()) else {
+            return (None, None);
+        };
+        let fetched = match self.fetcher.get(&link, &Conditional::default(), PAGE_MAX_BYTES).await {
+            Ok(FetchOutcome::Fetched(f)) => f,
+            Ok(FetchOutcome::NotModified { .. }) => return (None, Some("the article page answered 304".into())),
+            Err(e) => return (None, Some(format!("article page not fetched ({e}); kept the feed's text"))),
+        };
+        let sites = self.sites.clone();
+        let final_url = fetched.final_url.clone();
+        let charset = fetched.charset.clone();
+        let body = fetched.body;
+        let article =
+            tokio::task::spawn_blocking(move || extract::extract(&body, charset.as_deref(), Some(&final_url), &sites))
+                .await;
+        match article {
+            Ok(a) if a.not_article.is_some() => {
+                let why = a.not_article.clone().unwrap_or_default();
+                (Some(a), Some(format!("the page is not an article ({why}); kept the feed's text")))
+            }
+            Ok(a) if a.text.trim().is_empty() => {
+                (Some(a), Some("no article text found on the page; kept the feed's text".into()))
+            }
+            Ok(a) => (Some(a), None),
+            Err(e) => (None, Some(format!("extraction crashed ({e}); kept the feed's text"))),
+        }
+    }
+
+    fn match_topics(&self, feed: &FeedConfig, feed_name: &str, item: &NewItem) -> Vec<TopicHit> {
+        let doc = Document {
+            title: &item.title,
+            text: &item.text,
+            author: item.byline.as_deref().unwrap_or(""),
+            feed: feed_name,
+            tags: &feed.tags,
+            url: item.url.as_deref().unwrap_or(""),
+        };
+        let mut hits = Vec::new();
+        for topic in self.topics.iter() {
+            let c = &topic.config;
+            if !c.feeds.is_empty() && !c.feeds.iter().any(|f| f == feed_name || *f == feed.key()) {
+                continue;
+            }
+            if !c.tags.is_empty() && !c.tags.iter().any(|t| feed.tags.iter().any(|ft| ft.eq_ignore_ascii_case(t))) {
+                continue;
+            }
+            if item.text.chars().count() < c.min_length {
+                continue;
+            }
+            if let Some(matched) = topic.query.matches(&doc) {
+                hits.push(TopicHit {
+                    topic: c.name.clone(),
+                    matched,
+                    notifiers: c.notify.clone(),
+                    digest: c.digest.is_some(),
+                });
+            }
+        }
+        hits
+    }
+
+    /// Sends the alerts that are due (all undelivered ones with `all_pending`), one attempt
+    /// each; failures are scheduled for a retry with backoff, or given up after the limit.
+    pub async fn deliver_due(&self, all_pending: bool) -> DeliveryReport {
+        let mut report = DeliveryReport::default();
+        let now = Utc::now().timestamp();
+        let rows = match self.store.due_alerts(now, all_pending, 500) {
+            Ok(r) => r,
+            Err(e) => {
+                report.errors.push(e.to_string());
+                return report;
+            }
+        };
+        for row in rows {
+            let mut alert = match row.alert() {
+                Ok(a) => a,
+                Err(e) => {
+                    let _ = self.store.mark_failed(row.id, &e.to_string());
+                    report.failed += 1;
+                    continue;
+                }
+            };
+            if let Err(e) = self.store.refresh_alert(&mut alert) {
+                tracing::warn!(alert = %row.alert_id, error = %e, "could not refresh the alert's copies");
+            }
+            if let Err(e) = self.store.mark_sending(row.id) {
+                report.errors.push(e.to_string());
+                continue;
+            }
+            let result = self.notifiers.send(&row.notifier, &alert).await;
+            let now = Utc::now().timestamp();
+            let recorded = match result {
+                Ok(()) => {
+                    report.delivered += 1;
+                    tracing::info!(alert = %row.alert_id, notifier = %row.notifier, topic = %row.topic, "alert delivered");
+                    self.store.mark_delivered(row.id, now)
+                }
+                Err(e) => {
+                    let msg = format!("notifier {}: {e}", row.notifier);
+                    report.errors.push(msg.clone());
+                    let expired = now - row.created_at > self.give_up_after.as_secs() as i64;
+                    if !e.retryable || expired {
+                        report.failed += 1;
+                        tracing::error!(alert = %row.alert_id, error = %msg, "alert given up");
+                        self.store.mark_failed(row.id, &msg)
+                    } else {
+                        report.retrying += 1;
+                        let wait = alert_backoff(row.attempts + 1, &row.alert_id);
+                        tracing::warn!(alert = %row.alert_id, error = %msg, retry_in = ?wait, "alert not delivered");
+                        self.store.mark_retry(row.id, now + wait.as_secs() as i64, &msg)
+                    }
+                }
+            };
+            if let Err(e) = recorded {
+                report.errors.push(format!("could not record delivery of {}: {e}", row.alert_id));
+            }
+        }
+        report
+    }
+}
+
+/// Delay before an alert's next try: 5 s, 10 s, 20 s, … capped at an hour, ±20%.
+pub fn alert_backoff(attempts: i64, alert_id: &str) -> Duration {
+    let base = 5.0 * 2f64.powi((attempts.max(1) - 1).min(20) as i32);
+    let capped = base.min(3600.0);
+    let jitter = scheduler::backoff(1, alert_id).as_secs_f64() / 60.0; // 0.8..1.2, fixed per alert
+    Duration::from_secs_f64((capped * jitter).clamp(1.0, 3600.0))
+}
+
+pub fn compile_topics(topics: &[TopicConfig]) -> Result<Vec<Topic>, SetupError> {
+    topics
+        .iter()
+        .map(|t| {
+            Query::parse(&t.query)
+                .map(|query| Topic { config: t.clone(), query })
+                .map_err(|error| SetupError::Query { topic: t.name.clone(), error })
+        })
+        .collect()
+}
+
+/// The item as stored: the article's text when extraction worked, else the feed's own.
+fn compose_item(feed_id: i64, entry: &Entry, article: Option<&Article>, note: Option<String>) -> NewItem {
+    let good = article.filter(|a| a.not_article.is_none() && !a.text.trim().is_empty());
+    let feed_text = entry.content.clone().or(entry.summary.clone()).unwrap_or_default();
+    let text = good.map(|a| a.text.clone()).unwrap_or(feed_text);
+    let title = entry
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| article.and_then(|a| a.title.clone()))
+        .unwrap_or_else(|| text.chars().take(80).collect());
+    let url = entry.link.clone();
+    let canonical_url = good
+        .and_then(|a| a.url.as_deref())
+        .and_then(dedup::canonical_url)
+        .or_else(|| url.as_deref().and_then(dedup::canonical_url));
+    let published_at = entry
+        .published
+        .or(entry.updated)
+        .or_else(|| article.and_then(|a| a.published))
+        .map(|d| d.timestamp());
+    NewItem {
+        feed_id,
+        guid: entry.id.clone(),
+        url,
+        canonical_url,
+        title,
+        published_at,
+        seen_at: Utc::now().timestamp(),
+        byline: good.and_then(|a| a.byline.clone()).or(entry.author.clone()),
+        site_name: article.and_then(|a| a.site_name.clone()),
+        summary: summarise(entry.summary.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(&text)),
+        html: good.map(|a| a.html.clone()).or(entry.content_html.clone()).unwrap_or_default(),
+        text,
+        extraction_note: note,
+    }
+}
+
+/// The first sentences of a text, cut at a word boundary.
+pub fn summarise(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= SUMMARY_CHARS {
+        return flat;
+    }
+    let cut: String = flat.chars().take(SUMMARY_CHARS).collect();
+    match cut.rfind(' ') {
+        Some(i) => format!("{}…", &cut[..i]),
+        None => format!("{cut}…"),
+    }
+}
