@@ -1,1 +1,543 @@
-//! TODO
+//! The command line: what each `feedwatch` subcommand does, on top of the stages.
+//!
+//! Owns argument definitions (clap), loading the config for the commands that need one, and
+//! printing results for people (tables) or scripts (`--json`, one object per line). Errors are
+//! sorted into user errors (exit 1) and internal failures (exit 2) for `main`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use url::Url;
+
+use crate::config::{self, Config};
+use crate::notify::{Alert, AlertStory, Notifiers};
+use crate::pipeline::Pipeline;
+use crate::store::{self, Store};
+use crate::topics::{Document, Query};
+use crate::{daemon, extract, feed, opml};
+
+#[derive(Parser, Debug)]
+#[command(name = "feedwatch", version, about = "Watches news feeds and alerts once per story on the topics you follow")]
+pub struct Cli {
+    /// The config file [default: $FEEDWATCH_CONFIG, else /etc/feedwatch/feedwatch.toml, else ./feedwatch.toml]
+    #[arg(long, global = true, env = "FEEDWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// More detailed logs (RUST_LOG overrides).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon until SIGTERM; SIGHUP reloads the config.
+    Run,
+    /// Poll every feed once (or one), store, alert, then exit.
+    Once {
+        /// Only this feed (its name, or its URL when unnamed).
+        #[arg(long)]
+        feed: Option<String>,
+    },
+    /// Validate the config without reaching anything; exit 1 on any error.
+    Check,
+    /// Each feed's state: last poll, status, items, next due, errors.
+    Feeds,
+    /// Recent stories, with their copies at other outlets.
+    Stories {
+        #[arg(long)]
+        topic: Option<String>,
+        /// How far back, e.g. 24h, 7d.
+        #[arg(long, default_value = "7d")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search stored stories with the topic query language.
+    Search { query: String },
+    /// Topic tools.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+    /// Extract the article from saved HTML page(s) (`-` reads stdin).
+    Extract {
+        /// The page's URL, to resolve relative links.
+        #[arg(long)]
+        url: Option<Url>,
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Parse saved feed file(s) into the normalised model.
+    Parse {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Add the feeds of an OPML file as feeds.d/*.toml beside the config.
+    ImportOpml { file: PathBuf },
+    /// Print the configured feeds as OPML 2.0.
+    ExportOpml,
+    /// Notifier tools.
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
+    /// The alert delivery log; `alerts retry ID` sends one again.
+    Alerts {
+        #[command(subcommand)]
+        command: Option<AlertsCommand>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopicsCommand {
+    /// Run a query over stored stories: hits, dates, which terms matched.
+    Test { query: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NotifyCommand {
+    /// Send a test alert through one notifier.
+    Test { notifier: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertsCommand {
+    /// Queue an alert again (same id), due now.
+    Retry { id: i64 },
+}
+
+/// A failure sorted for the exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// The user can fix it (config, input): exit 1.
+    User(anyhow::Error),
+    /// Something broke inside: exit 2.
+    Internal(anyhow::Error),
+}
+
+impl From<config::ConfigError> for CliError {
+    fn from(e: config::ConfigError) -> Self {
+        CliError::User(anyhow!("the configuration has errors:\n{e}"))
+    }
+}
+
+fn internal(e: impl Into<anyhow::Error>) -> CliError {
+    CliError::Internal(e.into())
+}
+
+type CliResult = Result<(), CliError>;
+
+pub async fn dispatch(cli: Cli) -> CliResult {
+    let path = config::locate(cli.config.as_deref());
+    match cli.command {
+        Command::Run => run(&path).await,
+        Command::Once { feed } => once(&path, feed.as_deref()).await,
+        Command::Check => check(&path),
+        Command::Feeds => feeds(&path),
+        Command::Stories { topic, since, json } => stories(&path, topic.as_deref(), &since, json),
+        Command::Search { query } => search(&path, &query, false),
+        Command::Topics { command: TopicsCommand::Test { query } } => search(&path, &query, true),
+        Command::Extract { url, json, files } => extract_files(url.as_ref(), json, &files),
+        Command::Parse { json, files } => parse_files(json, &files),
+        Command::ImportOpml { file } => import_opml(&path, &file),
+        Command::ExportOpml => export_opml(&path),
+        Command::Notify { command: NotifyCommand::Test { notifier } } => notify_test(&path, &notifier).await,
+        Command::Alerts { command, json } => alerts(&path, command, json),
+    }
+}
+
+fn open_store(config: &Config) -> Result<Store, CliError> {
+    Store::open(&config.daemon.database).map_err(|e| CliError::User(anyhow!(e)))
+}
+
+async fn run(path: &Path) -> CliResult {
+    let config = config::load(path)?;
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).map_err(internal)?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            if reload_tx.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(internal)?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    daemon::run(config, shutdown, reload_rx).await.map_err(internal)
+}
+
+async fn once(path: &Path, only: Option<&str>) -> CliResult {
+    let config = config::load(path)?;
+    let store = open_store(&config)?;
+    let pipeline = Pipeline::new(&config, store).map_err(|e| CliError::User(anyhow!(e)))?;
+    let feeds: Vec<_> = config
+        .feeds
+        .iter()
+        .filter(|f| only.is_none_or(|o| f.key() == o || f.url.as_str() == o))
+        .cloned()
+        .collect();
+    if let Some(name) = only {
+        if feeds.is_empty() {
+            return Err(CliError::User(anyhow!("no configured feed is named \"{name}\"")));
+        }
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for f in feeds {
+        let p = pipeline.clone();
+        set.spawn(async move { p.poll(&f).await });
+    }
+    let mut reports = Vec::new();
+    while let Some(r) = set.join_next().await {
+        reports.push(r.map_err(internal)?);
+    }
+    reports.sort_by(|a, b| a.feed.cmp(&b.feed));
+    let mut out = std::io::stdout().lock();
+    for r in &reports {
+        match &r.error {
+            Some(e) => {
+                let _ = writeln!(out, "{}: {}", r.feed, r.outcome);
+                eprintln!("feed \"{}\": {e}", r.feed);
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{}: {}, {} new stories, {} copies of known stories, {} alerts queued",
+                    r.feed, r.outcome, r.new_stories, r.joined_stories, r.alerts
+                );
+            }
+        }
+        for note in &r.notes {
+            eprintln!("feed \"{}\": {note}", r.feed);
+        }
+    }
+    let delivery = pipeline.deliver_due(true).await;
+    let _ = writeln!(
+        out,
+        "alerts: {} delivered, {} to retry, {} given up",
+        delivery.delivered, delivery.retrying, delivery.failed
+    );
+    for e in &delivery.errors {
+        eprintln!("alert: {e}");
+    }
+    Ok(())
+}
+
+fn check(path: &Path) -> CliResult {
+    let config = config::load(path)?;
+    println!(
+        "{}: ok ({} feeds, {} topics, {} notifiers)",
+        path.display(),
+        config.feeds.len(),
+        config.topics.len(),
+        config.notifiers.len()
+    );
+    Ok(())
+}
+
+fn feeds(path: &Path) -> CliResult {
+    let config = config::load(path)?;
+    let store = open_store(&config)?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}", "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "ERRORS");
+    for f in &config.feeds {
+        let key = f.key();
+        let state = store.feed(&key).map_err(internal)?;
+        let when = |t: Option<i64>| t.map(store::rfc3339).unwrap_or_else(|| "never".into());
+        match state {
+            Some(s) => {
+                let status = s.disabled_reason.as_ref().map(|_| "disabled (410 Gone)".to_string()).or(s.last_status.clone());
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+                    truncate(&key, 28),
+                    when(s.last_poll_at),
+                    truncate(status.as_deref().unwrap_or("-"), 22),
+                    s.items,
+                    if s.disabled_reason.is_some() { "-".into() } else { when(s.next_due_at.or(Some(Utc::now().timestamp()))) },
+                    s.consecutive_errors
+                );
+                if let Some(e) = &s.last_error {
+                    let _ = writeln!(out, "    last error: {e}");
+                }
+                if s.url != f.url.as_str() {
+                    let _ = writeln!(out, "    moved to: {}", s.url);
+                }
+            }
+            None => {
+                let _ = writeln!(out, "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}", truncate(&key, 28), "never", "-", 0, "now", 0);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}
+
+fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResult {
+    let config = config::load(path)?;
+    let store = open_store(&config)?;
+    let since = humantime::parse_duration(since)
+        .map_err(|e| CliError::User(anyhow!("--since {since}: {e}; write e.g. 24h or 7d")))?;
+    let from = Utc::now().timestamp() - since.as_secs() as i64;
+    let rows = store.stories(from, topic, 1000).map_err(internal)?;
+    let mut out = std::io::stdout().lock();
+    for row in rows {
+        if json {
+            let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
+        } else {
+            let when = row.published.as_deref().unwrap_or(&row.first_seen);
+            let _ = writeln!(out, "{when}  {}  [{}]\n    {}", row.title, row.feed, row.url);
+            for c in &row.also_at {
+                let _ = writeln!(out, "    also at: {} [{}]", c.url, c.feed);
+            }
+            if !row.topics.is_empty() {
+                let _ = writeln!(out, "    topics: {}", row.topics.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn search(path: &Path, text: &str, explain: bool) -> CliResult {
+    let query = Query::parse(text).map_err(|e| CliError::User(anyhow!("query {text:?}: {e}")))?;
+    let config = config::load(path)?;
+    let store = open_store(&config)?;
+    let tags = |key: &str| config.feeds.iter().find(|f| f.key() == key).map(|f| f.tags.clone()).unwrap_or_default();
+    let docs = store.story_docs(100_000, &tags).map_err(internal)?;
+    let mut out = std::io::stdout().lock();
+    let mut hits = 0;
+    for d in &docs {
+        let doc = Document { title: &d.title, text: &d.text, author: &d.author, feed: &d.feed, tags: &d.tags, url: &d.url };
+        let Some(matched) = query.matches(&doc) else { continue };
+        hits += 1;
+        let when = store::rfc3339(d.published.unwrap_or(d.first_seen));
+        let _ = writeln!(out, "{when}  {}  [{}]\n    {}", d.title, d.feed, d.url);
+        if explain {
+            let _ = writeln!(out, "    matched: {}", matched.join(", "));
+            let _ = writeln!(out, "    {}", crate::topics::snippet(&doc, &matched, 200));
+        }
+    }
+    if explain {
+        let _ = writeln!(out, "{hits} of {} stored stories match", docs.len());
+    }
+    Ok(())
+}
+
+/// Reads a file, or stdin for `-`; `.gz` files are decompressed.
+fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read stdin: {e}"))?;
+    } else {
+        bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    }
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .take(64 * 1024 * 1024)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("{} is not valid gzip: {e}", path.display()))?;
+        return Ok(out);
+    }
+    Ok(bytes)
+}
+
+fn extract_files(url: Option<&Url>, json: bool, files: &[PathBuf]) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    let mut failed = false;
+    for file in files {
+        let name = file.display().to_string();
+        let bytes = match read_input(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("feedwatch: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let a = extract::extract(&bytes, None, url, &[]);
+        if json {
+            let v = serde_json::json!({
+                "file": name, "title": a.title, "byline": a.byline,
+                "published": a.published.map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                "site_name": a.site_name, "lang": a.lang, "url": a.url, "text": a.text, "html": a.html,
+                "not_article": a.not_article,
+            });
+            let _ = writeln!(out, "{v}");
+        } else {
+            let _ = writeln!(out, "{}\n\n{}", a.title.as_deref().unwrap_or(""), a.text);
+        }
+    }
+    if failed { Err(CliError::User(anyhow!("some files could not be read"))) } else { Ok(()) }
+}
+
+fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let name = file.display().to_string();
+        let result = read_input(file).map_err(feed::FeedError::NotAFeed).and_then(|b| feed::parse(&b, None, None));
+        if json {
+            let _ = writeln!(out, "{}", feed::to_json(&name, &result));
+        } else {
+            match &result {
+                Ok(f) => {
+                    let _ = writeln!(out, "{name}: {} ({}), {} entries", f.title.as_deref().unwrap_or("(untitled)"), f.format, f.entries.len());
+                    for e in &f.entries {
+                        let _ = writeln!(out, "  {}  {}", e.title.as_deref().unwrap_or("(untitled)"), e.link.as_deref().unwrap_or(""));
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "{name}: error: {e}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn import_opml(path: &Path, file: &Path) -> CliResult {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {}", file.display()))
+        .map_err(CliError::User)?;
+    let found = opml::parse(&text).map_err(|e| CliError::User(anyhow!("{}: {e}", file.display())))?;
+    // The import must work on a config with problems elsewhere? No: it reads the current feeds to
+    // skip duplicates, so a broken config is reported first.
+    let config = config::load(path)?;
+    let dir = config::feeds_dir(path);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display())).map_err(CliError::User)?;
+    let mut added = 0;
+    let mut skipped = 0;
+    for f in found {
+        let Ok(url) = Url::parse(&f.url) else {
+            eprintln!("skipped {}: not a URL", f.url);
+            skipped += 1;
+            continue;
+        };
+        let known = config.feeds.iter().any(|c| {
+            c.url == url || f.title.as_deref().is_some_and(|t| c.name.as_deref() == Some(t))
+        });
+        if known {
+            skipped += 1;
+            continue;
+        }
+        let name = f.title.clone().unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
+        let mut slug: String =
+            name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        slug = slug.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-");
+        if slug.is_empty() {
+            slug = "feed".into();
+        }
+        let mut target = dir.join(format!("{slug}.toml"));
+        let mut n = 2;
+        while target.exists() {
+            target = dir.join(format!("{slug}-{n}.toml"));
+            n += 1;
+        }
+        let mut table = toml::Table::new();
+        table.insert("name".into(), toml::Value::String(name));
+        table.insert("url".into(), toml::Value::String(url.to_string()));
+        if !f.tags.is_empty() {
+            table.insert("tags".into(), toml::Value::Array(f.tags.iter().cloned().map(toml::Value::String).collect()));
+        }
+        let mut doc = toml::Table::new();
+        doc.insert("feed".into(), toml::Value::Array(vec![toml::Value::Table(table)]));
+        let text = format!("# Imported from {}\n{}", file.display(), toml::to_string(&doc).map_err(internal)?);
+        std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display())).map_err(CliError::User)?;
+        added += 1;
+    }
+    println!("{added} feeds added to {}, {skipped} skipped (already configured or invalid)", dir.display());
+    Ok(())
+}
+
+fn export_opml(path: &Path) -> CliResult {
+    let config = config::load(path)?;
+    let feeds: Vec<opml::OpmlFeed> = config
+        .feeds
+        .iter()
+        .map(|f| opml::OpmlFeed { title: f.name.clone(), url: f.url.to_string(), tags: f.tags.clone() })
+        .collect();
+    print!("{}", opml::write(&feeds));
+    Ok(())
+}
+
+async fn notify_test(path: &Path, name: &str) -> CliResult {
+    let config = config::load(path)?;
+    if !config.notifiers.iter().any(|n| n.name == name) {
+        return Err(CliError::User(anyhow!("no notifier is named \"{name}\" in {}", path.display())));
+    }
+    let notifiers = Notifiers::new(&config.notifiers, &config.daemon.user_agent, config.daemon.allow_private_addresses)
+        .map_err(|e| CliError::User(anyhow!(e)))?;
+    let now = Utc::now();
+    let alert = Alert {
+        id: format!("msg_test_{}", now.timestamp_millis()),
+        kind: "test".into(),
+        topic: "test".into(),
+        stories: vec![AlertStory {
+            id: "0".into(),
+            title: "feedwatch test alert".into(),
+            url: "https://example.org/feedwatch-test".into(),
+            feed: "feedwatch".into(),
+            published: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            summary: "If you can read this, the notifier works.".into(),
+            matched: vec!["test".into()],
+            also_at: vec![],
+        }],
+    };
+    tokio::time::timeout(Duration::from_secs(60), notifiers.send(name, &alert))
+        .await
+        .map_err(|_| CliError::User(anyhow!("notifier \"{name}\": no answer within 60 s")))?
+        .map_err(|e| CliError::User(anyhow!("notifier \"{name}\": {e}")))?;
+    println!("test alert sent through \"{name}\"");
+    Ok(())
+}
+
+fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult {
+    let config = config::load(path)?;
+    let store = open_store(&config)?;
+    if let Some(AlertsCommand::Retry { id }) = command {
+        store.retry_alert(id, Utc::now().timestamp()).map_err(|e| CliError::User(anyhow!(e)))?;
+        println!("alert {id} queued again; the running daemon sends it within a minute");
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    for row in store.alerts(200).map_err(internal)? {
+        if json {
+            let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
+            continue;
+        }
+        let title = row.alert().ok().and_then(|a| a.stories.first().map(|s| s.title.clone())).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:>5} {:<10} {:<12} {:<16} tries {:>2}  {}  {}",
+            row.id,
+            row.state,
+            truncate(&row.notifier, 12),
+            truncate(&row.topic, 16),
+            row.attempts,
+            store::rfc3339(row.created_at),
+            truncate(&title, 60)
+        );
+        if let Some(e) = row.last_error.as_deref().filter(|_| row.state != "delivered") {
+            let _ = writeln!(out, "      last error: {e}");
+        }
+    }
+    Ok(())
+}

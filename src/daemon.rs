@@ -1,1 +1,272 @@
-//! TODO
+//! The long-running daemon: polls every feed on schedule, drains the outbox, sends digests, and
+//! serves health and metrics, until told to stop.
+//!
+//! Owns the tasks and their lifecycle: [`run`] takes the config and a shutdown future (tests pass
+//! their own), re-reads the config on each reload signal, and on shutdown stops taking work and
+//! abandons in-flight work safely (every store step is a transaction; an alert caught mid-send is
+//! resent with the same id on the next start).
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::config::{self, Config, FeedConfig, Schedule};
+use crate::pipeline::{Pipeline, PollReport};
+use crate::server::{self, Metrics};
+use crate::store::Store;
+
+/// The longest the scheduler sleeps without looking again (a reload or a clock jump is noticed
+/// within this).
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// How long in-flight polls get to finish after a shutdown request before they are abandoned.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads the config at
+/// `config.path`; a config with errors is refused and the running one kept.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>, mut reload: mpsc::Receiver<()>) -> anyhow::Result<()> {
+    let store = Store::open(&config.daemon.database)
+        .with_context(|| format!("opening the database {}", config.daemon.database.display()))?;
+    let pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
+    let metrics = Arc::new(Metrics::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (pipeline_tx, pipeline_rx) = watch::channel(pipeline);
+
+    let mut background = JoinSet::new();
+    if let Some(addr) = config.daemon.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics listener on {addr}"))?;
+        tracing::info!(%addr, "serving /healthz and /metrics");
+        let stop = stopped(stop_rx.clone());
+        let m = metrics.clone();
+        background.spawn(async move {
+            if let Err(e) = server::serve(listener, m, stop).await {
+                tracing::error!(error = %e, "metrics server stopped");
+            }
+        });
+    }
+    background.spawn(notify_worker(pipeline_rx.clone(), metrics.clone(), stop_rx.clone()));
+    background.spawn(watchdog(metrics.clone(), store.clone(), stop_rx.clone()));
+    let mut digests = spawn_digests(&config, pipeline_rx.clone(), stop_rx.clone());
+
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    tracing::info!(feeds = config.feeds.len(), topics = config.topics.len(), "feedwatch running");
+
+    let mut config = config;
+    let mut due: HashMap<String, i64> = HashMap::new();
+    let mut running: HashSet<String> = HashSet::new();
+    let mut polls: JoinSet<PollReport> = JoinSet::new();
+    tokio::pin!(shutdown);
+
+    loop {
+        let now = Utc::now().timestamp();
+        metrics.last_loop_at.store(now, Ordering::Relaxed);
+        let pipeline = pipeline_rx.borrow().clone();
+        let mut next_wake = now + MAX_SLEEP.as_secs() as i64;
+        for feed in &config.feeds {
+            let key = feed.key();
+            if running.contains(&key) {
+                continue;
+            }
+            let when = match due.get(&key) {
+                Some(w) => *w,
+                None => {
+                    let w = first_due(&store, feed, now);
+                    due.insert(key.clone(), w);
+                    w
+                }
+            };
+            if when <= now {
+                running.insert(key);
+                let p = pipeline.clone();
+                let f = feed.clone();
+                polls.spawn(async move { p.poll(&f).await });
+            } else {
+                next_wake = next_wake.min(when);
+            }
+        }
+        let sleep = Duration::from_secs(u64::try_from(next_wake - now).unwrap_or(1).max(1));
+
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(done) = polls.join_next() => {
+                match done {
+                    Ok(report) => {
+                        account(&metrics, &report);
+                        running.remove(&report.feed);
+                        let next = store.feed(&report.feed).ok().flatten().and_then(|s| {
+                            if s.disabled_reason.is_some() { Some(i64::MAX) } else { s.next_due_at }
+                        });
+                        due.insert(report.feed.clone(), next.unwrap_or(now + 60));
+                    }
+                    Err(e) => {
+                        // A poll task that panicked: its feed is retried after a pause. The
+                        // feed's key is lost with the task, so every running feed is rechecked.
+                        tracing::error!(error = %e, "a poll task crashed");
+                        running.clear();
+                    }
+                }
+            }
+            Some(()) = reload.recv() => {
+                match config::load(&config.path) {
+                    Ok(new) => match Pipeline::new(&new, store.clone()) {
+                        Ok(p) => {
+                            tracing::info!(feeds = new.feeds.len(), topics = new.topics.len(), "configuration reloaded");
+                            let keys: HashSet<String> = new.feeds.iter().map(|f| f.key()).collect();
+                            due.retain(|k, _| keys.contains(k));
+                            let _ = pipeline_tx.send(p);
+                            digests.abort_all();
+                            digests = spawn_digests(&new, pipeline_rx.clone(), stop_rx.clone());
+                            config = new;
+                        }
+                        Err(e) => tracing::error!(error = %e, "reload refused; keeping the running configuration"),
+                    },
+                    Err(e) => tracing::error!("reload refused; keeping the running configuration:\n{e}"),
+                }
+            }
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+
+    tracing::info!("shutting down");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(DRAIN, async {
+        while let Some(done) = polls.join_next().await {
+            if let Ok(report) = done {
+                account(&metrics, &report);
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("abandoning polls still running; they are redone at the next start");
+        polls.abort_all();
+    }
+    digests.abort_all();
+    let _ = tokio::time::timeout(DRAIN, async { while background.join_next().await.is_some() {} }).await;
+    background.abort_all();
+    Ok(())
+}
+
+/// When a feed is first due in this run: as stored, or now for a feed never polled.
+fn first_due(store: &Store, feed: &FeedConfig, now: i64) -> i64 {
+    match store.feed(&feed.key()) {
+        Ok(Some(s)) if s.disabled_reason.is_some() && s.url == feed.url.as_str() => i64::MAX,
+        Ok(Some(s)) => s.next_due_at.unwrap_or(now),
+        _ => now,
+    }
+}
+
+fn account(metrics: &Metrics, r: &PollReport) {
+    Metrics::add(&metrics.polls, 1);
+    match r.outcome.as_str() {
+        "error" => Metrics::add(&metrics.poll_errors, 1),
+        "not-modified" => Metrics::add(&metrics.not_modified, 1),
+        _ => {}
+    }
+    Metrics::add(&metrics.new_stories, r.new_stories);
+    Metrics::add(&metrics.joined_stories, r.joined_stories);
+    Metrics::add(&metrics.alerts_queued, r.alerts);
+    if r.new_stories + r.joined_stories > 0 {
+        tracing::info!(feed = %r.feed, new = r.new_stories, joined = r.joined_stories, alerts = r.alerts, "polled");
+    }
+    for note in &r.notes {
+        tracing::warn!(feed = %r.feed, "{note}");
+    }
+}
+
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends due alerts, then sleeps until the next one is due, alerts are queued, or shutdown.
+async fn notify_worker(pipeline: watch::Receiver<Pipeline>, metrics: Arc<Metrics>, stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let p = pipeline.borrow().clone();
+        let report = p.deliver_due(false).await;
+        Metrics::add(&metrics.alerts_delivered, report.delivered);
+        Metrics::add(&metrics.alert_failures, report.retrying + report.failed);
+        let now = Utc::now().timestamp();
+        let next = p.store.next_alert_due().ok().flatten().unwrap_or(i64::MAX);
+        let wait = Duration::from_secs(u64::try_from(next.saturating_sub(now)).unwrap_or(0).clamp(1, 60));
+        tokio::select! {
+            _ = stopped(stop.clone()) => return,
+            _ = p.alerts_queued.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One task per digest topic: at each tick of its schedule, its matches become one alert.
+fn spawn_digests(config: &Config, pipeline: watch::Receiver<Pipeline>, stop: watch::Receiver<bool>) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    for topic in &config.topics {
+        let Some(Schedule::Cron(_, cron)) = topic.digest.clone() else { continue };
+        let name = topic.name.clone();
+        let notifiers = topic.notify.clone();
+        let pipeline = pipeline.clone();
+        let stop = stop.clone();
+        set.spawn(async move {
+            loop {
+                let now = Utc::now();
+                let Some(tick) = cron.after(&now).next() else { return };
+                let wait = (tick - now).to_std().unwrap_or(Duration::ZERO);
+                tokio::select! {
+                    _ = stopped(stop.clone()) => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                let p = pipeline.borrow().clone();
+                match p.store.make_digest(&name, &notifiers, tick.timestamp()) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(topic = %name, stories = n, "digest queued");
+                        p.alerts_queued.notify_one();
+                    }
+                    Err(e) => tracing::error!(topic = %name, error = %e, "digest failed"),
+                }
+            }
+        });
+    }
+    set
+}
+
+/// Pings systemd's watchdog while the scheduler loop turns and the database answers; stops
+/// pinging (so systemd restarts us) when either hangs.
+async fn watchdog(metrics: Arc<Metrics>, store: Store, stop: watch::Receiver<bool>) {
+    let interval = sd_notify::watchdog_enabled().map(|d| d / 2).unwrap_or(Duration::from_secs(15));
+    let enabled = sd_notify::watchdog_enabled().is_some();
+    loop {
+        let now = Utc::now().timestamp();
+        if store.schema_version().is_ok() {
+            metrics.last_db_ok_at.store(now, Ordering::Relaxed);
+        }
+        if enabled && metrics.healthy(now, (MAX_SLEEP.as_secs() * 3) as i64) {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+        tokio::select! {
+            _ = stopped(stop.clone()) => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// Where the config lives, for callers that only have a path.
+pub fn config_path(config: &Config) -> PathBuf {
+    config.path.clone()
+}

@@ -220,8 +220,15 @@ impl Pipeline {
                 Err(e) => report.notes.push(format!("item {}: {e}", entry.id)),
             }
         }
-        let articles: Vec<(Option<Article>, Option<String>)> = futures_util::stream::iter(fresh.iter())
-            .map(|entry| self.article_for(feed, entry))
+        let owned: Vec<Entry> = fresh.iter().map(|e| (*e).clone()).collect();
+        // Owned clones so the futures are 'static (a borrowed closure here trips the compiler's
+        // higher-ranked lifetime inference inside spawned tasks).
+        let articles: Vec<(Option<Article>, Option<String>)> = futures_util::stream::iter(owned)
+            .map(|entry| {
+                let this = self.clone();
+                let feed = feed.clone();
+                async move { this.article_for(&feed, &entry).await }
+            })
             .buffered(PAGE_CONCURRENCY)
             .collect()
             .await;

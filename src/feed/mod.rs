@@ -63,3 +63,12 @@ pub fn parse(bytes: &[u8], charset: Option<&str>, base: Option<&Url>) -> Result<
     }
     Err(FeedError::NotAFeed("not implemented yet".into()))
 }
+
+/// One `parse --json` line (design.md).
+pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> serde_json::Value {
+    match result {
+        Ok(f) => serde_json::json!({"file": file, "ok": true, "error": null, "format": f.format, "title": f.title,
+            "entries": f.entries.iter().map(|e| serde_json::json!({"id": e.id, "title": e.title, "link": e.link})).collect::<Vec<_>>()}),
+        Err(e) => serde_json::json!({"file": file, "ok": false, "error": e.to_string()}),
+    }
+}
