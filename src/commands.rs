@@ -21,7 +21,11 @@ use crate::topics::{Document, Query};
 use crate::{daemon, extract, feed, opml};
 
 #[derive(Parser, Debug)]
-#[command(name = "feedwatch", version, about = "Watches news feeds and alerts once per story on the topics you follow")]
+#[command(
+    name = "feedwatch",
+    version,
+    about = "Watches news feeds and alerts once per story on the topics you follow"
+)]
 pub struct Cli {
     /// The config file [default: $FEEDWATCH_CONFIG, else /etc/feedwatch/feedwatch.toml, else ./feedwatch.toml]
     #[arg(long, global = true, env = "FEEDWATCH_CONFIG")]
@@ -147,12 +151,16 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Feeds => feeds(&path),
         Command::Stories { topic, since, json } => stories(&path, topic.as_deref(), &since, json),
         Command::Search { query } => search(&path, &query, false),
-        Command::Topics { command: TopicsCommand::Test { query } } => search(&path, &query, true),
+        Command::Topics {
+            command: TopicsCommand::Test { query },
+        } => search(&path, &query, true),
         Command::Extract { url, json, files } => extract_files(url.as_ref(), json, &files),
         Command::Parse { json, files } => parse_files(json, &files),
         Command::ImportOpml { file } => import_opml(&path, &file),
         Command::ExportOpml => export_opml(&path),
-        Command::Notify { command: NotifyCommand::Test { notifier } } => notify_test(&path, &notifier).await,
+        Command::Notify {
+            command: NotifyCommand::Test { notifier },
+        } => notify_test(&path, &notifier).await,
         Command::Alerts { command, json } => alerts(&path, command, json),
     }
 }
@@ -164,7 +172,8 @@ fn open_store(config: &Config) -> Result<Store, CliError> {
 async fn run(path: &Path) -> CliResult {
     let config = config::load(path)?;
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).map_err(internal)?;
+    let mut hup =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).map_err(internal)?;
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             if reload_tx.send(()).await.is_err() {
@@ -172,14 +181,17 @@ async fn run(path: &Path) -> CliResult {
             }
         }
     });
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(internal)?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(internal)?;
     let shutdown = async move {
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    daemon::run(config, shutdown, reload_rx).await.map_err(internal)
+    daemon::run(config, shutdown, reload_rx)
+        .await
+        .map_err(internal)
 }
 
 async fn once(path: &Path, only: Option<&str>) -> CliResult {
@@ -192,10 +204,12 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
         .filter(|f| only.is_none_or(|o| f.key() == o || f.url.as_str() == o))
         .cloned()
         .collect();
-    if let Some(name) = only {
-        if feeds.is_empty() {
-            return Err(CliError::User(anyhow!("no configured feed is named \"{name}\"")));
-        }
+    if let Some(name) = only
+        && feeds.is_empty()
+    {
+        return Err(CliError::User(anyhow!(
+            "no configured feed is named \"{name}\""
+        )));
     }
     let mut set = tokio::task::JoinSet::new();
     for f in feeds {
@@ -254,14 +268,22 @@ fn feeds(path: &Path) -> CliResult {
     let config = config::load(path)?;
     let store = open_store(&config)?;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}", "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "ERRORS");
+    let _ = writeln!(
+        out,
+        "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+        "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "ERRORS"
+    );
     for f in &config.feeds {
         let key = f.key();
         let state = store.feed(&key).map_err(internal)?;
         let when = |t: Option<i64>| t.map(store::rfc3339).unwrap_or_else(|| "never".into());
         match state {
             Some(s) => {
-                let status = s.disabled_reason.as_ref().map(|_| "disabled (410 Gone)".to_string()).or(s.last_status.clone());
+                let status = s
+                    .disabled_reason
+                    .as_ref()
+                    .map(|_| "disabled (410 Gone)".to_string())
+                    .or(s.last_status.clone());
                 let _ = writeln!(
                     out,
                     "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
@@ -269,7 +291,11 @@ fn feeds(path: &Path) -> CliResult {
                     when(s.last_poll_at),
                     truncate(status.as_deref().unwrap_or("-"), 22),
                     s.items,
-                    if s.disabled_reason.is_some() { "-".into() } else { when(s.next_due_at.or(Some(Utc::now().timestamp()))) },
+                    if s.disabled_reason.is_some() {
+                        "-".into()
+                    } else {
+                        when(s.next_due_at.or(Some(Utc::now().timestamp())))
+                    },
                     s.consecutive_errors
                 );
                 if let Some(e) = &s.last_error {
@@ -280,7 +306,16 @@ fn feeds(path: &Path) -> CliResult {
                 }
             }
             None => {
-                let _ = writeln!(out, "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}", truncate(&key, 28), "never", "-", 0, "now", 0);
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+                    truncate(&key, 28),
+                    "never",
+                    "-",
+                    0,
+                    "now",
+                    0
+                );
             }
         }
     }
@@ -288,7 +323,11 @@ fn feeds(path: &Path) -> CliResult {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
 }
 
 fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResult {
@@ -304,7 +343,11 @@ fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResu
             let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
         } else {
             let when = row.published.as_deref().unwrap_or(&row.first_seen);
-            let _ = writeln!(out, "{when}  {}  [{}]\n    {}", row.title, row.feed, row.url);
+            let _ = writeln!(
+                out,
+                "{when}  {}  [{}]\n    {}",
+                row.title, row.feed, row.url
+            );
             for c in &row.also_at {
                 let _ = writeln!(out, "    also at: {} [{}]", c.url, c.feed);
             }
@@ -320,13 +363,29 @@ fn search(path: &Path, text: &str, explain: bool) -> CliResult {
     let query = Query::parse(text).map_err(|e| CliError::User(anyhow!("query {text:?}: {e}")))?;
     let config = config::load(path)?;
     let store = open_store(&config)?;
-    let tags = |key: &str| config.feeds.iter().find(|f| f.key() == key).map(|f| f.tags.clone()).unwrap_or_default();
+    let tags = |key: &str| {
+        config
+            .feeds
+            .iter()
+            .find(|f| f.key() == key)
+            .map(|f| f.tags.clone())
+            .unwrap_or_default()
+    };
     let docs = store.story_docs(100_000, &tags).map_err(internal)?;
     let mut out = std::io::stdout().lock();
     let mut hits = 0;
     for d in &docs {
-        let doc = Document { title: &d.title, text: &d.text, author: &d.author, feed: &d.feed, tags: &d.tags, url: &d.url };
-        let Some(matched) = query.matches(&doc) else { continue };
+        let doc = Document {
+            title: &d.title,
+            text: &d.text,
+            author: &d.author,
+            feed: &d.feed,
+            tags: &d.tags,
+            url: &d.url,
+        };
+        let Some(matched) = query.matches(&doc) else {
+            continue;
+        };
         hits += 1;
         let when = store::rfc3339(d.published.unwrap_or(d.first_seen));
         let _ = writeln!(out, "{when}  {}  [{}]\n    {}", d.title, d.feed, d.url);
@@ -345,7 +404,9 @@ fn search(path: &Path, text: &str, explain: bool) -> CliResult {
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read stdin: {e}"))?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
     } else {
         bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     }
@@ -386,22 +447,39 @@ fn extract_files(url: Option<&Url>, json: bool, files: &[PathBuf]) -> CliResult 
             let _ = writeln!(out, "{}\n\n{}", a.title.as_deref().unwrap_or(""), a.text);
         }
     }
-    if failed { Err(CliError::User(anyhow!("some files could not be read"))) } else { Ok(()) }
+    if failed {
+        Err(CliError::User(anyhow!("some files could not be read")))
+    } else {
+        Ok(())
+    }
 }
 
 fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
     let mut out = std::io::stdout().lock();
     for file in files {
         let name = file.display().to_string();
-        let result = read_input(file).map_err(feed::FeedError::NotAFeed).and_then(|b| feed::parse(&b, None, None));
+        let result = read_input(file)
+            .map_err(feed::FeedError::NotAFeed)
+            .and_then(|b| feed::parse(&b, None, None));
         if json {
             let _ = writeln!(out, "{}", feed::to_json(&name, &result));
         } else {
             match &result {
                 Ok(f) => {
-                    let _ = writeln!(out, "{name}: {} ({}), {} entries", f.title.as_deref().unwrap_or("(untitled)"), f.format, f.entries.len());
+                    let _ = writeln!(
+                        out,
+                        "{name}: {} ({}), {} entries",
+                        f.title.as_deref().unwrap_or("(untitled)"),
+                        f.format,
+                        f.entries.len()
+                    );
                     for e in &f.entries {
-                        let _ = writeln!(out, "  {}  {}", e.title.as_deref().unwrap_or("(untitled)"), e.link.as_deref().unwrap_or(""));
+                        let _ = writeln!(
+                            out,
+                            "  {}  {}",
+                            e.title.as_deref().unwrap_or("(untitled)"),
+                            e.link.as_deref().unwrap_or("")
+                        );
                     }
                 }
                 Err(e) => {
@@ -417,12 +495,15 @@ fn import_opml(path: &Path, file: &Path) -> CliResult {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read {}", file.display()))
         .map_err(CliError::User)?;
-    let found = opml::parse(&text).map_err(|e| CliError::User(anyhow!("{}: {e}", file.display())))?;
+    let found =
+        opml::parse(&text).map_err(|e| CliError::User(anyhow!("{}: {e}", file.display())))?;
     // The import must work on a config with problems elsewhere? No: it reads the current feeds to
     // skip duplicates, so a broken config is reported first.
     let config = config::load(path)?;
     let dir = config::feeds_dir(path);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display())).map_err(CliError::User)?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .map_err(CliError::User)?;
     let mut added = 0;
     let mut skipped = 0;
     for f in found {
@@ -432,16 +513,29 @@ fn import_opml(path: &Path, file: &Path) -> CliResult {
             continue;
         };
         let known = config.feeds.iter().any(|c| {
-            c.url == url || f.title.as_deref().is_some_and(|t| c.name.as_deref() == Some(t))
+            c.url == url
+                || f.title
+                    .as_deref()
+                    .is_some_and(|t| c.name.as_deref() == Some(t))
         });
         if known {
             skipped += 1;
             continue;
         }
-        let name = f.title.clone().unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
-        let mut slug: String =
-            name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-        slug = slug.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-");
+        let name = f
+            .title
+            .clone()
+            .unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
+        let mut slug: String = name
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        slug = slug
+            .split('-')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
         if slug.is_empty() {
             slug = "feed".into();
         }
@@ -455,15 +549,30 @@ fn import_opml(path: &Path, file: &Path) -> CliResult {
         table.insert("name".into(), toml::Value::String(name));
         table.insert("url".into(), toml::Value::String(url.to_string()));
         if !f.tags.is_empty() {
-            table.insert("tags".into(), toml::Value::Array(f.tags.iter().cloned().map(toml::Value::String).collect()));
+            table.insert(
+                "tags".into(),
+                toml::Value::Array(f.tags.iter().cloned().map(toml::Value::String).collect()),
+            );
         }
         let mut doc = toml::Table::new();
-        doc.insert("feed".into(), toml::Value::Array(vec![toml::Value::Table(table)]));
-        let text = format!("# Imported from {}\n{}", file.display(), toml::to_string(&doc).map_err(internal)?);
-        std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display())).map_err(CliError::User)?;
+        doc.insert(
+            "feed".into(),
+            toml::Value::Array(vec![toml::Value::Table(table)]),
+        );
+        let text = format!(
+            "# Imported from {}\n{}",
+            file.display(),
+            toml::to_string(&doc).map_err(internal)?
+        );
+        std::fs::write(&target, text)
+            .with_context(|| format!("cannot write {}", target.display()))
+            .map_err(CliError::User)?;
         added += 1;
     }
-    println!("{added} feeds added to {}, {skipped} skipped (already configured or invalid)", dir.display());
+    println!(
+        "{added} feeds added to {}, {skipped} skipped (already configured or invalid)",
+        dir.display()
+    );
     Ok(())
 }
 
@@ -472,7 +581,11 @@ fn export_opml(path: &Path) -> CliResult {
     let feeds: Vec<opml::OpmlFeed> = config
         .feeds
         .iter()
-        .map(|f| opml::OpmlFeed { title: f.name.clone(), url: f.url.to_string(), tags: f.tags.clone() })
+        .map(|f| opml::OpmlFeed {
+            title: f.name.clone(),
+            url: f.url.to_string(),
+            tags: f.tags.clone(),
+        })
         .collect();
     print!("{}", opml::write(&feeds));
     Ok(())
@@ -481,10 +594,17 @@ fn export_opml(path: &Path) -> CliResult {
 async fn notify_test(path: &Path, name: &str) -> CliResult {
     let config = config::load(path)?;
     if !config.notifiers.iter().any(|n| n.name == name) {
-        return Err(CliError::User(anyhow!("no notifier is named \"{name}\" in {}", path.display())));
+        return Err(CliError::User(anyhow!(
+            "no notifier is named \"{name}\" in {}",
+            path.display()
+        )));
     }
-    let notifiers = Notifiers::new(&config.notifiers, &config.daemon.user_agent, config.daemon.allow_private_addresses)
-        .map_err(|e| CliError::User(anyhow!(e)))?;
+    let notifiers = Notifiers::new(
+        &config.notifiers,
+        &config.daemon.user_agent,
+        config.daemon.allow_private_addresses,
+    )
+    .map_err(|e| CliError::User(anyhow!(e)))?;
     let now = Utc::now();
     let alert = Alert {
         id: format!("msg_test_{}", now.timestamp_millis()),
@@ -513,7 +633,9 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
     let config = config::load(path)?;
     let store = open_store(&config)?;
     if let Some(AlertsCommand::Retry { id }) = command {
-        store.retry_alert(id, Utc::now().timestamp()).map_err(|e| CliError::User(anyhow!(e)))?;
+        store
+            .retry_alert(id, Utc::now().timestamp())
+            .map_err(|e| CliError::User(anyhow!(e)))?;
         println!("alert {id} queued again; the running daemon sends it within a minute");
         return Ok(());
     }
@@ -523,7 +645,11 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
             let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
             continue;
         }
-        let title = row.alert().ok().and_then(|a| a.stories.first().map(|s| s.title.clone())).unwrap_or_default();
+        let title = row
+            .alert()
+            .ok()
+            .and_then(|a| a.stories.first().map(|s| s.title.clone()))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{:>5} {:<10} {:<12} {:<16} tries {:>2}  {}  {}",
@@ -535,7 +661,11 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
             store::rfc3339(row.created_at),
             truncate(&title, 60)
         );
-        if let Some(e) = row.last_error.as_deref().filter(|_| row.state != "delivered") {
+        if let Some(e) = row
+            .last_error
+            .as_deref()
+            .filter(|_| row.state != "delivered")
+        {
             let _ = writeln!(out, "      last error: {e}");
         }
     }

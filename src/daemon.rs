@@ -31,7 +31,11 @@ const DRAIN: Duration = Duration::from_secs(5);
 
 /// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads the config at
 /// `config.path`; a config with errors is refused and the running one kept.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>, mut reload: mpsc::Receiver<()>) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    mut reload: mpsc::Receiver<()>,
+) -> anyhow::Result<()> {
     let store = Store::open(&config.daemon.database)
         .with_context(|| format!("opening the database {}", config.daemon.database.display()))?;
     let pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
@@ -53,12 +57,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>, mut reload:
             }
         });
     }
-    background.spawn(notify_worker(pipeline_rx.clone(), metrics.clone(), stop_rx.clone()));
+    background.spawn(notify_worker(
+        pipeline_rx.clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    ));
     background.spawn(watchdog(metrics.clone(), store.clone(), stop_rx.clone()));
     let mut digests = spawn_digests(&config, pipeline_rx.clone(), stop_rx.clone());
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    tracing::info!(feeds = config.feeds.len(), topics = config.topics.len(), "feedwatch running");
+    tracing::info!(
+        feeds = config.feeds.len(),
+        topics = config.topics.len(),
+        "feedwatch running"
+    );
 
     let mut config = config;
     let mut due: HashMap<String, i64> = HashMap::new();
@@ -152,7 +164,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>, mut reload:
         polls.abort_all();
     }
     digests.abort_all();
-    let _ = tokio::time::timeout(DRAIN, async { while background.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(DRAIN, async {
+        while background.join_next().await.is_some() {}
+    })
+    .await;
     background.abort_all();
     Ok(())
 }
@@ -193,7 +208,11 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 }
 
 /// Sends due alerts, then sleeps until the next one is due, alerts are queued, or shutdown.
-async fn notify_worker(pipeline: watch::Receiver<Pipeline>, metrics: Arc<Metrics>, stop: watch::Receiver<bool>) {
+async fn notify_worker(
+    pipeline: watch::Receiver<Pipeline>,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+) {
     loop {
         if *stop.borrow() {
             return;
@@ -204,7 +223,11 @@ async fn notify_worker(pipeline: watch::Receiver<Pipeline>, metrics: Arc<Metrics
         Metrics::add(&metrics.alert_failures, report.retrying + report.failed);
         let now = Utc::now().timestamp();
         let next = p.store.next_alert_due().ok().flatten().unwrap_or(i64::MAX);
-        let wait = Duration::from_secs(u64::try_from(next.saturating_sub(now)).unwrap_or(0).clamp(1, 60));
+        let wait = Duration::from_secs(
+            u64::try_from(next.saturating_sub(now))
+                .unwrap_or(0)
+                .clamp(1, 60),
+        );
         tokio::select! {
             _ = stopped(stop.clone()) => return,
             _ = p.alerts_queued.notified() => {}
@@ -214,10 +237,16 @@ async fn notify_worker(pipeline: watch::Receiver<Pipeline>, metrics: Arc<Metrics
 }
 
 /// One task per digest topic: at each tick of its schedule, its matches become one alert.
-fn spawn_digests(config: &Config, pipeline: watch::Receiver<Pipeline>, stop: watch::Receiver<bool>) -> JoinSet<()> {
+fn spawn_digests(
+    config: &Config,
+    pipeline: watch::Receiver<Pipeline>,
+    stop: watch::Receiver<bool>,
+) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for topic in &config.topics {
-        let Some(Schedule::Cron(_, cron)) = topic.digest.clone() else { continue };
+        let Some(Schedule::Cron(_, cron)) = topic.digest.clone() else {
+            continue;
+        };
         let name = topic.name.clone();
         let notifiers = topic.notify.clone();
         let pipeline = pipeline.clone();
@@ -225,7 +254,9 @@ fn spawn_digests(config: &Config, pipeline: watch::Receiver<Pipeline>, stop: wat
         set.spawn(async move {
             loop {
                 let now = Utc::now();
-                let Some(tick) = cron.after(&now).next() else { return };
+                let Some(tick) = cron.after(&now).next() else {
+                    return;
+                };
                 let wait = (tick - now).to_std().unwrap_or(Duration::ZERO);
                 tokio::select! {
                     _ = stopped(stop.clone()) => return,
@@ -249,7 +280,9 @@ fn spawn_digests(config: &Config, pipeline: watch::Receiver<Pipeline>, stop: wat
 /// Pings systemd's watchdog while the scheduler loop turns and the database answers; stops
 /// pinging (so systemd restarts us) when either hangs.
 async fn watchdog(metrics: Arc<Metrics>, store: Store, stop: watch::Receiver<bool>) {
-    let interval = sd_notify::watchdog_enabled().map(|d| d / 2).unwrap_or(Duration::from_secs(15));
+    let interval = sd_notify::watchdog_enabled()
+        .map(|d| d / 2)
+        .unwrap_or(Duration::from_secs(15));
     let enabled = sd_notify::watchdog_enabled().is_some();
     loop {
         let now = Utc::now().timestamp();

@@ -14,9 +14,35 @@ use url::Url;
 
 /// Query parameters that only track the reader, never select content.
 const TRACKING_PARAMS: &[&str] = &[
-    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc", "_hsmi",
-    "mkt_tok", "oly_anon_id", "oly_enc_id", "rb_clickid", "s_cid", "vero_conv", "vero_id", "wickedid", "twclid",
-    "ref_src", "ref_url", "cmpid", "ncid", "sr_share", "at_medium", "at_campaign", "spm", "guccounter",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gclsrc",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "yclid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "rb_clickid",
+    "s_cid",
+    "vero_conv",
+    "vero_id",
+    "wickedid",
+    "twclid",
+    "ref_src",
+    "ref_url",
+    "cmpid",
+    "ncid",
+    "sr_share",
+    "at_medium",
+    "at_campaign",
+    "spm",
+    "guccounter",
 ];
 
 /// A URL with tracking parameters, fragment, default port and host case normalised away, so the
@@ -32,7 +58,10 @@ pub fn canonical_url(raw: &str) -> Option<String> {
         .query_pairs()
         .filter(|(k, _)| {
             let k = k.to_ascii_lowercase();
-            !(k.starts_with("utm_") || k.starts_with("pk_") || k.starts_with("mtm_") || TRACKING_PARAMS.contains(&k.as_str()))
+            !(k.starts_with("utm_")
+                || k.starts_with("pk_")
+                || k.starts_with("mtm_")
+                || TRACKING_PARAMS.contains(&k.as_str()))
         })
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -46,7 +75,10 @@ pub fn canonical_url(raw: &str) -> Option<String> {
 
 /// Lowercased, diacritic-free word tokens of a text.
 pub fn words(text: &str) -> Vec<String> {
-    let folded: String = text.nfkd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).collect();
+    let folded: String = text
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect();
     folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -67,7 +99,10 @@ pub fn content_hash(title: &str, text: &str) -> String {
 
 /// Fixed keys: stored hashes must not change across Rust versions or restarts.
 fn keyed_hasher(seed: u64) -> SipHasher13 {
-    SipHasher13::new_with_keys(0x6665_6564_7761_7463 ^ seed, 0x6873_746f_7279_2121u64.wrapping_add(seed))
+    SipHasher13::new_with_keys(
+        0x6665_6564_7761_7463 ^ seed,
+        0x6873_746f_7279_2121u64.wrapping_add(seed),
+    )
 }
 
 /// Number of MinHash functions; `BANDS * ROWS` of them.
@@ -159,24 +194,36 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
         std::fs::read_to_string(path).unwrap()
     }
 
     #[test]
     fn tracking_parameters_and_fragments_do_not_make_a_new_url() {
         assert_eq!(
-            canonical_url("HTTPS://Tome.Example:443/a/b?utm_source=rss&id=7&fbclid=xyz#comments").as_deref(),
+            canonical_url("HTTPS://Tome.Example:443/a/b?utm_source=rss&id=7&fbclid=xyz#comments")
+                .as_deref(),
             Some("https://tome.example/a/b?id=7")
         );
-        assert_eq!(canonical_url("https://x.example/p?utm_medium=feed").as_deref(), Some("https://x.example/p"));
+        assert_eq!(
+            canonical_url("https://x.example/p?utm_medium=feed").as_deref(),
+            Some("https://x.example/p")
+        );
         assert_eq!(canonical_url("not a url"), None);
     }
 
     #[test]
     fn content_hash_ignores_punctuation_whitespace_and_case() {
-        assert_eq!(content_hash("Title", "Hello,   world!"), content_hash("title", "hello world"));
-        assert_ne!(content_hash("Title", "hello world"), content_hash("Title", "hello there"));
+        assert_eq!(
+            content_hash("Title", "Hello,   world!"),
+            content_hash("title", "hello world")
+        );
+        assert_ne!(
+            content_hash("Title", "hello world"),
+            content_hash("Title", "hello there")
+        );
     }
 
     #[test]
@@ -185,8 +232,16 @@ mod tests {
         let b = fixture("wire-iraq-troops.expected.txt");
         assert!(same_story(&a, &b));
         let (fa, fb) = (Fingerprint::of(&a).unwrap(), Fingerprint::of(&b).unwrap());
-        let shared = fa.bands.iter().zip(&fb.bands).filter(|(x, y)| x == y).count();
-        assert!(shared >= 1, "the pair must meet in at least one band to be found");
+        let shared = fa
+            .bands
+            .iter()
+            .zip(&fb.bands)
+            .filter(|(x, y)| x == y)
+            .count();
+        assert!(
+            shared >= 1,
+            "the pair must meet in at least one band to be found"
+        );
     }
 
     #[test]

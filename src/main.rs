@@ -10,7 +10,10 @@ use feedwatch::commands::{self, Cli, CliError};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("feedwatch: cannot start the async runtime: {e}");
@@ -34,19 +37,25 @@ fn main() -> ExitCode {
 /// level.
 fn init_logging(verbose: bool) {
     use tracing_subscriber::prelude::*;
-    let default = if verbose { "feedwatch=debug,info" } else { "info" };
+    let default = if verbose {
+        "feedwatch=debug,info"
+    } else {
+        "info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let registry = tracing_subscriber::registry().with(filter);
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
-        if let Ok(journald) = tracing_journald::layer() {
-            registry.with(journald).init();
-            return;
-        }
+    if std::env::var_os("JOURNAL_STREAM").is_some()
+        && let Ok(journald) = tracing_journald::layer()
+    {
+        registry.with(journald).init();
+        return;
     }
     // systemd adds its own timestamps when it captures stderr; so does the journal.
     let under_systemd = std::env::var_os("INVOCATION_ID").is_some();
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
     if under_systemd {
         registry.with(fmt.without_time()).init();
     } else {

@@ -29,7 +29,9 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
     let mut saw_opml = false;
     loop {
         match reader.read_event() {
-            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == "opml" => saw_opml = true,
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == "opml" => {
+                saw_opml = true
+            }
             Ok(ev @ (Event::Start(_) | Event::Empty(_))) => {
                 let (e, empty) = match &ev {
                     Event::Start(e) => (e, false),
@@ -57,7 +59,11 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                 let title = title.or(text_attr).filter(|t| !t.trim().is_empty());
                 if let Some(url) = url.filter(|u| !u.trim().is_empty()) {
                     let tags = stack.iter().flatten().cloned().collect();
-                    feeds.push(OpmlFeed { title: title.clone(), url: url.trim().to_string(), tags });
+                    feeds.push(OpmlFeed {
+                        title: title.clone(),
+                        url: url.trim().to_string(),
+                        tags,
+                    });
                     if !empty {
                         stack.push(None);
                     }
@@ -70,7 +76,12 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
-            Err(e) => return Err(OpmlError(format!("at byte {}: {e}", reader.buffer_position()))),
+            Err(e) => {
+                return Err(OpmlError(format!(
+                    "at byte {}: {e}",
+                    reader.buffer_position()
+                )));
+            }
         }
     }
     if !saw_opml {
@@ -100,7 +111,10 @@ pub fn write(feeds: &[OpmlFeed]) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -122,7 +136,11 @@ mod tests {
 
     #[test]
     fn written_opml_reads_back_the_same_feeds() {
-        let feeds = vec![OpmlFeed { title: Some("A <b> & \"c\"".into()), url: "https://a.example/rss?x=1&y=2".into(), tags: vec![] }];
+        let feeds = vec![OpmlFeed {
+            title: Some("A <b> & \"c\"".into()),
+            url: "https://a.example/rss?x=1&y=2".into(),
+            tags: vec![],
+        }];
         assert_eq!(parse(&write(&feeds)).unwrap(), feeds);
     }
 

@@ -16,7 +16,9 @@ use url::Url;
 use crate::config::{Config, FeedConfig, SiteRule, TopicConfig};
 use crate::extract::{self, Article};
 use crate::feed::{self, Entry, ParsedFeed};
-use crate::fetch::{Conditional, FEED_MAX_BYTES, FetchError, FetchOptions, FetchOutcome, Fetcher, PAGE_MAX_BYTES};
+use crate::fetch::{
+    Conditional, FEED_MAX_BYTES, FetchError, FetchOptions, FetchOutcome, Fetcher, PAGE_MAX_BYTES,
+};
 use crate::notify::Notifiers;
 use crate::scheduler::{self, PollTiming};
 use crate::store::{Ingested, NewItem, PollRecord, Store, TopicHit};
@@ -84,7 +86,10 @@ pub enum SetupError {
     #[error("cannot set up notifier: {0}")]
     Notify(#[from] crate::notify::NotifyError),
     #[error("topic \"{topic}\": {error}")]
-    Query { topic: String, error: crate::topics::QueryError },
+    Query {
+        topic: String,
+        error: crate::topics::QueryError,
+    },
 }
 
 impl Pipeline {
@@ -96,9 +101,12 @@ impl Pipeline {
             allow_private_addresses: d.allow_private_addresses,
             max_concurrent: d.max_concurrent_fetches,
             per_host: d.per_host_concurrency,
+            total_timeout: d.fetch_timeout,
+            connect_timeout: d.fetch_timeout.min(std::time::Duration::from_secs(10)),
             ..FetchOptions::default()
         })?;
-        let notifiers = Notifiers::new(&config.notifiers, &d.user_agent, d.allow_private_addresses)?;
+        let notifiers =
+            Notifiers::new(&config.notifiers, &d.user_agent, d.allow_private_addresses)?;
         let topics = compile_topics(&config.topics)?;
         Ok(Pipeline {
             store,
@@ -115,7 +123,10 @@ impl Pipeline {
     /// the feed's stored state.
     pub async fn poll(&self, feed: &FeedConfig) -> PollReport {
         let key = feed.key();
-        let mut report = PollReport { feed: key.clone(), ..Default::default() };
+        let mut report = PollReport {
+            feed: key.clone(),
+            ..Default::default()
+        };
         let state = match self.store.sync_feed(&key, feed.url.as_str()) {
             Ok(s) => s,
             Err(e) => {
@@ -131,8 +142,14 @@ impl Pipeline {
         }
         let now = Utc::now();
         let url = Url::parse(&state.url).unwrap_or_else(|_| feed.url.clone());
-        let conditional = Conditional { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
-        let mut record = PollRecord { at: now.timestamp(), ..Default::default() };
+        let conditional = Conditional {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let mut record = PollRecord {
+            at: now.timestamp(),
+            ..Default::default()
+        };
         let errors_before = u32::try_from(state.consecutive_errors).unwrap_or(u32::MAX);
 
         let outcome = self.fetcher.get(&url, &conditional, FEED_MAX_BYTES).await;
@@ -156,9 +173,11 @@ impl Pipeline {
                 let charset = fetched.charset.clone();
                 let base = fetched.final_url.clone();
                 let body = fetched.body;
-                let parsed = tokio::task::spawn_blocking(move || feed::parse(&body, charset.as_deref(), Some(&base)))
-                    .await
-                    .unwrap_or_else(|e| Err(feed::FeedError::Panicked(e.to_string())));
+                let parsed = tokio::task::spawn_blocking(move || {
+                    feed::parse(&body, charset.as_deref(), Some(&base))
+                })
+                .await
+                .unwrap_or_else(|e| Err(feed::FeedError::Panicked(e.to_string())));
                 match parsed {
                     Ok(parsed) => {
                         record.outcome = "ok".into();
@@ -166,7 +185,8 @@ impl Pipeline {
                         record.last_modified = fetched.last_modified;
                         record.title = feed.name.clone().or(parsed.title.clone());
                         record.site_link = parsed.link.clone();
-                        self.store_entries(feed, state.id, &parsed, &mut report).await;
+                        self.store_entries(feed, state.id, &parsed, &mut report)
+                            .await;
                         record.new_items = report.new_stories + report.joined_stories;
                     }
                     Err(e) => {
@@ -179,7 +199,8 @@ impl Pipeline {
                 record.outcome = "error".into();
                 record.http_status = Some(410);
                 record.error = Some(FetchError::Gone.to_string());
-                record.disabled_reason = Some("the server answered 410 Gone; remove the feed or fix its URL".into());
+                record.disabled_reason =
+                    Some("the server answered 410 Gone; remove the feed or fix its URL".into());
                 tracing::warn!(feed = %key, "feed is gone (410); it will not be polled again");
             }
             Err(e) => {
@@ -208,13 +229,26 @@ impl Pipeline {
         report
     }
 
-    async fn store_entries(&self, feed: &FeedConfig, feed_id: i64, parsed: &ParsedFeed, report: &mut PollReport) {
-        let feed_name = feed.name.clone().or(parsed.title.clone()).unwrap_or_else(|| feed.key());
+    async fn store_entries(
+        &self,
+        feed: &FeedConfig,
+        feed_id: i64,
+        parsed: &ParsedFeed,
+        report: &mut PollReport,
+    ) {
+        let feed_name = feed
+            .name
+            .clone()
+            .or(parsed.title.clone())
+            .unwrap_or_else(|| feed.key());
         // Oldest first, so the first outlet to carry a story is the one it is filed under.
         let mut fresh: Vec<&Entry> = Vec::new();
         for entry in parsed.entries.iter().rev() {
             let canonical = entry.link.as_deref().and_then(dedup::canonical_url);
-            match self.store.item_known(feed_id, &entry.id, canonical.as_deref()) {
+            match self
+                .store
+                .item_known(feed_id, &entry.id, canonical.as_deref())
+            {
                 Ok(false) => fresh.push(entry),
                 Ok(true) => {}
                 Err(e) => report.notes.push(format!("item {}: {e}", entry.id)),
@@ -234,7 +268,10 @@ impl Pipeline {
             .await;
         for (entry, (article, note)) in fresh.into_iter().zip(articles) {
             if let Some(n) = &note {
-                report.notes.push(format!("{}: {n}", entry.link.as_deref().unwrap_or(&entry.id)));
+                report.notes.push(format!(
+                    "{}: {n}",
+                    entry.link.as_deref().unwrap_or(&entry.id)
+                ));
             }
             let item = compose_item(feed_id, entry, article.as_ref(), note);
             let hits = self.match_topics(feed, &feed_name, &item);
@@ -249,42 +286,71 @@ impl Pipeline {
                 }
                 Ok(Ingested::Updated { .. }) => report.updated += 1,
                 Ok(Ingested::Seen) => {}
-                Err(e) => report.notes.push(format!("item {} not stored: {e}", entry.id)),
+                Err(e) => report
+                    .notes
+                    .push(format!("item {} not stored: {e}", entry.id)),
             }
         }
     }
 
     /// Fetches and extracts an item's page when the feed wants full articles. On failure the
     /// item keeps the feed's own text, with a note saying why.
-    async fn article_for(&self, feed: &FeedConfig, entry: &Entry) -> (Option<Article>, Option<String>) {
+    async fn article_for(
+        &self,
+        feed: &FeedConfig,
+        entry: &Entry,
+    ) -> (Option<Article>, Option<String>) {
         if !feed.full_article {
             return (None, None);
         }
         let Some(link) = entry.link.as_deref().and_then(|l| Url::parse(l).ok()) else {
             return (None, None);
         };
-        let fetched = match self.fetcher.get(&link, &Conditional::default(), PAGE_MAX_BYTES).await {
+        let fetched = match self
+            .fetcher
+            .get(&link, &Conditional::default(), PAGE_MAX_BYTES)
+            .await
+        {
             Ok(FetchOutcome::Fetched(f)) => f,
-            Ok(FetchOutcome::NotModified { .. }) => return (None, Some("the article page answered 304".into())),
-            Err(e) => return (None, Some(format!("article page not fetched ({e}); kept the feed's text"))),
+            Ok(FetchOutcome::NotModified { .. }) => {
+                return (None, Some("the article page answered 304".into()));
+            }
+            Err(e) => {
+                return (
+                    None,
+                    Some(format!(
+                        "article page not fetched ({e}); kept the feed's text"
+                    )),
+                );
+            }
         };
         let sites = self.sites.clone();
         let final_url = fetched.final_url.clone();
         let charset = fetched.charset.clone();
         let body = fetched.body;
-        let article =
-            tokio::task::spawn_blocking(move || extract::extract(&body, charset.as_deref(), Some(&final_url), &sites))
-                .await;
+        let article = tokio::task::spawn_blocking(move || {
+            extract::extract(&body, charset.as_deref(), Some(&final_url), &sites)
+        })
+        .await;
         match article {
             Ok(a) if a.not_article.is_some() => {
                 let why = a.not_article.clone().unwrap_or_default();
-                (Some(a), Some(format!("the page is not an article ({why}); kept the feed's text")))
+                (
+                    Some(a),
+                    Some(format!(
+                        "the page is not an article ({why}); kept the feed's text"
+                    )),
+                )
             }
-            Ok(a) if a.text.trim().is_empty() => {
-                (Some(a), Some("no article text found on the page; kept the feed's text".into()))
-            }
+            Ok(a) if a.text.trim().is_empty() => (
+                Some(a),
+                Some("no article text found on the page; kept the feed's text".into()),
+            ),
             Ok(a) => (Some(a), None),
-            Err(e) => (None, Some(format!("extraction crashed ({e}); kept the feed's text"))),
+            Err(e) => (
+                None,
+                Some(format!("extraction crashed ({e}); kept the feed's text")),
+            ),
         }
     }
 
@@ -303,7 +369,12 @@ impl Pipeline {
             if !c.feeds.is_empty() && !c.feeds.iter().any(|f| f == feed_name || *f == feed.key()) {
                 continue;
             }
-            if !c.tags.is_empty() && !c.tags.iter().any(|t| feed.tags.iter().any(|ft| ft.eq_ignore_ascii_case(t))) {
+            if !c.tags.is_empty()
+                && !c
+                    .tags
+                    .iter()
+                    .any(|t| feed.tags.iter().any(|ft| ft.eq_ignore_ascii_case(t)))
+            {
                 continue;
             }
             if item.text.chars().count() < c.min_length {
@@ -369,12 +440,16 @@ impl Pipeline {
                         report.retrying += 1;
                         let wait = alert_backoff(row.attempts + 1, &row.alert_id);
                         tracing::warn!(alert = %row.alert_id, error = %msg, retry_in = ?wait, "alert not delivered");
-                        self.store.mark_retry(row.id, now + wait.as_secs() as i64, &msg)
+                        self.store
+                            .mark_retry(row.id, now + wait.as_secs() as i64, &msg)
                     }
                 }
             };
             if let Err(e) = recorded {
-                report.errors.push(format!("could not record delivery of {}: {e}", row.alert_id));
+                report.errors.push(format!(
+                    "could not record delivery of {}: {e}",
+                    row.alert_id
+                ));
             }
         }
         report
@@ -394,16 +469,31 @@ pub fn compile_topics(topics: &[TopicConfig]) -> Result<Vec<Topic>, SetupError> 
         .iter()
         .map(|t| {
             Query::parse(&t.query)
-                .map(|query| Topic { config: t.clone(), query })
-                .map_err(|error| SetupError::Query { topic: t.name.clone(), error })
+                .map(|query| Topic {
+                    config: t.clone(),
+                    query,
+                })
+                .map_err(|error| SetupError::Query {
+                    topic: t.name.clone(),
+                    error,
+                })
         })
         .collect()
 }
 
 /// The item as stored: the article's text when extraction worked, else the feed's own.
-fn compose_item(feed_id: i64, entry: &Entry, article: Option<&Article>, note: Option<String>) -> NewItem {
+fn compose_item(
+    feed_id: i64,
+    entry: &Entry,
+    article: Option<&Article>,
+    note: Option<String>,
+) -> NewItem {
     let good = article.filter(|a| a.not_article.is_none() && !a.text.trim().is_empty());
-    let feed_text = entry.content.clone().or(entry.summary.clone()).unwrap_or_default();
+    let feed_text = entry
+        .content
+        .clone()
+        .or(entry.summary.clone())
+        .unwrap_or_default();
     let text = good.map(|a| a.text.clone()).unwrap_or(feed_text);
     let title = entry
         .title
@@ -431,8 +521,17 @@ fn compose_item(feed_id: i64, entry: &Entry, article: Option<&Article>, note: Op
         seen_at: Utc::now().timestamp(),
         byline: good.and_then(|a| a.byline.clone()).or(entry.author.clone()),
         site_name: article.and_then(|a| a.site_name.clone()),
-        summary: summarise(entry.summary.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(&text)),
-        html: good.map(|a| a.html.clone()).or(entry.content_html.clone()).unwrap_or_default(),
+        summary: summarise(
+            entry
+                .summary
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or(&text),
+        ),
+        html: good
+            .map(|a| a.html.clone())
+            .or(entry.content_html.clone())
+            .unwrap_or_default(),
         text,
         extraction_note: note,
     }

@@ -42,7 +42,9 @@ fn spread(key: &str, salt: u64) -> f64 {
 /// The next regular poll strictly after `now`.
 pub fn next_regular(schedule: &Schedule, key: &str, now: DateTime<Utc>) -> DateTime<Utc> {
     match schedule {
-        Schedule::Every(d) => now + chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::minutes(30)),
+        Schedule::Every(d) => {
+            now + chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::minutes(30))
+        }
         Schedule::Cron(_, cron) => {
             let mut ticks = cron.after(&now);
             let (Some(a), Some(b)) = (ticks.next(), ticks.next()) else {
@@ -55,7 +57,10 @@ pub fn next_regular(schedule: &Schedule, key: &str, now: DateTime<Utc>) -> DateT
             let window = period.min(3600);
             let offset = chrono::Duration::seconds((spread(key, 1) * window as f64) as i64);
             // The first tick whose shifted time is still ahead of us.
-            cron.after(&(now - offset)).next().map(|t| t + offset).unwrap_or(a + offset)
+            cron.after(&(now - offset))
+                .next()
+                .map(|t| t + offset)
+                .unwrap_or(a + offset)
         }
     }
 }
@@ -73,9 +78,15 @@ pub fn backoff(errors: u32, key: &str) -> Duration {
 }
 
 /// When to poll next after a poll at `now`.
-pub fn next_due(schedule: &Schedule, key: &str, now: DateTime<Utc>, timing: PollTiming) -> DateTime<Utc> {
+pub fn next_due(
+    schedule: &Schedule,
+    key: &str,
+    now: DateTime<Utc>,
+    timing: PollTiming,
+) -> DateTime<Utc> {
     let mut due = next_regular(schedule, key, now);
-    let floor = |d: Duration| now + chrono::Duration::from_std(d.min(MAX_SERVER_DELAY)).unwrap_or_default();
+    let floor =
+        |d: Duration| now + chrono::Duration::from_std(d.min(MAX_SERVER_DELAY)).unwrap_or_default();
     if timing.consecutive_errors > 0 {
         // A failing feed is retried on its backoff, even before its next regular tick.
         due = floor(backoff(timing.consecutive_errors, key));
@@ -111,7 +122,10 @@ mod tests {
         assert!(minutes.iter().all(|m| (0..=30).contains(m)), "{minutes:?}");
         minutes.sort();
         minutes.dedup();
-        assert!(minutes.len() > 10, "50 feeds should not share a handful of minutes: {minutes:?}");
+        assert!(
+            minutes.len() > 10,
+            "50 feeds should not share a handful of minutes: {minutes:?}"
+        );
     }
 
     #[test]
@@ -145,7 +159,15 @@ mod tests {
     fn a_failing_feed_is_retried_on_its_backoff_not_its_daily_schedule() {
         let s = Schedule::parse_cron("0 6 * * *").unwrap();
         let now = at("2026-01-01T10:00:00Z");
-        let due = next_due(&s, "f", now, PollTiming { consecutive_errors: 1, ..Default::default() });
+        let due = next_due(
+            &s,
+            "f",
+            now,
+            PollTiming {
+                consecutive_errors: 1,
+                ..Default::default()
+            },
+        );
         assert!((due - now).num_seconds() <= 72, "{due}");
     }
 
@@ -157,10 +179,22 @@ mod tests {
             &s,
             "f",
             now,
-            PollTiming { consecutive_errors: 1, retry_after: Some(Duration::from_secs(3600)), max_age: None },
+            PollTiming {
+                consecutive_errors: 1,
+                retry_after: Some(Duration::from_secs(3600)),
+                max_age: None,
+            },
         );
         assert_eq!(due, at("2026-01-01T11:00:00Z"));
-        let due = next_due(&s, "f", now, PollTiming { max_age: Some(Duration::from_secs(900)), ..Default::default() });
+        let due = next_due(
+            &s,
+            "f",
+            now,
+            PollTiming {
+                max_age: Some(Duration::from_secs(900)),
+                ..Default::default()
+            },
+        );
         assert_eq!(due, at("2026-01-01T10:15:00Z"));
     }
 }

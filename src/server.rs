@@ -44,37 +44,82 @@ impl Metrics {
     pub fn render(&self) -> String {
         let counters: [(&str, &str, &AtomicU64); 8] = [
             ("feedwatch_polls_total", "Feed polls made.", &self.polls),
-            ("feedwatch_poll_errors_total", "Feed polls that failed.", &self.poll_errors),
-            ("feedwatch_not_modified_total", "Feed polls answered 304 Not Modified.", &self.not_modified),
-            ("feedwatch_new_stories_total", "Stories seen for the first time.", &self.new_stories),
-            ("feedwatch_joined_stories_total", "Items recognised as a copy of a stored story.", &self.joined_stories),
-            ("feedwatch_alerts_queued_total", "Alerts put in the outbox.", &self.alerts_queued),
-            ("feedwatch_alerts_delivered_total", "Alerts delivered.", &self.alerts_delivered),
-            ("feedwatch_alert_failures_total", "Failed alert delivery attempts.", &self.alert_failures),
+            (
+                "feedwatch_poll_errors_total",
+                "Feed polls that failed.",
+                &self.poll_errors,
+            ),
+            (
+                "feedwatch_not_modified_total",
+                "Feed polls answered 304 Not Modified.",
+                &self.not_modified,
+            ),
+            (
+                "feedwatch_new_stories_total",
+                "Stories seen for the first time.",
+                &self.new_stories,
+            ),
+            (
+                "feedwatch_joined_stories_total",
+                "Items recognised as a copy of a stored story.",
+                &self.joined_stories,
+            ),
+            (
+                "feedwatch_alerts_queued_total",
+                "Alerts put in the outbox.",
+                &self.alerts_queued,
+            ),
+            (
+                "feedwatch_alerts_delivered_total",
+                "Alerts delivered.",
+                &self.alerts_delivered,
+            ),
+            (
+                "feedwatch_alert_failures_total",
+                "Failed alert delivery attempts.",
+                &self.alert_failures,
+            ),
         ];
         let mut out = String::new();
         for (name, help, value) in counters {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", value.load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
         }
         out
     }
 }
 
 /// Serves `/healthz` and `/metrics` on `listener` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let app = Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics_text)).with_state(metrics);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+pub async fn serve(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .with_state(metrics);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn healthz(State(m): State<Arc<Metrics>>) -> (StatusCode, &'static str) {
     if m.healthy(chrono::Utc::now().timestamp(), 120) {
         (StatusCode::OK, "ok\n")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy: the scheduler loop or the database has not answered for 2 minutes\n")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unhealthy: the scheduler loop or the database has not answered for 2 minutes\n",
+        )
     }
 }
 
-async fn metrics_text(State(m): State<Arc<Metrics>>) -> ([(&'static str, &'static str); 1], String) {
+async fn metrics_text(
+    State(m): State<Arc<Metrics>>,
+) -> ([(&'static str, &'static str); 1], String) {
     ([("content-type", "text/plain; version=0.0.4")], m.render())
 }
 
@@ -93,13 +138,32 @@ mod tests {
             let _ = rx.await;
         }));
         let client = reqwest::Client::new();
-        let unhealthy = client.get(format!("http://{addr}/healthz")).send().await.unwrap();
+        let unhealthy = client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(unhealthy.status(), 503, "never looped yet: not healthy");
         let now = chrono::Utc::now().timestamp();
         metrics.last_loop_at.store(now, Ordering::Relaxed);
         metrics.last_db_ok_at.store(now, Ordering::Relaxed);
-        assert_eq!(client.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
-        let text = client.get(format!("http://{addr}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert_eq!(
+            client
+                .get(format!("http://{addr}/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let text = client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(text.contains("feedwatch_polls_total 3"), "{text}");
         tx.send(()).unwrap();
         server.await.unwrap().unwrap();

@@ -15,7 +15,8 @@ use crate::dedup;
 use crate::notify::{Alert, AlertStory};
 
 /// The migrations, in order. Append-only: a released file is never edited.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
 
 /// How far apart (seconds) two copies of one story may first be seen and still be merged by
 /// text similarity; older stories are news of another day.
@@ -25,9 +26,16 @@ const NEAR_DUPLICATE_WINDOW: i64 = 3 * 24 * 3600;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("cannot open the database {path}: {source}; check the path and that its directory is writable")]
-    Open { path: String, source: rusqlite::Error },
-    #[error("the database is at schema version {found}, newer than this feedwatch knows ({known}); upgrade feedwatch")]
+    #[error(
+        "cannot open the database {path}: {source}; check the path and that its directory is writable"
+    )]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database is at schema version {found}, newer than this feedwatch knows ({known}); upgrade feedwatch"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("a stored alert could not be read: {0}")]
     BadPayload(#[from] serde_json::Error),
@@ -192,8 +200,10 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
-        let conn = Connection::open(path)
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::setup(conn)
     }
 
@@ -210,7 +220,9 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -221,7 +233,9 @@ impl Store {
 
     /// The schema version applied.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn().query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
     // ---- feeds ----------------------------------------------------------------------------
@@ -248,7 +262,9 @@ impl Store {
     pub fn feeds(&self) -> Result<Vec<FeedState>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!("{FEED_SELECT} ORDER BY f.key"))?;
-        let rows = stmt.query_map([], feed_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt
+            .query_map([], feed_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -289,7 +305,15 @@ impl Store {
         tx.execute(
             "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![feed_id, r.at, r.outcome, r.http_status, r.bytes.map(|b| b as i64), r.new_items as i64, r.error],
+            params![
+                feed_id,
+                r.at,
+                r.outcome,
+                r.http_status,
+                r.bytes.map(|b| b as i64),
+                r.new_items as i64,
+                r.error
+            ],
         )?;
         // The log is for diagnosis, not history: keep the last 100 polls of each feed.
         tx.execute(
@@ -303,7 +327,12 @@ impl Store {
 
     /// Whether an item is stored already: by GUID, or (for feeds whose GUIDs change on every
     /// poll) by its canonical URL within the same feed.
-    pub fn item_known(&self, feed_id: i64, guid: &str, canonical_url: Option<&str>) -> Result<bool> {
+    pub fn item_known(
+        &self,
+        feed_id: i64,
+        guid: &str,
+        canonical_url: Option<&str>,
+    ) -> Result<bool> {
         let conn = self.conn();
         let by_guid: bool = conn.query_row(
             "SELECT EXISTS(SELECT 1 FROM items WHERE feed_id = ?1 AND guid = ?2)",
@@ -384,7 +413,11 @@ impl Store {
         )?;
         let alerts = record_hits(&tx, story_id, hits, item.seen_at)?;
         tx.commit()?;
-        Ok(if joined { Ingested::JoinedStory { story_id, alerts } } else { Ingested::NewStory { story_id, alerts } })
+        Ok(if joined {
+            Ingested::JoinedStory { story_id, alerts }
+        } else {
+            Ingested::NewStory { story_id, alerts }
+        })
     }
 
     /// Recent stories, newest first, with their copies; `topic` keeps those that matched it.
@@ -416,8 +449,11 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for mut row in rows {
             row.also_at = copies(&conn, row.id, &row.url)?;
-            let mut t = conn.prepare_cached("SELECT topic FROM matches WHERE story_id = ?1 ORDER BY topic")?;
-            row.topics = t.query_map([row.id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            let mut t = conn
+                .prepare_cached("SELECT topic FROM matches WHERE story_id = ?1 ORDER BY topic")?;
+            row.topics = t
+                .query_map([row.id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
             out.push(row);
         }
         Ok(out)
@@ -425,7 +461,11 @@ impl Store {
 
     /// Calls `f` on every stored story (newest first, at most `limit`), for topic queries over
     /// the archive. `feed_tags` gives the configured tags of a feed by its key.
-    pub fn story_docs(&self, limit: usize, feed_tags: &dyn Fn(&str) -> Vec<String>) -> Result<Vec<StoryDoc>> {
+    pub fn story_docs(
+        &self,
+        limit: usize,
+        feed_tags: &dyn Fn(&str) -> Vec<String>,
+    ) -> Result<Vec<StoryDoc>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT s.id, s.title, s.text, COALESCE(s.byline, ''), COALESCE(f.title, f.key), f.key, s.url,
@@ -477,8 +517,10 @@ impl Store {
 
     /// Marks an alert as being sent: if the daemon dies now, the row is resent on restart.
     pub fn mark_sending(&self, id: i64) -> Result<()> {
-        self.conn()
-            .execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1", [id])?;
+        self.conn().execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
+            [id],
+        )?;
         Ok(())
     }
 
@@ -499,8 +541,10 @@ impl Store {
     }
 
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
-        self.conn()
-            .execute("UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1", params![id, error])?;
+        self.conn().execute(
+            "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
         Ok(())
     }
 
@@ -530,7 +574,10 @@ impl Store {
         let conn = self.conn();
         for story in &mut alert.stories {
             if let Ok(id) = story.id.parse::<i64>() {
-                story.also_at = copies(&conn, id, &story.url)?.into_iter().map(|c| c.url).collect();
+                story.also_at = copies(&conn, id, &story.url)?
+                    .into_iter()
+                    .map(|c| c.url)
+                    .collect();
             }
         }
         Ok(())
@@ -562,7 +609,8 @@ impl Store {
             let mut stmt = tx.prepare(
                 "SELECT story_id, matched FROM matches WHERE topic = ?1 AND digested = 0 ORDER BY created_at, story_id",
             )?;
-            stmt.query_map([topic], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?
+            stmt.query_map([topic], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
         };
         if hits.is_empty() {
             return Ok(0);
@@ -574,14 +622,22 @@ impl Store {
         }
         for notifier in notifiers {
             let id = alert_id(&["digest", topic, notifier, &tick.to_string()]);
-            let alert = Alert { id: id.clone(), kind: "topic.digest".into(), topic: topic.into(), stories: stories.clone() };
+            let alert = Alert {
+                id: id.clone(),
+                kind: "topic.digest".into(),
+                topic: topic.into(),
+                stories: stories.clone(),
+            };
             tx.execute(
                 "INSERT OR IGNORE INTO outbox (alert_id, notifier, topic, payload, next_attempt_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![id, notifier, topic, serde_json::to_string(&alert)?, tick],
             )?;
         }
-        tx.execute("UPDATE matches SET digested = 1 WHERE topic = ?1 AND digested = 0", [topic])?;
+        tx.execute(
+            "UPDATE matches SET digested = 1 WHERE topic = ?1 AND digested = 0",
+            [topic],
+        )?;
         tx.commit()?;
         Ok(hits.len())
     }
@@ -612,10 +668,17 @@ fn feed_from_row(r: &rusqlite::Row) -> rusqlite::Result<FeedState> {
 }
 
 fn feed_state(conn: &Connection, key: &str) -> Result<Option<FeedState>> {
-    Ok(conn.query_row(&format!("{FEED_SELECT} WHERE f.key = ?1"), [key], feed_from_row).optional()?)
+    Ok(conn
+        .query_row(
+            &format!("{FEED_SELECT} WHERE f.key = ?1"),
+            [key],
+            feed_from_row,
+        )
+        .optional()?)
 }
 
-const OUTBOX_SELECT: &str = "SELECT id, alert_id, notifier, topic, state, attempts, next_attempt_at, created_at,
+const OUTBOX_SELECT: &str =
+    "SELECT id, alert_id, notifier, topic, state, attempts, next_attempt_at, created_at,
         delivered_at, last_error, payload FROM outbox";
 
 fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
@@ -638,7 +701,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if current > known {
-        return Err(StoreError::TooNew { found: current, known });
+        return Err(StoreError::TooNew {
+            found: current,
+            known,
+        });
     }
     for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
@@ -654,7 +720,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64>> {
     if let Some(u) = &item.canonical_url {
         let by_url: Option<i64> = tx
-            .query_row("SELECT story_id FROM items WHERE canonical_url = ?1 LIMIT 1", [u], |r| r.get(0))
+            .query_row(
+                "SELECT story_id FROM items WHERE canonical_url = ?1 LIMIT 1",
+                [u],
+                |r| r.get(0),
+            )
             .optional()?;
         if by_url.is_some() {
             return Ok(by_url);
@@ -662,7 +732,11 @@ fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64
     }
     if !item.text.trim().is_empty() {
         let by_hash: Option<i64> = tx
-            .query_row("SELECT id FROM stories WHERE content_hash = ?1 LIMIT 1", [hash], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM stories WHERE content_hash = ?1 LIMIT 1",
+                [hash],
+                |r| r.get(0),
+            )
             .optional()?;
         if by_hash.is_some() {
             return Ok(by_hash);
@@ -673,7 +747,9 @@ fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64
     };
     let mut candidates: Vec<i64> = Vec::new();
     {
-        let mut stmt = tx.prepare_cached("SELECT story_id FROM fingerprint_bands WHERE band = ?1 AND value = ?2")?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT story_id FROM fingerprint_bands WHERE band = ?1 AND value = ?2",
+        )?;
         for (band, value) in fp.bands.iter().enumerate() {
             for id in stmt.query_map(params![band as i64, value], |r| r.get::<_, i64>(0))? {
                 let id = id?;
@@ -686,7 +762,9 @@ fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64
     let mut stmt = tx.prepare_cached("SELECT text, first_seen_at FROM stories WHERE id = ?1")?;
     for id in candidates {
         let (text, seen): (String, i64) = stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        if (item.seen_at - seen).abs() <= NEAR_DUPLICATE_WINDOW && dedup::same_story(&item.text, &text) {
+        if (item.seen_at - seen).abs() <= NEAR_DUPLICATE_WINDOW
+            && dedup::same_story(&item.text, &text)
+        {
             return Ok(Some(id));
         }
     }
@@ -715,8 +793,9 @@ fn insert_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<i64> {
     )?;
     let id = tx.last_insert_rowid();
     if let Some(fp) = dedup::Fingerprint::of(&item.text) {
-        let mut stmt =
-            tx.prepare_cached("INSERT OR IGNORE INTO fingerprint_bands (band, value, story_id) VALUES (?1, ?2, ?3)")?;
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO fingerprint_bands (band, value, story_id) VALUES (?1, ?2, ?3)",
+        )?;
         for (band, value) in fp.bands.iter().enumerate() {
             stmt.execute(params![band as i64, value, id])?;
         }
@@ -738,8 +817,12 @@ fn record_hits(tx: &Transaction, story_id: i64, hits: &[TopicHit], now: i64) -> 
         let story = alert_story(tx, story_id, hit.matched.clone())?;
         for notifier in &hit.notifiers {
             let id = alert_id(&["match", &hit.topic, &story_id.to_string(), notifier]);
-            let alert =
-                Alert { id: id.clone(), kind: "topic.match".into(), topic: hit.topic.clone(), stories: vec![story.clone()] };
+            let alert = Alert {
+                id: id.clone(),
+                kind: "topic.match".into(),
+                topic: hit.topic.clone(),
+                stories: vec![story.clone()],
+            };
             alerts += tx.execute(
                 "INSERT OR IGNORE INTO outbox (alert_id, notifier, topic, payload, next_attempt_at, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
@@ -751,14 +834,27 @@ fn record_hits(tx: &Transaction, story_id: i64, hits: &[TopicHit], now: i64) -> 
 }
 
 fn alert_story(conn: &Connection, story_id: i64, matched: Vec<String>) -> Result<AlertStory> {
-    let (title, url, feed, published, summary): (String, String, String, Option<i64>, String) = conn.query_row(
-        "SELECT s.title, s.url, COALESCE(f.title, f.key), s.published_at, s.summary
+    let (title, url, feed, published, summary): (String, String, String, Option<i64>, String) =
+        conn.query_row(
+            "SELECT s.title, s.url, COALESCE(f.title, f.key), s.published_at, s.summary
          FROM stories s JOIN feeds f ON f.id = s.feed_id WHERE s.id = ?1",
-        [story_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-    )?;
-    let also_at = copies(conn, story_id, &url)?.into_iter().map(|c| c.url).collect();
-    Ok(AlertStory { id: story_id.to_string(), title, url, feed, published: published.map(rfc3339), summary, matched, also_at })
+            [story_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+    let also_at = copies(conn, story_id, &url)?
+        .into_iter()
+        .map(|c| c.url)
+        .collect();
+    Ok(AlertStory {
+        id: story_id.to_string(),
+        title,
+        url,
+        feed,
+        published: published.map(rfc3339),
+        summary,
+        matched,
+        also_at,
+    })
 }
 
 /// The other places a story was seen, excluding its own URL.
@@ -768,12 +864,15 @@ fn copies(conn: &Connection, story_id: i64, own_url: &str) -> Result<Vec<Copy>> 
          WHERE i.story_id = ?1 ORDER BY i.first_seen_at, i.id",
     )?;
     let mut out: Vec<Copy> = Vec::new();
-    for row in stmt.query_map([story_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))? {
+    for row in stmt.query_map([story_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })? {
         let (feed, url) = row?;
-        if let Some(url) = url {
-            if url != own_url && !out.iter().any(|c| c.url == url) {
-                out.push(Copy { feed, url });
-            }
+        if let Some(url) = url
+            && url != own_url
+            && !out.iter().any(|c| c.url == url)
+        {
+            out.push(Copy { feed, url });
         }
     }
     Ok(out)
@@ -816,12 +915,21 @@ mod tests {
     }
 
     fn hit(topic: &str) -> TopicHit {
-        TopicHit { topic: topic.into(), matched: vec!["iraq".into()], notifiers: vec!["hook".into()], digest: false }
+        TopicHit {
+            topic: topic.into(),
+            matched: vec!["iraq".into()],
+            notifiers: vec!["hook".into()],
+            digest: false,
+        }
     }
 
     fn fixture(name: &str) -> String {
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name))
-            .unwrap()
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -840,11 +948,28 @@ mod tests {
     fn the_same_item_seen_again_is_not_a_new_story_and_alerts_once() {
         let store = Store::open_in_memory().unwrap();
         let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
-        let it = item(feed.id, "g1", "https://a.example/1?utm_source=rss", "Iraq talks", "iraq troops talks", 10);
-        assert!(matches!(store.ingest(&it, &[hit("t")]).unwrap(), Ingested::NewStory { alerts: 1, .. }));
+        let it = item(
+            feed.id,
+            "g1",
+            "https://a.example/1?utm_source=rss",
+            "Iraq talks",
+            "iraq troops talks",
+            10,
+        );
+        assert!(matches!(
+            store.ingest(&it, &[hit("t")]).unwrap(),
+            Ingested::NewStory { alerts: 1, .. }
+        ));
         assert_eq!(store.ingest(&it, &[hit("t")]).unwrap(), Ingested::Seen);
         // A new GUID for the same page (an unstable GUID) is the same item.
-        let again = item(feed.id, "g2", "https://a.example/1?utm_medium=x", "Iraq talks", "iraq troops talks", 20);
+        let again = item(
+            feed.id,
+            "g2",
+            "https://a.example/1?utm_medium=x",
+            "Iraq talks",
+            "iraq troops talks",
+            20,
+        );
         assert_eq!(store.ingest(&again, &[hit("t")]).unwrap(), Ingested::Seen);
         assert_eq!(store.due_alerts(100, false, 10).unwrap().len(), 1);
     }
@@ -853,10 +978,29 @@ mod tests {
     fn a_changed_item_is_an_update_not_a_new_story() {
         let store = Store::open_in_memory().unwrap();
         let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
-        let first = item(feed.id, "g1", "https://a.example/1", "Talks", "first text", 10);
-        let Ingested::NewStory { story_id, .. } = store.ingest(&first, &[]).unwrap() else { panic!() };
-        let changed = item(feed.id, "g1", "https://a.example/1", "Talks begin", "first text, updated", 20);
-        assert_eq!(store.ingest(&changed, &[]).unwrap(), Ingested::Updated { story_id });
+        let first = item(
+            feed.id,
+            "g1",
+            "https://a.example/1",
+            "Talks",
+            "first text",
+            10,
+        );
+        let Ingested::NewStory { story_id, .. } = store.ingest(&first, &[]).unwrap() else {
+            panic!()
+        };
+        let changed = item(
+            feed.id,
+            "g1",
+            "https://a.example/1",
+            "Talks begin",
+            "first text, updated",
+            20,
+        );
+        assert_eq!(
+            store.ingest(&changed, &[]).unwrap(),
+            Ingested::Updated { story_id }
+        );
         assert_eq!(store.stories(0, None, 10).unwrap().len(), 1);
     }
 
@@ -864,28 +1008,67 @@ mod tests {
     fn the_fixture_pair_from_two_outlets_is_one_story_with_one_alert() {
         let store = Store::open_in_memory().unwrap();
         let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
-        let b = store.sync_feed("wire", "https://wire.example/atom").unwrap();
+        let b = store
+            .sync_feed("wire", "https://wire.example/atom")
+            .unwrap();
         let tome = fixture("tome-iraq-troops.expected.txt");
         let wire = fixture("wire-iraq-troops.expected.txt");
-        let first = item(a.id, "t1", "https://tome.example/world/troops", "Future of foreign troops", &tome, 100);
-        let second = item(b.id, "w1", "https://wire.example/iraq-troops", "US and Iraq to discuss troops", &wire, 200);
-        let Ingested::NewStory { story_id, alerts: 1 } = store.ingest(&first, &[hit("iraq")]).unwrap() else {
+        let first = item(
+            a.id,
+            "t1",
+            "https://tome.example/world/troops",
+            "Future of foreign troops",
+            &tome,
+            100,
+        );
+        let second = item(
+            b.id,
+            "w1",
+            "https://wire.example/iraq-troops",
+            "US and Iraq to discuss troops",
+            &wire,
+            200,
+        );
+        let Ingested::NewStory {
+            story_id,
+            alerts: 1,
+        } = store.ingest(&first, &[hit("iraq")]).unwrap()
+        else {
             panic!("first copy must be a new story with one alert")
         };
-        assert_eq!(store.ingest(&second, &[hit("iraq")]).unwrap(), Ingested::JoinedStory { story_id, alerts: 0 });
+        assert_eq!(
+            store.ingest(&second, &[hit("iraq")]).unwrap(),
+            Ingested::JoinedStory {
+                story_id,
+                alerts: 0
+            }
+        );
         let stories = store.stories(0, None, 10).unwrap();
         assert_eq!(stories.len(), 1);
-        assert_eq!(stories[0].also_at[0].url, "https://wire.example/iraq-troops");
-        let mut alert = store.due_alerts(1000, false, 10).unwrap()[0].alert().unwrap();
+        assert_eq!(
+            stories[0].also_at[0].url,
+            "https://wire.example/iraq-troops"
+        );
+        let mut alert = store.due_alerts(1000, false, 10).unwrap()[0]
+            .alert()
+            .unwrap();
         store.refresh_alert(&mut alert).unwrap();
-        assert_eq!(alert.stories[0].also_at, vec!["https://wire.example/iraq-troops".to_string()]);
+        assert_eq!(
+            alert.stories[0].also_at,
+            vec!["https://wire.example/iraq-troops".to_string()]
+        );
     }
 
     #[test]
     fn an_alert_left_sending_by_a_crash_is_due_again_with_the_same_id() {
         let store = Store::open_in_memory().unwrap();
         let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
-        store.ingest(&item(feed.id, "g", "https://a.example/1", "T", "iraq", 10), &[hit("t")]).unwrap();
+        store
+            .ingest(
+                &item(feed.id, "g", "https://a.example/1", "T", "iraq", 10),
+                &[hit("t")],
+            )
+            .unwrap();
         let row = store.due_alerts(10, false, 10).unwrap().remove(0);
         store.mark_sending(row.id).unwrap();
         let again = store.due_alerts(10, false, 10).unwrap();
@@ -901,10 +1084,20 @@ mod tests {
         let mut h = hit("d");
         h.digest = true;
         for i in 0..3 {
-            let it = item(feed.id, &format!("g{i}"), &format!("https://a.example/{i}"), "T", &format!("story {i}"), 10);
+            let it = item(
+                feed.id,
+                &format!("g{i}"),
+                &format!("https://a.example/{i}"),
+                "T",
+                &format!("story {i}"),
+                10,
+            );
             store.ingest(&it, std::slice::from_ref(&h)).unwrap();
         }
-        assert!(store.due_alerts(100, true, 10).unwrap().is_empty(), "digest matches wait for the tick");
+        assert!(
+            store.due_alerts(100, true, 10).unwrap().is_empty(),
+            "digest matches wait for the tick"
+        );
         assert_eq!(store.make_digest("d", &["hook".into()], 50).unwrap(), 3);
         let due = store.due_alerts(100, false, 10).unwrap();
         assert_eq!(due.len(), 1);
@@ -919,10 +1112,23 @@ mod tests {
         store
             .record_poll(
                 f.id,
-                &PollRecord { outcome: "ok".into(), new_url: Some("https://new.example/rss".into()), ..Default::default() },
+                &PollRecord {
+                    outcome: "ok".into(),
+                    new_url: Some("https://new.example/rss".into()),
+                    ..Default::default()
+                },
             )
             .unwrap();
-        assert_eq!(store.sync_feed("a", "https://old.example/rss").unwrap().url, "https://new.example/rss");
-        assert_eq!(store.sync_feed("a", "https://other.example/rss").unwrap().url, "https://other.example/rss");
+        assert_eq!(
+            store.sync_feed("a", "https://old.example/rss").unwrap().url,
+            "https://new.example/rss"
+        );
+        assert_eq!(
+            store
+                .sync_feed("a", "https://other.example/rss")
+                .unwrap()
+                .url,
+            "https://other.example/rss"
+        );
     }
 }

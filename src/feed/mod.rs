@@ -56,7 +56,11 @@ pub enum FeedError {
 
 /// Parses a feed. `charset` is the HTTP `Content-Type` charset if any; `base` resolves relative
 /// links (normally the feed's URL).
-pub fn parse(bytes: &[u8], charset: Option<&str>, base: Option<&Url>) -> Result<ParsedFeed, FeedError> {
+pub fn parse(
+    bytes: &[u8],
+    charset: Option<&str>,
+    base: Option<&Url>,
+) -> Result<ParsedFeed, FeedError> {
     let _ = (charset, base);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FeedError::Empty);
@@ -67,8 +71,10 @@ pub fn parse(bytes: &[u8], charset: Option<&str>, base: Option<&Url>) -> Result<
 /// One `parse --json` line (design.md).
 pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> serde_json::Value {
     match result {
-        Ok(f) => serde_json::json!({"file": file, "ok": true, "error": null, "format": f.format, "title": f.title,
-            "entries": f.entries.iter().map(|e| serde_json::json!({"id": e.id, "title": e.title, "link": e.link})).collect::<Vec<_>>()}),
+        Ok(f) => {
+            serde_json::json!({"file": file, "ok": true, "error": null, "format": f.format, "title": f.title,
+            "entries": f.entries.iter().map(|e| serde_json::json!({"id": e.id, "title": e.title, "link": e.link})).collect::<Vec<_>>()})
+        }
         Err(e) => serde_json::json!({"file": file, "ok": false, "error": e.to_string()}),
     }
 }
