@@ -1,0 +1,318 @@
+//! Real servers on loopback for whole-daemon tests: an HTTP server serving feeds and pages (and
+//! misbehaving on purpose), a webhook receiver, and an SMTP server (Debian's aiosmtpd).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+/// What the test HTTP server answers on a path.
+#[derive(Clone)]
+pub enum Route {
+    /// A body with a content type; with `etag`, a matching If-None-Match gets a 304.
+    Body {
+        content_type: &'static str,
+        body: Vec<u8>,
+        etag: Option<String>,
+    },
+    /// A redirect with this status to this location.
+    Redirect { status: u16, to: String },
+    /// A bare status code (with optional Retry-After).
+    Status {
+        status: u16,
+        retry_after: Option<u32>,
+    },
+    /// Headers are sent, then the body never ends (streams `total` bytes of filler, slowly).
+    Endless { total: usize },
+    /// The connection is accepted and nothing is ever answered.
+    Hang,
+}
+
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HeaderMap,
+}
+
+#[derive(Clone, Default)]
+pub struct Site {
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Site {
+    pub fn route(&self, path: &str, route: Route) {
+        self.routes.lock().unwrap().insert(path.to_string(), route);
+    }
+
+    pub fn requests_to(&self, path: &str) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Starts the HTTP server on 127.0.0.1:0; returns its base URL and the site to fill.
+pub async fn http_server() -> (String, Site) {
+    let site = Site::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().fallback(serve).with_state(site.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), site)
+}
+
+async fn serve(State(site): State<Site>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    site.seen.lock().unwrap().push(Seen {
+        path: path.clone(),
+        headers: req.headers().clone(),
+    });
+    let route = site.routes.lock().unwrap().get(&path).cloned();
+    let mut b = Response::builder();
+    match route {
+        None => b.status(404).body(Body::from("not found")).unwrap(),
+        Some(Route::Body {
+            content_type,
+            body,
+            etag,
+        }) => {
+            if let Some(tag) = &etag {
+                let inm = req
+                    .headers()
+                    .get("if-none-match")
+                    .and_then(|v| v.to_str().ok());
+                if inm == Some(tag.as_str()) {
+                    return b
+                        .status(304)
+                        .header("etag", tag)
+                        .body(Body::empty())
+                        .unwrap();
+                }
+                b = b.header("etag", tag);
+            }
+            b.status(200)
+                .header("content-type", content_type)
+                .body(Body::from(body))
+                .unwrap()
+        }
+        Some(Route::Redirect { status, to }) => b
+            .status(status)
+            .header("location", to)
+            .body(Body::empty())
+            .unwrap(),
+        Some(Route::Status {
+            status,
+            retry_after,
+        }) => {
+            if let Some(r) = retry_after {
+                b = b.header("retry-after", r.to_string());
+            }
+            b.status(status)
+                .body(Body::from(format!("status {status}")))
+                .unwrap()
+        }
+        Some(Route::Endless { total }) => {
+            let chunk = vec![b'x'; 64 * 1024];
+            let chunks = total / chunk.len() + 1;
+            let stream = futures_util::stream::iter(
+                (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+            );
+            b.status(200)
+                .header("content-type", "application/rss+xml")
+                .body(Body::from_stream(stream))
+                .unwrap()
+        }
+        Some(Route::Hang) => {
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+    }
+}
+
+/// A webhook receiver answering with the given statuses in turn (the last one repeats).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+}
+
+pub async fn webhook_receiver(statuses: Vec<u16>) -> Receiver {
+    let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let statuses = Arc::new(statuses);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let r = received.clone();
+    let app = Router::new().fallback(move |headers: HeaderMap, body: String| {
+        let r = r.clone();
+        let statuses = statuses.clone();
+        async move {
+            let mut log = r.lock().unwrap();
+            let n = log.len();
+            log.push((headers, body));
+            let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
+            StatusCode::from_u16(status).unwrap()
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Receiver {
+        url: format!("http://{addr}/hook"),
+        received,
+    }
+}
+
+/// A real SMTP server (aiosmtpd) writing each message into a maildir.
+pub struct SmtpServer {
+    pub port: u16,
+    pub maildir: PathBuf,
+    child: Child,
+}
+
+impl SmtpServer {
+    pub fn start(dir: &Path) -> SmtpServer {
+        Self::start_on(dir, free_port())
+    }
+
+    pub fn start_on(dir: &Path, port: u16) -> SmtpServer {
+        let maildir = dir.join("maildir");
+        std::fs::create_dir_all(&maildir).unwrap();
+        let child = Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "the SMTP tests need Debian's python3-aiosmtpd (apt-get install python3-aiosmtpd)",
+            );
+        let server = SmtpServer {
+            port,
+            maildir,
+            child,
+        };
+        wait_for_port(port);
+        server
+    }
+
+    /// The raw messages received so far.
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (bounded) until something accepts connections on the port.
+pub fn wait_for_port(port: u16) {
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing is listening on port {port} after 10 s: did the test server start?");
+}
+
+/// Runs the real `feedwatch` binary with a config, from a blocking thread.
+pub async fn feedwatch(config: &Path, args: &[&str]) -> Output {
+    let config = config.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+            .arg("--config")
+            .arg(&config)
+            .args(&args)
+            .env_remove("FEEDWATCH_CONFIG")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+pub fn rss(title: &str, items: &[(&str, &str, &str)]) -> Vec<u8> {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>{title}</title><link>https://example.org/</link><description>test</description>\n"
+    );
+    for (guid, t, link) in items {
+        s.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{guid}</guid><title>{t}</title><link>{link}</link><pubDate>Wed, 29 May 2024 10:00:00 GMT</pubDate><description>{t}</description></item>\n"
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s.into_bytes()
+}
+
+pub fn atom(title: &str, entries: &[(&str, &str, &str)]) -> Vec<u8> {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>{title}</title><id>urn:test:{title}</id><updated>2024-05-29T12:00:00Z</updated>\n"
+    );
+    for (id, t, link) in entries {
+        s.push_str(&format!(
+            "<entry><id>{id}</id><title>{t}</title><link href=\"{link}\"/><updated>2024-05-29T12:00:00Z</updated><summary>{t}</summary></entry>\n"
+        ));
+    }
+    s.push_str("</feed>\n");
+    s.into_bytes()
+}
