@@ -30,7 +30,12 @@ pub struct Article {
 }
 
 /// Extracts the article from a page. `charset` is the HTTP `Content-Type` charset if any.
-pub fn extract(html: &[u8], charset: Option<&str>, page_url: Option<&Url>, rules: &[SiteRule]) -> Article {
+pub fn extract(
+    html: &[u8],
+    charset: Option<&str>,
+    page_url: Option<&Url>,
+    rules: &[SiteRule],
+) -> Article {
     let _ = (html, charset, page_url, rules);
     Article::default()
 }
