@@ -146,11 +146,11 @@ impl Resolve for GuardedResolver {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let (kept, first_refused) = filter_addrs(found, allow_private);
-            if kept.is_empty() {
-                if let Some(addr) = first_refused {
-                    return Err(Box::new(BlockedAddress { host, addr })
-                        as Box<dyn std::error::Error + Send + Sync>);
-                }
+            if kept.is_empty()
+                && let Some(addr) = first_refused
+            {
+                return Err(Box::new(BlockedAddress { host, addr })
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             let addrs: Addrs = Box::new(kept.into_iter());
             Ok(addrs)

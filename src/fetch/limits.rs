@@ -32,7 +32,7 @@ impl Limits {
         }
     }
 
-    /// Waits for a global slot. Held for a whole fetch, redirects included.
+    /// Waits for a global slot. Held for one hop.
     pub async fn global(&self) -> OwnedSemaphorePermit {
         acquire(self.global.clone()).await
     }

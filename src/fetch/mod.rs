@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::time::{Instant, timeout_at};
 use url::Url;
 
 use guard::{BlockedAddress, GuardedResolver};
@@ -27,13 +28,15 @@ use limits::Limits;
 /// Longest network-error cause kept, so a log line stays one line.
 const MAX_CAUSE_CHARS: usize = 300;
 
-/// Body caps after decompression.
+/// Body cap for feeds, after decompression: a runaway or hostile feed cannot fill memory.
 pub const FEED_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Body cap for article pages, after decompression.
 pub const PAGE_MAX_BYTES: usize = 5 * 1024 * 1024;
 
 /// How the fetcher behaves; built from `[daemon]`.
 #[derive(Debug, Clone)]
 pub struct FetchOptions {
+    /// Sent on every request, so site operators can see who polls them and how to reach us.
     pub user_agent: String,
     /// Refuse loopback, private and link-local targets unless true.
     pub allow_private_addresses: bool,
@@ -41,8 +44,12 @@ pub struct FetchOptions {
     pub max_concurrent: usize,
     /// Requests in flight at once to one host.
     pub per_host: usize,
+    /// How long a TCP/TLS connection may take before the host counts as unreachable.
     pub connect_timeout: Duration,
+    /// How long one fetch may take, every redirect hop and the whole body included, counted from
+    /// when its first request may go (time queued behind a busy host does not count).
     pub total_timeout: Duration,
+    /// Redirects followed before giving up with [`FetchError::TooManyRedirects`].
     pub max_redirects: usize,
 }
 
@@ -63,7 +70,9 @@ impl Default for FetchOptions {
 /// Validators from the last answer, sent back so an unchanged feed costs a 304.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditional {
+    /// The `ETag` of the last 200, sent as `If-None-Match`.
     pub etag: Option<String>,
+    /// The `Last-Modified` of the last 200, sent as `If-Modified-Since`.
     pub last_modified: Option<String>,
 }
 
@@ -72,22 +81,28 @@ pub struct Conditional {
 pub enum FetchOutcome {
     /// 304: nothing changed since the validators we sent.
     NotModified {
+        /// Where the 304 came from, after redirects.
         final_url: Url,
         /// Set when every redirect on the way was permanent (301/308), as in [`Fetched`]: a feed
         /// that moved and is unchanged must still get its stored URL updated.
         moved_permanently: Option<Url>,
+        /// `Cache-Control: max-age` of the 304, a floor for the next poll.
         max_age: Option<Duration>,
     },
+    /// 2xx with its body.
     Fetched(Fetched),
 }
 
+/// A 2xx answer and what the later stages need from its headers.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// Where the body finally came from, after redirects.
     pub final_url: Url,
     /// Set when every redirect on the way was permanent (301/308): the new URL to store.
     pub moved_permanently: Option<Url>,
+    /// To store and send back as [`Conditional::etag`].
     pub etag: Option<String>,
+    /// To store and send back as [`Conditional::last_modified`].
     pub last_modified: Option<String>,
     /// The charset of the `Content-Type` header, if any.
     pub charset: Option<String>,
@@ -174,21 +189,11 @@ impl Fetcher {
         max_bytes: usize,
     ) -> Result<FetchOutcome, FetchError> {
         check_scheme(url)?;
-        let _global = self.limits.global().await;
-        // The total timeout covers every hop and the body, not the wait for a slot above.
         let total = self.options.total_timeout;
-        match tokio::time::timeout(total, self.follow(url, conditional, max_bytes)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(FetchError::Timeout(total)),
-        }
-    }
-
-    async fn follow(
-        &self,
-        url: &Url,
-        conditional: &Conditional,
-        max_bytes: usize,
-    ) -> Result<FetchOutcome, FetchError> {
+        // The total timeout starts once the first request may go: waiting in the queue behind a
+        // busy host is not the server's slowness.
+        let mut deadline: Option<Instant> = None;
+        let timed_out = |_| FetchError::Timeout(total);
         let mut current = url.clone();
         let mut seen = HashSet::from([without_fragment(&current)]);
         let mut hops = 0;
@@ -198,31 +203,41 @@ impl Fetcher {
                 guard::check_url_host(&current).map_err(blocked)?;
             }
             let host = current.host_str().unwrap_or_default().to_string();
+            // Host first, then global: a request queued behind a busy host holds no global slot
+            // that requests to other hosts could use. Both are held for this hop only.
             let _host_slot = self.limits.host(&host).await;
-            let response = self.send(&current, conditional).await?;
+            let _global_slot = self.limits.global().await;
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + total);
+            let response = timeout_at(deadline, self.send(&current, conditional))
+                .await
+                .map_err(timed_out)??;
             let status = response.status();
-            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-                if let Some(location) = response.headers().get(header::LOCATION) {
-                    hops += 1;
-                    if hops > self.options.max_redirects {
-                        return Err(FetchError::TooManyRedirects(self.options.max_redirects));
-                    }
-                    let next = redirect_target(&current, location)?;
-                    all_permanent &= matches!(
-                        status,
-                        StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
-                    );
-                    if !seen.insert(without_fragment(&next)) {
-                        return Err(FetchError::TooManyRedirects(self.options.max_redirects));
-                    }
-                    current = next;
-                    continue;
+            if status.is_redirection()
+                && status != StatusCode::NOT_MODIFIED
+                && let Some(location) = response.headers().get(header::LOCATION)
+            {
+                hops += 1;
+                if hops > self.options.max_redirects {
+                    return Err(FetchError::TooManyRedirects(self.options.max_redirects));
                 }
+                let next = redirect_target(&current, location)?;
+                all_permanent &= matches!(
+                    status,
+                    StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+                );
+                if !seen.insert(without_fragment(&next)) {
+                    return Err(FetchError::TooManyRedirects(self.options.max_redirects));
+                }
+                current = next;
+                continue;
             }
             let moved_permanently = (hops > 0 && all_permanent).then(|| current.clone());
-            return self
-                .finish(response, current, moved_permanently, max_bytes)
-                .await;
+            return timeout_at(
+                deadline,
+                self.finish(response, current, moved_permanently, max_bytes),
+            )
+            .await
+            .map_err(timed_out)?;
         }
     }
 

@@ -586,9 +586,44 @@ async fn held(State(gate): State<Arc<Gate>>) -> &'static str {
     "ok"
 }
 
-#[tokio::test]
-async fn at_most_two_requests_reach_one_host_at_once() {
-    let (arrivals_tx, mut arrivals) = mpsc::unbounded_channel();
+/// Sends `urls` in parallel to a gated server and returns the most it saw in flight at once.
+/// Requests the caps let through pile up unreleased at the server, so a broken cap shows as more
+/// than `cap` in flight; a working one lets a new request in only after one is released.
+async fn most_in_flight(
+    fetcher: Fetcher,
+    gate: Arc<Gate>,
+    mut arrivals: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+    urls: Vec<Url>,
+    cap: usize,
+) -> usize {
+    let total = urls.len();
+    let gets: Vec<_> = urls
+        .into_iter()
+        .map(|u| {
+            let fetcher = fetcher.clone();
+            tokio::spawn(async move { fetcher.get(&u, &Conditional::default(), 1024).await })
+        })
+        .collect();
+    let mut waiting = std::collections::VecDeque::new();
+    for released in 0..total {
+        while waiting.len() < cap.min(total - released) {
+            waiting.push_back(arrivals.recv().await.unwrap());
+        }
+        waiting.pop_front().unwrap().send(()).unwrap();
+    }
+    for get in gets {
+        let got = fetched(get.await.unwrap().unwrap());
+        assert_eq!(got.body, b"ok");
+    }
+    gate.max_in_flight.load(Ordering::SeqCst)
+}
+
+async fn gated_server() -> (
+    SocketAddr,
+    Arc<Gate>,
+    mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+) {
+    let (arrivals_tx, arrivals) = mpsc::unbounded_channel();
     let gate = Arc::new(Gate {
         in_flight: AtomicUsize::new(0),
         max_in_flight: AtomicUsize::new(0),
@@ -600,33 +635,31 @@ async fn at_most_two_requests_reach_one_host_at_once() {
             .with_state(gate.clone()),
     )
     .await;
+    (addr, gate, arrivals)
+}
+
+#[tokio::test]
+async fn at_most_two_requests_reach_one_host_at_once() {
+    let (addr, gate, arrivals) = gated_server().await;
     let fetcher = Fetcher::new(FetchOptions {
         per_host: 2,
         ..options()
     })
     .unwrap();
-    let gets: Vec<_> = (0..6)
-        .map(|n| {
-            let fetcher = fetcher.clone();
-            tokio::spawn(async move {
-                fetcher
-                    .get(&url(addr, &format!("/{n}")), &Conditional::default(), 1024)
-                    .await
-            })
-        })
-        .collect();
-    // Requests the cap lets through pile up unreleased at the server, so a broken cap shows as
-    // more than two in flight; a working one lets a new request in only after one is released.
-    let mut waiting = std::collections::VecDeque::new();
-    for released in 0..6 {
-        while waiting.len() < 2.min(6 - released) {
-            waiting.push_back(arrivals.recv().await.unwrap());
-        }
-        waiting.pop_front().unwrap().send(()).unwrap();
-    }
-    for get in gets {
-        let got = fetched(get.await.unwrap().unwrap());
-        assert_eq!(got.body, b"ok");
-    }
-    assert_eq!(gate.max_in_flight.load(Ordering::SeqCst), 2);
+    let urls = (0..6).map(|n| url(addr, &format!("/{n}"))).collect();
+    assert_eq!(most_in_flight(fetcher, gate, arrivals, urls, 2).await, 2);
+}
+
+#[tokio::test]
+async fn at_most_max_concurrent_requests_are_in_flight_over_all_hosts() {
+    let (addr, gate, arrivals) = gated_server().await;
+    // A per-host cap above the global one, so only the global one can bind.
+    let fetcher = Fetcher::new(FetchOptions {
+        per_host: 8,
+        max_concurrent: 3,
+        ..options()
+    })
+    .unwrap();
+    let urls = (0..8).map(|n| url(addr, &format!("/{n}"))).collect();
+    assert_eq!(most_in_flight(fetcher, gate, arrivals, urls, 3).await, 3);
 }
