@@ -1,0 +1,86 @@
+//! Concurrency limits: how many requests may be in flight at once, overall and per host.
+//!
+//! Owns a global semaphore and a map of host → semaphore. Hands out permits that are released
+//! when dropped, so an early return or a cancelled fetch always gives its slot back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Above this many remembered hosts, idle entries are dropped so the map cannot grow for ever
+/// with the hosts of article links.
+const PRUNE_ABOVE: usize = 512;
+
+/// The limits shared by all clones of a fetcher.
+#[derive(Debug)]
+pub struct Limits {
+    /// Requests in flight over all hosts.
+    global: Arc<Semaphore>,
+    /// One semaphore per lowercased host, created on first use.
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Permits of each host's semaphore.
+    per_host: usize,
+}
+
+impl Limits {
+    pub fn new(max_concurrent: usize, per_host: usize) -> Limits {
+        Limits {
+            global: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            hosts: Mutex::new(HashMap::new()),
+            per_host: per_host.max(1),
+        }
+    }
+
+    /// Waits for a global slot. Held for one hop.
+    pub async fn global(&self) -> OwnedSemaphorePermit {
+        acquire(self.global.clone()).await
+    }
+
+    /// Waits for a slot on `host`. Held for one hop.
+    pub async fn host(&self, host: &str) -> OwnedSemaphorePermit {
+        let semaphore = {
+            let mut hosts = self
+                .hosts
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if hosts.len() > PRUNE_ABOVE {
+                // Permits and waiters hold an Arc, so a count of one means nobody uses the host now.
+                hosts.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            hosts
+                .entry(host.to_ascii_lowercase())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+                .clone()
+        };
+        acquire(semaphore).await
+    }
+}
+
+async fn acquire(semaphore: Arc<Semaphore>) -> OwnedSemaphorePermit {
+    // Acquiring fails only on a closed semaphore, and these are never closed.
+    semaphore
+        .acquire_owned()
+        .await
+        .expect("fetch semaphores are never closed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hosts_differing_only_in_case_share_one_limit() {
+        let limits = Limits::new(8, 1);
+        let _held = limits.host("Example.COM").await;
+        let second =
+            tokio::time::timeout(std::time::Duration::ZERO, limits.host("example.com")).await;
+        assert!(
+            second.is_err(),
+            "a second request to the same host got a slot"
+        );
+        let other =
+            tokio::time::timeout(std::time::Duration::ZERO, limits.host("example.org")).await;
+        assert!(other.is_ok(), "another host was held up");
+    }
+}
