@@ -91,6 +91,8 @@ pub struct DaemonConfig {
     pub listen: Option<SocketAddr>,
     /// How long a failed alert keeps being retried before it is marked failed.
     pub give_up_after: Duration,
+    /// A feed failing for longer than this raises a "feed.failing" event.
+    pub feed_failing_after: Duration,
     /// The longest one request may take, start to end, so a server that never answers costs
     /// one feed a bounded wait.
     pub fetch_timeout: Duration,
@@ -187,7 +189,13 @@ pub struct TopicConfig {
 pub struct NotifierConfig {
     pub name: String,
     pub kind: NotifierKind,
+    /// Feed-health events this notifier also receives ("feed.gone", "feed.moved",
+    /// "feed.failing"); topic alerts go only where topics send them.
+    pub events: Vec<String>,
 }
+
+/// The feed-health events a notifier can ask for.
+pub const FEED_EVENTS: [&str; 3] = ["feed.gone", "feed.moved", "feed.failing"];
 
 #[derive(Debug, Clone)]
 pub enum NotifierKind {
@@ -264,6 +272,7 @@ struct RawDaemon {
     listen: Option<Spanned<String>>,
     give_up_after: Option<Spanned<String>>,
     fetch_timeout: Option<Spanned<String>>,
+    feed_failing_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -321,6 +330,8 @@ struct RawNotifier {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     format: Option<Spanned<String>>,
+    #[serde(default)]
+    events: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -650,8 +661,20 @@ fn resolve_daemon(
         },
         None => Duration::from_secs(30),
     };
+    let feed_failing_after = match raw.feed_failing_after {
+        Some(g) => humantime::parse_duration(g.get_ref()).unwrap_or_else(|e| {
+            issues.push(lines.issue(
+                g.span().start,
+                "daemon.feed_failing_after",
+                format!("not a duration ({e}); e.g. \"24h\""),
+            ));
+            Duration::from_secs(24 * 3600)
+        }),
+        None => Duration::from_secs(24 * 3600),
+    };
     DaemonConfig {
         fetch_timeout,
+        feed_failing_after,
         database: raw.database.unwrap_or_else(default_database),
         user_agent: raw.user_agent.unwrap_or_else(|| {
             format!(
@@ -834,7 +857,23 @@ fn resolve_notifier(
             return None;
         }
     };
-    Some(NotifierConfig { name, kind })
+    let mut events = Vec::new();
+    for e in raw.events {
+        if FEED_EVENTS.contains(&e.get_ref().as_str()) {
+            events.push(e.into_inner());
+        } else {
+            issues.push(lines.issue(
+                e.span().start,
+                field("events"),
+                format!(
+                    "unknown event \"{}\"; events are {}",
+                    e.get_ref(),
+                    FEED_EVENTS.join(", ")
+                ),
+            ));
+        }
+    }
+    Some(NotifierConfig { name, kind, events })
 }
 
 /// Reads `feeds.d/*.toml` beside the main file, in name order.

@@ -19,7 +19,7 @@ use crate::feed::{self, Entry, ParsedFeed};
 use crate::fetch::{
     Conditional, FEED_MAX_BYTES, FetchError, FetchOptions, FetchOutcome, Fetcher, PAGE_MAX_BYTES,
 };
-use crate::notify::Notifiers;
+use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::scheduler::{self, PollTiming};
 use crate::store::{Ingested, NewItem, PollRecord, Store, TopicHit};
 use crate::topics::{Document, Query};
@@ -51,6 +51,10 @@ pub struct Pipeline {
     pub alerts_queued: Arc<Notify>,
     /// How long an alert keeps being retried.
     pub give_up_after: Duration,
+    /// Which notifiers want which feed-health events.
+    pub feed_events: Arc<Vec<(String, Vec<String>)>>,
+    /// A feed failing this long raises "feed.failing".
+    pub feed_failing_after: Duration,
 }
 
 /// What one poll did, for logs and `feedwatch once`.
@@ -116,6 +120,14 @@ impl Pipeline {
             sites: Arc::new(config.sites.clone()),
             alerts_queued: Arc::new(Notify::new()),
             give_up_after: d.give_up_after,
+            feed_events: Arc::new(
+                config
+                    .notifiers
+                    .iter()
+                    .map(|n| (n.name.clone(), n.events.clone()))
+                    .collect(),
+            ),
+            feed_failing_after: d.feed_failing_after,
         })
     }
 
@@ -169,6 +181,13 @@ impl Pipeline {
                 record.new_url = fetched.moved_permanently.as_ref().map(|u| u.to_string());
                 if let Some(moved) = &fetched.moved_permanently {
                     tracing::info!(feed = %key, to = %moved, "feed moved permanently; polling the new URL from now on");
+                    self.feed_event(
+                        "feed.moved",
+                        &key,
+                        moved.as_str(),
+                        format!("Feed \"{key}\" moved permanently to {moved}; update its url in the config"),
+                        moved.as_str(),
+                    );
                 }
                 let charset = fetched.charset.clone();
                 let base = fetched.final_url.clone();
@@ -202,6 +221,13 @@ impl Pipeline {
                 record.disabled_reason =
                     Some("the server answered 410 Gone; remove the feed or fix its URL".into());
                 tracing::warn!(feed = %key, "feed is gone (410); it will not be polled again");
+                self.feed_event(
+                    "feed.gone",
+                    &key,
+                    url.as_str(),
+                    format!("Feed \"{key}\" is gone (410 Gone); it is no longer polled"),
+                    url.as_str(),
+                );
             }
             Err(e) => {
                 record.outcome = "error".into();
@@ -215,6 +241,24 @@ impl Pipeline {
         if record.outcome == "error" {
             timing.consecutive_errors = errors_before.saturating_add(1);
             tracing::warn!(feed = %key, url = %url, error = record.error.as_deref().unwrap_or(""), "poll failed");
+            // Failing since the last success (or since it was first polled): one event per streak.
+            let since = state
+                .last_success_at
+                .or(state.last_poll_at)
+                .unwrap_or(record.at);
+            if record.at - since >= self.feed_failing_after.as_secs() as i64 {
+                self.feed_event(
+                    "feed.failing",
+                    &key,
+                    &since.to_string(),
+                    format!(
+                        "Feed \"{key}\" has failed since {}: {}",
+                        store::rfc3339(since),
+                        record.error.as_deref().unwrap_or("")
+                    ),
+                    url.as_str(),
+                );
+            }
         }
         record.consecutive_errors = i64::from(timing.consecutive_errors);
         record.next_due_at = scheduler::next_due(&feed.schedule, &key, now, timing).timestamp();
@@ -227,6 +271,41 @@ impl Pipeline {
             self.alerts_queued.notify_one();
         }
         report
+    }
+
+    /// Queues a feed-health event for the notifiers that asked for it; `unique` makes repeats of
+    /// the same event (the same move, the same failure streak) one alert.
+    fn feed_event(&self, kind: &str, key: &str, unique: &str, title: String, url: &str) {
+        let notifiers: Vec<String> = self
+            .feed_events
+            .iter()
+            .filter(|(_, events)| events.iter().any(|e| e == kind))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if notifiers.is_empty() {
+            return;
+        }
+        let now = Utc::now();
+        let alert = Alert {
+            id: format!("{kind}:{key}:{unique}"),
+            kind: kind.to_string(),
+            topic: key.to_string(),
+            stories: vec![AlertStory {
+                id: format!("feed:{key}"),
+                title: title.clone(),
+                url: url.to_string(),
+                feed: key.to_string(),
+                published: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                summary: title,
+                matched: vec![],
+                also_at: vec![],
+            }],
+        };
+        match self.store.queue_alert(&alert, &notifiers, now.timestamp()) {
+            Ok(n) if n > 0 => self.alerts_queued.notify_one(),
+            Ok(_) => {}
+            Err(e) => tracing::error!(feed = %key, error = %e, "could not queue the {kind} event"),
+        }
     }
 
     async fn store_entries(
@@ -326,6 +405,7 @@ impl Pipeline {
         };
         let sites = self.sites.clone();
         let final_url = fetched.final_url.clone();
+        let fetched_url = final_url.to_string();
         let charset = fetched.charset.clone();
         let body = fetched.body;
         let article = tokio::task::spawn_blocking(move || {

@@ -5,7 +5,11 @@ mod support;
 
 use support::*;
 
-fn config_with(dir: &std::path::Path, allow_private: bool, feeds: &[(&str, String)]) -> std::path::PathBuf {
+fn config_with(
+    dir: &std::path::Path,
+    allow_private: bool,
+    feeds: &[(&str, String)],
+) -> std::path::PathBuf {
     let mut c = format!(
         "[daemon]\ndatabase = \"{}\"\nallow_private_addresses = {allow_private}\nfetch_timeout = \"2s\"\n\n[defaults]\nfull_article = false\n",
         dir.join("feedwatch.db").display()
@@ -42,14 +46,47 @@ async fn each_broken_feed_gets_one_clear_error_and_the_good_feed_is_still_stored
     let full = rss("Cut", &[("c1", "Cut short", "https://example.org/c1")]);
     site.route(
         "/truncated.xml",
-        Route::Body { content_type: "application/rss+xml", body: full[..full.len() / 2].to_vec(), etag: None },
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: full[..full.len() / 2].to_vec(),
+            etag: None,
+        },
     );
-    site.route("/huge.xml", Route::Endless { total: 50 * 1024 * 1024 });
-    site.route("/loop.xml", Route::Redirect { status: 302, to: "/loop2.xml".into() });
-    site.route("/loop2.xml", Route::Redirect { status: 302, to: "/loop.xml".into() });
+    site.route(
+        "/huge.xml",
+        Route::Endless {
+            total: 50 * 1024 * 1024,
+        },
+    );
+    site.route(
+        "/loop.xml",
+        Route::Redirect {
+            status: 302,
+            to: "/loop2.xml".into(),
+        },
+    );
+    site.route(
+        "/loop2.xml",
+        Route::Redirect {
+            status: 302,
+            to: "/loop.xml".into(),
+        },
+    );
     site.route("/hang.xml", Route::Hang);
-    site.route("/gone.xml", Route::Status { status: 410, retry_after: None });
-    site.route("/busy.xml", Route::Status { status: 503, retry_after: Some(600) });
+    site.route(
+        "/gone.xml",
+        Route::Status {
+            status: 410,
+            retry_after: None,
+        },
+    );
+    site.route(
+        "/busy.xml",
+        Route::Status {
+            status: 503,
+            retry_after: Some(600),
+        },
+    );
 
     let feeds: Vec<(&str, String)> = [
         ("good", "/good.xml"),
@@ -67,10 +104,17 @@ async fn each_broken_feed_gets_one_clear_error_and_the_good_feed_is_still_stored
     let config = config_with(dir.path(), true, &feeds);
 
     let out = feedwatch(&config, &["once"]).await;
-    assert!(out.status.success(), "a broken feed must not fail the run: {}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "a broken feed must not fail the run: {}",
+        text(&out.stderr)
+    );
     let stdout = text(&out.stdout);
     let stderr = text(&out.stderr);
-    assert!(stdout.contains("good: ok, 1 new stories"), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("good: ok, 1 new stories"),
+        "{stdout}\n{stderr}"
+    );
     for (feed, expect) in [
         ("html-page", "HTML page"),
         ("truncated", "could not be parsed"),
@@ -80,16 +124,32 @@ async fn each_broken_feed_gets_one_clear_error_and_the_good_feed_is_still_stored
         ("gone", "410"),
         ("busy", "503"),
     ] {
-        let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with(&format!("feed \"{feed}\":"))).collect();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("feed \"{feed}\":")))
+            .collect();
         assert_eq!(lines.len(), 1, "one error line for {feed}:\n{stderr}");
-        assert!(lines[0].contains(expect), "{feed}: expected {expect:?} in {:?}", lines[0]);
+        assert!(
+            lines[0].contains(expect),
+            "{feed}: expected {expect:?} in {:?}",
+            lines[0]
+        );
     }
 
     // State shows in `feedwatch feeds`: the gone feed is disabled, the others count errors.
     let table = text(&feedwatch(&config, &["feeds"]).await.stdout);
-    let row = |name: &str| table.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_string();
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
     assert!(row("gone").contains("disabled"), "{table}");
-    assert!(row("busy").trim_end().ends_with('1'), "one consecutive error: {table}");
+    assert!(
+        row("busy").trim_end().ends_with('1'),
+        "one consecutive error: {table}"
+    );
     assert!(row("good").contains(" ok"), "{table}");
 
     // The gone feed is not polled again.
@@ -104,18 +164,40 @@ async fn a_feed_on_a_private_address_is_refused_unless_allowed() {
     let (base, site) = http_server().await;
     site.route(
         "/feed.xml",
-        Route::Body { content_type: "application/rss+xml", body: rss("Local", &[("l1", "Local", "https://example.org/l")]), etag: None },
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss("Local", &[("l1", "Local", "https://example.org/l")]),
+            etag: None,
+        },
     );
     let port = base.rsplit(':').next().unwrap();
-    let config = config_with(dir.path(), false, &[("local", format!("http://localhost:{port}/feed.xml"))]);
+    let config = config_with(
+        dir.path(),
+        false,
+        &[("local", format!("http://localhost:{port}/feed.xml"))],
+    );
     let out = feedwatch(&config, &["once"]).await;
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("feed \"local\"") && stderr.contains("allow_private_addresses"), "{stderr}");
-    assert!(site.requests_to("/feed.xml").is_empty(), "no request may reach the private address");
+    assert!(
+        stderr.contains("feed \"local\"") && stderr.contains("allow_private_addresses"),
+        "{stderr}"
+    );
+    assert!(
+        site.requests_to("/feed.xml").is_empty(),
+        "no request may reach the private address"
+    );
 
-    let config = config_with(dir.path(), true, &[("local", format!("http://localhost:{port}/feed.xml"))]);
+    let config = config_with(
+        dir.path(),
+        true,
+        &[("local", format!("http://localhost:{port}/feed.xml"))],
+    );
     let out = feedwatch(&config, &["once"]).await;
-    assert!(text(&out.stdout).contains("local: ok, 1 new stories"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("local: ok, 1 new stories"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -130,11 +212,21 @@ async fn check_names_file_line_and_field_of_each_config_mistake() {
     let out = feedwatch(&path, &["check"]).await;
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("feedwatch.toml:7") && stderr.contains("colour"), "{stderr}");
+    assert!(
+        stderr.contains("feedwatch.toml:7") && stderr.contains("colour"),
+        "{stderr}"
+    );
     // The unknown key stops TOML decoding; fix it and the cron line is reported.
-    std::fs::write(&path, "[[feed]]\nurl = \"https://example.org/rss\"\nschedule = \"every day\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[[feed]]\nurl = \"https://example.org/rss\"\nschedule = \"every day\"\n",
+    )
+    .unwrap();
     let stderr = text(&feedwatch(&path, &["check"]).await.stderr);
-    assert!(stderr.contains("feedwatch.toml:3: feed[0].schedule"), "{stderr}");
+    assert!(
+        stderr.contains("feedwatch.toml:3: feed[0].schedule"),
+        "{stderr}"
+    );
     // `run` refuses to start on the same config.
     let out = feedwatch(&path, &["run"]).await;
     assert_eq!(out.status.code(), Some(1));

@@ -9,7 +9,11 @@ use std::time::Duration;
 use support::*;
 
 fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
     assert!(ok, "kill {sig} failed");
 }
 
@@ -33,7 +37,14 @@ async fn run_polls_alerts_reloads_on_sighup_and_stops_on_sigterm() {
         "/a.xml",
         Route::Body {
             content_type: "application/rss+xml",
-            body: rss("Feed A", &[("a1", "Coalition troops leave Iraq base", &format!("{base}/a1"))]),
+            body: rss(
+                "Feed A",
+                &[(
+                    "a1",
+                    "Coalition troops leave Iraq base",
+                    &format!("{base}/a1"),
+                )],
+            ),
             etag: None,
         },
     );
@@ -41,7 +52,10 @@ async fn run_polls_alerts_reloads_on_sighup_and_stops_on_sigterm() {
         "/b.xml",
         Route::Body {
             content_type: "application/rss+xml",
-            body: rss("Feed B", &[("b1", "Iraq troops talks resume", &format!("{base}/b1"))]),
+            body: rss(
+                "Feed B",
+                &[("b1", "Iraq troops talks resume", &format!("{base}/b1"))],
+            ),
             etag: None,
         },
     );
@@ -93,7 +107,11 @@ url = "{hook}"
 
     wait_for_port(listen);
     let client = reqwest::Client::new();
-    let health = client.get(format!("http://127.0.0.1:{listen}/healthz")).send().await.unwrap();
+    let health = client
+        .get(format!("http://127.0.0.1:{listen}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 
     let r = hook.received.clone();
@@ -101,14 +119,35 @@ url = "{hook}"
 
     // A feed dropped into feeds.d/ is polled after SIGHUP, without a restart.
     std::fs::create_dir(dir.path().join("feeds.d")).unwrap();
-    std::fs::write(dir.path().join("feeds.d/b.toml"), format!("[[feed]]\nname = \"B\"\nurl = \"{base}/b.xml\"\n")).unwrap();
+    std::fs::write(
+        dir.path().join("feeds.d/b.toml"),
+        format!("[[feed]]\nname = \"B\"\nurl = \"{base}/b.xml\"\n"),
+    )
+    .unwrap();
     signal(&child, "-HUP");
-    eventually(20, "the alert for feed B after reload", || r.lock().unwrap().len() == 2).await;
-    assert_eq!(site.requests_to("/a.xml").len(), 1, "reload must not re-poll a feed that is not due");
+    eventually(20, "the alert for feed B after reload", || {
+        r.lock().unwrap().len() == 2
+    })
+    .await;
+    assert_eq!(
+        site.requests_to("/a.xml").len(),
+        1,
+        "reload must not re-poll a feed that is not due"
+    );
 
-    let metrics = client.get(format!("http://127.0.0.1:{listen}/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = client
+        .get(format!("http://127.0.0.1:{listen}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("feedwatch_polls_total 2"), "{metrics}");
-    assert!(metrics.contains("feedwatch_alerts_delivered_total 2"), "{metrics}");
+    assert!(
+        metrics.contains("feedwatch_alerts_delivered_total 2"),
+        "{metrics}"
+    );
 
     signal(&child, "-TERM");
     let mut status = None;
