@@ -183,6 +183,50 @@ pub struct TopicConfig {
     pub tags: Vec<String>,
     /// Stories with a shorter body (in characters) are ignored, to skip teasers.
     pub min_length: usize,
+    /// Local times between which alerts are held and sent when the window ends.
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// A daily window, in the machine's local time; may wrap midnight ("22:00-07:00").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: chrono::NaiveTime,
+    pub end: chrono::NaiveTime,
+}
+
+impl QuietHours {
+    pub fn parse(text: &str) -> Result<QuietHours, String> {
+        let bad = || {
+            format!("write quiet hours as \"HH:MM-HH:MM\" (e.g. \"22:00-07:00\"), not \"{text}\"")
+        };
+        let (a, b) = text.split_once('-').ok_or_else(bad)?;
+        let t = |s: &str| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| bad());
+        let q = QuietHours {
+            start: t(a)?,
+            end: t(b)?,
+        };
+        if q.start == q.end {
+            return Err(
+                "quiet hours that start when they end are empty; remove them instead".into(),
+            );
+        }
+        Ok(q)
+    }
+
+    /// When the quiet window around `now` ends, or `None` when `now` is outside it.
+    pub fn ends_after(&self, now: chrono::NaiveDateTime) -> Option<chrono::NaiveDateTime> {
+        let t = now.time();
+        let day = now.date();
+        if self.start < self.end {
+            (t >= self.start && t < self.end).then(|| day.and_time(self.end))
+        } else if t >= self.start {
+            day.succ_opt().map(|d| d.and_time(self.end))
+        } else if t < self.end {
+            Some(day.and_time(self.end))
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -308,6 +352,7 @@ struct RawTopic {
     #[serde(default)]
     tags: Vec<String>,
     min_length: Option<usize>,
+    quiet_hours: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -548,7 +593,18 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
             None => None,
         };
         let _ = start;
+        let quiet_hours = match &t.quiet_hours {
+            Some(q) => match QuietHours::parse(q.get_ref()) {
+                Ok(q) => Some(q),
+                Err(m) => {
+                    issues.push(lines.issue(q.span().start, field("quiet_hours"), m));
+                    None
+                }
+            },
+            None => None,
+        };
         topics.push(TopicConfig {
+            quiet_hours,
             name: t.name.into_inner(),
             query: t.query.into_inner(),
             notify: t.notify.into_iter().map(|n| n.into_inner()).collect(),
@@ -1026,6 +1082,22 @@ notify = ["nobody"]
         );
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("b.toml:3"), "{err}");
+    }
+
+    #[test]
+    fn quiet_hours_wrap_midnight() {
+        let q = QuietHours::parse("22:00-07:00").unwrap();
+        let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(
+            q.ends_after(at("2026-01-01 23:30")),
+            Some(at("2026-01-02 07:00"))
+        );
+        assert_eq!(
+            q.ends_after(at("2026-01-02 06:59")),
+            Some(at("2026-01-02 07:00"))
+        );
+        assert_eq!(q.ends_after(at("2026-01-02 12:00")), None);
+        assert!(QuietHours::parse("7pm to 8am").is_err());
     }
 
     #[test]

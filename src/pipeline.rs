@@ -76,6 +76,8 @@ pub struct PollReport {
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryReport {
     pub delivered: usize,
+    /// Held for a topic's quiet hours.
+    pub held: usize,
     pub retrying: usize,
     pub failed: usize,
     pub errors: Vec<String>,
@@ -472,6 +474,17 @@ impl Pipeline {
         hits
     }
 
+    /// When the quiet hours of `topic` end, if they are on now.
+    fn quiet_until(&self, topic: &str) -> Option<i64> {
+        let t = self.topics.iter().find(|t| t.config.name == topic)?;
+        let q = t.config.quiet_hours?;
+        let now = chrono::Local::now();
+        let end = q.ends_after(now.naive_local())?;
+        end.and_local_timezone(chrono::Local)
+            .earliest()
+            .map(|e| e.timestamp())
+    }
+
     /// Sends the alerts that are due (all undelivered ones with `all_pending`), one attempt
     /// each; failures are scheduled for a retry with backoff, or given up after the limit.
     pub async fn deliver_due(&self, all_pending: bool) -> DeliveryReport {
@@ -493,6 +506,13 @@ impl Pipeline {
                     continue;
                 }
             };
+            if let Some(until) = self.quiet_until(&row.topic) {
+                if let Err(e) = self.store.postpone(row.id, until) {
+                    report.errors.push(e.to_string());
+                }
+                report.held += 1;
+                continue;
+            }
             if let Err(e) = self.store.refresh_alert(&mut alert) {
                 tracing::warn!(alert = %row.alert_id, error = %e, "could not refresh the alert's copies");
             }

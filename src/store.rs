@@ -540,6 +540,15 @@ impl Store {
         Ok(())
     }
 
+    /// Holds an alert until `at` without counting a try (quiet hours).
+    pub fn postpone(&self, id: i64, at: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?2 WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
         self.conn().execute(
             "UPDATE outbox SET state = 'failed', last_error = ?2 WHERE id = ?1",

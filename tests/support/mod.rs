@@ -153,6 +153,12 @@ pub struct Receiver {
 }
 
 pub async fn webhook_receiver(statuses: Vec<u16>) -> Receiver {
+    slow_webhook_receiver(statuses, Duration::ZERO).await
+}
+
+/// Like [`webhook_receiver`], but each answer comes after `delay` (the request is recorded at
+/// once), so a test can kill the sender while a delivery is in flight.
+pub async fn slow_webhook_receiver(statuses: Vec<u16>, delay: Duration) -> Receiver {
     let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
     let statuses = Arc::new(statuses);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -162,10 +168,13 @@ pub async fn webhook_receiver(statuses: Vec<u16>) -> Receiver {
         let r = r.clone();
         let statuses = statuses.clone();
         async move {
-            let mut log = r.lock().unwrap();
-            let n = log.len();
-            log.push((headers, body));
-            let status = statuses.get(n).or(statuses.last()).copied().unwrap_or(200);
+            let status = {
+                let mut log = r.lock().unwrap();
+                let n = log.len();
+                log.push((headers, body));
+                statuses.get(n).or(statuses.last()).copied().unwrap_or(200)
+            };
+            tokio::time::sleep(delay).await;
             StatusCode::from_u16(status).unwrap()
         }
     });

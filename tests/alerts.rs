@@ -1,0 +1,250 @@
+//! Delivery that survives failures: a mail server that comes up late, a daemon killed with
+//! SIGKILL mid-delivery, and digest topics. All against the real binary and real servers.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::*;
+
+async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..secs * 10 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("gave up waiting for: {what}");
+}
+
+fn start(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    for _ in 0..150 {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A feed of `n` stories that all match the topic "iraq".
+fn serve_matching(site: &Site, base: &str, n: usize) {
+    let items: Vec<(String, String, String)> = (0..n)
+        .map(|i| {
+            (
+                format!("s{i}"),
+                format!("Iraq troops story number {i}"),
+                format!("{base}/s{i}"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss("Feed", &refs),
+            etag: None,
+        },
+    );
+}
+
+fn write_config(dir: &Path, base: &str, topic_extra: &str, notifier: &str) -> PathBuf {
+    let path = dir.join("feedwatch.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[daemon]
+database = "{db}"
+allow_private_addresses = true
+
+[defaults]
+interval = "1h"
+full_article = false
+
+[[feed]]
+name = "F"
+url = "{base}/feed.xml"
+
+[[topic]]
+name = "iraq"
+query = "iraq troops"
+notify = ["out"]
+{topic_extra}
+
+[[notifier]]
+name = "out"
+{notifier}
+"#,
+            db = dir.join("feedwatch.db").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_queued_while_the_smtp_server_is_down_arrives_once_when_it_comes_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, 2);
+    let port = free_port();
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!(
+            "type = \"email\"\nsmtp_url = \"smtp://127.0.0.1:{port}\"\nfrom = \"fw@example.org\"\nto = [\"me@example.org\"]"
+        ),
+    );
+    let daemon = start(&config);
+    // Wait until both alerts have failed at least once (the mail server is down).
+    let cfg = config.clone();
+    let mut tried = false;
+    for _ in 0..300 {
+        let out = feedwatch(&cfg, &["alerts", "--json"]).await;
+        let rows: Vec<serde_json::Value> = text(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if rows.len() == 2
+            && rows
+                .iter()
+                .all(|r| r["attempts"].as_i64().unwrap_or(0) >= 1 && r["state"] == "pending")
+        {
+            tried = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        tried,
+        "both alerts should have been tried and kept pending while SMTP is down"
+    );
+
+    let smtp = SmtpServer::start_on(dir.path(), port);
+    eventually(60, "two mails after the server came up", || {
+        smtp.messages().len() >= 2
+    })
+    .await;
+    stop(daemon);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2, "each alert exactly once");
+    let ids: HashSet<String> = mails
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "two different alerts, two Message-IDs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_killed_mid_delivery_delivers_every_alert_after_restart_none_twice_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, 6);
+    let hook = slow_webhook_receiver(vec![200], Duration::from_millis(700)).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+
+    let daemon = start(&config);
+    let r = hook.received.clone();
+    eventually(30, "the first deliveries", || !r.lock().unwrap().is_empty()).await;
+    let mut daemon = daemon;
+    daemon.kill().unwrap(); // SIGKILL: no chance to finish anything
+    daemon.wait().unwrap();
+
+    let daemon = start(&config);
+    let by_id = || {
+        let mut m: HashMap<String, String> = HashMap::new();
+        for (headers, body) in r.lock().unwrap().iter() {
+            let id = headers
+                .get("webhook-id")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            m.insert(id, v["stories"][0]["title"].as_str().unwrap().to_string());
+        }
+        m
+    };
+    eventually(60, "all six alerts", || by_id().len() == 6).await;
+    stop(daemon);
+    let ids = by_id();
+    let titles: HashSet<&String> = ids.values().collect();
+    assert_eq!(titles.len(), 6, "one distinct id per story: {ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_topic_sends_its_matches_together_on_its_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, 3);
+    let hook = webhook_receiver(vec![200]).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "digest = \"*/3 * * * * *\"",
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    let daemon = start(&config);
+    let r = hook.received.clone();
+    let stories = || -> usize {
+        r.lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| {
+                serde_json::from_str::<serde_json::Value>(b).unwrap()["stories"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum()
+    };
+    eventually(30, "a digest holding the three matches", || stories() >= 3).await;
+    stop(daemon);
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(stories(), 3);
+    // All matches of one poll fall in one tick, except when the tick lands mid-poll.
+    assert!(
+        received.len() <= 2,
+        "{} digest messages for one poll",
+        received.len()
+    );
+    for (_, body) in &received {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["type"], "topic.digest");
+        assert_eq!(v["topic"], "iraq");
+    }
+}
