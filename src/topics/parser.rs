@@ -1,0 +1,461 @@
+//! Turns the lexer's tokens into a query tree, with NOT binding tighter than AND and AND
+//! tighter than OR, and reports the structural errors (unbalanced parentheses, an operator
+//! with nothing on one side, a malformed NEAR) with their columns. The matcher gets the tree.
+
+use regex::Regex;
+
+use super::QueryError;
+use super::fold::{fold_into, folded_words, stem};
+use super::lexer::{Field, Token, TokenKind};
+
+/// NEAR's distance when the query gives none (the same default as SQLite FTS5).
+const DEFAULT_NEAR_DISTANCE: u32 = 10;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Term(Term),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Term {
+    /// Where the term is looked for.
+    pub field: Field,
+    /// How the term is looked for.
+    pub kind: TermKind,
+    /// The term as the user wrote it (with its field prefix), reported when it matches.
+    pub display: String,
+    /// Column of the term in the query, so reported terms follow the query's order.
+    pub column: usize,
+}
+
+/// A run of folded words that must follow each other; the last may be a prefix.
+#[derive(Debug, Clone)]
+pub(crate) struct Seq {
+    /// The folded words, unstemmed: a phrase in quotes means these exact words.
+    pub words: Vec<Box<str>>,
+    /// Whether the last word only has to start with its text (`troop*`).
+    pub last_prefix: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum TermKind {
+    /// A bare word, matched by its English stem.
+    Word {
+        stem: Box<str>,
+    },
+    /// A "phrase", a `prefix*`, or a bare word that folds to several words (`covid-19`).
+    Seq(Seq),
+    /// `NEAR(a b, n)`: every item within `distance` words of the others.
+    Near {
+        items: Vec<NearItem>,
+        distance: u32,
+    },
+    Regex(Regex),
+    /// A whole tag, folded, its words joined by single spaces.
+    TagIs(Box<str>),
+    /// The start of a tag, folded as for `TagIs`.
+    TagPrefix(Box<str>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct NearItem {
+    /// A bare word matches by stem; a phrase or prefix by its folded words.
+    pub kind: NearKind,
+    /// The item as written, reported when the NEAR matches.
+    pub display: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum NearKind {
+    Word(Box<str>),
+    Seq(Seq),
+}
+
+fn err(column: usize, message: impl Into<String>) -> QueryError {
+    QueryError {
+        column,
+        message: message.into(),
+    }
+}
+
+struct Parser {
+    /// The query's tokens; commas are separators except inside NEAR.
+    tokens: Vec<Token>,
+    /// Index of the next token to read.
+    pos: usize,
+}
+
+pub(crate) fn parse(tokens: Vec<Token>) -> Result<Node, QueryError> {
+    let mut p = Parser { tokens, pos: 0 };
+    if p.peek().is_none() {
+        return Err(err(
+            1,
+            "the query is empty; write the words to watch for, as in iraq troops",
+        ));
+    }
+    let node = p.or_expr(Field::Body)?;
+    match p.peek() {
+        None => Ok(node),
+        Some(t) if matches!(t.kind, TokenKind::RParen) => Err(err(
+            t.column,
+            "this ) has no matching (; remove it or add the ( it closes",
+        )),
+        // Every other token would have continued the expression.
+        Some(t) => Err(err(t.column, format!("unexpected {}", t.source))),
+    }
+}
+
+impl Parser {
+    /// The next token that is not a comma (outside NEAR a comma only separates terms).
+    fn peek(&mut self) -> Option<&Token> {
+        while self
+            .tokens
+            .get(self.pos)
+            .is_some_and(|t| matches!(t.kind, TokenKind::Comma))
+        {
+            self.pos += 1;
+        }
+        self.tokens.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        self.peek()?;
+        self.pos += 1;
+        Some(self.tokens[self.pos - 1].clone())
+    }
+
+    fn starts_term(&mut self) -> bool {
+        self.peek().is_some_and(|t| {
+            !matches!(
+                t.kind,
+                TokenKind::And | TokenKind::Or | TokenKind::RParen | TokenKind::Comma
+            )
+        })
+    }
+
+    /// Fails unless a term follows the operator `op`.
+    fn need_term_after(&mut self, op: &Token) -> Result<(), QueryError> {
+        if self.starts_term() {
+            return Ok(());
+        }
+        let what = match self.peek() {
+            None => "the query ends".to_string(),
+            Some(t) => format!("{} follows", t.source),
+        };
+        Err(err(
+            op.column,
+            format!(
+                "{} needs a term after it, but {what}; add a term or remove the {}",
+                op.source, op.source
+            ),
+        ))
+    }
+
+    fn or_expr(&mut self, field: Field) -> Result<Node, QueryError> {
+        let mut alternatives = vec![self.and_expr(field)?];
+        while let Some(op) = self
+            .peek()
+            .filter(|t| matches!(t.kind, TokenKind::Or))
+            .cloned()
+        {
+            self.pos += 1;
+            self.need_term_after(&op)?;
+            alternatives.push(self.and_expr(field)?);
+        }
+        Ok(if alternatives.len() == 1 {
+            alternatives.remove(0)
+        } else {
+            Node::Or(alternatives)
+        })
+    }
+
+    fn and_expr(&mut self, field: Field) -> Result<Node, QueryError> {
+        let mut all = vec![self.unary(field)?];
+        loop {
+            if let Some(op) = self
+                .peek()
+                .filter(|t| matches!(t.kind, TokenKind::And))
+                .cloned()
+            {
+                self.pos += 1;
+                self.need_term_after(&op)?;
+            } else if !self.starts_term() {
+                break;
+            }
+            all.push(self.unary(field)?);
+        }
+        Ok(if all.len() == 1 {
+            all.remove(0)
+        } else {
+            Node::And(all)
+        })
+    }
+
+    fn unary(&mut self, field: Field) -> Result<Node, QueryError> {
+        let Some(token) = self.peek().cloned() else {
+            return Err(err(1, "the query ends where a term was expected"));
+        };
+        match token.kind {
+            TokenKind::Not | TokenKind::Minus => {
+                self.pos += 1;
+                self.need_term_after(&token)?;
+                Ok(Node::Not(Box::new(self.unary(field)?)))
+            }
+            _ => self.primary(field),
+        }
+    }
+
+    fn primary(&mut self, field: Field) -> Result<Node, QueryError> {
+        let Some(token) = self.next() else {
+            return Err(err(1, "the query ends where a term was expected"));
+        };
+        let display = |source: &str| format!("{}{source}", field.prefix());
+        match token.kind {
+            TokenKind::Field(inner) => self.primary(inner),
+            TokenKind::Word { text, prefix } => {
+                let kind = word_term(&text, prefix, field, token.column)?;
+                Ok(Node::Term(Term {
+                    field,
+                    kind,
+                    display: display(&token.source),
+                    column: token.column,
+                }))
+            }
+            TokenKind::Phrase(text) => {
+                let words = folded_words(&text);
+                if words.is_empty() {
+                    return Err(err(
+                        token.column,
+                        "this phrase has no words in it; write words between the quotes",
+                    ));
+                }
+                let kind = seq_term(words, false, field);
+                Ok(Node::Term(Term {
+                    field,
+                    kind,
+                    display: display(&token.source),
+                    column: token.column,
+                }))
+            }
+            TokenKind::Regex(regex) => Ok(Node::Term(Term {
+                field,
+                kind: TermKind::Regex(regex),
+                display: display(&token.source),
+                column: token.column,
+            })),
+            TokenKind::LParen => {
+                if self
+                    .peek()
+                    .is_some_and(|t| matches!(t.kind, TokenKind::RParen))
+                {
+                    return Err(err(
+                        token.column,
+                        "these parentheses are empty; put terms inside or remove them",
+                    ));
+                }
+                let inner = self.or_expr(field)?;
+                match self.next() {
+                    Some(t) if matches!(t.kind, TokenKind::RParen) => Ok(inner),
+                    _ => Err(err(
+                        token.column,
+                        "this ( is never closed; add a ) or remove it",
+                    )),
+                }
+            }
+            TokenKind::Near => self.near(token, field),
+            TokenKind::And | TokenKind::Or => Err(err(
+                token.column,
+                format!(
+                    "{} needs a term before it; add a term or remove the {}",
+                    token.source, token.source
+                ),
+            )),
+            TokenKind::RParen => Err(err(
+                token.column,
+                "this ) has no matching (; remove it or add the ( it closes",
+            )),
+            TokenKind::Not | TokenKind::Minus | TokenKind::Comma => {
+                Err(err(token.column, format!("unexpected {}", token.source)))
+            }
+        }
+    }
+
+    /// `NEAR(item item…[, distance])`, the `NEAR` token already read.
+    fn near(&mut self, near: Token, field: Field) -> Result<Node, QueryError> {
+        if field == Field::Tag {
+            return Err(err(
+                near.column,
+                "NEAR cannot be used on tag:, which matches whole tags",
+            ));
+        }
+        let unclosed = || {
+            err(
+                near.column,
+                "this NEAR( is never closed; write it as NEAR(iraq troops, 5)",
+            )
+        };
+        // The lexer only makes a NEAR token when "(" follows.
+        self.pos += 1;
+        let mut items = Vec::new();
+        let mut distance = None;
+        loop {
+            let Some(token) = self.tokens.get(self.pos).cloned() else {
+                return Err(unclosed());
+            };
+            self.pos += 1;
+            match token.kind {
+                TokenKind::RParen => break,
+                TokenKind::Comma if distance.is_none() => {
+                    let number = self.tokens.get(self.pos).cloned();
+                    let Some(Token {
+                        kind:
+                            TokenKind::Word {
+                                text,
+                                prefix: false,
+                            },
+                        column,
+                        ..
+                    }) = number
+                    else {
+                        return Err(err(
+                            token.column,
+                            "write the distance after the comma, as in NEAR(iraq troops, 5)",
+                        ));
+                    };
+                    let Ok(n) = text.parse::<u32>() else {
+                        return Err(err(
+                            column,
+                            "the distance in NEAR(…, N) must be a whole number of words",
+                        ));
+                    };
+                    distance = Some(n);
+                    self.pos += 1;
+                }
+                TokenKind::Word { ref text, prefix } if distance.is_none() => {
+                    let kind = match word_term(text, prefix, Field::Body, token.column)? {
+                        TermKind::Word { stem } => NearKind::Word(stem),
+                        TermKind::Seq(seq) => NearKind::Seq(seq),
+                        _ => {
+                            return Err(err(
+                                token.column,
+                                "NEAR( ) takes words and \"phrases\" only",
+                            ));
+                        }
+                    };
+                    items.push(NearItem {
+                        kind,
+                        display: format!("{}{}", field.prefix(), token.source),
+                    });
+                }
+                TokenKind::Phrase(ref text) if distance.is_none() => {
+                    let words = folded_words(text);
+                    if words.is_empty() {
+                        return Err(err(
+                            token.column,
+                            "this phrase has no words in it; write words between the quotes",
+                        ));
+                    }
+                    let words = words.into_iter().map(String::into_boxed_str).collect();
+                    items.push(NearItem {
+                        kind: NearKind::Seq(Seq {
+                            words,
+                            last_prefix: false,
+                        }),
+                        display: format!("{}{}", field.prefix(), token.source),
+                    });
+                }
+                _ if distance.is_some() => {
+                    return Err(err(
+                        token.column,
+                        "NEAR( ) must end right after its distance, as in NEAR(iraq troops, 5)",
+                    ));
+                }
+                _ => {
+                    return Err(err(
+                        token.column,
+                        format!(
+                            "NEAR( ) takes words and \"phrases\" only, not {}",
+                            token.source
+                        ),
+                    ));
+                }
+            }
+        }
+        if items.len() < 2 {
+            return Err(err(
+                near.column,
+                "NEAR needs at least two words or phrases, as in NEAR(iraq troops, 5)",
+            ));
+        }
+        let display = items
+            .iter()
+            .map(|i| i.display.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Node::Term(Term {
+            field,
+            kind: TermKind::Near {
+                items,
+                distance: distance.unwrap_or(DEFAULT_NEAR_DISTANCE),
+            },
+            display,
+            column: near.column,
+        }))
+    }
+}
+
+/// The term for a bare word (its `*` already removed when `prefix`).
+fn word_term(
+    text: &str,
+    prefix: bool,
+    field: Field,
+    column: usize,
+) -> Result<TermKind, QueryError> {
+    let words = folded_words(text);
+    if words.is_empty() {
+        return Err(err(
+            column,
+            format!(
+                "{text} has no letters or digits to search for; remove it, or use a /regex/ for symbols"
+            ),
+        ));
+    }
+    if words.len() == 1 && !prefix && field != Field::Tag {
+        return Ok(TermKind::Word {
+            stem: stem(&words[0]).into_boxed_str(),
+        });
+    }
+    Ok(seq_term(words, prefix, field))
+}
+
+fn seq_term(words: Vec<String>, last_prefix: bool, field: Field) -> TermKind {
+    if field == Field::Tag {
+        let joined = words.join(" ").into_boxed_str();
+        return if last_prefix {
+            TermKind::TagPrefix(joined)
+        } else {
+            TermKind::TagIs(joined)
+        };
+    }
+    TermKind::Seq(Seq {
+        words: words.into_iter().map(String::into_boxed_str).collect(),
+        last_prefix,
+    })
+}
+
+/// A tag as `TagIs` compares it: folded words joined by single spaces.
+pub(crate) fn fold_tag(tag: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    super::fold::for_each_word(tag, |s, e| {
+        fold_into(&tag[s..e], &mut word);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    });
+    out
+}
