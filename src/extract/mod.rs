@@ -1,25 +1,44 @@
 //! The article stage: an article page's bytes in, the clean [`Article`] out.
 //!
-//! Owns charset decoding of pages, metadata (JSON-LD, OpenGraph, meta tags, `<time>`), finding
-//! the main content block and dropping boilerplate (navigation, share buttons, related lists,
-//! comments, cookie banners), and the sanitised HTML of the article for email.
+//! Owns charset decoding of pages ([`charset`]), metadata from JSON-LD, OpenGraph, meta tags and
+//! `<time>` ([`metadata`]), finding the main content block and dropping boilerplate (navigation,
+//! share buttons, related lists, comments, cookie banners) ([`content`]), recognising pages that
+//! are not articles (paywall stubs, bot challenges, login walls, empty app shells), and the
+//! sanitised HTML of the article for email. Hands on an [`Article`]; never fails: a page that
+//! yields nothing gives an empty text and a `not_article` reason.
+
+pub mod charset;
+mod content;
+mod dom;
+mod metadata;
+
+use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::config::SiteRule;
+use content::{Kind, Overrides};
+
+/// Pages larger than this (after decompression) are cut: the fetch stage's page cap.
+pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// What a page yields.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Article {
     /// The headline, without the site suffix (`| TOME`).
     pub title: Option<String>,
+    /// Who wrote it, as the page names them (alerts and `author:` topics use it).
     pub byline: Option<String>,
+    /// When it was first published, UTC (orders stories, shown in alerts).
     pub published: Option<DateTime<Utc>>,
+    /// The publication's name, for alerts and the `feed:`-like display.
     pub site_name: Option<String>,
+    /// The page's language tag, for choosing stemming in topics.
     pub lang: Option<String>,
     /// The canonical URL the page declares (`rel=canonical`, `og:url`), absolute.
     pub url: Option<String>,
+    /// The lead image (OpenGraph, JSON-LD), absolute, for emails.
     pub image: Option<String>,
     /// Body text: paragraphs separated by blank lines; never repeats the headline.
     pub text: String,
@@ -29,6 +48,35 @@ pub struct Article {
     pub not_article: Option<String>,
 }
 
+/// Why a saved page could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error(
+        "the file looks gzip-compressed but does not decompress ({0}); re-save the page or gunzip it first"
+    )]
+    Gzip(std::io::Error),
+}
+
+/// True when `bytes` start with the gzip magic number.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// The page bytes of a saved file: gunzipped when compressed, cut at [`MAX_PAGE_BYTES`].
+pub fn page_bytes(raw: Vec<u8>) -> Result<Vec<u8>, ExtractError> {
+    if !is_gzip(&raw) {
+        let mut raw = raw;
+        raw.truncate(MAX_PAGE_BYTES);
+        return Ok(raw);
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(raw.as_slice())
+        .take(MAX_PAGE_BYTES as u64)
+        .read_to_end(&mut out)
+        .map_err(ExtractError::Gzip)?;
+    Ok(out)
+}
+
 /// Extracts the article from a page. `charset` is the HTTP `Content-Type` charset if any.
 pub fn extract(
     html: &[u8],
@@ -36,6 +84,226 @@ pub fn extract(
     page_url: Option<&Url>,
     rules: &[SiteRule],
 ) -> Article {
-    let _ = (html, charset, page_url, rules);
-    Article::default()
+    let html = &html[..html.len().min(MAX_PAGE_BYTES)];
+    let tld = page_url
+        .and_then(Url::host_str)
+        .and_then(|h| h.rsplit('.').next());
+    let source = charset::decode(html, charset, tld);
+    let doc = scraper::Html::parse_document(&source);
+    let dom = dom::Dom::new(&doc);
+    let meta = metadata::read(&dom, page_url);
+    let overrides = site_overrides(&doc, page_url, rules);
+    let body = content::find(&dom, &overrides, meta.headline_idx);
+
+    let title_key = meta
+        .title
+        .as_deref()
+        .map(metadata::fold)
+        .unwrap_or_default();
+    let mut paras: Vec<(Kind, String)> = body
+        .blocks
+        .into_iter()
+        .filter(|b| title_key.is_empty() || metadata::fold(&b.text) != title_key)
+        .map(|b| (b.kind, b.text))
+        .collect();
+
+    // Structured data as a candidate: when the page's own articleBody holds clearly more than
+    // the DOM gave (a body rendered by script, or cut into teaser blocks), it wins.
+    if !body.by_rule
+        && let Some(ld) = &meta.ld_body
+    {
+        let dom_chars: usize = paras.iter().map(|(_, t)| t.len()).sum();
+        if ld.len() > dom_chars * 2 + 200 {
+            paras = ld
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| (Kind::Para, l.to_string()))
+                .collect();
+        }
+    }
+
+    let text = paras
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let html = ammonia::clean(&render(&paras));
+    let not_article = classify(&dom, &meta, &text);
+    Article {
+        title: meta.title,
+        byline: meta.byline,
+        published: meta.published,
+        site_name: meta.site_name,
+        lang: meta.lang,
+        url: meta.url,
+        image: meta.image,
+        text,
+        html,
+        not_article,
+    }
 }
+
+/// Resolves the site rules that apply to `page_url`'s host (the host itself or a subdomain).
+fn site_overrides(doc: &scraper::Html, page_url: Option<&Url>, rules: &[SiteRule]) -> Overrides {
+    let mut ov = Overrides::default();
+    let Some(host) = page_url.and_then(Url::host_str) else {
+        return ov;
+    };
+    for rule in rules {
+        let h = rule.host.trim_start_matches("www.");
+        let host = host.trim_start_matches("www.");
+        if host != h && !host.ends_with(&format!(".{h}")) {
+            continue;
+        }
+        let parse = |sel: &str| match scraper::Selector::parse(sel) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(host = %rule.host, selector = sel, error = %e, "site rule selector does not parse; fix it in the config");
+                None
+            }
+        };
+        if let Some(sel) = rule.content.as_deref().and_then(parse) {
+            ov.content.extend(doc.select(&sel).map(|e| e.id()));
+        }
+        for sel in rule.remove.iter().filter_map(|s| parse(s)) {
+            ov.remove.extend(doc.select(&sel).map(|e| e.id()));
+        }
+    }
+    ov
+}
+
+/// The article as simple HTML (paragraphs, headings, lists, quotes, code), escaped; ammonia
+/// then guarantees nothing active survives.
+fn render(paras: &[(Kind, String)]) -> String {
+    let mut out = String::new();
+    let mut in_list = false;
+    for (kind, text) in paras {
+        if in_list && *kind != Kind::Item {
+            out.push_str("</ul>\n");
+            in_list = false;
+        }
+        let esc = escape(text);
+        match kind {
+            Kind::Para => out.push_str(&format!("<p>{esc}</p>\n")),
+            Kind::Heading(level) => {
+                let l = (*level).clamp(2, 6);
+                out.push_str(&format!("<h{l}>{esc}</h{l}>\n"));
+            }
+            Kind::Item => {
+                if !in_list {
+                    out.push_str("<ul>\n");
+                    in_list = true;
+                }
+                out.push_str(&format!("<li>{esc}</li>\n"));
+            }
+            Kind::Quote => out.push_str(&format!("<blockquote>{esc}</blockquote>\n")),
+            Kind::Pre => out.push_str(&format!("<pre>{esc}</pre>\n")),
+        }
+    }
+    if in_list {
+        out.push_str("</ul>\n");
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+const CHALLENGE: [&str; 10] = [
+    "just a moment",
+    "attention required",
+    "checking your browser",
+    "verify you are human",
+    "verifying you are human",
+    "are you a robot",
+    "complete the security check",
+    "enable javascript and cookies to continue",
+    "access denied",
+    "please enable cookies",
+];
+
+const PAYWALL: [&str; 9] = [
+    "subscribe to continue",
+    "subscribe to read",
+    "to continue reading",
+    "already a subscriber",
+    "for subscribers only",
+    "exclusive to subscribers",
+    "subscriber-only",
+    "become a subscriber",
+    "start your subscription",
+];
+
+const LOGIN: [&str; 6] = [
+    "sign in to continue",
+    "log in to continue",
+    "login to continue",
+    "please log in",
+    "please sign in",
+    "you must be logged in",
+];
+
+/// Recognises pages that are not articles. Only short pages are judged: a long text is an
+/// article whatever its furniture says.
+fn classify(dom: &dom::Dom, meta: &metadata::Meta, text: &str) -> Option<String> {
+    let chars = text.chars().count();
+    if chars > 1500 {
+        return None;
+    }
+    let page_text: String = dom
+        .items
+        .iter()
+        .filter(|i| {
+            let p = i.parent;
+            i.text().is_some()
+                && (p == u32::MAX || !matches!(dom.items[p as usize].tag(), "script" | "style"))
+        })
+        .filter_map(|i| i.text())
+        .take(400)
+        .collect::<String>()
+        .to_lowercase();
+    let title = meta.title.as_deref().unwrap_or_default().to_lowercase();
+    let hay = format!("{title} {page_text}");
+    if chars < 600 && CHALLENGE.iter().any(|p| hay.contains(p)) {
+        return Some(
+            "bot challenge: the site answered with a browser check instead of the article".into(),
+        );
+    }
+    let has_password = dom.items.iter().any(|i| {
+        i.tag() == "input"
+            && i.attr("type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("password"))
+    });
+    if chars < 600 && (has_password || LOGIN.iter().any(|p| hay.contains(p))) {
+        return Some("login wall: the page asks to sign in instead of showing the article".into());
+    }
+    if chars < 1200 && (meta.paywalled || PAYWALL.iter().any(|p| hay.contains(p))) {
+        return Some("paywall: only a teaser is public".into());
+    }
+    if chars < 200 {
+        let app_root = dom.items.iter().any(|i| {
+            i.attr("id").is_some_and(|id| {
+                matches!(
+                    id,
+                    "root" | "app" | "__next" | "__nuxt" | "___gatsby" | "svelte"
+                )
+            })
+        });
+        let scripts = dom.items.iter().filter(|i| i.tag() == "script").count();
+        if app_root || scripts >= 3 || hay.contains("enable javascript") {
+            return Some(
+                "empty app shell: the page is rendered by script and carries no article text"
+                    .into(),
+            );
+        }
+        return Some("no article text found on the page".into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

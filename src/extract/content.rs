@@ -1,0 +1,534 @@
+//! Finds the article body. The page is cut into text blocks (paragraphs, headings, list items,
+//! the inline runs between them); each block gets a value from its own signals (length, link
+//! density, boilerplate class/id/role, position before the headline), each element sums the
+//! values of the blocks inside it and is weighted by semantic hints (`article`, `main`,
+//! `itemprop=articleBody`, content-like class names). The best element is the body; its blocks,
+//! minus the boilerplate inside it, are the text.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use ego_tree::NodeId;
+use regex::Regex;
+
+use super::dom::{Dom, push_collapsed};
+
+/// What a text block is, for layout of the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Para,
+    Heading(u8),
+    Item,
+    Quote,
+    Pre,
+}
+
+/// A run of text the reader sees as one paragraph.
+#[derive(Debug)]
+pub struct Block {
+    /// Index of the nearest block-level element holding the text.
+    pub owner: usize,
+    /// Index of the block's first text node: its place in document order.
+    pub start: usize,
+    /// The text, whitespace collapsed (kept as is inside `<pre>`).
+    pub text: String,
+    /// Characters of the text that sit inside links.
+    pub link_chars: usize,
+    /// Characters of the text.
+    pub chars: usize,
+    pub kind: Kind,
+    /// Inside an element whose class/id/role/tag marks boilerplate.
+    pub boiler: bool,
+}
+
+/// Per-site overrides resolved against the parsed page.
+#[derive(Default)]
+pub struct Overrides {
+    /// Elements the site rule names as the content.
+    pub content: HashSet<NodeId>,
+    /// Elements the site rule removes.
+    pub remove: HashSet<NodeId>,
+}
+
+/// Tags whose content is never article text.
+fn is_skipped(tag: &str) -> bool {
+    matches!(
+        tag,
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "iframe"
+            | "head"
+            | "title"
+            | "meta"
+            | "link"
+            | "button"
+            | "select"
+            | "option"
+            | "input"
+            | "textarea"
+            | "canvas"
+            | "object"
+            | "embed"
+            | "video"
+            | "audio"
+            | "map"
+            | "math"
+            | "dialog"
+    )
+}
+
+fn is_block(tag: &str) -> bool {
+    matches!(
+        tag,
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "body"
+            | "dd"
+            | "details"
+            | "div"
+            | "dl"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hr"
+            | "li"
+            | "main"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "section"
+            | "table"
+            | "tbody"
+            | "thead"
+            | "tfoot"
+            | "tr"
+            | "ul"
+            | "summary"
+            | "caption"
+            | "html"
+            | "center"
+            | "legend"
+    )
+}
+
+static BOILER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)(?:^|[\s_-])(?:
+            nav|navbar|navigation|menu|menus|submenu|breadcrumbs?|crumbs?|skip|skiplink|
+            share|sharing|sharebar|social|socials|follow|
+            related|recommended|recommendations|more-?stories|read-?more|readmore|trending|popular|most-?read|
+            comments?|comment-?list|disqus|replies|respond|
+            cookies?|consent|gdpr|cmp|
+            newsletter|subscribe|subscription|signup|sign-up|paywall|
+            promo|promos|promotion|sponsor|sponsored|partner|outbrain|taboola|
+            ad|ads|advert|adverts|advertisement|advertising|dfp|gpt|adslot|ad-?slot|ad-?container|
+            sidebar|side-?bar|rail|widget|widgets|
+            footer|site-?footer|masthead|site-?header|topbar|top-?bar|toolbar|
+            byline|dateline|timestamp|meta|post-?meta|entry-?meta|article-?meta|author-?bio|
+            tags|tag-?list|tagcloud|categories|pagination|pager|popup|modal|overlay|print|hidden|
+            caption|credits?
+        )(?:$|[\s_-])",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
+static POSITIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)(?:^|[\s_-])(?:
+            article-?body|articlebody|article-?content|article-?text|entry-?content|entry-?body|
+            post-?content|post-?body|post-?text|story-?body|story-?content|story-?text|
+            content-?body|body-?text|main-?content|page-?content|rich-?text|prose|
+            blog-?post|single-?post|text-?content|article
+        )(?:$|[\s_-])",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// The patterns above are constants; should one ever fail to compile, match nothing rather
+/// than take the daemon down.
+fn unreachable_regex() -> Regex {
+    Regex::new("$^").unwrap_or_else(|_| unreachable!("an empty pattern always compiles"))
+}
+
+/// Lowercased `class id` of an element, `_` and camelCase joined by `-` for the patterns.
+fn class_id(dom: &Dom, idx: usize) -> String {
+    let item = &dom.items[idx];
+    let mut s = String::new();
+    for name in [item.attr("class"), item.attr("id")].into_iter().flatten() {
+        s.push(' ');
+        let mut prev_lower = false;
+        for ch in name.chars() {
+            if ch.is_ascii_uppercase() && prev_lower {
+                s.push('-');
+            }
+            prev_lower = ch.is_ascii_lowercase();
+            s.push(ch.to_ascii_lowercase());
+        }
+    }
+    s
+}
+
+fn is_hidden(dom: &Dom, idx: usize) -> bool {
+    let item = &dom.items[idx];
+    if item.attr("hidden").is_some()
+        || item.attr("aria-hidden") == Some("true") && item.tag() != "span"
+    {
+        return true;
+    }
+    item.attr("style").is_some_and(|s| {
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        s.contains("display:none") || s.contains("visibility:hidden")
+    })
+}
+
+/// Why an element is boilerplate, from its tag, role and class/id.
+fn looks_boiler(dom: &Dom, idx: usize) -> bool {
+    let item = &dom.items[idx];
+    let tag = item.tag();
+    if matches!(tag, "nav" | "aside" | "footer" | "form") {
+        return true;
+    }
+    if let Some(role) = item.attr("role")
+        && matches!(
+            role.to_ascii_lowercase().as_str(),
+            "navigation"
+                | "banner"
+                | "complementary"
+                | "contentinfo"
+                | "search"
+                | "menu"
+                | "menubar"
+                | "dialog"
+                | "alertdialog"
+        )
+    {
+        return true;
+    }
+    if matches!(tag, "html" | "body" | "main" | "article") {
+        return false;
+    }
+    let ci = class_id(dom, idx);
+    !ci.is_empty() && BOILER.is_match(&ci) && !POSITIVE.is_match(&ci)
+}
+
+/// Semantic weight of an element as the body's container.
+fn hint_bonus(dom: &Dom, idx: usize) -> f64 {
+    let item = &dom.items[idx];
+    let mut bonus: f64 = 0.0;
+    if item
+        .attr("itemprop")
+        .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
+    {
+        bonus += 0.3;
+    }
+    match item.tag() {
+        "article" => bonus += 0.15,
+        "main" => bonus += 0.1,
+        _ => {}
+    }
+    if item
+        .attr("role")
+        .is_some_and(|r| r.eq_ignore_ascii_case("main"))
+    {
+        bonus += 0.1;
+    }
+    let ci = class_id(dom, idx);
+    if !ci.is_empty() && POSITIVE.is_match(&ci) {
+        bonus += 0.15;
+    }
+    bonus
+}
+
+/// The result of the content pass.
+pub struct Body {
+    pub blocks: Vec<Block>,
+    /// Whether a per-site rule chose the content.
+    pub by_rule: bool,
+}
+
+/// Cuts the page into blocks, marking what is removed and what is boilerplate.
+fn blocks(dom: &Dom, ov: &Overrides, total_chars: &[usize]) -> Vec<Block> {
+    let n = dom.items.len();
+    let page_chars = total_chars.first().copied().unwrap_or(0).max(1);
+    let mut out: Vec<Block> = Vec::new();
+    // Open block-level elements: (index, end, boilerplate).
+    let mut stack: Vec<(usize, usize, bool)> = Vec::new();
+    // Open links and `pre`: ends of their subtrees.
+    let mut links: Vec<usize> = Vec::new();
+    let mut pres: Vec<usize> = Vec::new();
+    let mut cur = Block {
+        owner: 0,
+        start: 0,
+        text: String::new(),
+        link_chars: 0,
+        chars: 0,
+        kind: Kind::Para,
+        boiler: false,
+    };
+
+    let flush = |cur: &mut Block, out: &mut Vec<Block>, owner: usize, kind: Kind, boiler: bool| {
+        let text = if kind == Kind::Pre {
+            cur.text.trim_matches('\n').to_string()
+        } else {
+            cur.text.trim().to_string()
+        };
+        if !text.is_empty() {
+            let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+            out.push(Block {
+                owner: cur.owner,
+                start: cur.start,
+                text,
+                link_chars: cur.link_chars.min(chars),
+                chars,
+                kind: cur.kind,
+                boiler: cur.boiler,
+            });
+        }
+        *cur = Block {
+            owner,
+            start: 0,
+            text: String::new(),
+            link_chars: 0,
+            chars: 0,
+            kind,
+            boiler,
+        };
+    };
+    let kind_of = |tag: &str| match tag {
+        "h1" => Kind::Heading(1),
+        "h2" => Kind::Heading(2),
+        "h3" => Kind::Heading(3),
+        "h4" => Kind::Heading(4),
+        "h5" => Kind::Heading(5),
+        "h6" => Kind::Heading(6),
+        "li" | "dt" | "dd" => Kind::Item,
+        "blockquote" => Kind::Quote,
+        "pre" => Kind::Pre,
+        _ => Kind::Para,
+    };
+
+    let mut idx = 0;
+    while idx < n {
+        while let Some(&(open, end, _)) = stack.last() {
+            if idx < end {
+                break;
+            }
+            stack.pop();
+            let (owner, kind, boiler) =
+                stack.last().map_or((0, Kind::Para, false), |&(o, _, b)| {
+                    (o, kind_of(dom.items[o].tag()), b)
+                });
+            let _ = open;
+            flush(&mut cur, &mut out, owner, kind, boiler);
+        }
+        links.retain(|&e| idx < e);
+        pres.retain(|&e| idx < e);
+        let item = &dom.items[idx];
+        if let Some(t) = item.text() {
+            let before = cur.text.chars().count();
+            if before == 0 {
+                cur.start = idx;
+            }
+            if pres.is_empty() {
+                push_collapsed(&mut cur.text, t);
+            } else {
+                cur.text.push_str(t);
+            }
+            if !links.is_empty() {
+                cur.link_chars += cur.text.chars().count() - before;
+            }
+            idx += 1;
+            continue;
+        }
+        let tag = item.tag();
+        let end = item.end as usize;
+        let id = item.node.id();
+        if tag.is_empty() {
+            idx += 1;
+            continue;
+        }
+        if is_skipped(tag) || ov.remove.contains(&id) || is_hidden(dom, idx) {
+            idx = end;
+            continue;
+        }
+        if tag == "br" || tag == "hr" {
+            let (owner, kind, boiler) = (cur.owner, cur.kind, cur.boiler);
+            flush(&mut cur, &mut out, owner, kind, boiler);
+            idx += 1;
+            continue;
+        }
+        if tag == "img" {
+            idx += 1;
+            continue;
+        }
+        if matches!(tag, "td" | "th") && !cur.text.ends_with(' ') {
+            cur.text.push(' ');
+        }
+        if tag == "a" {
+            links.push(end);
+        }
+        if tag == "pre" {
+            pres.push(end);
+        }
+        let parent_boiler = stack.last().is_some_and(|s| s.2);
+        // A wrapper holding most of the page's text is layout, whatever its class says.
+        let boiler = parent_boiler
+            || (looks_boiler(dom, idx)
+                && !ov.content.contains(&id)
+                && total_chars[idx] * 10 < page_chars * 6);
+        if is_block(tag) || boiler != parent_boiler {
+            flush(&mut cur, &mut out, idx, kind_of(tag), boiler);
+            stack.push((idx, end, boiler));
+        }
+        idx += 1;
+    }
+    flush(&mut cur, &mut out, 0, Kind::Para, false);
+    out
+}
+
+/// Characters of text under each element (removed subtrees excluded), for the safety rule that
+/// keeps page-wide wrappers from counting as boilerplate.
+fn text_totals(dom: &Dom) -> Vec<usize> {
+    let n = dom.items.len();
+    let mut totals = vec![0usize; n];
+    for idx in (0..n).rev() {
+        let item = &dom.items[idx];
+        if is_skipped(item.tag()) {
+            totals[idx] = 0;
+            continue;
+        }
+        if let Some(t) = item.text() {
+            totals[idx] = t.chars().filter(|c| !c.is_whitespace()).count();
+        }
+        let p = item.parent;
+        if p != u32::MAX {
+            totals[p as usize] += totals[idx];
+        }
+    }
+    totals
+}
+
+/// The value of a block as evidence of article text.
+fn value(b: &Block, before_headline: bool) -> f64 {
+    let len = b.chars as f64;
+    let ld = b.link_chars as f64 / len.max(1.0);
+    if b.boiler {
+        return -len;
+    }
+    if ld > 0.5 {
+        return -len * ld;
+    }
+    if before_headline {
+        return -len * 0.5;
+    }
+    match b.kind {
+        Kind::Heading(_) => 0.0,
+        _ if b.chars < 25 => -1.0,
+        _ => len * (1.0 - ld),
+    }
+}
+
+/// Picks the body: per-site content first, else the best-scoring element.
+pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
+    let totals = text_totals(dom);
+    let all = blocks(dom, ov, &totals);
+
+    if !ov.content.is_empty() {
+        let roots: Vec<usize> = dom
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| ov.content.contains(&i.node.id()))
+            .map(|(i, _)| i)
+            .collect();
+        let inside = |owner: usize| {
+            roots
+                .iter()
+                .any(|&r| owner >= r && owner < dom.items[r].end as usize)
+        };
+        let picked: Vec<Block> = all.into_iter().filter(|b| inside(b.owner)).collect();
+        if !picked.is_empty() {
+            return Body {
+                blocks: picked
+                    .into_iter()
+                    .map(|mut b| {
+                        b.boiler = false;
+                        b
+                    })
+                    .collect(),
+                by_rule: true,
+            };
+        }
+        return Body {
+            blocks: vec![],
+            by_rule: true,
+        };
+    }
+
+    let n = dom.items.len();
+    let mut sums = vec![0f64; n];
+    for b in &all {
+        let before = headline.is_some_and(|h| b.start < h);
+        sums[b.owner] += value(b, before);
+    }
+    for idx in (1..n).rev() {
+        let p = dom.items[idx].parent;
+        if p != u32::MAX {
+            sums[p as usize] += sums[idx];
+        }
+    }
+    let mut best = 0usize;
+    let mut best_score = f64::MIN;
+    for (idx, item) in dom.items.iter().enumerate() {
+        if item.tag().is_empty() || sums[idx] <= 0.0 {
+            continue;
+        }
+        let score = sums[idx] * (1.0 + hint_bonus(dom, idx));
+        if score >= best_score {
+            best_score = score;
+            best = idx;
+        }
+    }
+    let end = dom.items[best].end as usize;
+    let mut picked: Vec<Block> = all
+        .into_iter()
+        .filter(|b| b.owner >= best && b.owner < end)
+        .collect();
+    // Keep a list-of-links page's links, drop link blocks inside prose.
+    let (chars, links) = picked
+        .iter()
+        .fold((0, 0), |(c, l), b| (c + b.chars, l + b.link_chars));
+    let link_page = links * 2 > chars;
+    picked.retain(|b| !b.boiler && (link_page || b.link_chars * 2 <= b.chars));
+    if let Some(h) = headline
+        && h >= best
+        && h < end
+    {
+        let h_end = dom.items[h].end as usize;
+        picked.retain(|b| b.start >= h_end);
+    }
+    Body {
+        blocks: picked,
+        by_rule: false,
+    }
+}
