@@ -552,7 +552,20 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
             notifiers.push(n);
         }
     }
-    let notifier_names: HashSet<String> = notifiers.iter().map(|n| n.name.clone()).collect();
+    let mut notifier_names: HashSet<String> = HashSet::new();
+    for n in &notifiers {
+        if !notifier_names.insert(n.name.clone()) {
+            issues.push(ConfigIssue {
+                file: path.to_path_buf(),
+                line: 0,
+                field: "notifier.name".into(),
+                message: format!(
+                    "two notifiers are named \"{}\"; give each a different name",
+                    n.name
+                ),
+            });
+        }
+    }
 
     let mut topics = Vec::new();
     let mut topic_names = HashSet::new();

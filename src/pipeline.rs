@@ -428,7 +428,13 @@ impl Pipeline {
                 Some(a),
                 Some("no article text found on the page; kept the feed's text".into()),
             ),
-            Ok(a) => (Some(a), None),
+            Ok(mut a) => {
+                // Where the redirects ended is the page's address when it declares none.
+                if a.url.is_none() {
+                    a.url = Some(fetched_url);
+                }
+                (Some(a), None)
+            }
             Err(e) => (
                 None,
                 Some(format!("extraction crashed ({e}); kept the feed's text")),

@@ -1,0 +1,536 @@
+//! What an alert looks like on the wire: design.md's webhook JSON, the Slack, Discord and ntfy
+//! presets, and the email subject, text and HTML.
+//!
+//! Pure functions of an [`Alert`]: no I/O, so every shape is tested here and the senders only
+//! move bytes. Values from feeds are untrusted: they are escaped for each target (HTML, Slack
+//! mrkdwn, Markdown) and the email HTML is sanitised again by ammonia on top.
+
+use serde::Serialize;
+
+use super::{Alert, AlertStory};
+
+/// design.md's webhook body: `{"type", "topic", "stories": [...]}`.
+#[derive(Serialize)]
+struct JsonBody<'a> {
+    /// The alert kind ("topic.match", "feed.gone", …), so receivers can route on it.
+    #[serde(rename = "type")]
+    kind: &'a str,
+    /// The topic name, so receivers can group alerts.
+    topic: &'a str,
+    /// The stories, with the fields of design.md.
+    stories: &'a [AlertStory],
+}
+
+/// The default webhook body of design.md.
+pub fn json_body(alert: &Alert) -> Vec<u8> {
+    let body = JsonBody {
+        kind: &alert.kind,
+        topic: &alert.topic,
+        stories: &alert.stories,
+    };
+    // Serialising plain strings into a Vec cannot fail.
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// One line naming what the alert is about, used by the chat presets and ntfy's title.
+pub fn headline(alert: &Alert) -> String {
+    match alert.stories.as_slice() {
+        [] => format!("{}: {}", alert.topic, alert.kind),
+        [one] => format!("{}: {}", alert.topic, one.title),
+        many => format!("{}: {} stories", alert.topic, many.len()),
+    }
+}
+
+/// The email subject: `[feedwatch] <topic>: <story title>`, or `N stories` for a digest.
+pub fn subject(alert: &Alert) -> String {
+    // Feed titles may carry newlines; a subject is one line.
+    one_line(&format!("[feedwatch] {}", headline(alert)))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_web_link(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Slack's mrkdwn: only `&`, `<` and `>` are special, and they must be escaped as entities.
+fn slack_escape(s: &str) -> String {
+    one_line(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Slack's incoming-webhook body: `{"text": ...}` with `<url|title>` links.
+pub fn slack_body(alert: &Alert) -> Vec<u8> {
+    let mut text = format!("*[feedwatch] {}*", slack_escape(&headline_prefix(alert)));
+    for s in &alert.stories {
+        text.push_str("\n• ");
+        if is_web_link(&s.url) {
+            text.push_str(&format!(
+                "<{}|{}>",
+                slack_escape(&s.url),
+                slack_escape(&s.title)
+            ));
+        } else {
+            text.push_str(&slack_escape(&s.title));
+        }
+        if !s.feed.is_empty() {
+            text.push_str(&format!(" ({})", slack_escape(&s.feed)));
+        }
+        if !s.matched.is_empty() {
+            text.push_str(&format!(
+                "\n   matched: {}",
+                slack_escape(&s.matched.join(", "))
+            ));
+        }
+        let others: Vec<String> = s
+            .also_at
+            .iter()
+            .filter(|u| is_web_link(u))
+            .map(|u| format!("<{}>", slack_escape(u)))
+            .collect();
+        if !others.is_empty() {
+            text.push_str(&format!("\n   also at: {}", others.join(" ")));
+        }
+    }
+    serde_json::to_vec(&serde_json::json!({ "text": text })).unwrap_or_default()
+}
+
+/// The first line of the chat presets: the topic and what came, without the story title for a
+/// single story (the title follows as the link).
+fn headline_prefix(alert: &Alert) -> String {
+    match alert.stories.len() {
+        0 => format!("{}: {}", alert.topic, alert.kind),
+        1 => alert.topic.clone(),
+        n => format!("{}: {n} stories", alert.topic),
+    }
+}
+
+/// Discord Markdown: backslash the characters that would format, link or mention.
+fn discord_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in one_line(s).chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '[' | ']' | '(' | ')' | '<' | '>' | '#' | '@'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Discord refuses a message whose content is longer than this.
+const DISCORD_MAX: usize = 2000;
+
+/// Discord's webhook body: `{"content": ...}` with Markdown links; mentions are disabled so a
+/// headline saying "@everyone" pings nobody.
+pub fn discord_body(alert: &Alert) -> Vec<u8> {
+    let mut content = format!(
+        "**[feedwatch] {}**",
+        discord_escape(&headline_prefix(alert))
+    );
+    for s in &alert.stories {
+        let mut item = String::from("\n• ");
+        if is_web_link(&s.url) {
+            // `<url>` inside the link target stops Discord from embedding a preview per story.
+            item.push_str(&format!(
+                "[{}](<{}>)",
+                discord_escape(&s.title),
+                s.url.replace('>', "%3E").replace(' ', "%20")
+            ));
+        } else {
+            item.push_str(&discord_escape(&s.title));
+        }
+        if !s.feed.is_empty() {
+            item.push_str(&format!(" ({})", discord_escape(&s.feed)));
+        }
+        if !s.matched.is_empty() {
+            item.push_str(&format!(
+                "\n  matched: {}",
+                discord_escape(&s.matched.join(", "))
+            ));
+        }
+        if content.chars().count() + item.chars().count() > DISCORD_MAX - 20 {
+            content.push_str("\n…");
+            break;
+        }
+        content.push_str(&item);
+    }
+    serde_json::to_vec(
+        &serde_json::json!({ "content": content, "allowed_mentions": { "parse": [] } }),
+    )
+    .unwrap_or_default()
+}
+
+/// ntfy's body: plain text, one story per paragraph (title, link, matched terms). The title and
+/// click-through link go in headers (see `ntfy_headers`).
+pub fn ntfy_body(alert: &Alert) -> Vec<u8> {
+    let mut out = Vec::new();
+    if alert.stories.is_empty() {
+        out.push(format!("{}: {}", alert.topic, alert.kind));
+    }
+    for s in &alert.stories {
+        let mut p = one_line(&s.title);
+        if !s.url.is_empty() {
+            p.push('\n');
+            p.push_str(&s.url);
+        }
+        if !s.matched.is_empty() {
+            p.push_str(&format!("\nmatched: {}", one_line(&s.matched.join(", "))));
+        }
+        out.push(p);
+    }
+    out.join("\n\n").into_bytes()
+}
+
+/// ntfy's `Title` and `Click` headers, as `(name, value)` with header-safe values.
+pub fn ntfy_headers(alert: &Alert) -> Vec<(&'static str, String)> {
+    let mut h = vec![(
+        "Title",
+        encode_header_word(&format!("[feedwatch] {}", headline_prefix(alert))),
+    )];
+    if let Some(first) = alert.stories.first().filter(|s| is_web_link(&s.url)) {
+        // A URL with non-ASCII or control characters would make an invalid header: percent-encode them.
+        if let Ok(u) = url::Url::parse(first.url.trim()) {
+            h.push(("Click", u.to_string()));
+        }
+    }
+    h
+}
+
+/// HTTP header values are ASCII; ntfy reads RFC 2047 encoded words for anything else.
+fn encode_header_word(s: &str) -> String {
+    let s = one_line(s);
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s;
+    }
+    use base64::Engine as _;
+    format!(
+        "=?UTF-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+    )
+}
+
+/// The `Message-ID` of an alert's mail: `<{id}@feedwatch>`. The id is kept as is when it is made of
+/// letters, digits, `-`, `_` and `+` (the usual case); any other byte is written `=XX`, so every id
+/// maps to its own valid Message-ID and the same id always to the same one.
+pub fn message_id(alert_id: &str) -> String {
+    let mut local = String::new();
+    for b in alert_id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+') {
+            local.push(b as char);
+        } else {
+            local.push_str(&format!("={b:02X}"));
+        }
+    }
+    if local.is_empty() {
+        local.push_str("=00");
+    }
+    format!("<{local}@feedwatch>")
+}
+
+/// The plain-text part of the mail.
+pub fn email_text(alert: &Alert) -> String {
+    let mut out = format!("{}\n", subject(alert).trim_start_matches("[feedwatch] "));
+    if alert.stories.is_empty() {
+        out.push_str(&format!("\nEvent: {}\n", alert.kind));
+    }
+    for s in &alert.stories {
+        out.push_str(&format!("\n{}\n", one_line(&s.title)));
+        if !s.url.is_empty() {
+            out.push_str(&format!("{}\n", s.url.trim()));
+        }
+        let mut meta = Vec::new();
+        if !s.feed.is_empty() {
+            meta.push(format!("Feed: {}", one_line(&s.feed)));
+        }
+        if let Some(p) = &s.published {
+            meta.push(format!("Published: {p}"));
+        }
+        if !meta.is_empty() {
+            out.push_str(&format!("{}\n", meta.join(" · ")));
+        }
+        if !s.matched.is_empty() {
+            out.push_str(&format!("Matched: {}\n", s.matched.join(", ")));
+        }
+        if !s.summary.trim().is_empty() {
+            out.push_str(&format!("\n{}\n", s.summary.trim()));
+        }
+        if !s.also_at.is_empty() {
+            out.push_str("\nAlso at:\n");
+            for u in &s.also_at {
+                out.push_str(&format!("  {}\n", u.trim()));
+            }
+        }
+    }
+    out.push_str("\n-- \nSent by feedwatch for the topic \"");
+    out.push_str(&one_line(&alert.topic));
+    out.push_str("\".\n");
+    out
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A link when the URL is a web link, the escaped text otherwise (a `javascript:` URL from a feed
+/// must not become clickable).
+fn html_link(url: &str, text: &str) -> String {
+    if is_web_link(url) {
+        format!("<a href=\"{}\">{}</a>", esc(url.trim()), esc(text))
+    } else {
+        esc(text)
+    }
+}
+
+/// The HTML part of the mail: built from escaped values, then sanitised by ammonia, then put in a
+/// fixed document shell (ammonia keeps fragments only).
+pub fn email_html(alert: &Alert) -> String {
+    let mut body = format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert))));
+    if alert.stories.is_empty() {
+        body.push_str(&format!("<p>Event: {}</p>\n", esc(&alert.kind)));
+    }
+    for s in &alert.stories {
+        body.push_str("<div>\n");
+        body.push_str(&format!(
+            "<h3>{}</h3>\n",
+            html_link(&s.url, &one_line(&s.title))
+        ));
+        let mut meta = Vec::new();
+        if !s.feed.is_empty() {
+            meta.push(esc(&one_line(&s.feed)));
+        }
+        if let Some(p) = &s.published {
+            meta.push(esc(p));
+        }
+        if !meta.is_empty() {
+            body.push_str(&format!("<p><small>{}</small></p>\n", meta.join(" · ")));
+        }
+        if !s.matched.is_empty() {
+            let terms: Vec<String> = s
+                .matched
+                .iter()
+                .map(|t| format!("<mark>{}</mark>", esc(t)))
+                .collect();
+            body.push_str(&format!("<p>Matched: {}</p>\n", terms.join(", ")));
+        }
+        if !s.summary.trim().is_empty() {
+            body.push_str(&format!("<p>{}</p>\n", esc(s.summary.trim())));
+        }
+        if !s.also_at.is_empty() {
+            body.push_str("<p>Also at:</p>\n<ul>\n");
+            for u in &s.also_at {
+                body.push_str(&format!("<li>{}</li>\n", html_link(u, u.trim())));
+            }
+            body.push_str("</ul>\n");
+        }
+        body.push_str("</div>\n");
+    }
+    body.push_str(&format!(
+        "<p><small>Sent by feedwatch for the topic “{}”.</small></p>\n",
+        esc(&one_line(&alert.topic))
+    ));
+    let clean = ammonia::Builder::default()
+        .add_tags(["mark"])
+        .clean(&body)
+        .to_string();
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n{}</body></html>\n",
+        esc(&subject(alert)),
+        clean
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn story(title: &str, url: &str) -> AlertStory {
+        AlertStory {
+            id: "s1".into(),
+            title: title.into(),
+            url: url.into(),
+            feed: "Wire".into(),
+            published: Some("2026-11-20T10:00:00Z".into()),
+            summary: "Coalition forces moved north.".into(),
+            matched: vec!["iraq".into(), "coalition forces".into()],
+            also_at: vec!["https://second.example/iraq".into()],
+        }
+    }
+
+    pub fn alert(stories: Vec<AlertStory>) -> Alert {
+        Alert {
+            id: "alert-42".into(),
+            kind: "topic.match".into(),
+            topic: "iraq-troops".into(),
+            stories,
+        }
+    }
+
+    #[test]
+    fn the_json_body_has_the_fields_of_the_design() {
+        let a = alert(vec![story("Troops leave", "https://wire.example/a")]);
+        let v: serde_json::Value = serde_json::from_slice(&json_body(&a)).unwrap();
+        assert_eq!(v["type"], "topic.match");
+        assert_eq!(v["topic"], "iraq-troops");
+        let s = &v["stories"][0];
+        for key in [
+            "id",
+            "title",
+            "url",
+            "feed",
+            "published",
+            "summary",
+            "matched",
+            "also_at",
+        ] {
+            assert!(s.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(s["matched"][1], "coalition forces");
+        assert_eq!(s["also_at"][0], "https://second.example/iraq");
+        assert_eq!(
+            v.as_object().unwrap().len(),
+            3,
+            "only type, topic, stories at the top"
+        );
+    }
+
+    #[test]
+    fn one_story_puts_its_title_in_the_subject_and_a_digest_counts_stories() {
+        let one = alert(vec![story("Troops\nleave Basra", "https://wire.example/a")]);
+        assert_eq!(subject(&one), "[feedwatch] iraq-troops: Troops leave Basra");
+        let two = alert(vec![
+            story("A", "https://a.example/"),
+            story("B", "https://b.example/"),
+        ]);
+        assert_eq!(subject(&two), "[feedwatch] iraq-troops: 2 stories");
+    }
+
+    #[test]
+    fn html_in_a_title_is_shown_as_text_not_markup() {
+        let a = alert(vec![story(
+            "<script>alert(1)</script> & <b>bold</b>",
+            "https://wire.example/a",
+        )]);
+        let html = email_html(&a);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://wire.example/a\""),
+            "{html}"
+        );
+        assert!(html.contains("<mark>coalition forces</mark>"), "{html}");
+        assert!(
+            html.contains("href=\"https://second.example/iraq\""),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_javascript_url_is_never_a_link() {
+        let a = alert(vec![story("Trap", "javascript:alert(1)")]);
+        assert!(!email_html(&a).contains("href=\"javascript"));
+        let slack: serde_json::Value = serde_json::from_slice(&slack_body(&a)).unwrap();
+        assert!(!slack["text"].as_str().unwrap().contains("<javascript"));
+    }
+
+    #[test]
+    fn the_text_part_lists_link_matches_and_other_outlets() {
+        let text = email_text(&alert(vec![story(
+            "Troops leave",
+            "https://wire.example/a",
+        )]));
+        assert!(text.contains("https://wire.example/a\n"), "{text}");
+        assert!(text.contains("Matched: iraq, coalition forces"), "{text}");
+        assert!(
+            text.contains("Also at:\n  https://second.example/iraq"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn slack_gets_escaped_mrkdwn_links() {
+        let a = alert(vec![story("Q&A <live>", "https://wire.example/a?x=1&y=2")]);
+        let v: serde_json::Value = serde_json::from_slice(&slack_body(&a)).unwrap();
+        let text = v["text"].as_str().unwrap();
+        assert!(
+            text.contains("<https://wire.example/a?x=1&amp;y=2|Q&amp;A &lt;live&gt;>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("also at: <https://second.example/iraq>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn discord_gets_markdown_links_and_pings_nobody() {
+        let a = alert(vec![story("@everyone [look]", "https://wire.example/a")]);
+        let v: serde_json::Value = serde_json::from_slice(&discord_body(&a)).unwrap();
+        let content = v["content"].as_str().unwrap();
+        assert!(
+            content.contains("[\\@everyone \\[look\\]](<https://wire.example/a>)"),
+            "{content}"
+        );
+        assert_eq!(v["allowed_mentions"]["parse"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_long_discord_digest_stays_under_the_limit() {
+        let many: Vec<AlertStory> = (0..200)
+            .map(|i| story(&format!("Story number {i}"), "https://wire.example/a"))
+            .collect();
+        let v: serde_json::Value = serde_json::from_slice(&discord_body(&alert(many))).unwrap();
+        assert!(v["content"].as_str().unwrap().chars().count() <= DISCORD_MAX);
+    }
+
+    #[test]
+    fn ntfy_gets_a_plain_body_and_an_ascii_title_header() {
+        let a = alert(vec![story(
+            "Truppen in Bagdad – Überblick",
+            "https://wire.example/ä",
+        )]);
+        let body = String::from_utf8(ntfy_body(&a)).unwrap();
+        assert!(
+            body.starts_with("Truppen in Bagdad – Überblick\nhttps://wire.example/ä"),
+            "{body}"
+        );
+        let headers = ntfy_headers(&a);
+        assert_eq!(headers[0], ("Title", "[feedwatch] iraq-troops".to_string()));
+        assert_eq!(
+            headers[1],
+            ("Click", "https://wire.example/%C3%A4".to_string())
+        );
+        let odd = Alert {
+            topic: "Überblick".into(),
+            ..a
+        };
+        assert!(ntfy_headers(&odd)[0].1.starts_with("=?UTF-8?B?"));
+    }
+
+    #[test]
+    fn a_plain_id_makes_the_plain_message_id_and_odd_ids_stay_distinct() {
+        assert_eq!(message_id("alert-42"), "<alert-42@feedwatch>");
+        assert_eq!(message_id("a b"), "<a=20b@feedwatch>");
+        assert_ne!(message_id("a.b"), message_id("a=2Eb"));
+        assert_eq!(message_id("a>b@c"), message_id("a>b@c"));
+    }
+}

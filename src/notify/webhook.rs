@@ -1,0 +1,352 @@
+//! Webhook delivery: one POST per alert, signed the Standard Webhooks way when a secret is set.
+//!
+//! Headers `webhook-id` (the alert id, so a retry carries the same one and the receiver can drop
+//! repeats) and `webhook-timestamp` go with every request; `webhook-signature` is
+//! `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")) when `secret_file` is set. The
+//! secret is read at send time (so it can be rotated without a restart) and never leaves this
+//! file except inside the HMAC.
+//!
+//! Classification: 2xx delivered; 408, 429, 5xx and no answer are retryable; any other status is
+//! a mistake a retry cannot fix. Errors name the receiver by scheme and host only, because chat
+//! services keep their access token in the URL path.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use sha2::Sha256;
+use url::{Host, Url};
+
+use super::guard::{self, PublicOnlyResolver};
+use super::{Alert, NotifyError, payload};
+use crate::config::WebhookConfig;
+
+/// Connecting takes at most this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole request, answer included, takes at most this long.
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Redirects followed before giving up: a receiver that moved once is fine, a chain is a mistake.
+const MAX_REDIRECTS: usize = 3;
+/// How much of a failing receiver's answer goes into the error, to help the user see why.
+const ERROR_BODY_CHARS: usize = 200;
+
+/// The HTTP client shared by all webhooks.
+pub fn build_client(user_agent: &str, allow_private: bool) -> Result<reqwest::Client, NotifyError> {
+    let policy = reqwest::redirect::Policy::custom(move |attempt| {
+        // Only 307/308 keep the method and body; after a 301/302/303 reqwest would turn the POST
+        // into a body-less GET and "deliver" nothing. Stopping hands the 3xx back as a failure.
+        if !matches!(attempt.status().as_u16(), 307 | 308)
+            || attempt.previous().len() > MAX_REDIRECTS
+        {
+            return attempt.stop();
+        }
+        let (next, first) = (attempt.url(), &attempt.previous()[0]);
+        // The user's custom headers (tokens) must not travel to another host or over plain HTTP.
+        if next.host_str() != first.host_str()
+            || (first.scheme() == "https" && next.scheme() != "https")
+        {
+            return attempt.stop();
+        }
+        if !allow_private && let Some(kind) = ip_literal(next).and_then(guard::private_kind) {
+            return attempt.error(format!("redirected to a {kind} address"));
+        }
+        attempt.follow()
+    });
+    let mut b = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(TOTAL_TIMEOUT)
+        .redirect(policy);
+    if !allow_private {
+        b = b.dns_resolver(PublicOnlyResolver);
+    }
+    b.build().map_err(|e| {
+        NotifyError::permanent(format!("cannot set up the HTTP client for webhooks: {e}"))
+    })
+}
+
+fn ip_literal(url: &Url) -> Option<std::net::IpAddr> {
+    match url.host()? {
+        Host::Ipv4(v4) => Some(v4.into()),
+        Host::Ipv6(v6) => Some(v6.into()),
+        Host::Domain(_) => None,
+    }
+}
+
+/// The body shape a webhook sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Slack,
+    Discord,
+    Ntfy,
+}
+
+/// One webhook notifier, checked and ready.
+pub struct WebhookSender {
+    /// The notifier's name, for error messages.
+    name: String,
+    /// Where to POST; its path and query may be secret and are never shown.
+    url: Url,
+    /// `scheme://host[:port]` of the URL: what errors show instead of the URL.
+    shown: String,
+    /// Read at each send so a rotated secret takes effect without a restart.
+    secret_file: Option<std::path::PathBuf>,
+    /// The user's extra headers, checked once at start.
+    headers: HeaderMap,
+    /// Which body preset to send.
+    format: Format,
+    /// Shared connection pool and settings.
+    client: reqwest::Client,
+    /// Whether loopback/private receivers are allowed.
+    allow_private: bool,
+}
+
+impl WebhookSender {
+    pub fn new(
+        name: &str,
+        cfg: &WebhookConfig,
+        client: reqwest::Client,
+        allow_private: bool,
+    ) -> Result<WebhookSender, NotifyError> {
+        let format = match cfg.format.as_str() {
+            "" | "json" => Format::Json,
+            "slack" => Format::Slack,
+            "discord" => Format::Discord,
+            "ntfy" => Format::Ntfy,
+            other => {
+                return Err(NotifyError::permanent(format!(
+                    "notifier {name}: unknown format \"{other}\"; use json, slack, discord or ntfy"
+                )));
+            }
+        };
+        let shown = match cfg.url.port() {
+            Some(p) => format!(
+                "{}://{}:{p}",
+                cfg.url.scheme(),
+                cfg.url.host_str().unwrap_or("")
+            ),
+            None => format!(
+                "{}://{}",
+                cfg.url.scheme(),
+                cfg.url.host_str().unwrap_or("")
+            ),
+        };
+        if !matches!(cfg.url.scheme(), "http" | "https") || cfg.url.host_str().is_none() {
+            return Err(NotifyError::permanent(format!(
+                "notifier {name}: url must be http:// or https:// with a host"
+            )));
+        }
+        if !allow_private && let Some(kind) = ip_literal(&cfg.url).and_then(guard::private_kind) {
+            return Err(NotifyError::permanent(format!(
+                "notifier {name}: {shown} is a {kind} address; set allow_private_addresses = true in [daemon] to allow it"
+            )));
+        }
+        let mut headers = HeaderMap::new();
+        for (k, v) in &cfg.headers {
+            let hn = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                NotifyError::permanent(format!(
+                    "notifier {name}: \"{k}\" is not a valid header name"
+                ))
+            })?;
+            if hn.as_str().starts_with("webhook-") {
+                return Err(NotifyError::permanent(format!(
+                    "notifier {name}: header {k} is set by feedwatch itself (Standard Webhooks); remove it from headers"
+                )));
+            }
+            // The value may be a token: say which header is wrong, never what it holds.
+            let mut hv = HeaderValue::from_str(v).map_err(|_| {
+                NotifyError::permanent(format!(
+                    "notifier {name}: the value of header {k} has characters HTTP does not allow"
+                ))
+            })?;
+            hv.set_sensitive(true);
+            headers.insert(hn, hv);
+        }
+        Ok(WebhookSender {
+            name: name.to_string(),
+            url: cfg.url.clone(),
+            shown,
+            secret_file: cfg.secret_file.clone(),
+            headers,
+            format,
+            client,
+            allow_private,
+        })
+    }
+
+    /// One POST of `alert`.
+    pub async fn send(&self, alert: &Alert) -> Result<(), NotifyError> {
+        let name = &self.name;
+        let (body, content_type) = match self.format {
+            Format::Json => (payload::json_body(alert), "application/json"),
+            Format::Slack => (payload::slack_body(alert), "application/json"),
+            Format::Discord => (payload::discord_body(alert), "application/json"),
+            Format::Ntfy => (payload::ntfy_body(alert), "text/plain; charset=utf-8"),
+        };
+        if !self.allow_private && ip_literal(&self.url).is_none() {
+            // The client's resolver enforces this too; checking first gives a clear, permanent error.
+            let host = self.url.host_str().unwrap_or_default();
+            let port = self.url.port_or_known_default().unwrap_or(443);
+            if let Err(e) = guard::resolve_public(host, port).await {
+                let retryable = matches!(e, guard::GuardError::Lookup { .. });
+                return Err(NotifyError {
+                    message: format!("notifier {name}: {e}"),
+                    retryable,
+                });
+            }
+        }
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut req = self
+            .client
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header("webhook-id", header_value(&alert.id, name)?)
+            .header("webhook-timestamp", timestamp.to_string());
+        if let Some(path) = &self.secret_file {
+            let key = read_key(path, name).await?;
+            let sig = sign(&key, &alert.id, timestamp, &body);
+            req = req.header("webhook-signature", sig);
+        }
+        if self.format == Format::Ntfy {
+            for (k, v) in payload::ntfy_headers(alert) {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    req = req.header(k, v);
+                }
+            }
+        }
+        let resp = match req.body(body).send().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.transport_error(e)),
+        };
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let code = status.as_u16();
+        let retryable = code == 408 || code == 429 || status.is_server_error();
+        let snippet = answer_snippet(resp).await;
+        let advice = if retryable {
+            "will retry"
+        } else if status.is_redirection() {
+            "update the notifier's url to where the receiver moved"
+        } else if code == 401 || code == 403 {
+            "check the receiver's credentials (headers, secret_file)"
+        } else {
+            "the receiver refused the alert; check the url and format"
+        };
+        Err(NotifyError {
+            message: format!(
+                "notifier {name}: {} answered {status}{snippet}; {advice}",
+                self.shown
+            ),
+            retryable,
+        })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> NotifyError {
+        // reqwest puts the full URL into its messages; the path may hold a token.
+        let e = e.without_url();
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            why.push_str(": ");
+            why.push_str(&s.to_string());
+            source = s.source();
+        }
+        let refused_private =
+            why.contains("allow_private_addresses") || why.contains("redirected to a");
+        let what = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "cannot connect"
+        } else if e.is_redirect() {
+            "bad redirect"
+        } else {
+            "request failed"
+        };
+        NotifyError {
+            message: format!("notifier {}: {} {what} ({why})", self.name, self.shown),
+            retryable: !refused_private,
+        }
+    }
+}
+
+fn header_value(v: &str, name: &str) -> Result<HeaderValue, NotifyError> {
+    HeaderValue::from_str(v).map_err(|_| {
+        NotifyError::permanent(format!(
+            "notifier {name}: the alert id cannot be sent as a webhook-id header"
+        ))
+    })
+}
+
+async fn answer_snippet(resp: reqwest::Response) -> String {
+    match resp.text().await {
+        Ok(t) => {
+            let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            if t.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    t.chars().take(ERROR_BODY_CHARS).collect::<String>()
+                )
+            }
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// The signing key from the secret file: trimmed; a `whsec_` secret is base64 of the key.
+async fn read_key(path: &std::path::Path, name: &str) -> Result<Vec<u8>, NotifyError> {
+    let raw = tokio::fs::read(path).await.map_err(|e| {
+        NotifyError::retryable(format!(
+            "notifier {name}: cannot read secret_file {}: {e}; fix the file or the path",
+            path.display()
+        ))
+    })?;
+    let text = String::from_utf8_lossy(&raw);
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(NotifyError::retryable(format!(
+            "notifier {name}: secret_file {} is empty",
+            path.display()
+        )));
+    }
+    match secret.strip_prefix("whsec_") {
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| {
+                NotifyError::retryable(format!(
+                    "notifier {name}: secret_file {} starts with whsec_ but the rest is not base64",
+                    path.display()
+                ))
+            }),
+        None => Ok(secret.as_bytes().to_vec()),
+    }
+}
+
+/// `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")).
+fn sign(key: &[u8], id: &str, timestamp: u64, body: &[u8]) -> String {
+    // HMAC takes keys of any length, so this cannot fail.
+    let Ok(mut mac) = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[cfg(test)]
+mod tests;
