@@ -22,7 +22,7 @@ use crate::fetch::{
 use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::scheduler::{self, PollTiming};
 use crate::store::{Ingested, NewItem, PollRecord, Store, TopicHit};
-use crate::topics::{Document, Query};
+use crate::topics::{Document, PreparedDocument, Query};
 use crate::{dedup, store};
 
 /// Article pages fetched at once for one feed; the fetcher's own per-host cap still applies.
@@ -451,6 +451,8 @@ impl Pipeline {
             tags: &feed.tags,
             url: item.url.as_deref().unwrap_or(""),
         };
+        // Tokenised, folded and stemmed once for all topics.
+        let prepared = PreparedDocument::new(&doc);
         let mut hits = Vec::new();
         for topic in self.topics.iter() {
             let c = &topic.config;
@@ -468,9 +470,10 @@ impl Pipeline {
             if item.text.chars().count() < c.min_length {
                 continue;
             }
-            if let Some(matched) = topic.query.matches(&doc) {
+            if let Some(matched) = topic.query.matches_prepared(&prepared) {
                 hits.push(TopicHit {
                     topic: c.name.clone(),
+                    snippet: crate::topics::snippet(&doc, &matched, SUMMARY_CHARS),
                     matched,
                     notifiers: c.notify.clone(),
                     digest: c.digest.is_some(),

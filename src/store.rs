@@ -120,6 +120,8 @@ pub struct TopicHit {
     pub notifiers: Vec<String>,
     /// Digest topics queue the match for the next digest instead of alerting at once.
     pub digest: bool,
+    /// A short excerpt with the matched terms marked, sent as the alert's summary.
+    pub snippet: String,
 }
 
 /// What storing an item did.
@@ -823,7 +825,10 @@ fn record_hits(tx: &Transaction, story_id: i64, hits: &[TopicHit], now: i64) -> 
         if inserted == 0 || hit.digest {
             continue;
         }
-        let story = alert_story(tx, story_id, hit.matched.clone())?;
+        let mut story = alert_story(tx, story_id, hit.matched.clone())?;
+        if !hit.snippet.trim().is_empty() {
+            story.summary = hit.snippet.clone();
+        }
         for notifier in &hit.notifiers {
             let id = alert_id(&["match", &hit.topic, &story_id.to_string(), notifier]);
             let alert = Alert {
@@ -929,6 +934,7 @@ mod tests {
             matched: vec!["iraq".into()],
             notifiers: vec!["hook".into()],
             digest: false,
+            snippet: String::new(),
         }
     }
 
