@@ -27,7 +27,7 @@ use crate::store::Store;
 /// within this).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// How long in-flight polls get to finish after a shutdown request before they are abandoned.
-const DRAIN: Duration = Duration::from_secs(5);
+const DRAIN: Duration = Duration::from_secs(4);
 
 /// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads the config at
 /// `config.path`; a config with errors is refused and the running one kept.
