@@ -23,7 +23,9 @@ fn fixture(name: &str) -> PathBuf {
 
 /// A running smtp_sink.py; killed when dropped.
 struct Sink {
+    /// The server process, killed on drop so a failing test leaves nothing running.
     child: tokio::process::Child,
+    /// Where the notifier under test connects.
     port: u16,
     /// Where the server writes what it receives.
     dir: tempfile::TempDir,
@@ -347,4 +349,22 @@ fn bad_smtp_settings_are_refused_at_start_without_echoing_a_password() {
     let mut cfg = mail("smtp://127.0.0.1:25");
     cfg.to = vec!["not an address".into()];
     assert!(check(cfg).contains("not an address"));
+}
+
+#[tokio::test]
+async fn a_non_ascii_title_arrives_intact_in_the_subject() {
+    let sink = Sink::start(&[]).await;
+    let n = notifiers(mail(&format!("smtp://127.0.0.1:{}", sink.port)));
+    let a = alert(vec![story(
+        "Truppen verlassen Bagdad – Überblick",
+        "https://wire.example/ü",
+    )]);
+    n.send("me", &a).await.unwrap();
+    let got = sink.received();
+    assert_eq!(
+        got[0]["subject"],
+        "[feedwatch] iraq-troops: Truppen verlassen Bagdad – Überblick"
+    );
+    assert!(part(&got[0], "text/plain").contains("Überblick"));
+    sink.stop().await;
 }
