@@ -256,17 +256,38 @@ impl EmailSender {
 
     fn classify(&self, e: lettre::transport::smtp::Error) -> NotifyError {
         let server = format!("{}:{}", self.host, self.port);
+        // lettre's Display already includes its direct source; add deeper causes it leaves out.
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !why.contains(&text) {
+                why.push_str(": ");
+                why.push_str(&text);
+            }
+            source = s.source();
+        }
+        let lower = why.to_ascii_lowercase();
+        // A rustls failure during connect surfaces as a connection error, not as is_tls().
+        let tls_trouble =
+            e.is_tls() || lower.contains("certificate") || lower.contains("handshake");
         let (retryable, advice) = if e.is_permanent() {
             let code = e.status().map(|c| c.to_string()).unwrap_or_default();
-            let advice = if code.starts_with("53") {
-                "the server refused the login; check username and password_file"
+            if code.starts_with("53") {
+                (
+                    false,
+                    "the server refused the login; check username and password_file",
+                )
             } else {
-                "the server refused the message; check from, to and the server's rules"
-            };
-            (false, advice)
+                (
+                    false,
+                    "the server refused the message; check from, to and the server's rules",
+                )
+            }
         } else if e.is_transient() {
             (true, "the server asked to try later")
-        } else if e.is_tls() {
+        } else if tls_trouble {
+            // Retryable: once the user fixes ca_file or the server's certificate, pending mail goes out.
             (
                 true,
                 "check the server's certificate, ca_file and the tls setting of smtp_url",
@@ -278,16 +299,6 @@ impl EmailSender {
         } else {
             (true, "is the mail server up and smtp_url right?")
         };
-        let mut why = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            let s_text = s.to_string();
-            if !why.contains(&s_text) {
-                why.push_str(": ");
-                why.push_str(&s_text);
-            }
-            source = s.source();
-        }
         NotifyError {
             message: format!(
                 "notifier {}: mail to {server} failed ({why}); {advice}",

@@ -230,6 +230,18 @@ impl WebhookSender {
         }
         let code = status.as_u16();
         let retryable = code == 408 || code == 429 || status.is_server_error();
+        // The outbox worker schedules retries itself; the receiver's wish is shown for the log.
+        let wait = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                format!(
+                    ", asks to retry after {}",
+                    v.chars().take(40).collect::<String>()
+                )
+            })
+            .unwrap_or_default();
         let snippet = answer_snippet(resp).await;
         let advice = if retryable {
             "will retry"
@@ -242,7 +254,7 @@ impl WebhookSender {
         };
         Err(NotifyError {
             message: format!(
-                "notifier {name}: {} answered {status}{snippet}; {advice}",
+                "notifier {name}: {} answered {status}{snippet}{wait}; {advice}",
                 self.shown
             ),
             retryable,
@@ -285,20 +297,25 @@ fn header_value(v: &str, name: &str) -> Result<HeaderValue, NotifyError> {
     })
 }
 
-async fn answer_snippet(resp: reqwest::Response) -> String {
-    match resp.text().await {
-        Ok(t) => {
-            let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-            if t.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({})",
-                    t.chars().take(ERROR_BODY_CHARS).collect::<String>()
-                )
-            }
+/// The start of a failing receiver's answer, on one line; reads at most a few KiB so a huge
+/// error page costs nothing.
+async fn answer_snippet(mut resp: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < 4 * ERROR_BODY_CHARS {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
         }
-        Err(_) => String::new(),
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            text.chars().take(ERROR_BODY_CHARS).collect::<String>()
+        )
     }
 }
 

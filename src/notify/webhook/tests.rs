@@ -14,8 +14,11 @@ use crate::config::{NotifierConfig, NotifierKind, WebhookConfig};
 /// One request as the receiver saw it.
 #[derive(Clone, Debug)]
 struct Seen {
+    /// To check which URL a redirect led to.
     path: String,
+    /// For the Standard Webhooks, preset and custom headers.
     headers: HeaderMap,
+    /// The payload, and the signed bytes.
     body: Vec<u8>,
 }
 
@@ -25,7 +28,9 @@ type Answer = (u16, Option<String>);
 /// What the receiver recorded and the statuses it answers with (200 once the queue is empty).
 #[derive(Clone, Default)]
 struct Receiver {
+    /// Every request, in order.
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Statuses a test queues up to make the receiver fail on purpose.
     answers: Arc<Mutex<VecDeque<Answer>>>,
 }
 
