@@ -45,6 +45,7 @@ pub(crate) struct Seq {
 pub(crate) enum TermKind {
     /// A bare word, matched by its English stem.
     Word {
+        /// The word's English stem, folded.
         stem: Key,
     },
     /// A "phrase", a `prefix*`, or a bare word that folds to several words (`covid-19`).

@@ -453,3 +453,23 @@ fn a_snippet_without_a_match_in_the_text_starts_at_the_beginning() {
     let s = snippet(&doc, &["title:iraq".to_string()], 20);
     assert_eq!(s, "The army moved north…");
 }
+
+#[test]
+fn a_hyphenated_word_matches_its_parts_in_order() {
+    assert!(matches_text("covid-19", "", "New COVID-19 cases"));
+    assert!(matches_text("covid-19", "", "covid 19 cases"));
+    assert!(!matches_text("covid-19", "", "19 covid cases"));
+}
+
+#[test]
+fn operator_words_after_a_field_are_searched_for() {
+    assert!(matches_text("title:OR", "Yes or no", ""));
+}
+
+#[test]
+fn regex_slashes_can_be_escaped() {
+    assert_eq!(
+        on_iraq("url:/world\\/iraq/").unwrap(),
+        ["url:/world\\/iraq/"]
+    );
+}
