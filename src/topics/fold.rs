@@ -96,13 +96,13 @@ struct StemCache {
     /// The Snowball English stemmer; built once per thread since it holds its tables.
     stemmer: Stemmer,
     /// Folded word to its stem, for words seen before on this thread.
-    stems: HashMap<Box<str>, Box<str>>,
+    stems: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
 }
 
 thread_local! {
     static STEMS: RefCell<StemCache> = RefCell::new(StemCache {
         stemmer: Stemmer::create(Algorithm::English),
-        stems: HashMap::new(),
+        stems: HashMap::default(),
     });
 }
 

@@ -55,9 +55,11 @@ pub(crate) enum TokenKind {
     Minus,
     /// `title:` and friends, written against a term.
     Field(Field),
-    /// A bare word; `prefix` when it ended in `*` (which `text` no longer holds).
+    /// A bare word as written.
     Word {
+        /// The word without its trailing `*`.
         text: String,
+        /// Whether it ended in `*`.
         prefix: bool,
     },
     /// The text between the quotes.

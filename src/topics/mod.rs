@@ -32,11 +32,18 @@ use parser::Node;
 /// A story as topic matching sees it: plain fields, no storage types.
 #[derive(Debug, Clone, Default)]
 pub struct Document<'a> {
+    /// The headline: searched by unfielded terms and by `title:`.
     pub title: &'a str,
+    /// The article (or the feed's own content): searched by unfielded terms, and the source of
+    /// the snippet.
     pub text: &'a str,
+    /// The byline, for `author:`.
     pub author: &'a str,
+    /// The feed's name, for `feed:`.
     pub feed: &'a str,
+    /// The feed's and the item's categories, for `tag:`.
     pub tags: &'a [String],
+    /// The story's link, for `url:`.
     pub url: &'a str,
 }
 

@@ -7,6 +7,7 @@ use regex::Regex;
 use super::QueryError;
 use super::fold::{fold_into, folded_words, stem};
 use super::lexer::{Field, Token, TokenKind};
+use super::matcher::Key;
 
 /// NEAR's distance when the query gives none (the same default as SQLite FTS5).
 const DEFAULT_NEAR_DISTANCE: u32 = 10;
@@ -35,7 +36,7 @@ pub(crate) struct Term {
 #[derive(Debug, Clone)]
 pub(crate) struct Seq {
     /// The folded words, unstemmed: a phrase in quotes means these exact words.
-    pub words: Vec<Box<str>>,
+    pub words: Vec<Key>,
     /// Whether the last word only has to start with its text (`troop*`).
     pub last_prefix: bool,
 }
@@ -44,7 +45,8 @@ pub(crate) struct Seq {
 pub(crate) enum TermKind {
     /// A bare word, matched by its English stem.
     Word {
-        stem: Box<str>,
+        /// The word's English stem, folded.
+        stem: Key,
     },
     /// A "phrase", a `prefix*`, or a bare word that folds to several words (`covid-19`).
     Seq(Seq),
@@ -70,7 +72,7 @@ pub(crate) struct NearItem {
 
 #[derive(Debug, Clone)]
 pub(crate) enum NearKind {
-    Word(Box<str>),
+    Word(Key),
     Seq(Seq),
 }
 
@@ -358,7 +360,7 @@ impl Parser {
                             "this phrase has no words in it; write words between the quotes",
                         ));
                     }
-                    let words = words.into_iter().map(String::into_boxed_str).collect();
+                    let words = words.iter().map(|w| Key::new(w)).collect();
                     items.push(NearItem {
                         kind: NearKind::Seq(Seq {
                             words,
@@ -425,7 +427,7 @@ fn word_term(
     }
     if words.len() == 1 && !prefix && field != Field::Tag {
         return Ok(TermKind::Word {
-            stem: stem(&words[0]).into_boxed_str(),
+            stem: Key::new(&stem(&words[0])),
         });
     }
     Ok(seq_term(words, prefix, field))
@@ -441,7 +443,7 @@ fn seq_term(words: Vec<String>, last_prefix: bool, field: Field) -> TermKind {
         };
     }
     TermKind::Seq(Seq {
-        words: words.into_iter().map(String::into_boxed_str).collect(),
+        words: words.iter().map(|w| Key::new(w)).collect(),
         last_prefix,
     })
 }

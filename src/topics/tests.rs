@@ -453,3 +453,68 @@ fn a_snippet_without_a_match_in_the_text_starts_at_the_beginning() {
     let s = snippet(&doc, &["title:iraq".to_string()], 20);
     assert_eq!(s, "The army moved north…");
 }
+
+#[test]
+fn a_hyphenated_word_matches_its_parts_in_order() {
+    assert!(matches_text("covid-19", "", "New COVID-19 cases"));
+    assert!(matches_text("covid-19", "", "covid 19 cases"));
+    assert!(!matches_text("covid-19", "", "19 covid cases"));
+}
+
+#[test]
+fn operator_words_after_a_field_are_searched_for() {
+    assert!(matches_text("title:OR", "Yes or no", ""));
+}
+
+#[test]
+fn regex_slashes_can_be_escaped() {
+    assert_eq!(
+        on_iraq("url:/world\\/iraq/").unwrap(),
+        ["url:/world\\/iraq/"]
+    );
+}
+
+#[test]
+fn title_phrases_prefixes_and_near_stay_inside_the_title() {
+    assert!(hits("title:NEAR(coalition north, 2)"));
+    assert!(!hits("title:NEAR(coalition troops, 20)"));
+    assert!(hits("title:coal*"));
+    assert!(!hits("title:bagh*"));
+    assert!(!hits("title:\"troops from\""));
+    assert!(hits("\"troops from\""));
+}
+
+#[test]
+fn a_snippet_of_an_empty_text_uses_the_title() {
+    let doc = Document {
+        title: "Troops leave Basra",
+        ..Default::default()
+    };
+    assert_eq!(
+        snippet(&doc, &["troops".to_string()], 100),
+        "**Troops** leave Basra"
+    );
+}
+
+#[test]
+fn every_cut_of_a_query_parses_or_names_a_column_inside_it() {
+    let full = r#"title:(Iraq OR "coalition forces") -sport NEAR(troop* "on tuesday", 3) tag:/^mid/i url:a.b café*"#;
+    let tags = vec!["Middle East".to_string()];
+    let doc = iraq_doc(&tags);
+    let chars: Vec<char> = full.chars().collect();
+    for start in 0..chars.len() {
+        for end in start + 1..=chars.len() {
+            let cut: String = chars[start..end].iter().collect();
+            match Query::parse(&cut) {
+                Ok(q) => {
+                    let terms = q.matches(&doc);
+                    let _ = snippet(&doc, terms.as_deref().unwrap_or(&[]), 40);
+                }
+                Err(e) => assert!(
+                    e.column >= 1 && e.column <= cut.chars().count().max(1),
+                    "{cut:?}: {e}"
+                ),
+            }
+        }
+    }
+}
