@@ -130,6 +130,7 @@ fn notifiers(cfg: EmailConfig) -> Notifiers {
         &[NotifierConfig {
             name: "me".into(),
             kind: NotifierKind::Email(cfg),
+            events: Vec::new(),
         }],
         "ua",
         false,
@@ -326,6 +327,7 @@ fn bad_smtp_settings_are_refused_at_start_without_echoing_a_password() {
             &[NotifierConfig {
                 name: "me".into(),
                 kind: NotifierKind::Email(cfg),
+                events: Vec::new(),
             }],
             "ua",
             false,
