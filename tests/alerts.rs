@@ -248,3 +248,37 @@ async fn a_digest_topic_sends_its_matches_together_on_its_schedule() {
         assert_eq!(v["topic"], "iraq");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_answering_500_twice_then_200_gets_the_alert_once_with_one_webhook_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, 1);
+    let hook = webhook_receiver(vec![500, 500, 200]).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    for _ in 0..4 {
+        let out = feedwatch(&config, &["once"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(
+        received.len(),
+        3,
+        "two failures, one delivery, then nothing more"
+    );
+    let ids: HashSet<&str> = received
+        .iter()
+        .map(|(h, _)| h.get("webhook-id").unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "every try carries the same webhook-id");
+    let log = text(&feedwatch(&config, &["alerts"]).await.stdout);
+    assert!(
+        log.contains("delivered") && log.contains("tries  3"),
+        "{log}"
+    );
+}
