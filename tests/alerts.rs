@@ -10,16 +10,6 @@ use std::time::Duration;
 
 use support::*;
 
-async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..secs * 10 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("gave up waiting for: {what}");
-}
-
 fn start(config: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_feedwatch"))
         .arg("--config")

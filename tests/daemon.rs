@@ -17,18 +17,6 @@ fn signal(child: &Child, sig: &str) {
     assert!(ok, "kill {sig} failed");
 }
 
-/// Polls `check` every 100 ms for at most `secs` seconds (a bound against hanging, not a
-/// timing assertion).
-async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..secs * 10 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("gave up waiting for: {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_polls_alerts_reloads_on_sighup_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();

@@ -325,3 +325,15 @@ pub fn atom(title: &str, entries: &[(&str, &str, &str)]) -> Vec<u8> {
     s.push_str("</feed>\n");
     s.into_bytes()
 }
+
+/// Polls `check` every 100 ms for at most `secs` seconds: a bound against hanging, not a timing
+/// assertion.
+pub async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..secs * 10 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("gave up waiting for: {what}");
+}
