@@ -91,7 +91,7 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
             })
         })
         .map(|(body, markup)| match markup {
-            Markup::Html => ammonia::clean(&body),
+            Markup::Html => sanitise_html(&body),
             Markup::Plain => ammonia::clean_text(&body),
         })
         .filter(|h| !h.trim().is_empty());
@@ -186,7 +186,7 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
                     .content
                     .as_deref()
                     .or(x.summary.as_deref())
-                    .map(ammonia::clean);
+                    .map(sanitise_html);
             }
         }
         if e.published.is_none() {
@@ -211,25 +211,59 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
 /// Whether [`apply_extras`] could fill something: a field is missing and the document has an
 /// element that might hold it. Keeps the second read off feeds that do not need it.
 pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
-    let has = |needles: &[&str]| needles.iter().any(|n| doc.contains(n));
-    let title = || has(&[":title", "<title><"]);
-    let summary = || has(&[":description", ":summary", ":subtitle", "<description><"]);
-    let dates = || has(&[":date", ":published", ":updated", ":modified", ":issued"]);
-    if (feed.title.is_none() && title())
-        || (feed.link.is_none() && has(&[":link"]))
-        || (feed.subtitle.is_none() && summary())
-        || (feed.updated.is_none() && dates())
+    // Each marker list is searched at most once: this runs on every RSS feed, of any size.
+    let has = |hay: &str, needles: &[&str]| needles.iter().any(|n| hay.contains(n));
+    const TITLE: &[&str] = &["dc:title", "<title><"];
+    const LINK: &[&str] = &["atom:link"];
+    const SUMMARY: &[&str] = &[
+        "dc:description",
+        "itunes:summary",
+        "itunes:subtitle",
+        "<description><",
+    ];
+    const DATES: &[&str] = &[
+        "dc:date",
+        "atom:published",
+        "atom:updated",
+        "dcterms:",
+        "dc:modified",
+    ];
+    const AUTHOR: &[&str] = &[
+        "atom:author",
+        "dc:author",
+        "<author><",
+        "itunes:author",
+        "ITUNES:author",
+    ];
+    const CONTENT: &[&str] = &["atom:content"];
+    let channel = &doc[..doc.find("<item").unwrap_or(doc.len())];
+    if (feed.title.is_none() && has(channel, TITLE))
+        || (feed.link.is_none() && has(channel, LINK))
+        || (feed.subtitle.is_none() && has(channel, SUMMARY))
+        || (feed.updated.is_none() && has(channel, DATES))
     {
         return true;
     }
-    feed.entries.iter().any(|e| {
-        (e.title.is_none() && title())
-            || (e.link.is_none() && has(&[":link"]))
-            || (e.author.is_none() && has(&[":author", ":creator", ":name", "<author><"]))
-            || (e.summary.is_none() && e.content.is_none() && summary())
-            || (e.content.is_none() && has(&[":content"]))
-            || (e.published.is_none() && dates())
-    })
+    let missing = |f: fn(&Entry) -> bool| feed.entries.iter().any(f);
+    (missing(|e| e.title.is_none()) && has(doc, TITLE))
+        || (missing(|e| e.link.is_none()) && has(doc, LINK))
+        || (missing(|e| e.author.is_none()) && has(doc, AUTHOR))
+        || (missing(|e| e.summary.is_none() && e.content.is_none()) && has(doc, SUMMARY))
+        || (missing(|e| e.content.is_none()) && has(doc, CONTENT))
+        || (missing(|e| e.published.is_none()) && has(doc, DATES))
+}
+
+/// ammonia's default policy, built once: `ammonia::clean` rebuilds its tag and attribute sets
+/// on every call, which costs more than the cleaning of a short summary.
+pub fn sanitise_html(html: &str) -> String {
+    static CLEANER: std::sync::OnceLock<ammonia::Builder<'static>> = std::sync::OnceLock::new();
+    if !html.contains(['<', '&']) {
+        return ammonia::clean_text(html);
+    }
+    CLEANER
+        .get_or_init(ammonia::Builder::default)
+        .clean(html)
+        .to_string()
 }
 
 /// An id for an item that has neither a GUID nor a link: a hash of what it says.

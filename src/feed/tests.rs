@@ -12,7 +12,8 @@ fn parse_fixture(name: &str) -> ParsedFeed {
 }
 
 fn utc(d: &Option<DateTime<Utc>>) -> String {
-    d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or_default()
+    d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }
 
 #[test]
@@ -32,7 +33,10 @@ fn utf16_little_endian_with_bom_parses() {
 
 #[test]
 fn a_utf8_bom_is_ignored() {
-    assert_eq!(parse_fixture("rss_feed_bom.xml").title.as_deref(), Some("Feed Title"));
+    assert_eq!(
+        parse_fixture("rss_feed_bom.xml").title.as_deref(),
+        Some("Feed Title")
+    );
 }
 
 #[test]
@@ -48,12 +52,17 @@ fn undeclared_latin1_without_rss_version_is_read_and_marked_recovered() {
     let f = parse_fixture("uolNoticias.rss");
     assert!(f.recovered);
     assert_eq!(f.subtitle.as_deref(), Some("Últimas Notícias"));
-    assert!(f.entries.iter().any(|e| e.title.as_deref().is_some_and(|t| t.contains("simulações"))));
+    assert!(
+        f.entries
+            .iter()
+            .any(|e| e.title.as_deref().is_some_and(|t| t.contains("simulações")))
+    );
 }
 
 #[test]
 fn the_http_charset_is_honoured() {
-    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode("<rss version=\"2.0\"><channel><title>Señor €</title></channel></rss>");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252
+        .encode("<rss version=\"2.0\"><channel><title>Señor €</title></channel></rss>");
     let f = parse(&bytes, Some("windows-1252"), None).unwrap();
     assert_eq!(f.title.as_deref(), Some("Señor €"));
 }
@@ -125,7 +134,11 @@ fn atom_03_entries_are_read_with_their_dates() {
     assert_eq!(utc(&e.updated), "2004-01-02T09:00:00Z");
     assert_eq!(e.author.as_deref(), Some("Mark"));
     assert_eq!(e.content.as_deref(), Some("Hello world"));
-    assert!(e.content_html.as_deref().is_some_and(|h| h.contains("<em>world</em>")));
+    assert!(
+        e.content_html
+            .as_deref()
+            .is_some_and(|h| h.contains("<em>world</em>"))
+    );
 }
 
 #[test]
@@ -154,12 +167,18 @@ fn json_feed_with_a_short_version_and_no_title_is_read() {
 
 #[test]
 fn an_html_error_page_is_reported_as_such() {
-    assert!(matches!(parse(&fixture("unrecognized.rss"), None, None), Err(FeedError::HtmlPage)));
+    assert!(matches!(
+        parse(&fixture("unrecognized.rss"), None, None),
+        Err(FeedError::HtmlPage)
+    ));
 }
 
 #[test]
 fn an_empty_body_is_reported_as_empty() {
-    assert!(matches!(parse(b"  \r\n", None, None), Err(FeedError::Empty)));
+    assert!(matches!(
+        parse(b"  \r\n", None, None),
+        Err(FeedError::Empty)
+    ));
     assert!(matches!(parse(b"", None, None), Err(FeedError::Empty)));
 }
 
@@ -179,7 +198,10 @@ fn ids_are_stable_across_re_parses() {
 fn relative_links_resolve_against_xml_base() {
     let f = parse_fixture("relative.atom");
     assert_eq!(f.link.as_deref(), Some("http://example.org/blog/"));
-    assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/blog/posts/1.html"));
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("http://example.org/blog/posts/1.html")
+    );
     assert_eq!(f.entries[1].link.as_deref(), Some("http://other.example/x"));
 }
 
@@ -188,7 +210,10 @@ fn relative_links_resolve_against_the_feed_url() {
     let base = Url::parse("https://news.example.com/feeds/rss.xml").unwrap();
     let f = parse(&fixture("relative_nobase.rss"), None, Some(&base)).unwrap();
     assert_eq!(f.link.as_deref(), Some("https://news.example.com/"));
-    assert_eq!(f.entries[0].link.as_deref(), Some("https://news.example.com/news/1"));
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("https://news.example.com/news/1")
+    );
 }
 
 #[test]
@@ -211,7 +236,9 @@ fn authors_come_from_dublin_core_itunes_and_atom_inside_rss() {
 fn a_panic_inside_the_parser_is_this_feeds_error() {
     // Exercise the isolation directly: the closure passed to catch_unwind must turn a panic
     // into `Panicked`, whatever feed-rs does.
-    let r = catch_unwind(AssertUnwindSafe(|| -> Result<(), FeedError> { panic!("boom") }));
+    let r = catch_unwind(AssertUnwindSafe(|| -> Result<(), FeedError> {
+        panic!("boom")
+    }));
     assert!(r.is_err());
     // And a parse of a hostile document never unwinds out of `parse`.
     let hostile = [0xFEu8, 0xFF, 0x00, b'<', 0x00, b'r', 0x00];
@@ -225,7 +252,16 @@ fn to_json_has_the_design_fields() {
     assert_eq!(v["file"], "a.xml");
     assert_eq!(v["ok"], true);
     assert_eq!(v["entries"][0]["published"], "2004-01-02T00:48:21Z");
-    for k in ["id", "title", "link", "published", "updated", "author", "summary", "content"] {
+    for k in [
+        "id",
+        "title",
+        "link",
+        "published",
+        "updated",
+        "author",
+        "summary",
+        "content",
+    ] {
         assert!(v["entries"][0].get(k).is_some(), "{k}");
     }
     let err = to_json("b.xml", &parse(&fixture("unrecognized.rss"), None, None));
