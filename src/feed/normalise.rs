@@ -448,12 +448,22 @@ pub fn html_to_text(s: &str) -> String {
             rest = after;
             continue;
         }
-        let name = name_start[..name_len].to_ascii_lowercase();
+        // Tag names are short: lower-case them into a stack buffer, not a fresh String per tag.
+        let mut buf = [0u8; 16];
+        let raw_name = &name_start.as_bytes()[..name_len];
+        let name = if raw_name.len() <= buf.len() {
+            for (d, s) in buf.iter_mut().zip(raw_name) {
+                *d = s.to_ascii_lowercase();
+            }
+            std::str::from_utf8(&buf[..raw_name.len()]).unwrap_or("")
+        } else {
+            ""
+        };
         let Some(end) = tag_end(rest) else {
             break;
         };
         rest = &rest[end..];
-        if !closing && matches!(name.as_str(), "script" | "style" | "noscript" | "template") {
+        if !closing && matches!(name, "script" | "style" | "noscript" | "template") {
             let close = format!("</{name}");
             let lower_idx = find_ascii_ci(rest, &close);
             rest = match lower_idx {
@@ -465,7 +475,7 @@ pub fn html_to_text(s: &str) -> String {
             };
             continue;
         }
-        match name.as_str() {
+        match name {
             "br" => raw.push('\u{2}'),
             "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "ul" | "ol" | "tr"
             | "table" | "blockquote" | "pre" | "hr" | "section" | "article" | "header"
