@@ -1,10 +1,22 @@
 //! The feed stage: bytes of a feed document in, a normalised [`ParsedFeed`] out.
 //!
-//! Owns charset detection, repair of broken XML, the feed-rs call (isolated so a panic in it
-//! costs one feed), and normalising every format (RSS 0.9x–2.0, RSS 1.0, Atom 0.3/1.0, JSON
-//! Feed) to one model with UTC dates, absolute links, plain-text fields and stable ids.
+//! Owns charset detection ([`encoding`]), telling feeds from other documents and repairing
+//! broken XML ([`repair`]), the feed-rs call (isolated so a panic in it costs one feed), dates
+//! ([`dates`]), and normalising every format (RSS 0.9x–2.0, RSS 1.0, Atom 0.3/1.0, JSON Feed)
+//! to one model with UTC dates, absolute links, plain-text fields and stable ids
+//! ([`normalise`]). Hands [`ParsedFeed`] to the store; `to_json` is the `parse --json` line.
 
-use chrono::{DateTime, Utc};
+pub mod dates;
+pub mod encoding;
+pub mod extras;
+pub mod normalise;
+pub mod repair;
+
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
 use url::Url;
 
 /// One feed document, normalised.
@@ -52,6 +64,9 @@ pub enum FeedError {
     NotAFeed(String),
     #[error("the feed parser crashed on this document: {0}")]
     Panicked(String),
+    /// Looks like a feed but stays unreadable after every repair (truncated, badly nested).
+    #[error("the feed is broken beyond repair ({0}); ask its publisher to fix it")]
+    Malformed(String),
 }
 
 /// Parses a feed. `charset` is the HTTP `Content-Type` charset if any; `base` resolves relative
@@ -61,20 +76,153 @@ pub fn parse(
     charset: Option<&str>,
     base: Option<&Url>,
 ) -> Result<ParsedFeed, FeedError> {
-    let _ = (charset, base);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FeedError::Empty);
     }
-    Err(FeedError::NotAFeed("not implemented yet".into()))
+    let decoded = encoding::decode(bytes, charset);
+    let kind = repair::sniff(&decoded.text)?;
+    let mut recovered = decoded.mislabelled;
+
+    if kind == repair::Kind::Json {
+        let feed = match run_feed_rs(decoded.text.as_bytes(), base) {
+            Ok(feed) => feed,
+            Err(first) => {
+                let Some(fixed) = repair::repair_json(&decoded.text) else {
+                    return Err(first);
+                };
+                recovered = true;
+                run_feed_rs(fixed.as_bytes(), base).map_err(|_| first)?
+            }
+        };
+        let mut parsed = normalise::from_feed_rs(feed, "json", base);
+        parsed.recovered = recovered;
+        return Ok(parsed);
+    }
+
+    let (text, info) = repair::adapt(decoded.text);
+    recovered |= info.version_fixed;
+    let (feed, info) = match run_feed_rs(text.as_bytes(), base) {
+        Ok(feed) => (feed, info),
+        Err(first) => {
+            recovered = true;
+            let repaired = repair::repair(&text);
+            let mut attempts: Vec<String> = Vec::new();
+            if let Some(r) = &repaired {
+                attempts.push(r.clone());
+            }
+            if let Some(closed) = repair::balance_tags(repaired.as_deref().unwrap_or(&text)) {
+                attempts.push(closed);
+            }
+            let mut found = None;
+            for attempt in attempts {
+                let (fixed, again) = repair::adapt(Cow::Owned(attempt));
+                match run_feed_rs(fixed.as_bytes(), base) {
+                    Ok(feed) => {
+                        let info = repair::Adapted {
+                            rss0: info.rss0 || again.rss0,
+                            version_fixed: info.version_fixed || again.version_fixed,
+                        };
+                        found = Some((feed, info));
+                        break;
+                    }
+                    Err(FeedError::Panicked(p)) => return Err(FeedError::Panicked(p)),
+                    // The first error names the original problem, not one our edits made.
+                    Err(_) => {}
+                }
+            }
+            found.ok_or(first)?
+        }
+    };
+    let format = match feed.feed_type {
+        feed_rs::model::FeedType::Atom => "atom",
+        feed_rs::model::FeedType::JSON => "json",
+        feed_rs::model::FeedType::RSS0 => "rss0",
+        _ if info.rss0 => "rss0",
+        feed_rs::model::FeedType::RSS1 => "rss1",
+        feed_rs::model::FeedType::RSS2 => "rss2",
+    };
+    let mut parsed = normalise::from_feed_rs(feed, format, base);
+    parsed.recovered = recovered;
+    if format.starts_with("rss") && normalise::wants_extras(&parsed, &text) {
+        let extras = extras::scan(&text);
+        normalise::apply_extras(&mut parsed, &extras, base);
+    }
+    Ok(parsed)
 }
 
-/// One `parse --json` line (design.md).
-pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> serde_json::Value {
-    match result {
-        Ok(f) => {
-            serde_json::json!({"file": file, "ok": true, "error": null, "format": f.format, "title": f.title,
-            "entries": f.entries.iter().map(|e| serde_json::json!({"id": e.id, "title": e.title, "link": e.link})).collect::<Vec<_>>()})
+/// One feed-rs run with a parser built for it alone (a `Parser` reused after an error panics),
+/// so a panic inside feed-rs or quick-xml becomes this document's error.
+fn run_feed_rs(input: &[u8], base: Option<&Url>) -> Result<feed_rs::model::Feed, FeedError> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(base.map(Url::as_str))
+        // Never a random id: an empty one is filled in by `normalise` from link or content.
+        .id_generator(|_, _, _| String::new())
+        .timestamp_parser(dates::parse_date)
+        .sanitize_content(false)
+        .build();
+    match catch_unwind(AssertUnwindSafe(|| parser.parse(input))) {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(describe(e)),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(FeedError::Panicked(msg))
         }
-        Err(e) => serde_json::json!({"file": file, "ok": false, "error": e.to_string()}),
     }
 }
+
+fn describe(e: feed_rs::parser::ParseFeedError) -> FeedError {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    match e {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => FeedError::NotAFeed(
+            "no <rss>, <feed> or <rdf:RDF> root element that the parser recognises".into(),
+        ),
+        ParseFeedError::JsonSerde(e) => FeedError::Malformed(format!("invalid JSON: {e}")),
+        ParseFeedError::JsonUnsupportedVersion(v) => {
+            FeedError::NotAFeed(format!("JSON that is not a JSON Feed (version {v:?})"))
+        }
+        other => FeedError::Malformed(other.to_string()),
+    }
+}
+
+fn rfc3339(d: &Option<DateTime<Utc>>) -> Value {
+    d.map_or(Value::Null, |d| {
+        Value::String(d.to_rfc3339_opts(SecondsFormat::Secs, true))
+    })
+}
+
+/// The `feedwatch parse --json` line for one file (see design.md).
+pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> Value {
+    match result {
+        Err(e) => json!({
+            "file": file, "ok": false, "error": e.to_string(), "format": null, "title": null,
+            "link": null, "subtitle": null, "updated": null, "entries": [],
+        }),
+        Ok(f) => json!({
+            "file": file,
+            "ok": true,
+            "error": null,
+            "format": f.format,
+            "title": f.title,
+            "link": f.link,
+            "subtitle": f.subtitle,
+            "updated": rfc3339(&f.updated),
+            "entries": f.entries.iter().map(|e| json!({
+                "id": e.id,
+                "title": e.title,
+                "link": e.link,
+                "published": rfc3339(&e.published),
+                "updated": rfc3339(&e.updated),
+                "author": e.author,
+                "summary": e.summary,
+                "content": e.content,
+            })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,662 @@
+//! What the document is, and the text edits that let feed-rs read it.
+//!
+//! [`sniff`] decides between a feed (XML or JSON) and something else (an HTML page, an error
+//! text), so the user is told which. [`adapt`] rewrites formats feed-rs does not know into ones
+//! it does (Atom 0.3 into Atom 1.0 names, the RSS 0.90 namespace into RSS 1.0's, RDF items with
+//! no `<link>` given a placeholder one, `<rss>` with a missing or odd version). [`repair`] fixes
+//! what strict XML rejects (bare `&`, HTML named entities, control bytes, odd Atom `type`
+//! attributes, empty Atom text elements, junk before the root). Each returns whether it changed
+//! anything, so the caller can mark the feed as recovered.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::FeedError;
+
+/// A link given to RDF items that have none, so feed-rs keeps them; dropped again when the
+/// entries are normalised.
+pub const NO_LINK: &str = "about:feedwatch-no-link";
+
+/// The kind of document, judged from its first element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Xml,
+    Json,
+}
+
+/// Decides whether `text` is a feed at all, and says what it is when it is not.
+pub fn sniff(text: &str) -> Result<Kind, FeedError> {
+    let t = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if t.is_empty() {
+        return Err(FeedError::Empty);
+    }
+    if t.starts_with('{') || t.starts_with('[') {
+        return Ok(Kind::Json);
+    }
+    if !t.starts_with('<') {
+        // Junk before a real feed root (a PHP warning, stray text) is repaired later.
+        if find_feed_root(t).is_some() {
+            return Ok(Kind::Xml);
+        }
+        return Err(FeedError::NotAFeed(format!(
+            "plain text, not XML or JSON (an error page?): \"{}\"",
+            snippet(t)
+        )));
+    }
+    match root_name(t) {
+        Some(name) => {
+            let local = name
+                .rsplit(':')
+                .next()
+                .unwrap_or(&name)
+                .to_ascii_lowercase();
+            match local.as_str() {
+                "rss" | "rdf" | "feed" | "entry" | "channel" => Ok(Kind::Xml),
+                "html" | "body" | "head" => {
+                    if find_feed_root(t).is_some() {
+                        Ok(Kind::Xml)
+                    } else {
+                        Err(FeedError::HtmlPage)
+                    }
+                }
+                _ => Err(FeedError::NotAFeed(format!(
+                    "an XML document whose root element is <{name}>, not <rss>, <feed> or <rdf:RDF>"
+                ))),
+            }
+        }
+        None if t.len() < 4096 && !t.contains('>') => Err(FeedError::NotAFeed(
+            "a truncated document with no complete root element".into(),
+        )),
+        None => Err(FeedError::NotAFeed(
+            "markup with no root element (only comments or declarations)".into(),
+        )),
+    }
+}
+
+fn snippet(t: &str) -> String {
+    let s: String = t.chars().take(60).collect();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The name of the first element, skipping the declaration, comments, PIs and the doctype.
+fn root_name(t: &str) -> Option<String> {
+    let mut rest = t;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("<?") {
+            rest = &r[r.find("?>")? + 2..];
+        } else if let Some(r) = rest.strip_prefix("<!--") {
+            rest = &r[r.find("-->")? + 3..];
+        } else if rest.starts_with("<!") {
+            // A doctype may carry an internal subset in brackets.
+            let r = &rest[2..];
+            let end = match (r.find('['), r.find('>')) {
+                (Some(b), Some(g)) if b < g => b + r[b..].find("]>")? + 1,
+                (_, Some(g)) => g,
+                _ => return None,
+            };
+            rest = &r[end + 1..];
+        } else if let Some(r) = rest.strip_prefix('<') {
+            let end = r.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+            return Some(r[..end].to_string());
+        } else {
+            return None;
+        }
+    }
+}
+
+/// Where a feed root element starts, in the first 64 KiB.
+fn find_feed_root(t: &str) -> Option<usize> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"<(?:\?xml\s|rss[\s>]|feed[\s>]|(?:[A-Za-z]+:)?RDF[\s>])")
+            .expect("static regex")
+    });
+    let head = &t[..floor_char_boundary(t, 64 * 1024)];
+    re.find(head).map(|m| m.start())
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// What [`adapt`] learnt about the format while rewriting it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Adapted {
+    /// The document is RSS 0.90 (RDF in Netscape's namespace) or RSS 0.9x.
+    pub rss0: bool,
+    /// `<rss>` had a missing or unusual version that was rewritten.
+    pub version_fixed: bool,
+}
+
+/// Rewrites formats feed-rs cannot read into ones it can. Cheap when nothing applies: one
+/// bounded look at the head of the document.
+pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
+    let mut info = Adapted::default();
+    let head = &text[..floor_char_boundary(&text, 4096)];
+    let is_atom03 = head.contains("http://purl.org/atom/ns#");
+    let is_rss090 = head.contains("http://my.netscape.com/rdf/simple/0.9/");
+    let is_rdf = is_rss090 || head.contains("RDF");
+    let rss_version = rss_root_version(head);
+
+    let mut text = text;
+    if let Some(version) = &rss_version {
+        match version.as_deref() {
+            Some("2.0") | Some("0.91") | Some("0.92") => {}
+            other => {
+                info.rss0 = other.is_some_and(|v| v.starts_with("0.9"));
+                info.version_fixed = true;
+                text = Cow::Owned(set_rss_version(&text));
+            }
+        }
+    }
+    if let Some(v) = rss_version.clone().flatten() {
+        info.rss0 |= v.starts_with("0.9");
+    }
+    if rss_version.is_some() && !text.contains("<channel") {
+        // `<rss>` with no channel is an empty feed, not an error.
+        if let Some(at) = text.rfind("</rss>") {
+            let mut t = text.into_owned();
+            t.insert_str(at, "<channel></channel>");
+            text = Cow::Owned(t);
+        }
+    }
+    if is_atom03 {
+        text = Cow::Owned(atom03_to_atom10(&text));
+    }
+    if is_rss090 {
+        info.rss0 = true;
+        text = Cow::Owned(text.replace(
+            "http://my.netscape.com/rdf/simple/0.9/",
+            "http://purl.org/rss/1.0/",
+        ));
+    }
+    if is_rdf && let Some(fixed) = link_rdf_items(&text) {
+        text = Cow::Owned(fixed);
+    }
+    (text, info)
+}
+
+/// `Some(version attribute)` when the root is `<rss>`.
+fn rss_root_version(head: &str) -> Option<Option<String>> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"<rss(\s[^>]*)?>").expect("static regex"));
+    static VER: OnceLock<Regex> = OnceLock::new();
+    let ver = VER.get_or_init(|| {
+        Regex::new(r#"\sversion\s*=\s*["']\s*([^"']*?)\s*["']"#).expect("static regex")
+    });
+    let m = re.captures(head)?;
+    let attrs = m.get(1).map_or("", |a| a.as_str());
+    Some(ver.captures(attrs).map(|c| c[1].to_string()))
+}
+
+fn set_rss_version(text: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| Regex::new(r"<rss(\s[^>]*)?>").expect("static regex"));
+    static VER: OnceLock<Regex> = OnceLock::new();
+    let ver =
+        VER.get_or_init(|| Regex::new(r#"\sversion\s*=\s*["'][^"']*["']"#).expect("static regex"));
+    let Some(m) = re.captures(text) else {
+        return text.to_string();
+    };
+    let whole = m.get(0).map_or(0..0, |w| w.range());
+    let attrs = m.get(1).map_or("", |a| a.as_str());
+    let attrs = ver.replace(attrs, "");
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..whole.start]);
+    out.push_str("<rss version=\"2.0\"");
+    out.push_str(&attrs);
+    out.push('>');
+    out.push_str(&text[whole.end..]);
+    out
+}
+
+/// Atom 0.3 into Atom 1.0: the namespace, and the elements that were renamed.
+fn atom03_to_atom10(text: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(</?)((?:[A-Za-z_][\w.-]*:)?)(issued|modified|tagline|copyright)\b")
+            .expect("static regex")
+    });
+    let text = text.replace("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom");
+    re.replace_all(&text, |c: &regex::Captures| {
+        let new = match &c[3] {
+            "issued" => "published",
+            "modified" => "updated",
+            "tagline" => "subtitle",
+            _ => "rights",
+        };
+        format!("{}{}{}", &c[1], &c[2], new)
+    })
+    .into_owned()
+}
+
+/// Gives every RDF `<item>` without a `<link>` the [`NO_LINK`] placeholder; `None` if all have one.
+fn link_rdf_items(text: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"<((?:[A-Za-z_][\w.-]*:)?)item(\s[^>]*)?>").expect("static regex")
+    });
+    let mut out = String::new();
+    let mut last = 0;
+    for c in re.captures_iter(text) {
+        let Some(whole) = c.get(0) else { continue };
+        if whole.as_str().ends_with("/>") {
+            continue;
+        }
+        let prefix = c.get(1).map_or("", |p| p.as_str());
+        let close = format!("</{prefix}item>");
+        let body_end = text[whole.end()..]
+            .find(&close)
+            .map_or(text.len(), |e| whole.end() + e);
+        let body = &text[whole.end()..body_end];
+        if body.contains(&format!("<{prefix}link>")) || body.contains(&format!("<{prefix}link ")) {
+            continue;
+        }
+        out.push_str(&text[last..whole.end()]);
+        out.push_str(&format!("<{prefix}link>{NO_LINK}</{prefix}link>"));
+        last = whole.end();
+    }
+    if last == 0 {
+        return None;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
+/// JSON Feed with a short version ("1.0", "1.1") or no title, which feed-rs rejects.
+pub fn repair_json(text: &str) -> Option<String> {
+    let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let obj = v.as_object_mut()?;
+    if !obj.contains_key("items") {
+        return None;
+    }
+    let version = obj.get("version").and_then(|v| v.as_str()).unwrap_or("");
+    let fixed = if version.contains("1.1") {
+        "https://jsonfeed.org/version/1.1"
+    } else {
+        "https://jsonfeed.org/version/1"
+    };
+    obj.insert("version".into(), fixed.into());
+    if !obj.get("title").is_some_and(|t| t.is_string()) {
+        obj.insert("title".into(), "".into());
+    }
+    serde_json::to_string(&v).ok()
+}
+
+/// Rewrites end tags so they match their start tags (`<title>…</subtitle>` is closed as
+/// `</title>`), and closes what a truncated document left open, keeping everything up to the
+/// point where the XML stops being readable. `None` when the document had nothing to fix.
+pub fn balance_tags(text: &str) -> Option<String> {
+    use quick_xml::events::{BytesEnd, Event};
+    use quick_xml::reader::Reader;
+    use quick_xml::writer::Writer;
+
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    reader.config_mut().allow_unmatched_ends = true;
+    let mut writer = Writer::new(Vec::with_capacity(text.len() + 64));
+    let mut stack: Vec<String> = Vec::new();
+    let mut changed = false;
+    loop {
+        let event = match reader.read_event() {
+            Ok(Event::Eof) => break,
+            Ok(e) => e,
+            Err(_) => {
+                // Truncated or garbled from here on: keep what was read, close the rest.
+                changed = true;
+                break;
+            }
+        };
+        let ok = match event {
+            Event::Start(e) => {
+                stack.push({
+                    let qn = e.name();
+                    let n: &str = qn.as_ref();
+                    n.to_string()
+                });
+                writer.write_event(Event::Start(e))
+            }
+            Event::End(e) => {
+                let name = {
+                    let qn = e.name();
+                    let n: &str = qn.as_ref();
+                    n.to_string()
+                };
+                if stack.last() == Some(&name) {
+                    stack.pop();
+                    writer.write_event(Event::End(e))
+                } else if let Some(pos) = stack.iter().rposition(|n| *n == name) {
+                    // Elements left open inside this one are closed first.
+                    changed = true;
+                    let mut r = Ok(());
+                    for open in stack.drain(pos..).rev() {
+                        r = r.and(writer.write_event(Event::End(BytesEnd::new(open))));
+                    }
+                    r
+                } else if let Some(open) = stack.pop() {
+                    // A misspelt end tag closes the element that is open.
+                    changed = true;
+                    writer.write_event(Event::End(BytesEnd::new(open)))
+                } else {
+                    changed = true;
+                    Ok(())
+                }
+            }
+            other => writer.write_event(other),
+        };
+        if ok.is_err() {
+            return None;
+        }
+    }
+    for open in stack.drain(..).rev() {
+        changed = true;
+        if writer.write_event(Event::End(BytesEnd::new(open))).is_err() {
+            return None;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    String::from_utf8(writer.into_inner()).ok()
+}
+
+/// Fixes what strict XML rejects; `None` when there was nothing to fix.
+pub fn repair(text: &str) -> Option<String> {
+    let mut changed = false;
+    let mut s: Cow<'_, str> = Cow::Borrowed(text);
+
+    // Junk before the root: PHP warnings, blank lines before the declaration.
+    let trimmed = s.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if !trimmed.starts_with('<') || (trimmed.len() != s.len() && trimmed.starts_with("<?xml")) {
+        if let Some(at) = find_feed_root(trimmed) {
+            s = Cow::Owned(trimmed[at..].to_string());
+            changed = true;
+        }
+    } else if trimmed.starts_with('<')
+        && let Some(at) = find_feed_root(trimmed)
+        && at > 0
+        && root_name(trimmed).is_some_and(|n| n.eq_ignore_ascii_case("html"))
+    {
+        s = Cow::Owned(trimmed[at..].to_string());
+        changed = true;
+    }
+
+    if let Some(fixed) = strip_control_chars(&s) {
+        s = Cow::Owned(fixed);
+        changed = true;
+    }
+    if let Some(fixed) = fix_ampersands(&s) {
+        s = Cow::Owned(fixed);
+        changed = true;
+    }
+    if let Some(fixed) = fix_atom_types(&s) {
+        s = Cow::Owned(fixed);
+        changed = true;
+    }
+    if let Some(fixed) = drop_empty_atom_text(&s) {
+        s = Cow::Owned(fixed);
+        changed = true;
+    }
+    changed.then(|| s.into_owned())
+}
+
+/// Removes characters XML 1.0 forbids (C0 controls other than tab/newline/CR, U+FFFE/U+FFFF).
+fn strip_control_chars(s: &str) -> Option<String> {
+    let bad = |c: char| {
+        (c < ' ' && c != '\t' && c != '\n' && c != '\r') || c == '\u{fffe}' || c == '\u{ffff}'
+    };
+    if !s.contains(bad) {
+        return None;
+    }
+    Some(s.chars().filter(|&c| !bad(c)).collect())
+}
+
+/// Escapes bare `&` and turns HTML named entities into numeric references, outside CDATA and
+/// comments (where `&` is literal).
+fn fix_ampersands(s: &str) -> Option<String> {
+    if !s.contains('&') {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len() + 64);
+    let mut changed = false;
+    let mut rest = s;
+    while let Some(pos) = rest.find(['&', '<']) {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        if rest.starts_with('<') {
+            for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
+                if rest.starts_with(open) {
+                    let end = rest.find(close).map_or(rest.len(), |e| e + close.len());
+                    out.push_str(&rest[..end]);
+                    rest = &rest[end..];
+                    break;
+                }
+            }
+            if rest.starts_with('<') {
+                out.push('<');
+                rest = &rest[1..];
+            }
+            continue;
+        }
+        // rest starts with '&'
+        let after = &rest[1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(after.len());
+        let name = &after[..name_len];
+        let terminated = after[name_len..].starts_with(';');
+        let valid_numeric = name
+            .strip_prefix("#x")
+            .or_else(|| name.strip_prefix("#X"))
+            .map(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .or_else(|| {
+                name.strip_prefix('#')
+                    .map(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+            });
+        match (terminated, valid_numeric) {
+            (true, Some(true)) => {
+                out.push('&');
+                rest = after;
+            }
+            (true, None) if matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") => {
+                out.push('&');
+                rest = after;
+            }
+            (true, None) if !name.is_empty() => match quick_xml::escape::resolve_html5_entity(name)
+            {
+                Some(value) => {
+                    for c in value.chars() {
+                        out.push_str(&format!("&#{};", c as u32));
+                    }
+                    rest = &after[name_len + 1..];
+                    changed = true;
+                }
+                None => {
+                    out.push_str("&amp;");
+                    rest = after;
+                    changed = true;
+                }
+            },
+            _ => {
+                out.push_str("&amp;");
+                rest = after;
+                changed = true;
+            }
+        }
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// Atom text constructs with a `type` feed-rs rejects get the nearest one it accepts.
+fn fix_atom_types(s: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r#"(<(?:[A-Za-z_][\w.-]*:)?(?:title|subtitle|summary|content|rights|tagline|copyright|info)\b[^>]*?\stype\s*=\s*)(["'])([^"']*)["']"#,
+        )
+        .expect("static regex")
+    });
+    let mut changed = false;
+    let out = re.replace_all(s, |c: &regex::Captures| {
+        let value = c[3].trim().to_ascii_lowercase();
+        let is_src = c[1].contains(" src");
+        let fixed = match value.as_str() {
+            "text" | "html" | "xhtml" | "text/html" => value.clone(),
+            _ if is_src => value.clone(),
+            "text/plain" | "plain" | "" => "text".into(),
+            "escaped" | "application/html" => "html".into(),
+            v if v.contains("xhtml") => "xhtml".into(),
+            v if v.ends_with("/xml") || v.ends_with("+xml") => "xhtml".into(),
+            _ => "html".into(),
+        };
+        if fixed != c[3] {
+            changed = true;
+        }
+        format!("{}{}{}{}", &c[1], &c[2], fixed, &c[2])
+    });
+    changed.then(|| out.into_owned())
+}
+
+/// Empty Atom text elements (`<title type="text"/>`) make feed-rs fail the whole feed.
+fn drop_empty_atom_text(s: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r#"<((?:[A-Za-z_][\w.-]*:)?)(title|subtitle|summary|content|rights)(\s[^>]*?)?(?:/>|>\s*</(?:[A-Za-z_][\w.-]*:)?(?:title|subtitle|summary|content|rights)>)"#,
+        )
+        .expect("static regex")
+    });
+    if !s.contains("http://www.w3.org/2005/Atom") {
+        return None;
+    }
+    let mut changed = false;
+    let out = re.replace_all(s, |c: &regex::Captures| {
+        // `<content src=…/>` is legitimately empty.
+        if c.get(3).is_some_and(|a| a.as_str().contains("src")) {
+            return c[0].to_string();
+        }
+        changed = true;
+        String::new()
+    });
+    changed.then(|| out.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_html_page_is_told_apart_from_a_feed() {
+        let page = "<!DOCTYPE html><html><head><title>Home</title></head><body>hi</body></html>";
+        assert!(matches!(sniff(page), Err(FeedError::HtmlPage)));
+    }
+
+    #[test]
+    fn plain_text_is_reported_with_its_start() {
+        let err = sniff("502 Bad Gateway\nnginx").unwrap_err().to_string();
+        assert!(err.contains("502 Bad Gateway"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_body_is_empty() {
+        assert!(matches!(sniff("  \n "), Err(FeedError::Empty)));
+    }
+
+    #[test]
+    fn other_xml_names_its_root() {
+        let err = sniff("<?xml version=\"1.0\"?><error><code>404</code></error>").unwrap_err();
+        assert!(err.to_string().contains("<error>"));
+    }
+
+    #[test]
+    fn a_bare_ampersand_is_escaped_but_cdata_is_left_alone() {
+        let fixed = fix_ampersands("<t>Q & A &amp; <![CDATA[a & b]]></t>").unwrap();
+        assert_eq!(fixed, "<t>Q &amp; A &amp; <![CDATA[a & b]]></t>");
+    }
+
+    #[test]
+    fn html_named_entities_become_numeric() {
+        let fixed = fix_ampersands("<t>a&nbsp;b &eacute; &bogus;</t>").unwrap();
+        assert_eq!(fixed, "<t>a&#160;b &#233; &amp;bogus;</t>");
+    }
+
+    #[test]
+    fn control_bytes_are_removed() {
+        assert_eq!(
+            strip_control_chars("<t>a\u{1}b\u{c}</t>").unwrap(),
+            "<t>ab</t>"
+        );
+        assert!(strip_control_chars("<t>a\tb\n</t>").is_none());
+    }
+
+    #[test]
+    fn odd_atom_types_are_mapped() {
+        let fixed = fix_atom_types(r#"<title type="TEXT/plain">x</title><content type="application/xhtml+xml">y</content>"#).unwrap();
+        assert_eq!(
+            fixed,
+            r#"<title type="text">x</title><content type="xhtml">y</content>"#
+        );
+    }
+
+    #[test]
+    fn an_unusual_rss_version_is_set_to_2() {
+        let (text, info) = adapt(Cow::Borrowed("<rss version=\"0.94\"><channel/></rss>"));
+        assert_eq!(text, "<rss version=\"2.0\"><channel/></rss>");
+        assert!(info.version_fixed && info.rss0);
+        let (text, info) = adapt(Cow::Borrowed("<rss xmlns:dc=\"x\"><channel/></rss>"));
+        assert_eq!(text, "<rss version=\"2.0\" xmlns:dc=\"x\"><channel/></rss>");
+        assert!(info.version_fixed && !info.rss0);
+    }
+
+    #[test]
+    fn atom03_elements_are_renamed() {
+        let src = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><entry><issued>x</issued><modified>y</modified></entry></feed>";
+        let (text, _) = adapt(Cow::Borrowed(src));
+        assert!(text.contains("<published>x</published><updated>y</updated>"));
+        assert!(text.contains("http://www.w3.org/2005/Atom"));
+    }
+
+    #[test]
+    fn rdf_items_without_a_link_get_a_placeholder() {
+        let src = "<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\"><item rdf:about=\"x\"><title>t</title></item><item><link>http://a/</link></item></rdf:RDF>";
+        let (text, _) = adapt(Cow::Borrowed(src));
+        assert_eq!(text.matches(NO_LINK).count(), 1);
+    }
+
+    #[test]
+    fn a_misspelt_end_tag_closes_the_open_element() {
+        let fixed =
+            balance_tags("<rss><channel><language>en</langauge><title>t</title></channel></rss>")
+                .unwrap();
+        assert_eq!(
+            fixed,
+            "<rss><channel><language>en</language><title>t</title></channel></rss>"
+        );
+    }
+
+    #[test]
+    fn a_truncated_document_is_closed_after_what_arrived() {
+        let fixed =
+            balance_tags("<rss><channel><item><title>a</title></item><item><title>b</ti").unwrap();
+        assert!(fixed.starts_with("<rss><channel><item><title>a</title></item>"));
+        assert!(fixed.ends_with("</channel></rss>"));
+    }
+
+    #[test]
+    fn junk_before_the_declaration_is_dropped() {
+        let fixed =
+            repair("Warning: x in y.php<br />\n<?xml version=\"1.0\"?><rss version=\"2.0\"/>")
+                .unwrap();
+        assert!(fixed.starts_with("<?xml"));
+    }
+}
