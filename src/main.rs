@@ -54,6 +54,7 @@ fn init_logging(verbose: bool) {
     // systemd adds its own timestamps when it captures stderr; so does the journal.
     let under_systemd = std::env::var_os("INVOCATION_ID").is_some();
     let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false);
     if under_systemd {

@@ -538,7 +538,7 @@ impl Pipeline {
                     self.store.mark_delivered(row.id, now)
                 }
                 Err(e) => {
-                    let msg = format!("notifier {}: {e}", row.notifier);
+                    let msg = e.to_string();
                     report.errors.push(msg.clone());
                     let expired = now - row.created_at > self.give_up_after.as_secs() as i64;
                     if !e.retryable || expired {

@@ -165,13 +165,17 @@ async fn once_stores_every_story_alerts_once_per_match_and_retries_a_failed_webh
     assert_eq!(
         also_at.len(),
         1,
-        "the wire copy is linked to the TOME story: {iraq}"
+        "the two outlets' copies are one story: {iraq}"
     );
+    // Both feeds are polled at once, so either outlet may be the one the story is filed under.
+    let outlets = [
+        iraq["url"].as_str().unwrap(),
+        also_at[0]["url"].as_str().unwrap(),
+    ];
+    assert!(outlets.iter().any(|u| u.contains("tome")), "{outlets:?}");
     assert!(
-        also_at[0]["url"]
-            .as_str()
-            .unwrap()
-            .ends_with("/wire/iraq-troops")
+        outlets.iter().any(|u| u.ends_with("/wire/iraq-troops")),
+        "{outlets:?}"
     );
     assert_eq!(iraq["topics"], serde_json::json!(["iraq-troops"]));
 
@@ -232,12 +236,10 @@ async fn once_stores_every_story_alerts_once_per_match_and_retries_a_failed_webh
     assert_eq!(payload["type"], "topic.match");
     assert_eq!(payload["topic"], "iraq-troops");
     let story = &payload["stories"][0];
-    assert!(
-        story["also_at"][0]
-            .as_str()
-            .unwrap()
-            .ends_with("/wire/iraq-troops"),
-        "{payload}"
+    assert_eq!(
+        story["also_at"].as_array().unwrap().len(),
+        1,
+        "the other outlet: {payload}"
     );
     assert!(
         story["matched"]

@@ -187,7 +187,8 @@ pub async fn slow_webhook_receiver(statuses: Vec<u16>, delay: Duration) -> Recei
     }
 }
 
-/// A real SMTP server (aiosmtpd) writing each message into a maildir.
+/// A real SMTP server (aiosmtpd, via `tests/fixtures/notify/smtp_sink.py`) writing each
+/// message it accepts into a directory.
 pub struct SmtpServer {
     pub port: u16,
     pub maildir: PathBuf,
@@ -200,19 +201,14 @@ impl SmtpServer {
     }
 
     pub fn start_on(dir: &Path, port: u16) -> SmtpServer {
-        let maildir = dir.join("maildir");
+        let maildir = dir.join("mail");
         std::fs::create_dir_all(&maildir).unwrap();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notify/smtp_sink.py");
         let child = Command::new("/usr/bin/python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
+            .arg(script)
             .arg(&maildir)
+            .args(["--port", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -231,9 +227,9 @@ impl SmtpServer {
     /// The raw messages received so far.
     pub fn messages(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
-                for e in entries.flatten() {
+        if let Ok(entries) = std::fs::read_dir(&self.maildir) {
+            for e in entries.flatten() {
+                if e.path().extension().is_some_and(|x| x == "eml") {
                     out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
                 }
             }
