@@ -130,7 +130,9 @@ pub async fn run(
             Some(()) = reload.recv() => {
                 match config::load(&config.path) {
                     Ok(new) => match Pipeline::new(&new, store.clone()) {
-                        Ok(p) => {
+                        Ok(mut p) => {
+                            // The notify worker waits on this; a new one would go unheard.
+                            p.alerts_queued = pipeline_rx.borrow().alerts_queued.clone();
                             tracing::info!(feeds = new.feeds.len(), topics = new.topics.len(), "configuration reloaded");
                             let keys: HashSet<String> = new.feeds.iter().map(|f| f.key()).collect();
                             due.retain(|k, _| keys.contains(k));

@@ -9,7 +9,9 @@ use feedwatch::commands::{self, Cli, CliError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The daemon logs its work; one-shot commands print their results and log only errors.
+    let daemon = matches!(cli.command, commands::Command::Run);
+    init_logging(cli.verbose, daemon);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,7 +37,7 @@ fn main() -> ExitCode {
 
 /// Journald's structured fields under systemd, plain lines elsewhere; `RUST_LOG` overrides the
 /// level.
-fn init_logging(verbose: bool) {
+fn init_logging(verbose: bool, daemon: bool) {
     use tracing_subscriber::prelude::*;
     let default = if verbose {
         "feedwatch=debug,info"

@@ -206,6 +206,12 @@ impl Pipeline {
                         record.last_modified = fetched.last_modified;
                         record.title = feed.name.clone().or(parsed.title.clone());
                         record.site_link = parsed.link.clone();
+                        if parsed.recovered {
+                            report.notes.push(format!(
+                                "the feed is not well-formed; it was repaired and {} entries read",
+                                parsed.entries.len()
+                            ));
+                        }
                         self.store_entries(feed, state.id, &parsed, &mut report)
                             .await;
                         record.new_items = report.new_stories + report.joined_stories;

@@ -117,7 +117,7 @@ async fn each_broken_feed_gets_one_clear_error_and_the_good_feed_is_still_stored
     );
     for (feed, expect) in [
         ("html-page", "HTML page"),
-        ("truncated", "could not be parsed"),
+        ("truncated", "repaired"),
         ("huge", "larger than"),
         ("redirect-loop", "redirects"),
         ("never-answers", "no answer"),

@@ -275,7 +275,7 @@ pub async fn feedwatch(config: &Path, args: &[&str]) -> Output {
             .arg(&config)
             .args(&args)
             .env_remove("FEEDWATCH_CONFIG")
-            .env("RUST_LOG", "warn")
+            .env_remove("RUST_LOG")
             .output()
             .unwrap()
     })
