@@ -267,7 +267,14 @@ pub struct Body {
 }
 
 /// Cuts the page into blocks, marking what is removed and what is boilerplate.
-fn blocks(dom: &Dom, ov: &Overrides, is_boiler: &dyn Fn(usize) -> bool) -> Vec<Block> {
+/// `is_boiler` and `is_dropped` judge elements; the first cut of the page passes judges that
+/// say no to everything.
+fn blocks(
+    dom: &Dom,
+    ov: &Overrides,
+    is_boiler: &dyn Fn(usize) -> bool,
+    is_dropped: &dyn Fn(usize) -> bool,
+) -> Vec<Block> {
     let n = dom.items.len();
     let mut out: Vec<Block> = Vec::new();
     // Open block-level elements: (index, end, boilerplate).
@@ -366,7 +373,7 @@ fn blocks(dom: &Dom, ov: &Overrides, is_boiler: &dyn Fn(usize) -> bool) -> Vec<B
             idx += 1;
             continue;
         }
-        if is_skipped(tag) || ov.remove.contains(&id) || is_hidden(dom, idx) {
+        if is_skipped(tag) || ov.remove.contains(&id) || is_dropped(idx) {
             idx = end;
             continue;
         }
@@ -448,7 +455,7 @@ fn value(b: &Block, before_headline: bool) -> f64 {
 
 /// Picks the body: per-site content first, else the best-scoring element.
 pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
-    let first = blocks(dom, ov, &|_| false);
+    let first = blocks(dom, ov, &|_| false, &|_| false);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
             .filter(|&i| ov.content.contains(&dom.items[i].node.id()))
@@ -471,11 +478,29 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
                 || !matches!(dom.items[idx].tag(), "article" | "main" | "body")
                     && COMMENTS.is_match(&class_id(dom, idx)))
     };
-    let picked = select(dom, blocks(dom, ov, &is_boiler), headline);
+    // Hidden parts go unless they hold much of the page's prose (streamed server rendering
+    // parks the whole article in a `hidden` element until a script moves it).
+    let is_dropped = |idx: usize| is_hidden(dom, idx) && prose[idx] * 10 < page_prose * 4;
+    // `itemprop=articleBody` is the page's own statement of where the body is: when it holds
+    // a fair share of the prose, the body is looked for inside it only.
+    let declared = (0..dom.items.len())
+        .filter(|&i| {
+            dom.items[i]
+                .attr("itemprop")
+                .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
+        })
+        .max_by_key(|&i| prose[i])
+        .filter(|&i| prose[i] * 10 >= page_prose * 3);
+    let picked = select(
+        dom,
+        blocks(dom, ov, &is_boiler, &is_dropped),
+        headline,
+        declared,
+    );
     let chars: usize = picked.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
     if chars * 4 < page_prose {
-        let plain = select(dom, first, headline);
+        let plain = select(dom, first, headline, None);
         if plain.iter().map(|b| b.chars).sum::<usize>() > chars {
             return Body {
                 blocks: plain,
@@ -490,7 +515,12 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
 }
 
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
-fn select(dom: &Dom, all: Vec<Block>, headline: Option<usize>) -> Vec<Block> {
+fn select(
+    dom: &Dom,
+    all: Vec<Block>,
+    headline: Option<usize>,
+    within: Option<usize>,
+) -> Vec<Block> {
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
     for b in &all {
@@ -505,7 +535,8 @@ fn select(dom: &Dom, all: Vec<Block>, headline: Option<usize>) -> Vec<Block> {
     }
     let mut best = 0usize;
     let mut best_score = f64::MIN;
-    for (idx, item) in dom.items.iter().enumerate() {
+    let (lo, hi) = within.map_or((0, n), |w| (w, dom.items[w].end as usize));
+    for (idx, item) in dom.items.iter().enumerate().take(hi).skip(lo) {
         if item.tag().is_empty() || sums[idx] <= 0.0 {
             continue;
         }
@@ -533,5 +564,27 @@ fn select(dom: &Dom, all: Vec<Block>, headline: Option<usize>) -> Vec<Block> {
         let h_end = dom.items[h].end as usize;
         picked.retain(|b| b.start >= h_end);
     }
+    cut_tail(&mut picked);
     picked
+}
+
+static TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|about the author|sponsored(?: content)?)[:.!]?$",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// Ends the body at a closing section's heading ("Related", "Comments", "You may also
+/// like") found in the later part of the text: what follows it is not the article.
+fn cut_tail(blocks: &mut Vec<Block>) {
+    let total: usize = blocks.iter().map(|b| b.chars).sum();
+    let mut seen = 0;
+    for (i, b) in blocks.iter().enumerate() {
+        if seen * 2 > total && b.chars < 60 && TAIL.is_match(b.text.trim()) {
+            blocks.truncate(i);
+            return;
+        }
+        seen += b.chars;
+    }
 }
