@@ -125,7 +125,10 @@ impl Schedule {
         let d = humantime::parse_duration(text)
             .map_err(|e| format!("not a duration ({e}); write e.g. \"30m\" or \"2h\""))?;
         if d < Duration::from_secs(60) {
-            return Err("an interval under 1 minute is impolite to the feed's site; use at least \"1m\"".into());
+            return Err(
+                "an interval under 1 minute is impolite to the feed's site; use at least \"1m\""
+                    .into(),
+            );
         }
         Ok(Schedule::Every(d))
     }
@@ -334,10 +337,19 @@ struct Lines<'a> {
 impl Lines<'_> {
     fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 
-    fn issue(&self, offset: usize, field: impl Into<String>, message: impl Into<String>) -> ConfigIssue {
+    fn issue(
+        &self,
+        offset: usize,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigIssue {
         ConfigIssue {
             file: self.file.to_path_buf(),
             line: self.line_of(offset),
@@ -349,8 +361,18 @@ impl Lines<'_> {
     fn parse_error(&self, e: &toml::de::Error) -> ConfigIssue {
         let line = e.span().map(|s| self.line_of(s.start)).unwrap_or(0);
         // toml's own message repeats the location in a multi-line form; keep its first line.
-        let message = e.message().lines().next().unwrap_or("invalid TOML").to_string();
-        ConfigIssue { file: self.file.to_path_buf(), line, field: String::new(), message }
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
+        ConfigIssue {
+            file: self.file.to_path_buf(),
+            line,
+            field: String::new(),
+            message,
+        }
     }
 }
 
@@ -373,7 +395,12 @@ fn default_database() -> PathBuf {
     match std::env::var_os("STATE_DIRECTORY") {
         // systemd may pass several colon-separated directories; the first is ours.
         Some(dirs) => {
-            let first = dirs.to_string_lossy().split(':').next().unwrap_or(".").to_string();
+            let first = dirs
+                .to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or(".")
+                .to_string();
             PathBuf::from(first).join("feedwatch.db")
         }
         None => PathBuf::from("./feedwatch.db"),
@@ -421,7 +448,10 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
 
     let daemon = resolve_daemon(&lines, raw.daemon, issues);
     let defaults = raw.defaults.unwrap_or_default();
-    for (field, value) in [("defaults.schedule", &defaults.schedule), ("defaults.interval", &defaults.interval)] {
+    for (field, value) in [
+        ("defaults.schedule", &defaults.schedule),
+        ("defaults.interval", &defaults.interval),
+    ] {
         if let Some(v) = value {
             let parsed = if field.ends_with("schedule") {
                 Schedule::parse_cron(v.get_ref())
@@ -448,7 +478,10 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
                 file: f.source.clone(),
                 line: 0,
                 field: "feed.name".into(),
-                message: format!("two feeds are named \"{}\"; give each a different name", f.key()),
+                message: format!(
+                    "two feeds are named \"{}\"; give each a different name",
+                    f.key()
+                ),
             });
         }
     }
@@ -468,7 +501,11 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
         let t = t.into_inner();
         let field = |f: &str| format!("topic[{i}].{f}");
         if !topic_names.insert(t.name.get_ref().clone()) {
-            issues.push(lines.issue(t.name.span().start, field("name"), "another topic has this name"));
+            issues.push(lines.issue(
+                t.name.span().start,
+                field("name"),
+                "another topic has this name",
+            ));
         }
         if let Err(e) = crate::topics::Query::parse(t.query.get_ref()) {
             issues.push(lines.issue(t.query.span().start, field("query"), e.to_string()));
@@ -478,7 +515,10 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
                 issues.push(lines.issue(
                     n.span().start,
                     field("notify"),
-                    format!("no [[notifier]] is named \"{}\"; add one or fix the name", n.get_ref()),
+                    format!(
+                        "no [[notifier]] is named \"{}\"; add one or fix the name",
+                        n.get_ref()
+                    ),
                 ));
             }
         }
@@ -513,20 +553,42 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
             let s = s.into_inner();
             for sel in s.content.iter().chain(s.remove.iter()) {
                 if scraper::Selector::parse(sel).is_err() {
-                    issues.push(lines.issue(start, format!("site[{i}]"), format!("\"{sel}\" is not a CSS selector")));
+                    issues.push(lines.issue(
+                        start,
+                        format!("site[{i}]"),
+                        format!("\"{sel}\" is not a CSS selector"),
+                    ));
                     return None;
                 }
             }
-            Some(SiteRule { host: s.host.to_ascii_lowercase(), content: s.content, remove: s.remove })
+            Some(SiteRule {
+                host: s.host.to_ascii_lowercase(),
+                content: s.content,
+                remove: s.remove,
+            })
         })
         .collect();
 
-    Some(Config { path: path.to_path_buf(), daemon, feeds, topics, notifiers, sites })
+    Some(Config {
+        path: path.to_path_buf(),
+        daemon,
+        feeds,
+        topics,
+        notifiers,
+        sites,
+    })
 }
 
-fn resolve_daemon(lines: &Lines, raw: Option<Spanned<RawDaemon>>, issues: &mut Vec<ConfigIssue>) -> DaemonConfig {
+fn resolve_daemon(
+    lines: &Lines,
+    raw: Option<Spanned<RawDaemon>>,
+    issues: &mut Vec<ConfigIssue>,
+) -> DaemonConfig {
     let raw = raw.map(|d| d.into_inner()).unwrap_or_default();
-    let positive = |v: &Option<Spanned<i64>>, field: &str, default: usize, issues: &mut Vec<ConfigIssue>| match v {
+    let positive = |v: &Option<Spanned<i64>>,
+                    field: &str,
+                    default: usize,
+                    issues: &mut Vec<ConfigIssue>| match v {
         Some(s) if *s.get_ref() < 1 => {
             issues.push(lines.issue(s.span().start, field, "must be at least 1"));
             default
@@ -534,27 +596,50 @@ fn resolve_daemon(lines: &Lines, raw: Option<Spanned<RawDaemon>>, issues: &mut V
         Some(s) => usize::try_from(*s.get_ref()).unwrap_or(default),
         None => default,
     };
-    let max_concurrent_fetches = positive(&raw.max_concurrent_fetches, "daemon.max_concurrent_fetches", 16, issues);
-    let per_host_concurrency = positive(&raw.per_host_concurrency, "daemon.per_host_concurrency", 2, issues);
-    let listen = raw.listen.and_then(|l| match l.get_ref().parse::<SocketAddr>() {
-        Ok(a) => Some(a),
-        Err(_) => {
-            issues.push(lines.issue(l.span().start, "daemon.listen", "write an address and port, e.g. \"127.0.0.1:9090\""));
-            None
-        }
-    });
+    let max_concurrent_fetches = positive(
+        &raw.max_concurrent_fetches,
+        "daemon.max_concurrent_fetches",
+        16,
+        issues,
+    );
+    let per_host_concurrency = positive(
+        &raw.per_host_concurrency,
+        "daemon.per_host_concurrency",
+        2,
+        issues,
+    );
+    let listen = raw
+        .listen
+        .and_then(|l| match l.get_ref().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                issues.push(lines.issue(
+                    l.span().start,
+                    "daemon.listen",
+                    "write an address and port, e.g. \"127.0.0.1:9090\"",
+                ));
+                None
+            }
+        });
     let give_up_after = match raw.give_up_after {
         Some(g) => humantime::parse_duration(g.get_ref()).unwrap_or_else(|e| {
-            issues.push(lines.issue(g.span().start, "daemon.give_up_after", format!("not a duration ({e}); e.g. \"48h\"")));
+            issues.push(lines.issue(
+                g.span().start,
+                "daemon.give_up_after",
+                format!("not a duration ({e}); e.g. \"48h\""),
+            ));
             Duration::from_secs(48 * 3600)
         }),
         None => Duration::from_secs(48 * 3600),
     };
     DaemonConfig {
         database: raw.database.unwrap_or_else(default_database),
-        user_agent: raw
-            .user_agent
-            .unwrap_or_else(|| format!("feedwatch/{} (+https://github.com/feedwatch/feedwatch)", env!("CARGO_PKG_VERSION"))),
+        user_agent: raw.user_agent.unwrap_or_else(|| {
+            format!(
+                "feedwatch/{} (+https://github.com/feedwatch/feedwatch)",
+                env!("CARGO_PKG_VERSION")
+            )
+        }),
         max_concurrent_fetches,
         per_host_concurrency,
         allow_private_addresses: raw.allow_private_addresses.unwrap_or(false),
@@ -576,19 +661,33 @@ fn resolve_feed(
     let url = match Url::parse(raw.url.get_ref()) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
         Ok(_) => {
-            issues.push(lines.issue(raw.url.span().start, field("url"), "only http:// and https:// feeds can be polled"));
+            issues.push(lines.issue(
+                raw.url.span().start,
+                field("url"),
+                "only http:// and https:// feeds can be polled",
+            ));
             None
         }
         Err(e) => {
-            issues.push(lines.issue(raw.url.span().start, field("url"), format!("not a URL ({e})")));
+            issues.push(lines.issue(
+                raw.url.span().start,
+                field("url"),
+                format!("not a URL ({e})"),
+            ));
             None
         }
     };
     if raw.schedule.is_some() && raw.interval.is_some() {
-        issues.push(lines.issue(start, field("interval"), "give either schedule or interval, not both"));
+        issues.push(lines.issue(
+            start,
+            field("interval"),
+            "give either schedule or interval, not both",
+        ));
     }
     let schedule = if let Some(s) = &raw.schedule {
-        Schedule::parse_cron(s.get_ref()).map_err(|m| issues.push(lines.issue(s.span().start, field("schedule"), m))).ok()
+        Schedule::parse_cron(s.get_ref())
+            .map_err(|m| issues.push(lines.issue(s.span().start, field("schedule"), m)))
+            .ok()
     } else if let Some(s) = &raw.interval {
         Schedule::parse_interval(s.get_ref())
             .map_err(|m| issues.push(lines.issue(s.span().start, field("interval"), m)))
@@ -610,7 +709,12 @@ fn resolve_feed(
     })
 }
 
-fn resolve_notifier(lines: &Lines, i: usize, raw: Spanned<RawNotifier>, issues: &mut Vec<ConfigIssue>) -> Option<NotifierConfig> {
+fn resolve_notifier(
+    lines: &Lines,
+    i: usize,
+    raw: Spanned<RawNotifier>,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<NotifierConfig> {
     let start = raw.span().start;
     let raw = raw.into_inner();
     let field = |f: &str| format!("notifier[{i}].{f}");
@@ -619,23 +723,41 @@ fn resolve_notifier(lines: &Lines, i: usize, raw: Spanned<RawNotifier>, issues: 
         "email" => {
             let smtp_url = match &raw.smtp_url {
                 Some(u) => match Url::parse(u.get_ref()) {
-                    Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host().is_some() => Some(url),
+                    Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host().is_some() => {
+                        Some(url)
+                    }
                     _ => {
-                        issues.push(lines.issue(u.span().start, field("smtp_url"), "write smtp://host:port or smtps://host:port"));
+                        issues.push(lines.issue(
+                            u.span().start,
+                            field("smtp_url"),
+                            "write smtp://host:port or smtps://host:port",
+                        ));
                         None
                     }
                 },
                 None => {
-                    issues.push(lines.issue(start, field("smtp_url"), "an email notifier needs smtp_url"));
+                    issues.push(lines.issue(
+                        start,
+                        field("smtp_url"),
+                        "an email notifier needs smtp_url",
+                    ));
                     None
                 }
             };
             let from = raw.from.clone();
             if from.is_none() {
-                issues.push(lines.issue(start, field("from"), "an email notifier needs a from address"));
+                issues.push(lines.issue(
+                    start,
+                    field("from"),
+                    "an email notifier needs a from address",
+                ));
             }
             if raw.to.is_empty() {
-                issues.push(lines.issue(start, field("to"), "an email notifier needs at least one address in to"));
+                issues.push(lines.issue(
+                    start,
+                    field("to"),
+                    "an email notifier needs at least one address in to",
+                ));
             }
             NotifierKind::Email(EmailConfig {
                 smtp_url: smtp_url?,
@@ -651,7 +773,11 @@ fn resolve_notifier(lines: &Lines, i: usize, raw: Spanned<RawNotifier>, issues: 
                 Some(u) => match Url::parse(u.get_ref()) {
                     Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
                     _ => {
-                        issues.push(lines.issue(u.span().start, field("url"), "write an http:// or https:// URL"));
+                        issues.push(lines.issue(
+                            u.span().start,
+                            field("url"),
+                            "write an http:// or https:// URL",
+                        ));
                         None
                     }
                 },
@@ -660,12 +786,25 @@ fn resolve_notifier(lines: &Lines, i: usize, raw: Spanned<RawNotifier>, issues: 
                     None
                 }
             };
-            let format = raw.format.as_ref().map(|f| f.get_ref().clone()).unwrap_or_else(|| "json".into());
+            let format = raw
+                .format
+                .as_ref()
+                .map(|f| f.get_ref().clone())
+                .unwrap_or_else(|| "json".into());
             if !matches!(format.as_str(), "json" | "slack" | "discord" | "ntfy") {
                 let at = raw.format.as_ref().map(|f| f.span().start).unwrap_or(start);
-                issues.push(lines.issue(at, field("format"), "format is one of json, slack, discord, ntfy"));
+                issues.push(lines.issue(
+                    at,
+                    field("format"),
+                    "format is one of json, slack, discord, ntfy",
+                ));
             }
-            NotifierKind::Webhook(WebhookConfig { url: url?, secret_file: raw.secret_file, headers: raw.headers, format })
+            NotifierKind::Webhook(WebhookConfig {
+                url: url?,
+                secret_file: raw.secret_file,
+                headers: raw.headers,
+                format,
+            })
         }
         other => {
             issues.push(lines.issue(
@@ -680,7 +819,11 @@ fn resolve_notifier(lines: &Lines, i: usize, raw: Spanned<RawNotifier>, issues: 
 }
 
 /// Reads `feeds.d/*.toml` beside the main file, in name order.
-fn read_feeds_dir(main: &Path, defaults: &RawDefaults, issues: &mut Vec<ConfigIssue>) -> Vec<FeedConfig> {
+fn read_feeds_dir(
+    main: &Path,
+    defaults: &RawDefaults,
+    issues: &mut Vec<ConfigIssue>,
+) -> Vec<FeedConfig> {
     let dir = feeds_dir(main);
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
@@ -695,11 +838,19 @@ fn read_feeds_dir(main: &Path, defaults: &RawDefaults, issues: &mut Vec<ConfigIs
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
-                issues.push(ConfigIssue { file: path.clone(), line: 0, field: String::new(), message: format!("cannot read ({e})") });
+                issues.push(ConfigIssue {
+                    file: path.clone(),
+                    line: 0,
+                    field: String::new(),
+                    message: format!("cannot read ({e})"),
+                });
                 continue;
             }
         };
-        let lines = Lines { file: &path, text: &text };
+        let lines = Lines {
+            file: &path,
+            text: &text,
+        };
         match toml::from_str::<RawFeedsFile>(&text) {
             Ok(raw) => {
                 for (i, f) in raw.feed.into_iter().enumerate() {
@@ -733,7 +884,10 @@ mod tests {
     fn the_checked_in_example_config_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/feedwatch.example.toml");
         let config = load(&path).unwrap_or_else(|e| panic!("example config rejected:\n{e}"));
-        assert!(!config.feeds.is_empty(), "the example should give a new user feeds to try");
+        assert!(
+            !config.feeds.is_empty(),
+            "the example should give a new user feeds to try"
+        );
         assert!(!config.topics.is_empty());
         assert!(!config.notifiers.is_empty());
     }
@@ -761,15 +915,27 @@ notify = ["nobody"]
         let err = load(&path).unwrap_err();
         let text = err.to_string();
         assert_eq!(err.issues.len(), 3, "{text}");
-        assert!(text.contains("feedwatch.toml:4: feed[0].schedule"), "{text}");
+        assert!(
+            text.contains("feedwatch.toml:4: feed[0].schedule"),
+            "{text}"
+        );
         assert!(text.contains("feedwatch.toml:7: feed[1].url"), "{text}");
-        assert!(text.contains("feedwatch.toml:12: topic[0].notify: no [[notifier]] is named \"nobody\""), "{text}");
+        assert!(
+            text.contains(
+                "feedwatch.toml:12: topic[0].notify: no [[notifier]] is named \"nobody\""
+            ),
+            "{text}"
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused_with_their_line() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "feedwatch.toml", "[daemon]\nuser_agent = \"x\"\nmax_fetches = 3\n");
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[daemon]\nuser_agent = \"x\"\nmax_fetches = 3\n",
+        );
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("feedwatch.toml:3"), "{err}");
         assert!(err.contains("max_fetches"), "{err}");
@@ -778,14 +944,28 @@ notify = ["nobody"]
     #[test]
     fn feeds_dir_files_add_feeds_and_their_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "feedwatch.toml", "[defaults]\ninterval = \"15m\"\n");
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\ninterval = \"15m\"\n",
+        );
         std::fs::create_dir(dir.path().join("feeds.d")).unwrap();
-        write(&dir.path().join("feeds.d"), "a.toml", "[[feed]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n");
+        write(
+            &dir.path().join("feeds.d"),
+            "a.toml",
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.example/feed\"\n",
+        );
         let config = load(&path).unwrap();
         assert_eq!(config.feeds.len(), 1);
-        assert!(matches!(config.feeds[0].schedule, Schedule::Every(d) if d == Duration::from_secs(900)));
+        assert!(
+            matches!(config.feeds[0].schedule, Schedule::Every(d) if d == Duration::from_secs(900))
+        );
 
-        write(&dir.path().join("feeds.d"), "b.toml", "[[feed]]\nurl = \"https://b.example/feed\"\nschedul = \"x\"\n");
+        write(
+            &dir.path().join("feeds.d"),
+            "b.toml",
+            "[[feed]]\nurl = \"https://b.example/feed\"\nschedul = \"x\"\n",
+        );
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("b.toml:3"), "{err}");
     }

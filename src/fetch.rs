@@ -53,7 +53,10 @@ pub struct Conditional {
 #[derive(Debug, Clone)]
 pub enum FetchOutcome {
     /// 304: nothing changed since the validators we sent.
-    NotModified { final_url: Url, max_age: Option<Duration> },
+    NotModified {
+        final_url: Url,
+        max_age: Option<Duration>,
+    },
     Fetched(Fetched),
 }
 
@@ -79,7 +82,9 @@ pub struct Fetched {
 pub enum FetchError {
     #[error("{0} is not an http(s) URL")]
     InvalidUrl(String),
-    #[error("refused to connect to {host} ({addr}): a private or loopback address; set allow_private_addresses = true in [daemon] to allow it")]
+    #[error(
+        "refused to connect to {host} ({addr}): a private or loopback address; set allow_private_addresses = true in [daemon] to allow it"
+    )]
     Blocked { host: String, addr: String },
     #[error("no answer within {0:?}")]
     Timeout(Duration),
@@ -88,7 +93,10 @@ pub enum FetchError {
     #[error("more than {0} redirects (a redirect loop?)")]
     TooManyRedirects(usize),
     #[error("the server answered {code}")]
-    Status { code: u16, retry_after: Option<Duration> },
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+    },
     #[error("the server answered 410 Gone: the feed was removed")]
     Gone,
     #[error("network error: {0}")]
@@ -107,7 +115,12 @@ impl Fetcher {
     }
 
     /// GETs `url`, following redirects, capping the body at `max_bytes`.
-    pub async fn get(&self, url: &Url, conditional: &Conditional, max_bytes: usize) -> Result<FetchOutcome, FetchError> {
+    pub async fn get(
+        &self,
+        url: &Url,
+        conditional: &Conditional,
+        max_bytes: usize,
+    ) -> Result<FetchOutcome, FetchError> {
         let _ = (url, conditional, max_bytes, &self.options);
         Err(FetchError::Network("not implemented yet".into()))
     }

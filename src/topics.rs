@@ -32,9 +32,14 @@ pub struct Query {
 impl Query {
     pub fn parse(text: &str) -> Result<Query, QueryError> {
         if text.trim().is_empty() {
-            return Err(QueryError { column: 1, message: "the query is empty".into() });
+            return Err(QueryError {
+                column: 1,
+                message: "the query is empty".into(),
+            });
         }
-        Ok(Query { text: text.to_string() })
+        Ok(Query {
+            text: text.to_string(),
+        })
     }
 
     /// The terms that matched when the document matches the query, else `None`.

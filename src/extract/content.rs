@@ -205,7 +205,7 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
 fn looks_boiler(dom: &Dom, idx: usize) -> bool {
     let item = &dom.items[idx];
     let tag = item.tag();
-    if matches!(tag, "nav" | "aside" | "footer" | "form") {
+    if matches!(tag, "nav" | "aside" | "footer" | "form" | "figcaption") {
         return true;
     }
     if let Some(role) = item.attr("role")
@@ -565,7 +565,33 @@ fn select(
         picked.retain(|b| b.start >= h_end);
     }
     cut_tail(&mut picked);
+    trim_furniture(&mut picked);
     picked
+}
+
+static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\b(?:19|20)\d\d\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}:\d\d\b)")
+        .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// Drops the furniture that sits inside article containers: dateline and byline lines above
+/// the first real paragraph, and bare "Advertisement" labels.
+fn trim_furniture(blocks: &mut Vec<Block>) {
+    let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
+    let mut i = 0;
+    blocks.retain(|b| {
+        let lead = i < first_prose;
+        i += 1;
+        let label = matches!(
+            b.text.trim().to_lowercase().as_str(),
+            "advertisement" | "advert" | "ad" | "anzeige" | "publicidad" | "publicité"
+        );
+        !(label
+            || lead
+                && b.chars < 150
+                && !matches!(b.kind, Kind::Heading(_))
+                && DATE_LINE.is_match(&b.text))
+    });
 }
 
 static TAIL: LazyLock<Regex> = LazyLock::new(|| {

@@ -56,7 +56,11 @@ pub enum FeedError {
 
 /// Parses a feed. `charset` is the HTTP `Content-Type` charset if any; `base` resolves relative
 /// links (normally the feed's URL).
-pub fn parse(bytes: &[u8], charset: Option<&str>, base: Option<&Url>) -> Result<ParsedFeed, FeedError> {
+pub fn parse(
+    bytes: &[u8],
+    charset: Option<&str>,
+    base: Option<&Url>,
+) -> Result<ParsedFeed, FeedError> {
     let _ = (charset, base);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FeedError::Empty);

@@ -55,14 +55,23 @@ pub struct Notifiers {
 
 impl Notifiers {
     /// `allow_private` lets webhooks reach loopback/private receivers (tests, LAN setups).
-    pub fn new(notifiers: &[NotifierConfig], user_agent: &str, allow_private: bool) -> Result<Notifiers, NotifyError> {
+    pub fn new(
+        notifiers: &[NotifierConfig],
+        user_agent: &str,
+        allow_private: bool,
+    ) -> Result<Notifiers, NotifyError> {
         let _ = (user_agent, allow_private);
-        Ok(Notifiers { notifiers: notifiers.to_vec() })
+        Ok(Notifiers {
+            notifiers: notifiers.to_vec(),
+        })
     }
 
     /// Sends one alert through the notifier named `name`.
     pub async fn send(&self, name: &str, alert: &Alert) -> Result<(), NotifyError> {
         let _ = alert;
-        Err(NotifyError { message: format!("notifier {name} not implemented yet"), retryable: true })
+        Err(NotifyError {
+            message: format!("notifier {name} not implemented yet"),
+            retryable: true,
+        })
     }
 }
