@@ -292,3 +292,11 @@ fn deeply_nested_pages_do_not_overflow_the_stack() {
     let a = page(&html);
     assert!(a.text.contains("deep text"));
 }
+
+#[test]
+fn a_script_rendered_page_is_read_from_its_noscript_fallback() {
+    let a = fixture("noscript.html");
+    assert_eq!(paragraphs(&a).len(), 3, "{}", a.text);
+    assert!(a.text.starts_with("With the 2024 edition"));
+    assert_eq!(a.not_article, None);
+}
