@@ -138,10 +138,10 @@ static BOILER: LazyLock<Regex> = LazyLock::new(|| {
             newsletter|subscribe|subscription|signup|sign-up|paywall|
             promo|promos|promotion|sponsor|sponsored|partner|outbrain|taboola|
             ad|ads|advert|adverts|advertisement|advertising|dfp|gpt|adslot|ad-?slot|ad-?container|
-            sidebar|side-?bar|rail|widget|widgets|
+            sidebar|side-?bar|
             footer|site-?footer|masthead|site-?header|topbar|top-?bar|toolbar|
             byline|dateline|timestamp|meta|post-?meta|entry-?meta|article-?meta|author-?bio|
-            tags|tag-?list|tagcloud|categories|pagination|pager|popup|modal|overlay|print|hidden|
+            tags|tag-?list|tagcloud|categories|pagination|pager|popup|modal|print|
             caption|credits?
         )(?:$|[\s_-])",
     )
@@ -205,7 +205,7 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
 fn looks_boiler(dom: &Dom, idx: usize) -> bool {
     let item = &dom.items[idx];
     let tag = item.tag();
-    if matches!(tag, "nav" | "aside" | "footer" | "form") {
+    if matches!(tag, "nav" | "aside" | "footer" | "form" | "figcaption") {
         return true;
     }
     if let Some(role) = item.attr("role")
@@ -267,9 +267,15 @@ pub struct Body {
 }
 
 /// Cuts the page into blocks, marking what is removed and what is boilerplate.
-fn blocks(dom: &Dom, ov: &Overrides, total_chars: &[usize]) -> Vec<Block> {
+/// `is_boiler` and `is_dropped` judge elements; the first cut of the page passes judges that
+/// say no to everything.
+fn blocks(
+    dom: &Dom,
+    ov: &Overrides,
+    is_boiler: &dyn Fn(usize) -> bool,
+    is_dropped: &dyn Fn(usize) -> bool,
+) -> Vec<Block> {
     let n = dom.items.len();
-    let page_chars = total_chars.first().copied().unwrap_or(0).max(1);
     let mut out: Vec<Block> = Vec::new();
     // Open block-level elements: (index, end, boilerplate).
     let mut stack: Vec<(usize, usize, bool)> = Vec::new();
@@ -367,7 +373,7 @@ fn blocks(dom: &Dom, ov: &Overrides, total_chars: &[usize]) -> Vec<Block> {
             idx += 1;
             continue;
         }
-        if is_skipped(tag) || ov.remove.contains(&id) || is_hidden(dom, idx) {
+        if is_skipped(tag) || ov.remove.contains(&id) || is_dropped(idx) {
             idx = end;
             continue;
         }
@@ -391,11 +397,7 @@ fn blocks(dom: &Dom, ov: &Overrides, total_chars: &[usize]) -> Vec<Block> {
             pres.push(end);
         }
         let parent_boiler = stack.last().is_some_and(|s| s.2);
-        // A wrapper holding most of the page's text is layout, whatever its class says.
-        let boiler = parent_boiler
-            || (looks_boiler(dom, idx)
-                && !ov.content.contains(&id)
-                && total_chars[idx] * 10 < page_chars * 6);
+        let boiler = parent_boiler || (!ov.content.contains(&id) && is_boiler(idx));
         if is_block(tag) || boiler != parent_boiler {
             flush(&mut cur, &mut out, idx, kind_of(tag), boiler);
             stack.push((idx, end, boiler));
@@ -406,27 +408,30 @@ fn blocks(dom: &Dom, ov: &Overrides, total_chars: &[usize]) -> Vec<Block> {
     out
 }
 
-/// Characters of text under each element (removed subtrees excluded), for the safety rule that
-/// keeps page-wide wrappers from counting as boilerplate.
-fn text_totals(dom: &Dom) -> Vec<usize> {
+/// Characters of prose (long blocks with few links) under each element, from a first cut of
+/// the page that ignores class names: a wrapper holding much of the page's prose is layout,
+/// whatever its class says (`content-with-sidebar`, `theiaStickySidebar`).
+fn prose_totals(dom: &Dom, blocks: &[Block]) -> Vec<usize> {
     let n = dom.items.len();
     let mut totals = vec![0usize; n];
-    for idx in (0..n).rev() {
-        let item = &dom.items[idx];
-        if is_skipped(item.tag()) {
-            totals[idx] = 0;
-            continue;
+    for b in blocks {
+        if b.chars >= 80 && b.link_chars * 4 < b.chars {
+            totals[b.owner] += b.chars;
         }
-        if let Some(t) = item.text() {
-            totals[idx] = t.chars().filter(|c| !c.is_whitespace()).count();
-        }
-        let p = item.parent;
+    }
+    for idx in (1..n).rev() {
+        let p = dom.items[idx].parent;
         if p != u32::MAX {
             totals[p as usize] += totals[idx];
         }
     }
     totals
 }
+
+static COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|disqus|replies|respond)(?:$|[\s_-])")
+        .unwrap_or_else(|_| unreachable_regex())
+});
 
 /// The value of a block as evidence of article text.
 fn value(b: &Block, before_headline: bool) -> f64 {
@@ -450,41 +455,72 @@ fn value(b: &Block, before_headline: bool) -> f64 {
 
 /// Picks the body: per-site content first, else the best-scoring element.
 pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
-    let totals = text_totals(dom);
-    let all = blocks(dom, ov, &totals);
-
+    let first = blocks(dom, ov, &|_| false, &|_| false);
     if !ov.content.is_empty() {
-        let roots: Vec<usize> = dom
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| ov.content.contains(&i.node.id()))
-            .map(|(i, _)| i)
+        let roots: Vec<usize> = (0..dom.items.len())
+            .filter(|&i| ov.content.contains(&dom.items[i].node.id()))
             .collect();
         let inside = |owner: usize| {
             roots
                 .iter()
                 .any(|&r| owner >= r && owner < dom.items[r].end as usize)
         };
-        let picked: Vec<Block> = all.into_iter().filter(|b| inside(b.owner)).collect();
-        if !picked.is_empty() {
-            return Body {
-                blocks: picked
-                    .into_iter()
-                    .map(|mut b| {
-                        b.boiler = false;
-                        b
-                    })
-                    .collect(),
-                by_rule: true,
-            };
-        }
         return Body {
-            blocks: vec![],
+            blocks: first.into_iter().filter(|b| inside(b.owner)).collect(),
             by_rule: true,
         };
     }
+    let prose = prose_totals(dom, &first);
+    let page_prose = prose.first().copied().unwrap_or(0);
+    let is_boiler = |idx: usize| {
+        looks_boiler(dom, idx)
+            && (prose[idx] * 10 < page_prose * 4
+                || !matches!(dom.items[idx].tag(), "article" | "main" | "body")
+                    && COMMENTS.is_match(&class_id(dom, idx)))
+    };
+    // Hidden parts go unless they hold much of the page's prose (streamed server rendering
+    // parks the whole article in a `hidden` element until a script moves it).
+    let is_dropped = |idx: usize| is_hidden(dom, idx) && prose[idx] * 10 < page_prose * 4;
+    // `itemprop=articleBody` is the page's own statement of where the body is: when it holds
+    // a fair share of the prose, the body is looked for inside it only.
+    let declared = (0..dom.items.len())
+        .filter(|&i| {
+            dom.items[i]
+                .attr("itemprop")
+                .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
+        })
+        .max_by_key(|&i| prose[i])
+        .filter(|&i| prose[i] * 10 >= page_prose * 3);
+    let picked = select(
+        dom,
+        blocks(dom, ov, &is_boiler, &is_dropped),
+        headline,
+        declared,
+    );
+    let chars: usize = picked.iter().map(|b| b.chars).sum();
+    // Class names can mislead; when they leave next to nothing, judge by the text alone.
+    if chars * 4 < page_prose {
+        let plain = select(dom, first, headline, None);
+        if plain.iter().map(|b| b.chars).sum::<usize>() > chars {
+            return Body {
+                blocks: plain,
+                by_rule: false,
+            };
+        }
+    }
+    Body {
+        blocks: picked,
+        by_rule: false,
+    }
+}
 
+/// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
+fn select(
+    dom: &Dom,
+    all: Vec<Block>,
+    headline: Option<usize>,
+    within: Option<usize>,
+) -> Vec<Block> {
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
     for b in &all {
@@ -499,7 +535,8 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
     }
     let mut best = 0usize;
     let mut best_score = f64::MIN;
-    for (idx, item) in dom.items.iter().enumerate() {
+    let (lo, hi) = within.map_or((0, n), |w| (w, dom.items[w].end as usize));
+    for (idx, item) in dom.items.iter().enumerate().take(hi).skip(lo) {
         if item.tag().is_empty() || sums[idx] <= 0.0 {
             continue;
         }
@@ -527,8 +564,53 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
         let h_end = dom.items[h].end as usize;
         picked.retain(|b| b.start >= h_end);
     }
-    Body {
-        blocks: picked,
-        by_rule: false,
+    cut_tail(&mut picked);
+    trim_furniture(&mut picked);
+    picked
+}
+
+static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\b(?:19|20)\d\d\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}:\d\d\b)")
+        .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// Drops the furniture that sits inside article containers: dateline and byline lines above
+/// the first real paragraph, and bare "Advertisement" labels.
+fn trim_furniture(blocks: &mut Vec<Block>) {
+    let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
+    let mut i = 0;
+    blocks.retain(|b| {
+        let lead = i < first_prose;
+        i += 1;
+        let label = matches!(
+            b.text.trim().to_lowercase().as_str(),
+            "advertisement" | "advert" | "ad" | "anzeige" | "publicidad" | "publicité"
+        );
+        !(label
+            || lead
+                && b.chars < 150
+                && !matches!(b.kind, Kind::Heading(_))
+                && DATE_LINE.is_match(&b.text))
+    });
+}
+
+static TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|about the author|sponsored(?: content)?)[:.!]?$",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// Ends the body at a closing section's heading ("Related", "Comments", "You may also
+/// like") found in the later part of the text: what follows it is not the article.
+fn cut_tail(blocks: &mut Vec<Block>) {
+    let total: usize = blocks.iter().map(|b| b.chars).sum();
+    let mut seen = 0;
+    for (i, b) in blocks.iter().enumerate() {
+        if seen * 2 > total && b.chars < 60 && TAIL.is_match(b.text.trim()) {
+            blocks.truncate(i);
+            return;
+        }
+        seen += b.chars;
     }
 }

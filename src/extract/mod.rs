@@ -107,6 +107,40 @@ pub fn extract(
         .map(|b| (b.kind, b.text))
         .collect();
 
+    // A page rendered by script may carry its content for crawlers inside `<noscript>`
+    // (forum software does this); the parser keeps that as raw text, so parse it on its own.
+    let body_chars: usize = paras.iter().map(|(_, t)| t.len()).sum();
+    if body_chars < 200 {
+        let fallback: String = dom
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.tag() == "noscript")
+            .map(|(idx, _)| {
+                dom.items[idx + 1..dom.items[idx].end as usize]
+                    .iter()
+                    .filter_map(|i| i.text())
+                    .collect::<String>()
+            })
+            .filter(|t| t.len() > 500)
+            .collect();
+        if !fallback.is_empty() {
+            let inner = scraper::Html::parse_document(&fallback);
+            let inner_dom = dom::Dom::new(&inner);
+            let inner_meta = metadata::read(&inner_dom, page_url);
+            let found = content::find(&inner_dom, &Overrides::default(), inner_meta.headline_idx);
+            let inner_paras: Vec<(Kind, String)> = found
+                .blocks
+                .into_iter()
+                .filter(|b| title_key.is_empty() || metadata::fold(&b.text) != title_key)
+                .map(|b| (b.kind, b.text))
+                .collect();
+            if inner_paras.iter().map(|(_, t)| t.len()).sum::<usize>() > body_chars {
+                paras = inner_paras;
+            }
+        }
+    }
+
     // Structured data as a candidate: when the page's own articleBody holds clearly more than
     // the DOM gave (a body rendered by script, or cut into teaser blocks), it wins.
     if !body.by_rule

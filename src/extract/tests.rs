@@ -41,3 +41,262 @@ fn the_wire_fixture_extracts_exactly() {
     assert_eq!(a.byline.as_deref(), Some("Staff reporter"));
     assert_eq!(a.site_name.as_deref(), Some("Daily Wire Service"));
 }
+
+fn fixture(name: &str) -> Article {
+    let path = format!(
+        "{}/tests/fixtures/extract/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    extract(
+        &bytes,
+        None,
+        Some(&Url::parse("https://courier.example/city/story").unwrap()),
+        &[],
+    )
+}
+
+const P1: &str = "The council voted on Tuesday to extend the night bus network";
+const P2: &str = "Officials said the first routes would open in the spring";
+const P3: &str = "Residents in the outer districts welcomed the decision";
+
+fn paragraphs(a: &Article) -> Vec<&str> {
+    a.text.split("\n\n").collect()
+}
+
+#[test]
+fn json_ld_gives_headline_authors_date_publisher_image_and_language() {
+    let a = fixture("jsonld.html");
+    assert_eq!(
+        a.title.as_deref(),
+        Some("Night buses reach three new districts")
+    );
+    assert_eq!(a.byline.as_deref(), Some("Ana Ruiz, Ben Okafor"));
+    assert_eq!(
+        a.published.unwrap().to_rfc3339(),
+        "2024-03-05T08:30:00+00:00"
+    );
+    assert_eq!(a.site_name.as_deref(), Some("Example Gazette"));
+    assert_eq!(
+        a.image.as_deref(),
+        Some("https://gazette.example/img/bus.jpg")
+    );
+    assert_eq!(a.lang.as_deref(), Some("en-GB"));
+}
+
+#[test]
+fn json_ld_article_body_stands_in_for_a_script_rendered_page() {
+    let a = fixture("jsonld.html");
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(a.text.contains(P2));
+    assert!(!a.text.contains("Loading"));
+}
+
+#[test]
+fn opengraph_gives_title_without_suffix_site_date_locale_and_absolute_urls() {
+    let a = fixture("opengraph.html");
+    assert_eq!(
+        a.title.as_deref(),
+        Some("Night buses reach three new districts")
+    );
+    assert_eq!(a.site_name.as_deref(), Some("The Courier"));
+    assert_eq!(
+        a.url.as_deref(),
+        Some("https://courier.example/city/night-buses")
+    );
+    assert_eq!(
+        a.image.as_deref(),
+        Some("https://courier.example/img/bus.jpg")
+    );
+    assert_eq!(a.lang.as_deref(), Some("en-GB"));
+    assert_eq!(
+        a.published.unwrap().to_rfc3339(),
+        "2024-03-05T08:30:00+00:00"
+    );
+}
+
+#[test]
+fn meta_author_time_element_html_lang_and_canonical_link_are_read() {
+    let a = fixture("metatags.html");
+    assert_eq!(a.byline.as_deref(), Some("Clara Weiss"));
+    assert_eq!(
+        a.published.unwrap().to_rfc3339(),
+        "2024-03-05T10:15:00+00:00"
+    );
+    assert_eq!(a.lang.as_deref(), Some("de-AT"));
+    assert_eq!(
+        a.url.as_deref(),
+        Some("https://courier.example/city/night-buses?ref=home")
+    );
+    assert!(
+        !a.text.contains("5 March"),
+        "the dateline is not body text: {}",
+        a.text
+    );
+}
+
+#[test]
+fn the_headline_is_not_repeated_in_the_body() {
+    let a = fixture("opengraph.html");
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(!a.text.contains("Night buses reach"));
+}
+
+#[test]
+fn link_dense_blocks_lose_to_prose_and_are_dropped_from_it() {
+    let a = fixture("link-density.html");
+    assert_eq!(paragraphs(&a).len(), 3, "{}", a.text);
+    assert!(!a.text.contains("Weather warning"));
+    assert!(!a.text.contains("Bus strike"));
+}
+
+#[test]
+fn share_newsletter_promo_related_comment_and_cookie_blocks_are_dropped() {
+    let a = fixture("boilerplate.html");
+    let paras = paragraphs(&a);
+    assert_eq!(paras.len(), 3, "{}", a.text);
+    assert!(paras[0].starts_with(P1) && paras[1].starts_with(P2) && paras[2].starts_with(P3));
+}
+
+#[test]
+fn itemprop_article_body_wins_over_a_similar_block() {
+    let a = fixture("semantic.html");
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(!a.text.contains("Opinion"));
+}
+
+#[test]
+fn text_before_the_headline_is_not_body() {
+    let a = fixture("headline.html");
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(!a.text.contains("mayor"));
+}
+
+#[test]
+fn headings_and_list_items_are_paragraphs_of_their_own() {
+    let a = fixture("structure.html");
+    let paras = paragraphs(&a);
+    assert_eq!(paras[1], "What changes");
+    assert_eq!(paras[2], "Route N4 runs every 20 minutes");
+    assert_eq!(paras[3], "Route N9 reaches the airport");
+    assert!(
+        a.html.contains("<h2>What changes</h2>")
+            && a.html.contains("<li>Route N9 reaches the airport</li>")
+    );
+}
+
+#[test]
+fn a_site_rule_picks_the_content_and_removes_what_it_names() {
+    let bytes = std::fs::read(format!(
+        "{}/tests/fixtures/extract/site-rule.html",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let rule = SiteRule {
+        host: "courier.example".into(),
+        content: Some("div.story".into()),
+        remove: vec![".ad-slot-x".into()],
+    };
+    let url = Url::parse("https://www.courier.example/x").unwrap();
+    let a = extract(&bytes, None, Some(&url), &[rule]);
+    assert_eq!(paragraphs(&a).len(), 2, "{}", a.text);
+    assert!(a.text.starts_with(P1));
+    let without_rule = extract(&bytes, None, Some(&url), &[]);
+    assert!(
+        without_rule.text.contains("teaser"),
+        "the rule, not the general scoring, chose the story"
+    );
+}
+
+#[test]
+fn a_declared_legacy_charset_is_decoded() {
+    let a = fixture("latin1.html");
+    assert_eq!(a.title.as_deref(), Some("Café prices"));
+    assert!(a.text.contains("café crème"));
+}
+
+#[test]
+fn a_paywall_stub_is_flagged() {
+    assert!(
+        fixture("paywall.html")
+            .not_article
+            .unwrap()
+            .starts_with("paywall")
+    );
+}
+
+#[test]
+fn a_bot_challenge_is_flagged() {
+    assert!(
+        fixture("challenge.html")
+            .not_article
+            .unwrap()
+            .starts_with("bot challenge")
+    );
+}
+
+#[test]
+fn a_login_wall_is_flagged() {
+    assert!(
+        fixture("login.html")
+            .not_article
+            .unwrap()
+            .starts_with("login wall")
+    );
+}
+
+#[test]
+fn an_empty_app_shell_is_flagged() {
+    assert!(
+        fixture("spa.html")
+            .not_article
+            .unwrap()
+            .starts_with("empty app shell")
+    );
+}
+
+#[test]
+fn an_article_is_not_flagged() {
+    assert_eq!(fixture("boilerplate.html").not_article, None);
+}
+
+#[test]
+fn the_html_is_sanitised() {
+    let a = page(
+        "<html><body><article><p>A long enough paragraph about <script>alert(1)</script>the night bus network and its <b onclick=\"x()\">new</b> routes in the city.</p></article></body></html>",
+    );
+    assert!(
+        !a.html.contains("script") && !a.html.contains("onclick"),
+        "{}",
+        a.html
+    );
+    assert!(a.html.starts_with("<p>A long enough paragraph"));
+}
+
+#[test]
+fn gzip_pages_are_unpacked() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"<p>hello</p>").unwrap();
+    let packed = gz.finish().unwrap();
+    assert!(is_gzip(&packed));
+    assert_eq!(page_bytes(packed).unwrap(), b"<p>hello</p>");
+}
+
+#[test]
+fn deeply_nested_pages_do_not_overflow_the_stack() {
+    let html = format!(
+        "{}<p>deep text that is long enough to count as a paragraph of prose</p>",
+        "<div>".repeat(5_000)
+    );
+    let a = page(&html);
+    assert!(a.text.contains("deep text"));
+}
+
+#[test]
+fn a_script_rendered_page_is_read_from_its_noscript_fallback() {
+    let a = fixture("noscript.html");
+    assert_eq!(paragraphs(&a).len(), 3, "{}", a.text);
+    assert!(a.text.starts_with("With the 2024 edition"));
+    assert_eq!(a.not_article, None);
+}

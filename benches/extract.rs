@@ -1,0 +1,127 @@
+//! Extraction benchmark over a page set laid out as in the shared bench data
+//! (`SET_DIR/html/<id>.html.gz` and `SET_DIR/truth.json`).
+//!
+//! `cargo bench --bench extract -- SET_DIR OUT.jsonl` extracts every page on one thread, writes
+//! one `{"file", "text"}` line per page (what `score.py SET_DIR OUT.jsonl` reads), and prints
+//! pages/s for our extractor and for a bare html5ever parse of the same pages (the floor for any
+//! DOM-based extractor), the slowest page, any panic, and the peak resident memory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use feedwatch::extract;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let (Some(set), Some(out)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: cargo bench --bench extract -- SET_DIR OUT.jsonl");
+        std::process::exit(1);
+    };
+    if let Err(e) = run(Path::new(set), Path::new(out)) {
+        eprintln!("extract bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(set.join("truth.json"))?)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(set.join("html"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.to_string_lossy().ends_with(".html.gz") || p.to_string_lossy().ends_with(".html")
+        })
+        .collect();
+    files.sort();
+    // Pages are read one at a time so that peak memory is the extractor's, not the set's;
+    // only parsing and extraction are timed.
+    let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
+    let mut parse_time = Duration::ZERO;
+    let mut total = Duration::ZERO;
+    let mut slowest = (Duration::ZERO, String::new());
+    let mut panics = Vec::new();
+    let mut flagged = 0usize;
+    for f in &files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let id = name
+            .trim_end_matches(".gz")
+            .trim_end_matches(".html")
+            .to_string();
+        let url = truth
+            .get(&id)
+            .and_then(|t| t.get("url"))
+            .and_then(|u| u.as_str())
+            .and_then(|u| url::Url::parse(u).ok());
+        let bytes = extract::page_bytes(std::fs::read(f)?)?;
+
+        let t = Instant::now();
+        let text = String::from_utf8_lossy(&bytes);
+        std::hint::black_box(scraper::Html::parse_document(&text));
+        parse_time += t.elapsed();
+
+        let t = Instant::now();
+        let result = std::panic::catch_unwind(|| extract::extract(&bytes, None, url.as_ref(), &[]));
+        let took = t.elapsed();
+        total += took;
+        if took > slowest.0 {
+            slowest = (took, name.clone());
+        }
+        let text = match result {
+            Ok(a) => {
+                flagged += usize::from(a.not_article.is_some());
+                a.text
+            }
+            Err(_) => {
+                panics.push(name.clone());
+                String::new()
+            }
+        };
+        writeln!(w, "{}", serde_json::json!({"file": name, "text": text}))?;
+    }
+    w.flush()?;
+
+    let n = files.len() as f64;
+    println!("pages: {}", files.len());
+    println!(
+        "feedwatch extract: {:.1} pages/s ({:.2} ms/page)",
+        n / total.as_secs_f64(),
+        total.as_secs_f64() * 1000.0 / n
+    );
+    println!(
+        "bare html5ever parse: {:.1} pages/s ({:.2} ms/page)",
+        n / parse_time.as_secs_f64(),
+        parse_time.as_secs_f64() * 1000.0 / n
+    );
+    println!(
+        "ratio to bare parse: {:.2}x",
+        total.as_secs_f64() / parse_time.as_secs_f64()
+    );
+    println!(
+        "slowest page: {} ({:.1} ms)",
+        slowest.1,
+        slowest.0.as_secs_f64() * 1000.0
+    );
+    println!("flagged not_article: {flagged}");
+    println!("panics: {} {:?}", panics.len(), panics);
+    println!(
+        "peak RSS: {}",
+        peak_rss().unwrap_or_else(|| "unknown".into())
+    );
+    println!("predictions: {}", out.display());
+    Ok(())
+}
+
+/// VmHWM of this process (Linux).
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+}
