@@ -39,10 +39,10 @@ fn main() -> ExitCode {
 /// level.
 fn init_logging(verbose: bool, daemon: bool) {
     use tracing_subscriber::prelude::*;
-    let default = if verbose {
-        "feedwatch=debug,info"
-    } else {
-        "info"
+    let default = match (verbose, daemon) {
+        (true, _) => "feedwatch=debug,info",
+        (false, true) => "info",
+        (false, false) => "error",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

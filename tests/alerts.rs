@@ -272,3 +272,74 @@ async fn a_webhook_answering_500_twice_then_200_gets_the_alert_once_with_one_web
         "{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_feed_raises_one_feed_gone_event_for_notifiers_that_ask() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/feed.xml",
+        Route::Status {
+            status: 410,
+            retry_after: None,
+        },
+    );
+    let hook = webhook_receiver(vec![200]).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!(
+            "type = \"webhook\"\nurl = \"{}\"\nevents = [\"feed.gone\"]",
+            hook.url
+        ),
+    );
+    for _ in 0..2 {
+        assert!(feedwatch(&config, &["once"]).await.status.success());
+    }
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "one event, not one per run");
+    let v: serde_json::Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(v["type"], "feed.gone");
+    assert_eq!(v["topic"], "F");
+    assert!(
+        v["stories"][0]["title"].as_str().unwrap().contains("410"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_in_a_topics_quiet_hours_are_held_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, 1);
+    let hook = webhook_receiver(vec![200]).await;
+    let now = chrono::Local::now();
+    let window = format!(
+        "quiet_hours = \"{}-{}\"",
+        (now - chrono::Duration::hours(1)).format("%H:%M"),
+        (now + chrono::Duration::hours(1)).format("%H:%M")
+    );
+    let config = write_config(
+        dir.path(),
+        &base,
+        &window,
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert!(
+        hook.received.lock().unwrap().is_empty(),
+        "nothing is sent in quiet hours"
+    );
+    let out = feedwatch(&config, &["alerts", "--json"]).await;
+    let row: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(row["state"], "pending");
+    assert_eq!(row["attempts"], 0, "holding is not a failed try");
+    let due = row["next_attempt_at"].as_i64().unwrap();
+    let end = (now + chrono::Duration::hours(1)).timestamp();
+    assert!(
+        (due - end).abs() <= 60,
+        "held until the window ends: {due} vs {end}"
+    );
+}
