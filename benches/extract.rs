@@ -47,7 +47,7 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut total = Duration::ZERO;
     let mut slowest = (Duration::ZERO, String::new());
     let mut panics = Vec::new();
-    let mut flagged = 0usize;
+    let mut flagged: std::collections::BTreeMap<String, usize> = Default::default();
     #[cfg(feature = "bench-dom-smoothie")]
     let mut ds = (
         Duration::ZERO,
@@ -85,7 +85,10 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         }
         let text = match result {
             Ok(a) => {
-                flagged += usize::from(a.not_article.is_some());
+                if let Some(reason) = a.not_article {
+                    let kind = reason.split(':').next().unwrap_or_default().to_string();
+                    *flagged.entry(kind).or_default() += 1;
+                }
                 a.text
             }
             Err(_) => {
@@ -145,7 +148,7 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         slowest.1,
         slowest.0.as_secs_f64() * 1000.0
     );
-    println!("flagged not_article: {flagged}");
+    println!("flagged not_article: {flagged:?}");
     println!("panics: {} {:?}", panics.len(), panics);
     println!(
         "peak RSS: {}",
