@@ -5,6 +5,10 @@
 //! one `{"file", "text"}` line per page (what `score.py SET_DIR OUT.jsonl` reads), and prints
 //! pages/s for our extractor and for a bare html5ever parse of the same pages (the floor for any
 //! DOM-based extractor), the slowest page, any panic, and the peak resident memory.
+//!
+//! With `--features bench-dom-smoothie` the same run also times dom_smoothie (a Readability
+//! port on the same html5ever) on the same pages and writes its predictions to
+//! `OUT.dom_smoothie.jsonl`, for a side-by-side score.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,7 +47,14 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut total = Duration::ZERO;
     let mut slowest = (Duration::ZERO, String::new());
     let mut panics = Vec::new();
-    let mut flagged = 0usize;
+    let mut flagged: std::collections::BTreeMap<String, usize> = Default::default();
+    #[cfg(feature = "bench-dom-smoothie")]
+    let mut ds = (
+        Duration::ZERO,
+        std::io::BufWriter::new(std::fs::File::create(
+            out.with_extension("dom_smoothie.jsonl"),
+        )?),
+    );
     for f in &files {
         let name = f
             .file_name()
@@ -74,7 +85,10 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         }
         let text = match result {
             Ok(a) => {
-                flagged += usize::from(a.not_article.is_some());
+                if let Some(reason) = a.not_article {
+                    let kind = reason.split(':').next().unwrap_or_default().to_string();
+                    *flagged.entry(kind).or_default() += 1;
+                }
                 a.text
             }
             Err(_) => {
@@ -83,6 +97,33 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         writeln!(w, "{}", serde_json::json!({"file": name, "text": text}))?;
+
+        #[cfg(feature = "bench-dom-smoothie")]
+        {
+            let t = Instant::now();
+            let html = String::from_utf8_lossy(&bytes);
+            let doc_url = url.as_ref().map(|u| u.as_str());
+            let text = std::panic::catch_unwind(|| {
+                dom_smoothie::Readability::new(html.as_ref(), doc_url, None)
+                    .and_then(|mut r| r.parse())
+                    .map(|a| a.text_content.to_string())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+            ds.0 += t.elapsed();
+            writeln!(ds.1, "{}", serde_json::json!({"file": name, "text": text}))?;
+        }
+    }
+    #[cfg(feature = "bench-dom-smoothie")]
+    {
+        ds.1.flush()?;
+        let n = files.len() as f64;
+        println!(
+            "dom_smoothie: {:.1} pages/s ({:.2} ms/page), predictions {}",
+            n / ds.0.as_secs_f64(),
+            ds.0.as_secs_f64() * 1000.0 / n,
+            out.with_extension("dom_smoothie.jsonl").display()
+        );
     }
     w.flush()?;
 
@@ -107,7 +148,7 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         slowest.1,
         slowest.0.as_secs_f64() * 1000.0
     );
-    println!("flagged not_article: {flagged}");
+    println!("flagged not_article: {flagged:?}");
     println!("panics: {} {:?}", panics.len(), panics);
     println!(
         "peak RSS: {}",

@@ -441,7 +441,7 @@ fn value(b: &Block, before_headline: bool) -> f64 {
         return -len;
     }
     if ld > 0.5 {
-        return -len * ld;
+        return -len * ld * 0.5;
     }
     if before_headline {
         return -len * 0.5;

@@ -312,10 +312,11 @@ fn classify(dom: &dom::Dom, meta: &metadata::Meta, text: &str) -> Option<String>
             && i.attr("type")
                 .is_some_and(|t| t.eq_ignore_ascii_case("password"))
     });
-    if chars < 600 && (has_password || LOGIN.iter().any(|p| hay.contains(p))) {
+    // Many sites carry a sign-in form in the header, so only a near-empty page is a wall.
+    if chars < 300 && (has_password || LOGIN.iter().any(|p| hay.contains(p))) {
         return Some("login wall: the page asks to sign in instead of showing the article".into());
     }
-    if chars < 1200 && (meta.paywalled || PAYWALL.iter().any(|p| hay.contains(p))) {
+    if meta.paywalled && chars < 1200 || chars < 600 && PAYWALL.iter().any(|p| hay.contains(p)) {
         return Some("paywall: only a teaser is public".into());
     }
     if chars < 200 {
