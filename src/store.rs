@@ -1132,6 +1132,170 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_summary_in_another_feed_joins_the_full_article() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let b = store.sync_feed("agg", "https://agg.example/rss").unwrap();
+        let article = fixture("tome-iraq-troops.expected.txt");
+        let summary = fixture("dedup/tome-feed-summary.txt");
+        let Ingested::NewStory { story_id, .. } = store
+            .ingest(
+                &item(
+                    a.id,
+                    "t1",
+                    "https://tome.example/t",
+                    "Troops",
+                    &article,
+                    100,
+                ),
+                &[],
+            )
+            .unwrap()
+        else {
+            panic!("the article is news")
+        };
+        let short = item(
+            b.id,
+            "s1",
+            "https://agg.example/s/1",
+            "Troops talks",
+            &summary,
+            900,
+        );
+        assert_eq!(
+            store.ingest(&short, &[]).unwrap(),
+            Ingested::JoinedStory {
+                story_id,
+                alerts: 0
+            }
+        );
+    }
+
+    #[test]
+    fn newsletters_sharing_a_template_stay_separate_stories() {
+        let store = Store::open_in_memory().unwrap();
+        let f = store.sync_feed("n", "https://n.example/rss").unwrap();
+        let mon = item(
+            f.id,
+            "mon",
+            "https://n.example/briefing/mon",
+            "Daily briefing",
+            &fixture("dedup/newsletter-monday.txt"),
+            100,
+        );
+        let tue = item(
+            f.id,
+            "tue",
+            "https://n.example/briefing/tue",
+            "Daily briefing",
+            &fixture("dedup/newsletter-tuesday.txt"),
+            200,
+        );
+        assert!(matches!(
+            store.ingest(&mon, &[]).unwrap(),
+            Ingested::NewStory { .. }
+        ));
+        assert!(matches!(
+            store.ingest(&tue, &[]).unwrap(),
+            Ingested::NewStory { .. }
+        ));
+        assert_eq!(store.stories(0, None, 10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_copy_seen_days_later_is_a_new_story() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let b = store.sync_feed("wire", "https://wire.example/rss").unwrap();
+        let tome = fixture("tome-iraq-troops.expected.txt");
+        let wire = fixture("wire-iraq-troops.expected.txt");
+        store
+            .ingest(
+                &item(a.id, "t", "https://tome.example/t", "T", &tome, 0),
+                &[],
+            )
+            .unwrap();
+        let late = item(
+            b.id,
+            "w",
+            "https://wire.example/w",
+            "W",
+            &wire,
+            NEAR_DUPLICATE_WINDOW + 1,
+        );
+        assert!(matches!(
+            store.ingest(&late, &[]).unwrap(),
+            Ingested::NewStory { .. }
+        ));
+    }
+
+    #[test]
+    fn a_reissued_guid_for_the_same_page_is_seen_or_kept_as_a_revision() {
+        let store = Store::open_in_memory().unwrap();
+        let f = store.sync_feed("a", "https://a.example/rss").unwrap();
+        let first = item(f.id, "g1", "https://a.example/1", "Talks", "first text", 10);
+        let Ingested::NewStory { story_id, .. } = store.ingest(&first, &[]).unwrap() else {
+            panic!()
+        };
+        let same = item(f.id, "g2", "https://a.example/1", "Talks", "first text", 20);
+        assert_eq!(store.ingest(&same, &[]).unwrap(), Ingested::Seen);
+        let changed = item(
+            f.id,
+            "g3",
+            "https://a.example/1",
+            "Talks end",
+            "second text",
+            30,
+        );
+        assert_eq!(
+            store.ingest(&changed, &[]).unwrap(),
+            Ingested::Updated { story_id }
+        );
+        let conn = store.conn();
+        let (n, title): (i64, String) = conn
+            .query_row("SELECT COUNT(*), MAX(title) FROM item_revisions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, title.as_str()), (1, "Talks end"));
+    }
+
+    #[test]
+    fn items_stored_in_one_transaction_are_filed_like_single_ones() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let b = store.sync_feed("wire", "https://wire.example/rss").unwrap();
+        let tome = fixture("tome-iraq-troops.expected.txt");
+        let wire = fixture("wire-iraq-troops.expected.txt");
+        let done = store
+            .ingest_many(&[
+                (
+                    item(a.id, "t", "https://tome.example/t", "T", &tome, 1),
+                    vec![hit("iraq")],
+                ),
+                (
+                    item(b.id, "w", "https://wire.example/w", "W", &wire, 2),
+                    vec![hit("iraq")],
+                ),
+            ])
+            .unwrap();
+        let Ingested::NewStory {
+            story_id,
+            alerts: 1,
+        } = done[0]
+        else {
+            panic!("{done:?}")
+        };
+        assert_eq!(
+            done[1],
+            Ingested::JoinedStory {
+                story_id,
+                alerts: 0
+            }
+        );
+    }
+
+    #[test]
     fn an_alert_left_sending_by_a_crash_is_due_again_with_the_same_id() {
         let store = Store::open_in_memory().unwrap();
         let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
