@@ -9,7 +9,8 @@
 //! stories fall inside one near-duplicate window: the worst case for the band index.
 //!
 //! Run: `cargo bench --bench dedup -- [--stories N] [--lookups N] [--batch N] [--dir PATH]`
-//! (defaults: 1,000,000 stories, 10,000 lookups, one transaction per story).
+//! (defaults: 1,000,000 stories, 10,000 lookups, one transaction per story). `--without-fts`
+//! drops the full-text index trigger first, to show what the rest of an insert costs.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ struct Options {
     lookups: usize,
     batch: usize,
     dir: Option<PathBuf>,
+    /// Drop the full-text index trigger, to see the cost of everything else.
+    without_fts: bool,
 }
 
 fn options() -> Options {
@@ -45,6 +48,7 @@ fn options() -> Options {
         lookups: 10_000,
         batch: 1,
         dir: None,
+        without_fts: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -61,6 +65,11 @@ fn options() -> Options {
             "--lookups" => o.lookups = num(),
             "--batch" => o.batch = num().max(1),
             "--dir" => o.dir = Some(PathBuf::from(&val)),
+            "--without-fts" => {
+                o.without_fts = true;
+                i += 1;
+                continue;
+            }
             // `cargo bench` passes `--bench`; nothing else is ours.
             _ => {
                 i += 1;
@@ -186,6 +195,14 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1)
     });
+    if o.without_fts {
+        let dropped = rusqlite::Connection::open(&db)
+            .and_then(|c| c.execute_batch("DROP TRIGGER stories_fts_insert"));
+        if let Err(e) = dropped {
+            eprintln!("cannot drop the full-text trigger: {e}");
+            std::process::exit(1);
+        }
+    }
     let feeds: Vec<i64> = (0..50)
         .map(|f| {
             store
@@ -299,6 +316,17 @@ fn main() {
             false_hits += 1;
         }
     }
+    // The pure part of a lookup: shingles and fingerprint of the new text.
+    let mut fp_lat = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let text = model.story(&mut rng);
+        let t = Instant::now();
+        let sh = feedwatch::dedup::Shingles::of(&text);
+        let fp = feedwatch::dedup::Fingerprint::of_shingles(&sh);
+        fp_lat.push(t.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(fp);
+    }
+    fp_lat.sort_by(f64::total_cmp);
     let mut dup_lat = Vec::with_capacity(o.lookups / 10);
     let mut found = 0;
     for _ in 0..(o.lookups / 10).min(recent.len() * 4) {
@@ -339,6 +367,11 @@ fn main() {
         fresh_lat.last().copied().unwrap_or(0.0),
         fresh_lat.len(),
         false_hits
+    );
+    println!(
+        "  of which fingerprint  p50 {:.3} ms  p99 {:.3} ms",
+        percentile(&fp_lat, 0.5),
+        percentile(&fp_lat, 0.99)
     );
     println!(
         "lookup, copy of a story p50 {:.3} ms  p99 {:.3} ms  ({} lookups, {} found)",
