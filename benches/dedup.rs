@@ -232,7 +232,7 @@ fn main() {
     let mut busy = std::time::Duration::ZERO;
     let mut segment = Instant::now();
     let mut pending: Vec<(NewItem, Vec<feedwatch::store::TopicHit>)> = Vec::new();
-    let mut count = |r: &Ingested, new_stories: &mut usize, joined: &mut usize| match r {
+    let count = |r: &Ingested, new_stories: &mut usize, joined: &mut usize| match r {
         Ingested::NewStory { .. } => *new_stories += 1,
         Ingested::JoinedStory { .. } => *joined += 1,
         _ => {}

@@ -355,7 +355,7 @@ fn boilerplate(doc: &Doc, rng: &mut Rng) -> Doc {
     }
     for _ in 0..1 + rng.below(2) {
         text.push_str("\n\n");
-        let line: &str = *rng.pick(BOILERPLATE);
+        let line: &&str = rng.pick(BOILERPLATE);
         text.push_str(line);
     }
     Doc {
