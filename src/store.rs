@@ -15,8 +15,13 @@ use crate::dedup;
 use crate::notify::{Alert, AlertStory};
 
 /// The migrations, in order. Append-only: a released file is never edited.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../migrations/0001_init.sql")),
+    (
+        "0002_dedup.sql",
+        include_str!("../migrations/0002_dedup.sql"),
+    ),
+];
 
 /// How far apart (seconds) two copies of one story may first be seen and still be merged by
 /// text similarity; older stories are news of another day.
@@ -219,6 +224,9 @@ impl Store {
         // can lose the last transaction, never corrupt the file).
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 64 MiB of page cache (the default is 2 MiB): the band index and the story rows a
+        // near-duplicate lookup touches stay in memory instead of being re-read per lookup.
+        conn.pragma_update(None, "cache_size", -65536)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
@@ -361,65 +369,33 @@ impl Store {
     pub fn ingest(&self, item: &NewItem, hits: &[TopicHit]) -> Result<Ingested> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let hash = dedup::content_hash(&item.title, &item.text);
-
-        let existing: Option<(i64, String, i64)> = tx
-            .query_row(
-                "SELECT id, content_hash, story_id FROM items WHERE feed_id = ?1 AND guid = ?2",
-                params![item.feed_id, item.guid],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        if let Some((item_id, old_hash, story_id)) = existing {
-            if old_hash == hash {
-                return Ok(Ingested::Seen);
-            }
-            tx.execute(
-                "UPDATE items SET title = ?2, content_hash = ?3, url = COALESCE(?4, url) WHERE id = ?1",
-                params![item_id, item.title, hash, item.url],
-            )?;
-            tx.commit()?;
-            return Ok(Ingested::Updated { story_id });
-        }
-        if let Some(u) = &item.canonical_url {
-            let same_url: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM items WHERE feed_id = ?1 AND canonical_url = ?2)",
-                params![item.feed_id, u],
-                |r| r.get(0),
-            )?;
-            if same_url {
-                // An unstable GUID: the feed re-issued an item it carried already.
-                return Ok(Ingested::Seen);
-            }
-        }
-
-        let found = find_story(&tx, item, &hash)?;
-        let (story_id, joined) = match found {
-            Some(id) => (id, true),
-            None => (insert_story(&tx, item, &hash)?, false),
-        };
-        tx.execute(
-            "INSERT INTO items (feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, story_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                item.feed_id,
-                item.guid,
-                item.url,
-                item.canonical_url,
-                item.title,
-                item.published_at,
-                item.seen_at,
-                hash,
-                story_id
-            ],
-        )?;
-        let alerts = record_hits(&tx, story_id, hits, item.seen_at)?;
+        let done = ingest_one(&tx, item, hits)?;
         tx.commit()?;
-        Ok(if joined {
-            Ingested::JoinedStory { story_id, alerts }
-        } else {
-            Ingested::NewStory { story_id, alerts }
-        })
+        Ok(done)
+    }
+
+    /// [`Store::ingest`] for many items in one transaction: one commit instead of one per
+    /// item, for a poll that brings many items (and for bulk imports). All or nothing.
+    pub fn ingest_many(&self, items: &[(NewItem, Vec<TopicHit>)]) -> Result<Vec<Ingested>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut out = Vec::with_capacity(items.len());
+        for (item, hits) in items {
+            out.push(ingest_one(&tx, item, hits)?);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The stored story a text seen at `seen_at` is a near-duplicate of, if any: the lookup
+    /// `ingest` does after URL and content hash, exposed for `stories` tooling and benchmarks.
+    pub fn find_near_duplicate(&self, text: &str, seen_at: i64) -> Result<Option<i64>> {
+        let conn = self.conn();
+        let sh = dedup::Shingles::of(text);
+        match dedup::Fingerprint::of_shingles(&sh) {
+            Some(fp) => near_duplicate(&conn, &sh, &fp, seen_at),
+            None => Ok(None),
+        }
     }
 
     /// Recent stories, newest first, with their copies; `topic` keeps those that matched it.
@@ -726,16 +702,92 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// Stores one item inside the caller's transaction (see [`Store::ingest`]).
+fn ingest_one(tx: &Transaction, item: &NewItem, hits: &[TopicHit]) -> Result<Ingested> {
+    let hash = dedup::content_hash(&item.title, &item.text);
+
+    let existing: Option<(i64, String, i64)> = tx
+        .prepare_cached(
+            "SELECT id, content_hash, story_id FROM items WHERE feed_id = ?1 AND guid = ?2",
+        )?
+        .query_row(params![item.feed_id, item.guid], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    // An unstable GUID: the feed re-issued, under a new GUID, an item it carried already at
+    // the same page. The same text is nothing new; a changed one is an update of that item.
+    let existing = match (existing, &item.canonical_url) {
+        (Some(e), _) => Some(e),
+        (None, Some(u)) => tx
+            .prepare_cached(
+                "SELECT id, content_hash, story_id FROM items WHERE feed_id = ?1 AND canonical_url = ?2
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![item.feed_id, u], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?,
+        (None, None) => None,
+    };
+    if let Some((item_id, old_hash, story_id)) = existing {
+        if old_hash == hash {
+            return Ok(Ingested::Seen);
+        }
+        tx.execute(
+            "UPDATE items SET title = ?2, content_hash = ?3, url = COALESCE(?4, url) WHERE id = ?1",
+            params![item_id, item.title, hash, item.url],
+        )?;
+        tx.prepare_cached(
+            "INSERT INTO item_revisions (item_id, seen_at, title, text, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![item_id, item.seen_at, item.title, item.text, hash])?;
+        return Ok(Ingested::Updated { story_id });
+    }
+
+    let shingles = dedup::Shingles::of(&item.text);
+    let fingerprint = dedup::Fingerprint::of_shingles(&shingles);
+    let found = find_story(tx, item, &hash, &shingles, fingerprint.as_ref())?;
+    let (story_id, joined) = match found {
+        Some(id) => (id, true),
+        None => (insert_story(tx, item, &hash, fingerprint.as_ref())?, false),
+    };
+    tx.prepare_cached(
+        "INSERT INTO items (feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, story_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        item.feed_id,
+        item.guid,
+        item.url,
+        item.canonical_url,
+        item.title,
+        item.published_at,
+        item.seen_at,
+        hash,
+        story_id
+    ])?;
+    let alerts = record_hits(tx, story_id, hits, item.seen_at)?;
+    Ok(if joined {
+        Ingested::JoinedStory { story_id, alerts }
+    } else {
+        Ingested::NewStory { story_id, alerts }
+    })
+}
+
 /// Finds the story an item belongs to: the same page (canonical URL) in any feed, the same text
 /// (content hash), or a near-duplicate text seen recently (fingerprint bands, then a check).
-fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64>> {
+fn find_story(
+    tx: &Transaction,
+    item: &NewItem,
+    hash: &str,
+    shingles: &dedup::Shingles,
+    fingerprint: Option<&dedup::Fingerprint>,
+) -> Result<Option<i64>> {
     if let Some(u) = &item.canonical_url {
         let by_url: Option<i64> = tx
-            .query_row(
-                "SELECT story_id FROM items WHERE canonical_url = ?1 LIMIT 1",
-                [u],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT story_id FROM items WHERE canonical_url = ?1 LIMIT 1")?
+            .query_row([u], |r| r.get(0))
             .optional()?;
         if by_url.is_some() {
             return Ok(by_url);
@@ -743,38 +795,57 @@ fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64
     }
     if !item.text.trim().is_empty() {
         let by_hash: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM stories WHERE content_hash = ?1 LIMIT 1",
-                [hash],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT id FROM stories WHERE content_hash = ?1 LIMIT 1")?
+            .query_row([hash], |r| r.get(0))
             .optional()?;
         if by_hash.is_some() {
             return Ok(by_hash);
         }
     }
-    let Some(fp) = dedup::Fingerprint::of(&item.text) else {
-        return Ok(None);
-    };
-    let mut candidates: Vec<i64> = Vec::new();
+    match fingerprint {
+        Some(fp) => near_duplicate(tx, shingles, fp, item.seen_at),
+        None => Ok(None),
+    }
+}
+
+/// At most this many candidates are checked per lookup, those sharing the most band keys
+/// first: a template shared by many stories must not make one lookup read them all.
+const MAX_CANDIDATES: usize = 24;
+
+/// The story whose text `shingles` duplicates, among those sharing a band key and first seen
+/// within [`NEAR_DUPLICATE_WINDOW`].
+fn near_duplicate(
+    conn: &Connection,
+    shingles: &dedup::Shingles,
+    fp: &dedup::Fingerprint,
+    seen_at: i64,
+) -> Result<Option<i64>> {
+    // (story, keys shared): more shared keys, more likely the same story.
+    let mut candidates: Vec<(i64, usize)> = Vec::new();
     {
-        let mut stmt = tx.prepare_cached(
-            "SELECT story_id FROM fingerprint_bands WHERE band = ?1 AND value = ?2",
-        )?;
-        for (band, value) in fp.bands.iter().enumerate() {
-            for id in stmt.query_map(params![band as i64, value], |r| r.get::<_, i64>(0))? {
+        let mut stmt = conn.prepare_cached("SELECT story_id FROM story_bands WHERE key = ?1")?;
+        for key in &fp.bands {
+            for id in stmt.query_map([key], |r| r.get::<_, i64>(0))? {
                 let id = id?;
-                if !candidates.contains(&id) {
-                    candidates.push(id);
+                match candidates.iter_mut().find(|(c, _)| *c == id) {
+                    Some((_, n)) => *n += 1,
+                    None => candidates.push((id, 1)),
                 }
             }
         }
     }
-    let mut stmt = tx.prepare_cached("SELECT text, first_seen_at FROM stories WHERE id = ?1")?;
-    for id in candidates {
-        let (text, seen): (String, i64) = stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        if (item.seen_at - seen).abs() <= NEAR_DUPLICATE_WINDOW
-            && dedup::same_story(&item.text, &text)
+    // Newest first among equals: today's copy is likelier than last week's.
+    candidates.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    let mut stmt = conn.prepare_cached("SELECT text, first_seen_at FROM stories WHERE id = ?1")?;
+    for (id, _) in candidates.into_iter().take(MAX_CANDIDATES) {
+        let Some((text, seen)): Option<(String, i64)> = stmt
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+        else {
+            continue;
+        };
+        if (seen_at - seen).abs() <= NEAR_DUPLICATE_WINDOW
+            && dedup::same_shingles(shingles, &dedup::Shingles::of(&text))
         {
             return Ok(Some(id));
         }
@@ -782,33 +853,37 @@ fn find_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<Option<i64
     Ok(None)
 }
 
-fn insert_story(tx: &Transaction, item: &NewItem, hash: &str) -> Result<i64> {
-    tx.execute(
+fn insert_story(
+    tx: &Transaction,
+    item: &NewItem,
+    hash: &str,
+    fingerprint: Option<&dedup::Fingerprint>,
+) -> Result<i64> {
+    tx.prepare_cached(
         "INSERT INTO stories (title, url, feed_id, published_at, first_seen_at, byline, site_name, summary, text, html,
                               extraction_note, content_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            item.title,
-            item.canonical_url.as_deref().or(item.url.as_deref()).unwrap_or(""),
-            item.feed_id,
-            item.published_at,
-            item.seen_at,
-            item.byline,
-            item.site_name,
-            item.summary,
-            item.text,
-            item.html,
-            item.extraction_note,
-            hash
-        ],
-    )?;
+    )?
+    .execute(params![
+        item.title,
+        item.canonical_url.as_deref().or(item.url.as_deref()).unwrap_or(""),
+        item.feed_id,
+        item.published_at,
+        item.seen_at,
+        item.byline,
+        item.site_name,
+        item.summary,
+        item.text,
+        item.html,
+        item.extraction_note,
+        hash
+    ])?;
     let id = tx.last_insert_rowid();
-    if let Some(fp) = dedup::Fingerprint::of(&item.text) {
-        let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO fingerprint_bands (band, value, story_id) VALUES (?1, ?2, ?3)",
-        )?;
-        for (band, value) in fp.bands.iter().enumerate() {
-            stmt.execute(params![band as i64, value, id])?;
+    if let Some(fp) = fingerprint {
+        let mut stmt =
+            tx.prepare_cached("INSERT OR IGNORE INTO story_bands (key, story_id) VALUES (?1, ?2)")?;
+        for key in &fp.bands {
+            stmt.execute(params![key, id])?;
         }
     }
     Ok(id)
@@ -1071,6 +1146,170 @@ mod tests {
         assert_eq!(
             alert.stories[0].also_at,
             vec!["https://wire.example/iraq-troops".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_feed_summary_in_another_feed_joins_the_full_article() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let b = store.sync_feed("agg", "https://agg.example/rss").unwrap();
+        let article = fixture("tome-iraq-troops.expected.txt");
+        let summary = fixture("dedup/tome-feed-summary.txt");
+        let Ingested::NewStory { story_id, .. } = store
+            .ingest(
+                &item(
+                    a.id,
+                    "t1",
+                    "https://tome.example/t",
+                    "Troops",
+                    &article,
+                    100,
+                ),
+                &[],
+            )
+            .unwrap()
+        else {
+            panic!("the article is news")
+        };
+        let short = item(
+            b.id,
+            "s1",
+            "https://agg.example/s/1",
+            "Troops talks",
+            &summary,
+            900,
+        );
+        assert_eq!(
+            store.ingest(&short, &[]).unwrap(),
+            Ingested::JoinedStory {
+                story_id,
+                alerts: 0
+            }
+        );
+    }
+
+    #[test]
+    fn newsletters_sharing_a_template_stay_separate_stories() {
+        let store = Store::open_in_memory().unwrap();
+        let f = store.sync_feed("n", "https://n.example/rss").unwrap();
+        let mon = item(
+            f.id,
+            "mon",
+            "https://n.example/briefing/mon",
+            "Daily briefing",
+            &fixture("dedup/newsletter-monday.txt"),
+            100,
+        );
+        let tue = item(
+            f.id,
+            "tue",
+            "https://n.example/briefing/tue",
+            "Daily briefing",
+            &fixture("dedup/newsletter-tuesday.txt"),
+            200,
+        );
+        assert!(matches!(
+            store.ingest(&mon, &[]).unwrap(),
+            Ingested::NewStory { .. }
+        ));
+        assert!(matches!(
+            store.ingest(&tue, &[]).unwrap(),
+            Ingested::NewStory { .. }
+        ));
+        assert_eq!(store.stories(0, None, 10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_copy_seen_days_later_is_a_new_story() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let b = store.sync_feed("wire", "https://wire.example/rss").unwrap();
+        let tome = fixture("tome-iraq-troops.expected.txt");
+        let wire = fixture("wire-iraq-troops.expected.txt");
+        store
+            .ingest(
+                &item(a.id, "t", "https://tome.example/t", "T", &tome, 0),
+                &[],
+            )
+            .unwrap();
+        let late = item(
+            b.id,
+            "w",
+            "https://wire.example/w",
+            "W",
+            &wire,
+            NEAR_DUPLICATE_WINDOW + 1,
+        );
+        assert!(matches!(
+            store.ingest(&late, &[]).unwrap(),
+            Ingested::NewStory { .. }
+        ));
+    }
+
+    #[test]
+    fn a_reissued_guid_for_the_same_page_is_seen_or_kept_as_a_revision() {
+        let store = Store::open_in_memory().unwrap();
+        let f = store.sync_feed("a", "https://a.example/rss").unwrap();
+        let first = item(f.id, "g1", "https://a.example/1", "Talks", "first text", 10);
+        let Ingested::NewStory { story_id, .. } = store.ingest(&first, &[]).unwrap() else {
+            panic!()
+        };
+        let same = item(f.id, "g2", "https://a.example/1", "Talks", "first text", 20);
+        assert_eq!(store.ingest(&same, &[]).unwrap(), Ingested::Seen);
+        let changed = item(
+            f.id,
+            "g3",
+            "https://a.example/1",
+            "Talks end",
+            "second text",
+            30,
+        );
+        assert_eq!(
+            store.ingest(&changed, &[]).unwrap(),
+            Ingested::Updated { story_id }
+        );
+        let conn = store.conn();
+        let (n, title): (i64, String) = conn
+            .query_row("SELECT COUNT(*), MAX(title) FROM item_revisions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((n, title.as_str()), (1, "Talks end"));
+    }
+
+    #[test]
+    fn items_stored_in_one_transaction_are_filed_like_single_ones() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let b = store.sync_feed("wire", "https://wire.example/rss").unwrap();
+        let tome = fixture("tome-iraq-troops.expected.txt");
+        let wire = fixture("wire-iraq-troops.expected.txt");
+        let done = store
+            .ingest_many(&[
+                (
+                    item(a.id, "t", "https://tome.example/t", "T", &tome, 1),
+                    vec![hit("iraq")],
+                ),
+                (
+                    item(b.id, "w", "https://wire.example/w", "W", &wire, 2),
+                    vec![hit("iraq")],
+                ),
+            ])
+            .unwrap();
+        let Ingested::NewStory {
+            story_id,
+            alerts: 1,
+        } = done[0]
+        else {
+            panic!("{done:?}")
+        };
+        assert_eq!(
+            done[1],
+            Ingested::JoinedStory {
+                story_id,
+                alerts: 0
+            }
         );
     }
 

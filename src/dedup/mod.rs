@@ -1,0 +1,514 @@
+//! Recognising the same story: canonical URLs, content hashes and near-duplicate fingerprints.
+//!
+//! Owns the pure computations the store uses to decide whether an item is a story it already
+//! holds: [`canonical_url`] (tracking junk stripped), [`content_hash`] (exact copies),
+//! [`Shingles`] and [`Fingerprint`] (MinHash over word 3-shingles, banded for lookup, plus a
+//! second banded MinHash of the lead so a feed summary finds its article) and [`same_story`]
+//! (the final decision between two texts). Hands on plain values; the store keeps them.
+//!
+//! The rules, measured by `cargo bench --bench dedup_eval` on texts that outlets really
+//! rewrite (see `benches/dedup_eval.rs`):
+//! - two texts are one story when most of the shorter one's shingles are in the longer one
+//!   (a summary, a cut or extended copy, a reworded lead), or when their shingle sets overlap
+//!   strongly (both sides edited);
+//! - sharing a subject (names, places, stock phrases) or a template (a newsletter's intro and
+//!   footer) is not enough: those share a minority of 3-word shingles.
+
+mod url;
+
+pub use url::canonical_url;
+
+use std::hash::Hasher;
+
+use siphasher::sip::SipHasher13;
+use unicode_normalization::UnicodeNormalization;
+
+/// Lowercased, diacritic-free word tokens of a text.
+pub fn words(text: &str) -> Vec<String> {
+    let folded: String = text
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect();
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect()
+}
+
+/// At most this many leading lines are skipped looking for the lead.
+const MAX_HEADING_LINES: usize = 4;
+
+/// Where the prose of a text starts: after leading lines that do not end like a sentence (a
+/// headline, a byline, a dateline, "Updated 10:42"), which an extracted page carries and its
+/// feed summary does not.
+fn prose_start(text: &str) -> usize {
+    let (mut offset, mut skipped) = (0, 0);
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t.is_empty() {
+            offset += line.len();
+            continue;
+        }
+        let sentence = t.ends_with(['.', '!', '?', '…', '"', '”', '’', '\'', ')', ']', ':']);
+        if sentence || skipped >= MAX_HEADING_LINES {
+            return offset;
+        }
+        offset += line.len();
+        skipped += 1;
+    }
+    // All heading-like: use the whole text rather than nothing.
+    0
+}
+
+/// A hash of the normalised words of a text: equal for copies that differ only in markup,
+/// whitespace or punctuation.
+pub fn content_hash(title: &str, text: &str) -> String {
+    let mut h = keyed_hasher(0);
+    let mut buf = String::new();
+    for part in [title, text] {
+        each_word(part, &mut buf, &mut |w| {
+            if w.is_ascii() {
+                for b in w.bytes() {
+                    h.write_u8(b.to_ascii_lowercase());
+                }
+            } else {
+                h.write(w.to_lowercase().as_bytes());
+            }
+            h.write_u8(0);
+        });
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// Calls `f` on each word of `text`, diacritics removed but case kept: the words of [`words`]
+/// before lowercasing, streamed through `buf` instead of allocated one by one, since this runs
+/// on every item of every poll. Decomposing char by char equals decomposing the whole text
+/// here: the only difference, the order of combining marks, is dropped with the marks.
+fn each_word(text: &str, buf: &mut String, f: &mut impl FnMut(&str)) {
+    buf.clear();
+    for c in text.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                buf.push(c);
+            } else if !buf.is_empty() {
+                f(buf);
+                buf.clear();
+            }
+            continue;
+        }
+        for d in std::iter::once(c)
+            .nfkd()
+            .filter(|d| !unicode_normalization::char::is_combining_mark(*d))
+        {
+            if d.is_alphanumeric() {
+                buf.push(d);
+            } else if !buf.is_empty() {
+                f(buf);
+                buf.clear();
+            }
+        }
+    }
+    if !buf.is_empty() {
+        f(buf);
+        buf.clear();
+    }
+}
+
+/// Fixed keys: stored hashes must not change across Rust versions or restarts.
+fn keyed_hasher(seed: u64) -> SipHasher13 {
+    SipHasher13::new_with_keys(
+        0x6665_6564_7761_7463 ^ seed,
+        0x6873_746f_7279_2121u64.wrapping_add(seed),
+    )
+}
+
+/// Words per shingle. Three: two unrelated articles share about 0.1 % of their 3-shingles
+/// (2-shingles: 1.3 %, through "of the", "said on"), which keeps band lookups selective in a
+/// store of a million stories, while a reworded sentence still leaves its neighbours intact.
+const SHINGLE_WORDS: usize = 3;
+
+/// Bands and rows of the whole-text MinHash. A pair with shingle Jaccard `J` shares a band with
+/// probability `1 - (1 - J^ROWS)^BANDS`: 0.88 at J = 0.5, 0.998 at J = 0.7, and 2e-8 at the
+/// J = 0.001 of unrelated articles, so a lookup meets almost no strangers.
+const BANDS: usize = 16;
+const ROWS: usize = 3;
+
+/// A lead: the first words of a paragraph. A feed summary is the article cut to its first
+/// sentences, so it and its article agree exactly on a lead, however little else of the
+/// article it carries; a wire copy that rewrote the first paragraph still agrees on the next.
+const LEAD_WORDS: usize = 20;
+const LEAD_BANDS: usize = 5;
+const LEAD_ROWS: usize = 3;
+/// Leads taken: from the first paragraphs (a headline or subtitle line first, or not) and from
+/// where the prose starts (past a headline, byline and dateline).
+const LEADS_FROM_TOP: usize = 3;
+const LEADS_FROM_PROSE: usize = 2;
+
+/// Fewer distinct shingles than this is too little text to judge: a headline alone or a
+/// one-line teaser says nothing about sameness.
+const MIN_SHINGLES: usize = 8;
+
+/// The shingles of a text, computed once and compared with many candidates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shingles {
+    /// Every distinct shingle hash of the text, sorted, so two sets intersect by merging.
+    all: Vec<u64>,
+    /// The distinct shingles of each lead (see [`LEAD_WORDS`]), for the lead bands.
+    leads: Vec<Vec<u64>>,
+}
+
+/// The word offsets of the leads among a text's line starts (byte offset, word offset): the
+/// first `LEADS_FROM_TOP` lines, and the first `LEADS_FROM_PROSE` from where the prose starts.
+fn lead_offsets(text: &str, line_starts: &[(usize, usize)]) -> Vec<usize> {
+    let prose = prose_start(text);
+    let mut offsets: Vec<usize> = Vec::new();
+    let top = line_starts.iter().take(LEADS_FROM_TOP);
+    let from_prose = line_starts
+        .iter()
+        .filter(|(byte, _)| *byte >= prose)
+        .take(LEADS_FROM_PROSE);
+    for (_, word) in top.chain(from_prose) {
+        if !offsets.contains(word) {
+            offsets.push(*word);
+        }
+    }
+    offsets
+}
+
+/// Appends the hash of each word of `line` (lowercased, diacritics removed: the same words as
+/// [`words`]) to `out`, without allocating per word: this runs on every stored and looked-up
+/// text.
+fn word_hashes(line: &str, buf: &mut String, out: &mut Vec<u64>) {
+    each_word(line, buf, &mut |w| {
+        let mut h = keyed_hasher(1);
+        if w.is_ascii() {
+            for b in w.bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+        } else {
+            h.write(w.to_lowercase().as_bytes());
+        }
+        out.push(h.finish());
+    });
+}
+
+/// One shingle from its words' hashes; order matters ("troops leave iraq" is not "iraq
+/// leave troops").
+fn shingle_hash(ws: &[u64]) -> u64 {
+    ws.iter().fold(0x7368_696e_676c_6521u64, |acc, w| {
+        mix(acc.rotate_left(23) ^ w)
+    })
+}
+
+impl Shingles {
+    pub fn of(text: &str) -> Shingles {
+        let mut hashes: Vec<u64> = Vec::with_capacity(text.len() / 5);
+        // (byte, word) offsets of the first lines holding words, for the leads.
+        let mut line_starts: Vec<(usize, usize)> = Vec::new();
+        let (mut byte, mut buf) = (0, String::new());
+        for line in text.split_inclusive('\n') {
+            let before = hashes.len();
+            word_hashes(line, &mut buf, &mut hashes);
+            if hashes.len() > before && line_starts.len() < 16 {
+                line_starts.push((byte, before));
+            }
+            byte += line.len();
+        }
+        let all: Vec<u64> = if hashes.len() < SHINGLE_WORDS {
+            (!hashes.is_empty())
+                .then(|| shingle_hash(&hashes))
+                .into_iter()
+                .collect()
+        } else {
+            hashes.windows(SHINGLE_WORDS).map(shingle_hash).collect()
+        };
+        let per_lead = LEAD_WORDS.saturating_sub(SHINGLE_WORDS - 1);
+        let leads = lead_offsets(text, &line_starts)
+            .into_iter()
+            .filter(|&from| from < all.len())
+            .map(|from| {
+                let mut lead = all[from..(from + per_lead).min(all.len())].to_vec();
+                lead.sort_unstable();
+                lead.dedup();
+                lead
+            })
+            .collect();
+        let mut all = all;
+        all.sort_unstable();
+        all.dedup();
+        Shingles { all, leads }
+    }
+
+    /// Distinct shingles in the text.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+}
+
+/// The lookup keys of a text: MinHash bands of the whole text, then of its lead. Two texts
+/// with shingle Jaccard `J` share a whole-text key with probability `1 - (1 - J^3)^16`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Band keys; each already names its band (the band index is hashed in), so one index
+    /// over keys serves all bands and a whole-text key never meets a lead key.
+    pub bands: Vec<i64>,
+}
+
+impl Fingerprint {
+    pub fn of(text: &str) -> Option<Fingerprint> {
+        Fingerprint::of_shingles(&Shingles::of(text))
+    }
+
+    pub fn of_shingles(sh: &Shingles) -> Option<Fingerprint> {
+        if sh.len() < MIN_SHINGLES {
+            return None;
+        }
+        let mut bands = minhash_bands(&sh.all, BANDS, ROWS, 0);
+        for lead in sh.leads.iter().filter(|l| l.len() >= MIN_SHINGLES) {
+            for key in minhash_bands(lead, LEAD_BANDS, LEAD_ROWS, 1_000) {
+                if !bands.contains(&key) {
+                    bands.push(key);
+                }
+            }
+        }
+        Some(Fingerprint { bands })
+    }
+}
+
+fn minhash_bands(set: &[u64], bands: usize, rows: usize, seed: u64) -> Vec<i64> {
+    let mut mins = vec![u64::MAX; bands * rows];
+    for (i, m) in mins.iter_mut().enumerate() {
+        // Cheap independent permutations: mix the shingle hash with a per-function key.
+        let key = (seed + i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for s in set {
+            let v = mix(*s ^ key);
+            if v < *m {
+                *m = v;
+            }
+        }
+    }
+    mins.chunks(rows)
+        .enumerate()
+        .map(|(b, rows)| {
+            let mut h = keyed_hasher(2 + seed + b as u64);
+            for r in rows {
+                h.write_u64(*r);
+            }
+            h.finish() as i64
+        })
+        .collect()
+}
+
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
+}
+
+/// How much two texts share, in shingles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    /// Shingles in both texts.
+    pub common: usize,
+    /// Common shingles over all distinct shingles of either: high only when both are alike.
+    pub jaccard: f64,
+    /// Common shingles over the shorter text's: high when one text is (mostly) inside the
+    /// other, as a summary or a cut copy is.
+    pub containment: f64,
+    /// Distinct shingles of the shorter text.
+    pub shorter: usize,
+}
+
+pub fn similarity(a: &Shingles, b: &Shingles) -> Similarity {
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < a.all.len() && j < b.all.len() {
+        match a.all[i].cmp(&b.all[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = (a.len() + b.len() - common).max(1);
+    let shorter = a.len().min(b.len());
+    Similarity {
+        common,
+        jaccard: common as f64 / union as f64,
+        containment: common as f64 / shorter.max(1) as f64,
+        shorter,
+    }
+}
+
+/// Above this Jaccard similarity two texts are one story whatever their lengths.
+pub const SAME_JACCARD: f64 = 0.45;
+/// Above this share of the shorter text found in the longer, the shorter is a copy of part of
+/// the longer (a summary, a cut, a reworded lead) ...
+pub const SAME_CONTAINMENT: f64 = 0.7;
+/// ... provided they share at least this many shingles (a sentence's worth).
+pub const MIN_COMMON: usize = 10;
+
+/// The final word on two candidate texts' shingles.
+pub fn same_shingles(a: &Shingles, b: &Shingles) -> bool {
+    if a.len() < MIN_SHINGLES || b.len() < MIN_SHINGLES {
+        return false;
+    }
+    let s = similarity(a, b);
+    s.jaccard >= SAME_JACCARD || (s.containment >= SAME_CONTAINMENT && s.common >= MIN_COMMON)
+}
+
+/// The final word on two candidate texts: the same story when their shingles overlap enough,
+/// measured both ways so a feed summary (a truncated copy) still joins its full article.
+pub fn same_story(a: &str, b: &str) -> bool {
+    same_shingles(&Shingles::of(a), &Shingles::of(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    fn shared_keys(a: &str, b: &str) -> usize {
+        let (fa, fb) = (Fingerprint::of(a).unwrap(), Fingerprint::of(b).unwrap());
+        fa.bands.iter().filter(|k| fb.bands.contains(k)).count()
+    }
+
+    #[test]
+    fn content_hash_ignores_punctuation_whitespace_and_case() {
+        assert_eq!(
+            content_hash("Title", "Hello,   world!"),
+            content_hash("title", "hello world")
+        );
+        assert_ne!(
+            content_hash("Title", "hello world"),
+            content_hash("Title", "hello there")
+        );
+    }
+
+    #[test]
+    fn content_hash_is_the_same_for_plain_and_accented_spellings() {
+        // The streamed words must be the words `words` gives: stored hashes depend on them.
+        let mut general = keyed_hasher(0);
+        for w in words("Title")
+            .iter()
+            .chain(words("Hello,  World 42!").iter())
+        {
+            general.write(w.as_bytes());
+            general.write_u8(0);
+        }
+        assert_eq!(
+            content_hash("Title", "Hello,  World 42!"),
+            format!("{:016x}", general.finish())
+        );
+        assert_eq!(content_hash("Cafe", "x"), content_hash("Café", "x"));
+        let text = "Ünïcode ΣΑΣ “quotes” ﬁne Straße";
+        let mut general = keyed_hasher(0);
+        for w in words(text) {
+            general.write(w.as_bytes());
+            general.write_u8(0);
+        }
+        assert_eq!(content_hash("", text), format!("{:016x}", general.finish()));
+    }
+
+    #[test]
+    fn the_reworded_wire_copy_is_the_same_story_as_the_original() {
+        let a = fixture("tome-iraq-troops.expected.txt");
+        let b = fixture("wire-iraq-troops.expected.txt");
+        assert!(same_story(&a, &b));
+        assert!(
+            shared_keys(&a, &b) >= 1,
+            "the pair must meet in at least one band to be found"
+        );
+    }
+
+    #[test]
+    fn a_different_event_on_the_same_subject_is_not_the_same_story() {
+        // Same people, places and stock phrases (Al-Sudani, Austin, 2,500 troops, Daesh).
+        let a = fixture("tome-iraq-troops.expected.txt");
+        let other = fixture("dedup/iraq-other-event.txt");
+        assert!(!same_story(&a, &other));
+        assert!(!same_story(
+            &fixture("wire-iraq-troops.expected.txt"),
+            &other
+        ));
+    }
+
+    #[test]
+    fn newsletters_sharing_a_template_but_not_a_body_are_different_stories() {
+        let monday = fixture("dedup/newsletter-monday.txt");
+        let tuesday = fixture("dedup/newsletter-tuesday.txt");
+        let s = similarity(&Shingles::of(&monday), &Shingles::of(&tuesday));
+        assert!(s.common > 40, "the template is shared: {s:?}");
+        assert!(!same_story(&monday, &tuesday), "{s:?}");
+    }
+
+    #[test]
+    fn a_feed_summary_joins_its_article_even_behind_the_headline_line() {
+        let article = fixture("tome-iraq-troops.expected.txt");
+        let summary = fixture("dedup/tome-feed-summary.txt");
+        assert!(same_story(&summary, &article));
+        assert!(same_story(&article, &summary));
+        assert!(
+            shared_keys(&summary, &article) >= 1,
+            "the summary must find the article through the lead bands"
+        );
+    }
+
+    #[test]
+    fn a_summary_of_one_article_does_not_join_another_on_the_same_subject() {
+        let summary = fixture("dedup/tome-feed-summary.txt");
+        assert!(!same_story(
+            &summary,
+            &fixture("dedup/iraq-other-event.txt")
+        ));
+    }
+
+    #[test]
+    fn boilerplate_appended_to_a_copy_does_not_split_the_story() {
+        let a = fixture("tome-iraq-troops.expected.txt");
+        let b = format!(
+            "{a}\n\nReporting by Jane Doe; Editing by Mark Heinrich.\n\nSign up for our newsletter to get the top stories every morning."
+        );
+        assert!(same_story(&a, &b));
+    }
+
+    #[test]
+    fn a_headline_alone_is_too_little_to_judge() {
+        let a = "US and Iraq to discuss troops";
+        assert!(Fingerprint::of(a).is_none());
+        assert!(!same_story(a, a));
+    }
+
+    #[test]
+    fn headline_lines_are_skipped_to_find_the_lead() {
+        let text = "Big headline here\nBy Jane Doe\n\nThe lead sentence starts here.";
+        assert_eq!(&text[prose_start(text)..], "The lead sentence starts here.");
+        assert_eq!(prose_start("One sentence. And more."), 0);
+    }
+
+    #[test]
+    fn fingerprints_are_stable_across_builds() {
+        // Stored band keys must keep matching after an upgrade of Rust or of this crate's
+        // dependencies; a change here needs a migration that re-fingerprints stories.
+        let fp = Fingerprint::of(&fixture("tome-iraq-troops.expected.txt")).unwrap();
+        assert_eq!(fp.bands.len(), BANDS + 3 * LEAD_BANDS);
+        assert_eq!(fp.bands[0], STABLE_FIRST_KEY);
+    }
+
+    const STABLE_FIRST_KEY: i64 = 1_755_612_736_774_415_974;
+}
