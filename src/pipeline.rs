@@ -332,10 +332,12 @@ impl Pipeline {
         let mut fresh: Vec<&Entry> = Vec::new();
         for entry in parsed.entries.iter().rev() {
             let canonical = entry.link.as_deref().and_then(dedup::canonical_url);
-            match self
-                .store
-                .item_known(feed_id, &entry.id, canonical.as_deref())
-            {
+            match self.store.item_known(
+                feed_id,
+                &entry.id,
+                canonical.as_deref(),
+                entry.title.as_deref(),
+            ) {
                 Ok(false) => fresh.push(entry),
                 Ok(true) => {}
                 Err(e) => report.notes.push(format!("item {}: {e}", entry.id)),

@@ -335,31 +335,37 @@ impl Store {
         Ok(())
     }
 
-    /// Whether an item is stored already: by GUID, or (for feeds whose GUIDs change on every
-    /// poll) by its canonical URL within the same feed.
+    /// Whether an item is stored already and unchanged: by GUID, or (for feeds whose GUIDs
+    /// change on every poll) by its canonical URL within the same feed. An item whose title
+    /// changed since it was stored is not "known": storing it again records a revision.
     pub fn item_known(
         &self,
         feed_id: i64,
         guid: &str,
         canonical_url: Option<&str>,
+        title: Option<&str>,
     ) -> Result<bool> {
         let conn = self.conn();
-        let by_guid: bool = conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM items WHERE feed_id = ?1 AND guid = ?2)",
-            params![feed_id, guid],
-            |r| r.get(0),
-        )?;
-        if by_guid {
-            return Ok(true);
+        let mut stored: Option<Option<String>> = conn
+            .prepare_cached("SELECT title FROM items WHERE feed_id = ?1 AND guid = ?2")?
+            .query_row(params![feed_id, guid], |r| r.get(0))
+            .optional()?;
+        if stored.is_none() {
+            if let Some(u) = canonical_url {
+                stored = conn
+                    .prepare_cached(
+                        "SELECT title FROM items WHERE feed_id = ?1 AND canonical_url = ?2
+                         ORDER BY id DESC LIMIT 1",
+                    )?
+                    .query_row(params![feed_id, u], |r| r.get(0))
+                    .optional()?;
+            }
         }
-        match canonical_url {
-            Some(u) => Ok(conn.query_row(
-                "SELECT EXISTS(SELECT 1 FROM items WHERE feed_id = ?1 AND canonical_url = ?2)",
-                params![feed_id, u],
-                |r| r.get(0),
-            )?),
-            None => Ok(false),
-        }
+        Ok(match (stored, title) {
+            (None, _) => false,
+            (Some(old), Some(new)) if !new.trim().is_empty() => old.as_deref() == Some(new),
+            (Some(_), _) => true,
+        })
     }
 
     // ---- items and stories ----------------------------------------------------------------
