@@ -350,16 +350,16 @@ impl Store {
             .prepare_cached("SELECT title FROM items WHERE feed_id = ?1 AND guid = ?2")?
             .query_row(params![feed_id, guid], |r| r.get(0))
             .optional()?;
-        if stored.is_none() {
-            if let Some(u) = canonical_url {
-                stored = conn
-                    .prepare_cached(
-                        "SELECT title FROM items WHERE feed_id = ?1 AND canonical_url = ?2
-                         ORDER BY id DESC LIMIT 1",
-                    )?
-                    .query_row(params![feed_id, u], |r| r.get(0))
-                    .optional()?;
-            }
+        if stored.is_none()
+            && let Some(u) = canonical_url
+        {
+            stored = conn
+                .prepare_cached(
+                    "SELECT title FROM items WHERE feed_id = ?1 AND canonical_url = ?2
+                     ORDER BY id DESC LIMIT 1",
+                )?
+                .query_row(params![feed_id, u], |r| r.get(0))
+                .optional()?;
         }
         Ok(match (stored, title) {
             (None, _) => false,
@@ -1092,6 +1092,17 @@ mod tests {
             "Talks begin",
             "first text, updated",
             20,
+        );
+        assert!(
+            !store
+                .item_known(feed.id, "g1", None, Some("Talks begin"))
+                .unwrap(),
+            "a changed title must be stored again, as a revision"
+        );
+        assert!(
+            store
+                .item_known(feed.id, "g1", None, Some("Talks"))
+                .unwrap()
         );
         assert_eq!(
             store.ingest(&changed, &[]).unwrap(),
