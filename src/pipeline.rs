@@ -328,9 +328,10 @@ impl Pipeline {
             .clone()
             .or(parsed.title.clone())
             .unwrap_or_else(|| feed.key());
+        let entries = distinct_ids(&parsed.entries);
         // Oldest first, so the first outlet to carry a story is the one it is filed under.
         let mut fresh: Vec<&Entry> = Vec::new();
-        for entry in parsed.entries.iter().rev() {
+        for entry in entries.iter().rev() {
             let canonical = entry.link.as_deref().and_then(dedup::canonical_url);
             match self.store.item_known(
                 feed_id,
@@ -573,6 +574,27 @@ impl Pipeline {
     }
 }
 
+/// Entries whose GUID repeats inside one feed are told apart by GUID + link: some feeds give
+/// every item the same GUID (or reuse one per day), and those are different items.
+fn distinct_ids(entries: &[Entry]) -> Vec<Entry> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for e in entries {
+        *counts.entry(e.id.as_str()).or_default() += 1;
+    }
+    entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if counts.get(e.id.as_str()).copied().unwrap_or(0) > 1
+                && let Some(link) = &e.link
+            {
+                e.id = format!("{} {link}", e.id);
+            }
+            e
+        })
+        .collect()
+}
+
 /// Delay before an alert's next try: 5 s, 10 s, 20 s, … capped at an hour, ±20%.
 pub fn alert_backoff(attempts: i64, alert_id: &str) -> Duration {
     let base = 5.0 * 2f64.powi((attempts.max(1) - 1).min(20) as i32);
@@ -664,5 +686,82 @@ pub fn summarise(text: &str) -> String {
     match cut.rfind(' ') {
         Some(i) => format!("{}…", &cut[..i]),
         None => format!("{cut}…"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, link: &str) -> Entry {
+        Entry {
+            id: id.into(),
+            link: Some(link.into()),
+            title: Some("T".into()),
+            summary: Some("feed text".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn items_sharing_a_guid_in_one_feed_are_told_apart_by_link() {
+        let out = distinct_ids(&[
+            entry("daily", "https://a.example/1"),
+            entry("daily", "https://a.example/2"),
+            entry("solo", "https://a.example/3"),
+        ]);
+        assert_ne!(out[0].id, out[1].id);
+        assert_eq!(out[2].id, "solo", "a unique GUID is kept as it is");
+    }
+
+    #[test]
+    fn a_failed_article_page_keeps_the_feeds_text_and_says_why() {
+        let e = entry("g", "https://a.example/1?utm_source=x");
+        let item = compose_item(1, &e, None, Some("page failed".into()));
+        assert_eq!(item.text, "feed text");
+        assert_eq!(item.extraction_note.as_deref(), Some("page failed"));
+        assert_eq!(
+            item.canonical_url.as_deref(),
+            Some("https://a.example/1"),
+            "tracking junk is gone"
+        );
+    }
+
+    #[test]
+    fn an_article_that_is_not_one_does_not_replace_the_feeds_text() {
+        let e = entry("g", "https://a.example/1");
+        let paywall = Article {
+            text: "Subscribe to read".into(),
+            not_article: Some("paywall".into()),
+            ..Default::default()
+        };
+        assert_eq!(compose_item(1, &e, Some(&paywall), None).text, "feed text");
+        let good = Article {
+            text: "The full story.".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            compose_item(1, &e, Some(&good), None).text,
+            "The full story."
+        );
+    }
+
+    #[test]
+    fn alert_retries_start_within_ten_seconds_and_stop_growing_at_an_hour() {
+        let first = alert_backoff(1, "msg_x");
+        assert!(
+            first >= Duration::from_secs(4) && first <= Duration::from_secs(10),
+            "{first:?}"
+        );
+        assert!(alert_backoff(3, "msg_x") > first);
+        assert!(alert_backoff(40, "msg_x") <= Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn summaries_are_cut_at_a_word() {
+        let long = "word ".repeat(200);
+        let s = summarise(&long);
+        assert!(s.ends_with('…') && s.chars().count() <= SUMMARY_CHARS + 1);
+        assert_eq!(summarise("short  text"), "short text");
     }
 }
