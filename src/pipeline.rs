@@ -667,9 +667,11 @@ fn compose_item(
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or(&text),
         ),
+        // The feed's HTML arrives unsanitised (see `Entry::content_html`): it is cleaned here,
+        // the one place it is stored, so nothing unsafe reaches the database or a mail.
         html: good
             .map(|a| a.html.clone())
-            .or(entry.content_html.clone())
+            .or_else(|| entry.content_html.as_deref().map(feed::sanitize_html))
             .unwrap_or_default(),
         text,
         extraction_note: note,
@@ -763,5 +765,17 @@ mod tests {
         let s = summarise(&long);
         assert!(s.ends_with('…') && s.chars().count() <= SUMMARY_CHARS + 1);
         assert_eq!(summarise("short  text"), "short text");
+    }
+
+    #[test]
+    fn feed_html_is_sanitised_before_it_is_stored() {
+        let entry = Entry {
+            id: "1".into(),
+            content_html: Some(r#"<p onclick="x()">Hi</p><script>steal()</script>"#.into()),
+            ..Entry::default()
+        };
+        let item = compose_item(1, &entry, None, None);
+        assert!(item.html.contains("<p>Hi</p>"));
+        assert!(!item.html.contains("script") && !item.html.contains("onclick"));
     }
 }

@@ -50,6 +50,11 @@ pub struct Entry {
     /// Plain text of the full content, when the feed carries it.
     pub content: Option<String>,
     /// The content (or summary) as HTML, for when the article page cannot be had.
+    ///
+    /// NOT sanitised: it is the feed's markup as given (plain-text fields escaped), because
+    /// most items never need it and cleaning every entry cost more than parsing the feed.
+    /// Whoever stores or mails it must pass it through [`sanitize_html`] first; the pipeline
+    /// does so in `compose_item`.
     pub content_html: Option<String>,
 }
 
@@ -143,11 +148,21 @@ pub fn parse(
     };
     let mut parsed = normalise::from_feed_rs(feed, format, base);
     parsed.recovered = recovered;
+    if format == "atom" {
+        normalise::resolve_atom_ids(&mut parsed, &text);
+    }
     if format.starts_with("rss") && normalise::wants_extras(&parsed, &text) {
         let extras = extras::scan(&text);
         normalise::apply_extras(&mut parsed, &extras, base);
     }
     Ok(parsed)
+}
+
+/// Cleans feed HTML for storing or mailing: ammonia's default policy (no scripts, styles,
+/// event handlers or `javascript:` links). [`Entry::content_html`] must go through this before
+/// it leaves the feed stage's hands.
+pub fn sanitize_html(html: &str) -> String {
+    normalise::sanitise_html(html)
 }
 
 /// One feed-rs run with a parser built for it alone (a `Parser` reused after an error panics),

@@ -1,4 +1,5 @@
-//! feed-rs's model to ours: plain text with entities decoded, sanitised HTML kept beside it,
+//! feed-rs's model to ours: plain text with entities decoded, the feed's HTML kept beside it
+//! (unsanitised until the pipeline stores it, see [`super::Entry::content_html`]),
 //! absolute links, one author name, UTC dates, and ids that stay the same across polls.
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -90,9 +91,12 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
                 (t.content.clone(), markup)
             })
         })
+        // Not sanitised here: most items never need their feed HTML (the article page is
+        // read instead), and cleaning every entry cost more than parsing the feed. The
+        // pipeline cleans it with `feed::sanitize_html` when it stores it.
         .map(|(body, markup)| match markup {
-            Markup::Html => sanitise_html(&body),
-            Markup::Plain => ammonia::clean_text(&body),
+            Markup::Html => body,
+            Markup::Plain => escape_text(&body),
         })
         .filter(|h| !h.trim().is_empty());
     let author = e.authors.iter().find_map(person_name).or_else(|| {
@@ -182,11 +186,7 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
         if e.content.is_none() {
             e.content = text(&x.content);
             if e.content_html.is_none() {
-                e.content_html = x
-                    .content
-                    .as_deref()
-                    .or(x.summary.as_deref())
-                    .map(sanitise_html);
+                e.content_html = x.content.clone().or_else(|| x.summary.clone());
             }
         }
         if e.published.is_none() {
@@ -208,62 +208,227 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
     }
 }
 
-/// Whether [`apply_extras`] could fill something: a field is missing and the document has an
-/// element that might hold it. Keeps the second read off feeds that do not need it.
-pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
-    // Each marker list is searched at most once: this runs on every RSS feed, of any size.
-    let has = |hay: &str, needles: &[&str]| needles.iter().any(|n| hay.contains(n));
-    const TITLE: &[&str] = &["dc:title", "<title><"];
-    const LINK: &[&str] = &["atom:link"];
-    const SUMMARY: &[&str] = &[
-        "dc:description",
-        "itunes:summary",
-        "itunes:subtitle",
-        "<description><",
-    ];
-    const DATES: &[&str] = &[
-        "dc:date",
-        "atom:published",
-        "atom:updated",
-        "dcterms:",
-        "dc:modified",
-    ];
-    const AUTHOR: &[&str] = &[
-        "atom:author",
-        "dc:author",
-        "<author><",
-        "itunes:author",
-        "ITUNES:author",
-    ];
-    const CONTENT: &[&str] = &["atom:content"];
-    let channel = &doc[..doc.find("<item").unwrap_or(doc.len())];
-    if (feed.title.is_none() && has(channel, TITLE))
-        || (feed.link.is_none() && has(channel, LINK))
-        || (feed.subtitle.is_none() && has(channel, SUMMARY))
-        || (feed.updated.is_none() && has(channel, DATES))
-    {
-        return true;
+/// Resolves relative Atom entry ids against the `xml:base` in scope, as gofeed and feedparser
+/// do (an id is an IRI, and xml:base applies to it like to a link). Reads the document again
+/// only when an id is relative and the document has an `xml:base` at all.
+pub fn resolve_atom_ids(feed: &mut ParsedFeed, doc: &str) {
+    // A scheme ("tag:", "urn:", "http:") makes an id absolute; checked by hand since this
+    // runs on every Atom entry.
+    let relative = |id: &str| {
+        let id = id.trim();
+        let scheme = id.find(':').map_or("", |c| &id[..c]);
+        let has_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        !id.is_empty() && !has_scheme
+    };
+    if !feed.entries.iter().any(|e| relative(&e.id)) || !doc.contains("xml:base") {
+        return;
     }
-    let missing = |f: fn(&Entry) -> bool| feed.entries.iter().any(f);
-    (missing(|e| e.title.is_none()) && has(doc, TITLE))
-        || (missing(|e| e.link.is_none()) && has(doc, LINK))
-        || (missing(|e| e.author.is_none()) && has(doc, AUTHOR))
-        || (missing(|e| e.summary.is_none() && e.content.is_none()) && has(doc, SUMMARY))
-        || (missing(|e| e.content.is_none()) && has(doc, CONTENT))
-        || (missing(|e| e.published.is_none()) && has(doc, DATES))
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(doc);
+    reader.config_mut().check_end_names = false;
+    // The base in scope at each open element; `None` where no xml:base has been seen.
+    let mut bases: Vec<Option<Url>> = Vec::new();
+    let mut entry = None::<usize>;
+    let mut entry_depth = 0;
+    let mut id_bases: Vec<Option<Url>> = Vec::new();
+    while let Ok(event) = reader.read_event() {
+        match event {
+            Event::Eof => break,
+            Event::Start(e) => {
+                let parent = bases.last().cloned().flatten();
+                let own = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| {
+                        let k: &str = a.key.as_ref();
+                        k == "xml:base"
+                    })
+                    .and_then(|a| {
+                        let v = a.value.to_string();
+                        match &parent {
+                            Some(p) => p.join(&v).ok(),
+                            None => Url::parse(&v).ok(),
+                        }
+                    });
+                let base = own.or(parent);
+                let local = e.local_name();
+                let local: &str = local.as_ref();
+                match local {
+                    "entry" => {
+                        id_bases.push(None);
+                        entry = Some(id_bases.len() - 1);
+                        entry_depth = bases.len() + 1;
+                    }
+                    "id" if entry.is_some() && bases.len() == entry_depth => {
+                        if let Some(slot) = entry.and_then(|i| id_bases.get_mut(i)) {
+                            *slot = base.clone();
+                        }
+                    }
+                    _ => {}
+                }
+                bases.push(base);
+            }
+            // An empty `<entry/>` is still an entry: keep the slots in step with them.
+            Event::Empty(e)
+                if {
+                    let local = e.local_name();
+                    let local: &str = local.as_ref();
+                    local == "entry"
+                } =>
+            {
+                id_bases.push(None);
+            }
+            Event::End(_) => {
+                if bases.len() == entry_depth {
+                    entry = None;
+                }
+                bases.pop();
+            }
+            _ => {}
+        }
+    }
+    for (e, base) in feed.entries.iter_mut().zip(id_bases) {
+        if relative(&e.id)
+            && let Some(resolved) = base.and_then(|b| b.join(e.id.trim()).ok())
+        {
+            e.id = resolved.to_string();
+        }
+    }
+}
+
+/// Kinds of field the second read can fill, as bits of a mask.
+const X_TITLE: u8 = 1;
+const X_LINK: u8 = 2;
+const X_SUMMARY: u8 = 4;
+const X_DATES: u8 = 8;
+const X_AUTHOR: u8 = 16;
+const X_CONTENT: u8 = 32;
+
+/// Whether [`apply_extras`] could fill something: a field is missing and the document has an
+/// element that might hold it, in the part (channel or items) where it is missing. Keeps the
+/// second read off feeds that do not need it, and costs one pass over the document at most.
+pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
+    let mut channel_needs = 0u8;
+    for (missing, bit) in [
+        (feed.title.is_none(), X_TITLE),
+        (feed.link.is_none(), X_LINK),
+        (feed.subtitle.is_none(), X_SUMMARY),
+        (feed.updated.is_none(), X_DATES),
+    ] {
+        if missing {
+            channel_needs |= bit;
+        }
+    }
+    let mut item_needs = 0u8;
+    for e in &feed.entries {
+        for (missing, bit) in [
+            (e.title.is_none(), X_TITLE),
+            (e.link.is_none(), X_LINK),
+            (e.author.is_none(), X_AUTHOR),
+            (e.summary.is_none() && e.content.is_none(), X_SUMMARY),
+            (e.content.is_none(), X_CONTENT),
+            (e.published.is_none(), X_DATES),
+        ] {
+            if missing {
+                item_needs |= bit;
+            }
+        }
+    }
+    if channel_needs == 0 && item_needs == 0 {
+        return false;
+    }
+    // The channel is what comes before the first item; item fields are looked for after it.
+    let split = doc.find("<item").unwrap_or(doc.len());
+    let (channel, items) = doc.split_at(split);
+    let wanted = |part: &str, needs: u8| {
+        EXTRA_MARKERS
+            .iter()
+            .any(|(bit, needles)| needs & bit != 0 && needles.iter().any(|n| has_marker(part, n)))
+    };
+    wanted(channel, channel_needs) || wanted(items, item_needs)
+}
+
+/// Where each kind of field may hide from feed-rs in an RSS document.
+const EXTRA_MARKERS: [(u8, &[&str]); 6] = [
+    (X_TITLE, &["dc:title", "<title><"]),
+    (X_LINK, &["atom:link"]),
+    (
+        X_SUMMARY,
+        &[
+            "dc:description",
+            "itunes:summary",
+            "itunes:subtitle",
+            "<description><",
+        ],
+    ),
+    (
+        X_DATES,
+        &[
+            "dc:date",
+            "atom:published",
+            "atom:updated",
+            "dcterms:",
+            "dc:modified",
+        ],
+    ),
+    (
+        X_AUTHOR,
+        &[
+            "atom:author",
+            "dc:author",
+            "<author><",
+            "itunes:author",
+            "ITUNES:author",
+        ],
+    ),
+    (X_CONTENT, &["atom:content"]),
+];
+
+/// Whether `hay` has `needle`; a tag followed by `<![CDATA[` is not naked markup (feed-rs
+/// reads CDATA itself), so for the `<title><` kind of needle only other markup counts.
+fn has_marker(hay: &str, needle: &str) -> bool {
+    if !needle.ends_with('<') {
+        return hay.contains(needle);
+    }
+    hay.match_indices(needle)
+        .any(|(at, _)| hay.as_bytes().get(at + needle.len()) != Some(&b'!'))
 }
 
 /// ammonia's default policy, built once: `ammonia::clean` rebuilds its tag and attribute sets
 /// on every call, which costs more than the cleaning of a short summary.
 pub fn sanitise_html(html: &str) -> String {
     static CLEANER: std::sync::OnceLock<ammonia::Builder<'static>> = std::sync::OnceLock::new();
-    if !html.contains(['<', '&']) {
-        return ammonia::clean_text(html);
+    if !has_markup(html) {
+        return escape_text(html);
     }
     CLEANER
         .get_or_init(ammonia::Builder::default)
         .clean(html)
         .to_string()
+}
+
+/// Plain text as HTML that shows it literally. Cheaper than `ammonia::clean_text`, which also
+/// encodes every space; the five characters escaped here are all HTML gives meaning to.
+pub fn escape_text(text: &str) -> String {
+    let special = |b: &u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
+    if !text.as_bytes().iter().any(special) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// An id for an item that has neither a GUID nor a link: a hash of what it says.
@@ -373,25 +538,51 @@ fn to_text(s: &str, markup: Markup) -> Option<String> {
 
 /// Collapses runs of whitespace to one space and trims, keeping paragraph breaks.
 fn collapse(s: &str) -> String {
+    if is_collapsed(s) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     let mut pending_breaks = 0u8;
-    for c in s.chars() {
-        if c == '\u{1}' {
-            pending_breaks = 2;
-            continue;
-        }
-        if c == '\u{2}' {
-            pending_breaks = pending_breaks.max(1);
-            continue;
-        }
-        if c.is_control() && !c.is_whitespace() {
-            continue;
-        }
-        if c.is_whitespace() && c != '\u{a0}' {
-            pending_space = true;
-            continue;
-        }
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Runs of visible ASCII are most of any text: copied whole, not char by char.
+        let run = bytes[i..]
+            .iter()
+            .position(|b| !b.is_ascii_graphic())
+            .unwrap_or(bytes.len() - i);
+        let (piece, c) = if run > 0 {
+            let piece = &s[i..i + run];
+            i += run;
+            (piece, None)
+        } else {
+            let c = if bytes[i].is_ascii() {
+                char::from(bytes[i])
+            } else {
+                let Some(c) = s[i..].chars().next() else {
+                    break;
+                };
+                c
+            };
+            i += c.len_utf8();
+            if c == '\u{1}' {
+                pending_breaks = 2;
+                continue;
+            }
+            if c == '\u{2}' {
+                pending_breaks = pending_breaks.max(1);
+                continue;
+            }
+            if c.is_control() && !c.is_whitespace() {
+                continue;
+            }
+            if c.is_whitespace() && c != '\u{a0}' {
+                pending_space = true;
+                continue;
+            }
+            ("", Some(if c == '\u{a0}' { ' ' } else { c }))
+        };
         if !out.is_empty() {
             if pending_breaks > 0 {
                 for _ in 0..pending_breaks {
@@ -403,26 +594,67 @@ fn collapse(s: &str) -> String {
         }
         pending_space = false;
         pending_breaks = 0;
-        out.push(if c == '\u{a0}' { ' ' } else { c });
+        out.push_str(piece);
+        if let Some(c) = c {
+            out.push(c);
+        }
     }
     out
+}
+
+/// Whether `collapse` would give `s` back unchanged: no control characters, no whitespace but
+/// single ASCII spaces between words, nothing at either end. Most titles and many summaries
+/// are like that, and a byte scan is far cheaper than rebuilding them char by char.
+fn is_collapsed(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev = 0u8;
+    for (i, &c) in b.iter().enumerate() {
+        let suspect = match c {
+            b' ' => prev == b' ',
+            0..=0x1f | 0x7f => true,
+            // Lead bytes of the non-ASCII whitespace and C1 controls: U+0080..U+00A0,
+            // U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+            0xC2 => b.get(i + 1).is_some_and(|&n| n <= 0xA0),
+            0xE1 => b.get(i + 1) == Some(&0x9A),
+            0xE2 => match (b.get(i + 1), b.get(i + 2)) {
+                (Some(0x80), Some(&n)) => n <= 0x8A || matches!(n, 0xA8 | 0xA9 | 0xAF),
+                (Some(0x81), Some(0x9F)) => true,
+                _ => false,
+            },
+            0xE3 => b.get(i + 1) == Some(&0x80) && b.get(i + 2) == Some(&0x80),
+            _ => false,
+        };
+        if suspect {
+            return false;
+        }
+        prev = c;
+    }
+    true
+}
+
+/// Whether the text has a tag or an entity. Bytes, not chars: a `[char]` pattern decodes every
+/// character, and this runs on every text field.
+fn has_markup(s: &str) -> bool {
+    s.bytes().any(|b| b == b'<' || b == b'&')
 }
 
 /// HTML (or text with HTML entities) to plain text: tags dropped, block elements as paragraph
 /// breaks, `<br>` as a line break, script/style skipped, every HTML5 entity decoded.
 pub fn html_to_text(s: &str) -> String {
-    if !s.contains(['<', '&']) {
+    if !has_markup(s) {
         return collapse(s);
     }
     // \u{1} marks a paragraph break and \u{2} a line break until `collapse` lays them out.
     let mut raw = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(pos) = rest.find(['<', '&']) {
+    while let Some(pos) = rest.bytes().position(|b| b == b'<' || b == b'&') {
         raw.push_str(&rest[..pos]);
         rest = &rest[pos..];
         if rest.starts_with('&') {
-            let (decoded, used) = decode_entity(rest);
-            raw.push_str(&decoded);
+            let used = decode_entity(rest, &mut raw);
             rest = &rest[used..];
             continue;
         }
@@ -511,9 +743,9 @@ fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(n))
 }
 
-/// Decodes the entity at the start of `s` (which starts with '&'); returns the text and the
+/// Decodes the entity at the start of `s` (which starts with '&') onto `out`; returns the
 /// bytes consumed. Unknown or malformed references are kept literally.
-fn decode_entity(s: &str) -> (String, usize) {
+fn decode_entity(s: &str, out: &mut String) -> usize {
     let body = &s[1..];
     let len = body
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
@@ -527,12 +759,15 @@ fn decode_entity(s: &str) -> (String, usize) {
             None => num.parse::<u32>().ok(),
         };
         if let Some(c) = code.map(windows_1252_fixup).and_then(char::from_u32) {
-            return (c.to_string(), used);
+            out.push(c);
+            return used;
         }
-        return ("&".into(), 1);
+        out.push('&');
+        return 1;
     }
     if has_semi && let Some(v) = quick_xml::escape::resolve_html5_entity(name) {
-        return (v.to_string(), used);
+        out.push_str(v);
+        return used;
     }
     // Legacy entities written without ';' ("&nbsp" "&amp").
     if !has_semi
@@ -541,9 +776,11 @@ fn decode_entity(s: &str) -> (String, usize) {
             .find(|n| **n == name)
             .and_then(|n| quick_xml::escape::resolve_html5_entity(n))
     {
-        return (v.to_string(), used);
+        out.push_str(v);
+        return used;
     }
-    ("&".into(), 1)
+    out.push('&');
+    1
 }
 
 /// `&#150;` and friends mean Windows-1252 characters, as browsers read them.
@@ -585,6 +822,112 @@ mod tests {
             html_to_text("a<script>var x = '<p>';</script>b<style>p{}</style>c"),
             "abc"
         );
+    }
+
+    #[test]
+    fn plain_text_becomes_html_that_shows_it_literally() {
+        assert_eq!(escape_text("a < b & \"c\""), "a &lt; b &amp; &quot;c&quot;");
+        assert_eq!(escape_text("no markup"), "no markup");
+    }
+
+    #[test]
+    fn sanitising_drops_scripts_and_handlers_but_keeps_the_text() {
+        let clean =
+            sanitise_html(r#"<p onclick="x()">Hi <em>there</em></p><script>bad()</script>"#);
+        assert_eq!(clean, "<p>Hi <em>there</em></p>");
+    }
+
+    #[test]
+    fn whitespace_collapses_the_same_in_ascii_and_other_scripts() {
+        assert_eq!(collapse("  a \t\n b\u{a0}c  "), "a b c");
+        assert_eq!(
+            collapse("\u{3000}Grüße\u{2003}\u{2003}aus\u{1}Köln\u{85}"),
+            "Grüße aus\n\nKöln"
+        );
+        assert_eq!(collapse("x\u{7}y"), "xy");
+        assert_eq!(collapse("a\u{2003}b\u{202f}c"), "a b c");
+        // Curly quotes share a lead byte with spaces of other widths; they are text.
+        assert_eq!(
+            collapse("\u{201c}Hi\u{201d} \u{2014} fine"),
+            "\u{201c}Hi\u{201d} \u{2014} fine"
+        );
+        assert!(is_collapsed("\u{201c}Hi\u{201d} \u{2014} fine"));
+        assert!(!is_collapsed("a  b") && !is_collapsed(" a") && !is_collapsed("a\nb"));
+    }
+
+    fn rss_with(items: &str, channel: &str) -> (ParsedFeed, String) {
+        let doc = format!("<rss><channel>{channel}{items}</channel></rss>");
+        let feed = crate::feed::parse(doc.as_bytes(), None, None).unwrap();
+        (feed, doc)
+    }
+
+    #[test]
+    fn a_title_in_cdata_does_not_call_for_a_second_read() {
+        let (f, doc) = rss_with(
+            "<item><title><![CDATA[<b>T</b>]]></title><link>http://a/</link></item>",
+            "<title>C</title><link>http://a/</link><description>d</description>",
+        );
+        assert!(!wants_extras(&f, &doc));
+    }
+
+    #[test]
+    fn an_author_at_channel_level_does_not_call_for_a_second_read_of_items() {
+        let (f, doc) = rss_with(
+            "<item><title>T</title><link>http://a/</link><description>x</description></item>",
+            "<title>C</title><link>http://a/</link><description>d</description><itunes:author>Me</itunes:author>",
+        );
+        assert!(!wants_extras(&f, &doc));
+    }
+
+    #[test]
+    fn a_date_feed_rs_left_out_calls_for_a_second_read_of_items_only() {
+        let undated = ParsedFeed {
+            title: Some("C".into()),
+            // The channel has its date: only the item lacks one.
+            updated: DateTime::from_timestamp(0, 0),
+            entries: vec![Entry {
+                title: Some("T".into()),
+                ..Entry::default()
+            }],
+            ..ParsedFeed::default()
+        };
+        let doc = "<rss><channel><title>C</title><item><dcterms:issued>2020-01-01</dcterms:issued></item></channel></rss>";
+        assert!(wants_extras(&undated, doc));
+        let channel_only = doc
+            .replace("<item>", "")
+            .replace("</item>", "<item></item>");
+        assert!(!wants_extras(&undated, &channel_only));
+    }
+
+    #[test]
+    fn a_channel_atom_link_gives_the_feed_its_link() {
+        let (f, _) = rss_with(
+            "<item><title>T</title></item>",
+            r#"<title>C</title><atom:link xmlns:atom="http://www.w3.org/2005/Atom" href="http://a/home"/>"#,
+        );
+        assert_eq!(f.link.as_deref(), Some("http://a/home"));
+    }
+
+    #[test]
+    fn a_relative_atom_id_resolves_against_its_xml_base() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://example.com/test/"><entry><id>relative/link</id></entry><entry xml:base="http://other.org/a/"><id>b</id></entry><entry><id>tag:x,2020:1</id></entry></feed>"#;
+        let f = crate::feed::parse(doc.as_bytes(), None, None).unwrap();
+        let ids: Vec<&str> = f.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "http://example.com/test/relative/link",
+                "http://other.org/a/b",
+                "tag:x,2020:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_relative_atom_id_without_xml_base_is_kept() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>42</id></entry></feed>"#;
+        let f = crate::feed::parse(doc.as_bytes(), None, None).unwrap();
+        assert_eq!(f.entries[0].id, "42");
     }
 
     #[test]

@@ -146,6 +146,7 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     let is_rss090 = head.contains("http://my.netscape.com/rdf/simple/0.9/");
     let is_rdf = is_rss090 || head.contains("RDF");
     let rss_version = rss_root_version(head);
+    let is_atom = rss_version.is_none() && (head.contains("<feed") || head.contains(":feed"));
 
     let mut text = text;
     if let Some(version) = &rss_version {
@@ -182,20 +183,90 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     if is_rdf && let Some(fixed) = link_rdf_items(&text) {
         text = Cow::Owned(fixed);
     }
+    if is_atom && let Some(fixed) = wrap_naked_html(&text) {
+        text = Cow::Owned(fixed);
+    }
     (text, info)
 }
 
-/// `Some(version attribute)` when the root is `<rss>`.
+/// Atom text elements of type html written as naked markup (`<title type="html">Example
+/// <a href="x">test</a></title>`) are well-formed XML, but feed-rs keeps only the first piece
+/// of text. Wrapping the body in CDATA hands feed-rs the whole HTML, as the publisher meant.
+/// `None` when no element needs it; costs one substring search on feeds without any.
+fn wrap_naked_html(text: &str) -> Option<String> {
+    const TEXT_ELEMENTS: [&str; 5] = ["title", "subtitle", "summary", "content", "rights"];
+    let mut out = String::new();
+    let mut last = 0;
+    for (at, _) in text.match_indices("type=") {
+        let value = &text[at + 5..];
+        let Some(quote) = value.chars().next().filter(|q| *q == '"' || *q == '\'') else {
+            continue;
+        };
+        let value = &value[1..];
+        let Some(value) = value.find(quote).map(|end| &value[..end]) else {
+            continue;
+        };
+        if !(value.eq_ignore_ascii_case("html") || value.eq_ignore_ascii_case("text/html")) {
+            continue;
+        }
+        let Some(tag_start) = text[..at].rfind('<') else {
+            continue;
+        };
+        let tag = &text[tag_start + 1..at];
+        let name = tag.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if tag_start < last || !TEXT_ELEMENTS.contains(&local) {
+            continue;
+        }
+        let Some(gt) = text[at..].find('>').map(|g| at + g) else {
+            continue;
+        };
+        if text[..gt].ends_with('/') {
+            continue;
+        }
+        let body_start = gt + 1;
+        let close = format!("</{name}>");
+        let Some(body_len) = text[body_start..].find(&close) else {
+            continue;
+        };
+        let body = &text[body_start..body_start + body_len];
+        if !body.contains('<') || body.contains("<![CDATA[") {
+            continue;
+        }
+        out.push_str(&text[last..body_start]);
+        out.push_str("<![CDATA[");
+        out.push_str(&body.replace("]]>", "]]]]><![CDATA[>"));
+        out.push_str("]]>");
+        last = body_start + body_len;
+    }
+    if last == 0 {
+        return None;
+    }
+    out.push_str(&text[last..]);
+    Some(out)
+}
+
+/// `Some(version attribute)` when the root is `<rss>`. Hand-written rather than a regex: it
+/// runs on every RSS document, most of them small, where a regex's set-up dominated.
 fn rss_root_version(head: &str) -> Option<Option<String>> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"<rss(\s[^>]*)?>").expect("static regex"));
-    static VER: OnceLock<Regex> = OnceLock::new();
-    let ver = VER.get_or_init(|| {
-        Regex::new(r#"\sversion\s*=\s*["']\s*([^"']*?)\s*["']"#).expect("static regex")
+    let attrs = head.match_indices("<rss").find_map(|(at, _)| {
+        let rest = &head[at + 4..];
+        let first = rest.chars().next()?;
+        if first != '>' && !first.is_whitespace() {
+            return None;
+        }
+        rest.find('>').map(|end| &rest[..end])
+    })?;
+    let version = attrs.match_indices("version").find_map(|(at, _)| {
+        if !attrs[..at].ends_with(char::is_whitespace) {
+            return None;
+        }
+        let rest = attrs[at + 7..].trim_start().strip_prefix('=')?.trim_start();
+        let rest = rest.strip_prefix(['"', '\''])?;
+        let end = rest.find(['"', '\''])?;
+        Some(rest[..end].trim().to_string())
     });
-    let m = re.captures(head)?;
-    let attrs = m.get(1).map_or("", |a| a.as_str());
-    Some(ver.captures(attrs).map(|c| c[1].to_string()))
+    Some(version)
 }
 
 fn set_rss_version(text: &str) -> String {
@@ -576,6 +647,35 @@ mod tests {
     fn other_xml_names_its_root() {
         let err = sniff("<?xml version=\"1.0\"?><error><code>404</code></error>").unwrap_err();
         assert!(err.to_string().contains("<error>"));
+    }
+
+    #[test]
+    fn naked_markup_in_an_atom_html_element_is_wrapped_whole() {
+        let doc = r#"<feed><title type="html">Example <a href="t.html">test</a></title><content type='text/html'>&lt;b&gt;x</content></feed>"#;
+        let fixed = wrap_naked_html(doc).unwrap();
+        assert!(fixed.contains(
+            r#"<title type="html"><![CDATA[Example <a href="t.html">test</a>]]></title>"#
+        ));
+        assert!(fixed.contains("<content type='text/html'>&lt;b&gt;x</content>"));
+        assert_eq!(
+            wrap_naked_html(r#"<feed><link type="text/html" href="x"/></feed>"#),
+            None
+        );
+    }
+
+    #[test]
+    fn the_rss_version_is_read_from_the_root_element() {
+        assert_eq!(
+            rss_root_version("<?xml?><rss version=\"2.0\">"),
+            Some(Some("2.0".into()))
+        );
+        assert_eq!(
+            rss_root_version("<rss\n  xmlns:a='x' version = ' 0.94 '>"),
+            Some(Some("0.94".into()))
+        );
+        assert_eq!(rss_root_version("<rss>"), Some(None));
+        assert_eq!(rss_root_version("<rss xmlns:version=\"x\">"), Some(None));
+        assert_eq!(rss_root_version("<rssfeed><feed>"), None);
     }
 
     #[test]

@@ -286,3 +286,13 @@ fn a_ten_mib_feed_parses() {
     let f = parse(s.as_bytes(), None, None).unwrap();
     assert_eq!(f.entries.len(), i);
 }
+
+#[test]
+fn an_atom_html_title_written_as_naked_markup_keeps_all_its_text() {
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">Example <a href="test.html">test</a></title><entry><id>1</id><title type="html">Entry <b>bold</b> end</title><content type="html">A <p>para</p></content></entry></feed>"#;
+    let f = crate::feed::parse(doc.as_bytes(), None, None).unwrap();
+    assert_eq!(f.title.as_deref(), Some("Example test"));
+    assert_eq!(f.entries[0].title.as_deref(), Some("Entry bold end"));
+    assert_eq!(f.entries[0].content.as_deref(), Some("A\n\npara"));
+    assert!(!f.recovered);
+}
