@@ -428,10 +428,56 @@ fn prose_totals(dom: &Dom, blocks: &[Block]) -> Vec<usize> {
     totals
 }
 
-static COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|disqus|replies|respond)(?:$|[\s_-])")
-        .unwrap_or_else(|_| unreachable_regex())
+/// Class/id names of parts that are never the article, however much text they hold: comment
+/// threads, and the cookie and consent notices and modal dialogs laid over the page.
+static NEVER_BODY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[\s_-])(?:comments?|comment-?list|disqus|replies|respond|cookies?|cookie-?law|consent|gdpr|modal|popup)(?:$|[\s_-])",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
 });
+
+/// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
+/// or cookie policy outweighs a short article, so the prose guard must not protect them.
+fn never_body(dom: &Dom, idx: usize) -> bool {
+    let item = &dom.items[idx];
+    if matches!(item.tag(), "html" | "body" | "main" | "article") {
+        return false;
+    }
+    if item.attr("aria-modal") == Some("true")
+        || item.attr("role").is_some_and(|r| {
+            r.eq_ignore_ascii_case("dialog") || r.eq_ignore_ascii_case("alertdialog")
+        })
+    {
+        return true;
+    }
+    let ci = class_id(dom, idx);
+    !ci.is_empty() && NEVER_BODY.is_match(&ci) && !POSITIVE.is_match(&ci)
+}
+
+/// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
+/// forum thread or a policy page the comments or the notice are the content, so when the
+/// prose outside all such parts is too short to be an article, none of them is marked.
+fn never_body_parts(dom: &Dom, blocks: &[Block]) -> Vec<bool> {
+    let n = dom.items.len();
+    let mut inside = vec![false; n];
+    for idx in 0..n {
+        let p = dom.items[idx].parent;
+        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx);
+    }
+    let outside: usize = blocks
+        .iter()
+        .filter(|b| b.chars >= 80 && b.link_chars * 4 < b.chars && !inside[b.owner])
+        .map(|b| b.chars)
+        .sum();
+    if outside < ARTICLE_ELSEWHERE {
+        inside.fill(false);
+    }
+    inside
+}
+
+/// Characters of prose outside a comment thread or notice that make an article beside it.
+const ARTICLE_ELSEWHERE: usize = 300;
 
 /// The value of a block as evidence of article text.
 fn value(b: &Block, before_headline: bool) -> f64 {
@@ -471,12 +517,18 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
         };
     }
     let prose = prose_totals(dom, &first);
+    let never = never_body_parts(dom, &first);
     let page_prose = prose.first().copied().unwrap_or(0);
+    // A boilerplate-looking element that holds much of the page's prose is usually layout
+    // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much prose as
+    // a short article, so beside the headline the guard asks for a clear majority.
+    let holds_headline =
+        |idx: usize| headline.is_none_or(|h| h >= idx && h < dom.items[idx].end as usize);
     let is_boiler = |idx: usize| {
-        looks_boiler(dom, idx)
-            && (prose[idx] * 10 < page_prose * 4
-                || !matches!(dom.items[idx].tag(), "article" | "main" | "body")
-                    && COMMENTS.is_match(&class_id(dom, idx)))
+        never[idx]
+            || looks_boiler(dom, idx)
+                && (prose[idx] * 10 < page_prose * 4
+                    || !holds_headline(idx) && prose[idx] * 10 < page_prose * 6)
     };
     // Hidden parts go unless they hold much of the page's prose (streamed server rendering
     // parks the whole article in a `hidden` element until a script moves it).
@@ -500,7 +552,12 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
     let chars: usize = picked.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
     if chars * 4 < page_prose {
-        let plain = select(dom, first, headline, None);
+        let plain = select(
+            dom,
+            blocks(dom, ov, &|idx| never[idx], &|_| false),
+            headline,
+            None,
+        );
         if plain.iter().map(|b| b.chars).sum::<usize>() > chars {
             return Body {
                 blocks: plain,

@@ -168,8 +168,14 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
             .find(|(i, h)| dom.items[*i].tag() == "h1" && fold(h) == t)
             .or_else(|| heading_texts.iter().find(|(_, h)| fold(h) == t))
             .or_else(|| {
+                // An h1 that is most of the title ("Reviews" inside "Diet X. Reviews" is a
+                // section heading, and treating it as the headline would discard the body).
                 heading_texts.iter().find(|(i, h)| {
-                    dom.items[*i].tag() == "h1" && !h.is_empty() && t.contains(&fold(h))
+                    let h = fold(h);
+                    dom.items[*i].tag() == "h1"
+                        && !h.is_empty()
+                        && h.len() * 2 >= t.len()
+                        && t.contains(&h)
                 })
             })
             .map(|(i, _)| *i)

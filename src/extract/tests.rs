@@ -300,3 +300,37 @@ fn a_script_rendered_page_is_read_from_its_noscript_fallback() {
     assert!(a.text.starts_with("With the 2024 edition"));
     assert_eq!(a.not_article, None);
 }
+
+#[test]
+fn a_cookie_dialog_longer_than_the_article_is_not_the_article() {
+    let a = fixture("cookie-dialog.html");
+    let paras = paragraphs(&a);
+    assert_eq!(paras.len(), 3, "{}", a.text);
+    assert!(paras[0].starts_with(P1) && paras[2].starts_with(P3));
+    assert!(!a.text.contains("cookies"));
+}
+
+#[test]
+fn a_comment_thread_longer_than_the_article_is_left_out() {
+    let a = fixture("long-comments.html");
+    let paras = paragraphs(&a);
+    assert_eq!(paras.len(), 3, "{}", a.text);
+    assert!(!a.text.contains("Reader"));
+}
+
+#[test]
+fn on_a_forum_thread_the_comments_are_the_content() {
+    let a = fixture("forum-thread.html");
+    assert!(
+        a.text.contains("Post 0:") && a.text.contains("Post 5:"),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
+fn a_section_heading_named_in_the_title_is_not_taken_for_the_headline() {
+    let a = fixture("section-h1.html");
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(a.text.contains(P3));
+}
