@@ -189,9 +189,17 @@ async fn run(path: &Path) -> CliResult {
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    daemon::run(config, shutdown, reload_rx)
-        .await
-        .map_err(internal)
+    daemon::run(config, shutdown, reload_rx).await.map_err(|e| {
+        // A notifier or topic the config describes but that cannot be set up (a CA file that
+        // is not there) is the user's to fix, not an internal failure.
+        if e.downcast_ref::<crate::pipeline::SetupError>()
+            .is_some_and(|s| !matches!(s, crate::pipeline::SetupError::Store(_)))
+        {
+            CliError::User(e)
+        } else {
+            internal(e)
+        }
+    })
 }
 
 async fn once(path: &Path, only: Option<&str>) -> CliResult {

@@ -112,7 +112,14 @@ impl Schedule {
     pub fn parse_cron(line: &str) -> Result<Schedule, String> {
         let fields = line.split_whitespace().count();
         let normalised = match fields {
-            5 => format!("0 {line}"),
+            5 => {
+                // The standard weekday field counts Sunday as 0 (or 7); the `cron` crate counts
+                // it as 1. Days are written out as names, which both read alike.
+                let mut parts: Vec<&str> = line.split_whitespace().collect();
+                let days = standard_weekdays(parts[4])?;
+                parts[4] = &days;
+                format!("0 {}", parts.join(" "))
+            }
             6 | 7 => line.to_string(),
             n => {
                 return Err(format!(
@@ -145,6 +152,63 @@ impl Schedule {
             Schedule::Every(d) => format!("every {}", humantime::format_duration(*d)),
         }
     }
+}
+
+const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// A standard cron weekday field (0-7, Sunday 0 or 7; names; lists, ranges and steps) as the
+/// list of day names it means, or `*` unchanged.
+fn standard_weekdays(field: &str) -> Result<String, String> {
+    if field == "*" || field == "?" {
+        return Ok(field.to_string());
+    }
+    let day = |s: &str| -> Result<usize, String> {
+        if let Some(i) = DAY_NAMES.iter().position(|d| d.eq_ignore_ascii_case(s)) {
+            return Ok(i);
+        }
+        match s.parse::<usize>() {
+            Ok(n @ 0..=7) => Ok(n % 7),
+            _ => Err(format!(
+                "the weekday field wants 0-7 (Sunday is 0 or 7) or SUN-SAT, not {s:?}"
+            )),
+        }
+    };
+    let mut on = [false; 7];
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (
+                r,
+                s.parse::<usize>()
+                    .ok()
+                    .filter(|&s| s > 0)
+                    .ok_or_else(|| format!("not a step in the weekday field: {s:?}"))?,
+            ),
+            None => (part, 1),
+        };
+        let (lo, hi) = match range.split_once('-') {
+            _ if range == "*" => (0, 6),
+            Some((a, b)) => {
+                // 7 closes a range as Sunday at its end ("5-7" is Friday to Sunday).
+                let hi = if b == "7" { 7 } else { day(b)? };
+                (day(a)?, hi)
+            }
+            None if step > 1 => (day(range)?, 6),
+            None => (day(range)?, day(range)?),
+        };
+        if lo > hi {
+            return Err(format!("a weekday range runs backwards: {range:?}"));
+        }
+        for d in (lo..=hi).step_by(step) {
+            on[d % 7] = true;
+        }
+    }
+    Ok(DAY_NAMES
+        .iter()
+        .zip(on)
+        .filter(|(_, on)| *on)
+        .map(|(d, _)| *d)
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 #[derive(Debug, Clone)]
@@ -856,18 +920,32 @@ fn resolve_notifier(
                 }
             };
             let from = raw.from.clone();
-            if from.is_none() {
-                issues.push(lines.issue(
+            let not_an_address = |a: &str| a.parse::<lettre::message::Mailbox>().is_err();
+            match &from {
+                None => issues.push(lines.issue(
                     start,
                     field("from"),
                     "an email notifier needs a from address",
-                ));
+                )),
+                Some(a) if not_an_address(a) => issues.push(lines.issue(
+                    start,
+                    field("from"),
+                    format!("\"{a}\" is not an email address; write e.g. feedwatch@example.org"),
+                )),
+                Some(_) => {}
             }
             if raw.to.is_empty() {
                 issues.push(lines.issue(
                     start,
                     field("to"),
                     "an email notifier needs at least one address in to",
+                ));
+            }
+            for a in raw.to.iter().filter(|a| not_an_address(a)) {
+                issues.push(lines.issue(
+                    start,
+                    field("to"),
+                    format!("\"{a}\" is not an email address; write e.g. me@example.org"),
                 ));
             }
             NotifierKind::Email(EmailConfig {
@@ -909,6 +987,17 @@ fn resolve_notifier(
                     field("format"),
                     "format is one of json, slack, discord, ntfy",
                 ));
+            }
+            for (k, v) in &raw.headers {
+                if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err()
+                    || reqwest::header::HeaderValue::from_str(v).is_err()
+                {
+                    issues.push(lines.issue(
+                        start,
+                        field("headers"),
+                        format!("\"{k}\" is not a valid HTTP header name and value"),
+                    ));
+                }
             }
             NotifierKind::Webhook(WebhookConfig {
                 url: url?,
@@ -1119,5 +1208,35 @@ notify = ["nobody"]
         assert!(Schedule::parse_cron("30 */10 * * * *").is_ok());
         assert!(Schedule::parse_cron("* * *").is_err());
         assert!(Schedule::parse_cron("99 * * * *").is_err());
+    }
+
+    /// The weekdays a schedule fires on over two weeks from a Monday, as numbers (Sunday 0).
+    fn weekdays_of(line: &str) -> Vec<u32> {
+        use chrono::{Datelike, TimeZone};
+        let Ok(Schedule::Cron(_, cron)) = Schedule::parse_cron(line) else {
+            panic!("{line} does not parse");
+        };
+        let monday = chrono::Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let mut days: Vec<u32> = cron
+            .after(&monday)
+            .take_while(|t| *t < monday + chrono::Duration::days(7))
+            .map(|t| t.weekday().num_days_from_sunday())
+            .collect();
+        days.sort();
+        days.dedup();
+        days
+    }
+
+    #[test]
+    fn a_five_field_weekday_counts_sunday_as_zero_or_seven() {
+        assert_eq!(weekdays_of("0 8 * * 0"), vec![0]);
+        assert_eq!(weekdays_of("0 8 * * 7"), vec![0]);
+        assert_eq!(weekdays_of("0 8 * * 1-5"), vec![1, 2, 3, 4, 5]);
+        assert_eq!(weekdays_of("0 8 * * 5-7"), vec![0, 5, 6]);
+        assert_eq!(weekdays_of("0 8 * * 0,6"), vec![0, 6]);
+        assert_eq!(weekdays_of("0 8 * * */2"), vec![0, 2, 4, 6]);
+        assert_eq!(weekdays_of("0 8 * * mon-fri"), vec![1, 2, 3, 4, 5]);
+        assert!(Schedule::parse_cron("0 8 * * 8").is_err());
+        assert!(Schedule::parse_cron("0 8 * * 5-1").is_err());
     }
 }

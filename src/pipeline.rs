@@ -169,12 +169,20 @@ impl Pipeline {
         let outcome = self.fetcher.get(&url, &conditional, FEED_MAX_BYTES).await;
         let mut timing = PollTiming::default();
         match outcome {
-            Ok(FetchOutcome::NotModified { max_age, .. }) => {
+            Ok(FetchOutcome::NotModified {
+                max_age,
+                moved_permanently,
+                ..
+            }) => {
                 record.outcome = "not-modified".into();
                 record.http_status = Some(304);
                 record.etag = state.etag.clone();
                 record.last_modified = state.last_modified.clone();
                 timing.max_age = max_age;
+                if let Some(moved) = &moved_permanently {
+                    self.feed_moved(&key, moved);
+                }
+                record.new_url = moved_permanently.map(|u| u.to_string());
             }
             Ok(FetchOutcome::Fetched(fetched)) => {
                 timing.max_age = fetched.max_age;
@@ -182,14 +190,7 @@ impl Pipeline {
                 record.bytes = Some(fetched.body.len());
                 record.new_url = fetched.moved_permanently.as_ref().map(|u| u.to_string());
                 if let Some(moved) = &fetched.moved_permanently {
-                    tracing::info!(feed = %key, to = %moved, "feed moved permanently; polling the new URL from now on");
-                    self.feed_event(
-                        "feed.moved",
-                        &key,
-                        moved.as_str(),
-                        format!("Feed \"{key}\" moved permanently to {moved}; update its url in the config"),
-                        moved.as_str(),
-                    );
+                    self.feed_moved(&key, moved);
                 }
                 let charset = fetched.charset.clone();
                 let base = fetched.final_url.clone();
@@ -249,11 +250,8 @@ impl Pipeline {
         if record.outcome == "error" {
             timing.consecutive_errors = errors_before.saturating_add(1);
             tracing::warn!(feed = %key, url = %url, error = record.error.as_deref().unwrap_or(""), "poll failed");
-            // Failing since the last success (or since it was first polled): one event per streak.
-            let since = state
-                .last_success_at
-                .or(state.last_poll_at)
-                .unwrap_or(record.at);
+            // Measured from the start of this run of failures: one event per streak.
+            let since = state.failing_since.unwrap_or(record.at);
             if record.at - since >= self.feed_failing_after.as_secs() as i64 {
                 self.feed_event(
                     "feed.failing",
@@ -279,6 +277,19 @@ impl Pipeline {
             self.alerts_queued.notify_one();
         }
         report
+    }
+
+    /// A feed answered through permanent redirects only (with content or a 304): say so once
+    /// per new address; the caller records the new URL to poll.
+    fn feed_moved(&self, key: &str, moved: &Url) {
+        tracing::info!(feed = %key, to = %moved, "feed moved permanently; polling the new URL from now on");
+        self.feed_event(
+            "feed.moved",
+            key,
+            moved.as_str(),
+            format!("Feed \"{key}\" moved permanently to {moved}; update its url in the config"),
+            moved.as_str(),
+        );
     }
 
     /// Queues a feed-health event for the notifiers that asked for it; `unique` makes repeats of

@@ -43,7 +43,15 @@ fn spread(key: &str, salt: u64) -> f64 {
 pub fn next_regular(schedule: &Schedule, key: &str, now: DateTime<Utc>) -> DateTime<Utc> {
     match schedule {
         Schedule::Every(d) => {
-            now + chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::minutes(30))
+            // Each feed keeps a fixed phase within its interval, so feeds sharing an interval
+            // (all due together at start) drift apart after their first poll and stay apart.
+            // The next poll is the first tick of that phase at least half an interval ahead.
+            let period = (d.as_secs() as i64).max(1);
+            let phase = (spread(key, 2) * period as f64) as i64;
+            let earliest = now.timestamp() + period / 2;
+            let ticks = (earliest - phase).div_euclid(period) + 1;
+            DateTime::from_timestamp(ticks * period + phase, 0)
+                .unwrap_or(now + chrono::Duration::seconds(period))
         }
         Schedule::Cron(_, cron) => {
             let mut ticks = cron.after(&now);
@@ -139,10 +147,21 @@ mod tests {
     }
 
     #[test]
-    fn an_interval_schedule_polls_after_the_interval() {
+    fn an_interval_schedule_polls_once_per_interval_at_a_place_of_its_own() {
         let s = Schedule::parse_interval("15m").unwrap();
         let now = at("2026-01-01T10:00:00Z");
-        assert_eq!(next_regular(&s, "x", now), at("2026-01-01T10:15:00Z"));
+        let first = next_regular(&s, "x", now);
+        assert!(first - now >= chrono::Duration::seconds(450), "{first}");
+        assert!(first - now <= chrono::Duration::seconds(1350), "{first}");
+        let second = next_regular(&s, "x", first);
+        assert_eq!((second - first).num_minutes(), 15);
+        // Fifty feeds polled together at start are spread over the interval afterwards.
+        let mut seconds: Vec<i64> = (0..50)
+            .map(|i| next_regular(&s, &format!("feed-{i}"), now).timestamp() % 900)
+            .collect();
+        seconds.sort();
+        seconds.dedup();
+        assert!(seconds.len() > 40, "{seconds:?}");
     }
 
     #[test]

@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_dedup.sql",
         include_str!("../migrations/0002_dedup.sql"),
     ),
+    (
+        "0003_failing_since.sql",
+        include_str!("../migrations/0003_failing_since.sql"),
+    ),
 ];
 
 /// How far apart (seconds) two copies of one story may first be seen and still be merged by
@@ -75,6 +79,8 @@ pub struct FeedState {
     pub disabled_reason: Option<String>,
     /// Items stored from this feed.
     pub items: i64,
+    /// When the current run of failed polls began; `None` while the feed is healthy.
+    pub failing_since: Option<i64>,
 }
 
 /// What one poll of a feed did, recorded at once.
@@ -285,6 +291,7 @@ impl Store {
             "UPDATE feeds SET
                last_poll_at = ?2,
                last_success_at = CASE WHEN ?3 = 'error' THEN last_success_at ELSE ?2 END,
+               failing_since = CASE WHEN ?3 = 'error' THEN COALESCE(failing_since, ?2) END,
                last_status = ?3 || COALESCE(' ' || ?4, ''),
                last_error = ?5,
                etag = CASE WHEN ?3 = 'ok' THEN ?6 ELSE etag END,
@@ -638,7 +645,7 @@ impl Store {
 
 const FEED_SELECT: &str = "SELECT f.id, f.key, f.url, f.title, f.etag, f.last_modified, f.last_poll_at, f.last_success_at,
         f.last_status, f.last_error, f.next_due_at, f.consecutive_errors, f.disabled_reason,
-        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id)
+        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.failing_since
      FROM feeds f";
 
 fn feed_from_row(r: &rusqlite::Row) -> rusqlite::Result<FeedState> {
@@ -657,6 +664,7 @@ fn feed_from_row(r: &rusqlite::Row) -> rusqlite::Result<FeedState> {
         consecutive_errors: r.get(11)?,
         disabled_reason: r.get(12)?,
         items: r.get(13)?,
+        failing_since: r.get(14)?,
     })
 }
 

@@ -343,3 +343,87 @@ async fn alerts_in_a_topics_quiet_hours_are_held_not_sent() {
         "held until the window ends: {due} vs {end}"
     );
 }
+
+/// Notifier config for a webhook that asks for feed-health events.
+fn event_hook(url: &str) -> String {
+    format!("type = \"webhook\"\nurl = \"{url}\"\nevents = [\"feed.failing\", \"feed.moved\"]")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_that_never_worked_raises_one_feed_failing_event_per_streak() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/feed.xml",
+        Route::Status {
+            status: 500,
+            retry_after: None,
+        },
+    );
+    let hook = webhook_receiver(vec![200]).await;
+    let config = write_config(dir.path(), &base, "", &event_hook(&hook.url));
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_of.replace(
+            "allow_private_addresses = true",
+            "allow_private_addresses = true\nfeed_failing_after = \"0s\"",
+        ),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        assert!(feedwatch(&config, &["once"]).await.status.success());
+    }
+    assert_eq!(site.requests_to("/feed.xml").len(), 3);
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(
+        received.len(),
+        1,
+        "one event for the streak, not one per poll"
+    );
+    let v: serde_json::Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(v["type"], "feed.failing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_moved_while_unchanged_is_polled_at_its_new_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    let feed = Route::Body {
+        content_type: "application/rss+xml",
+        body: rss(
+            "Feed",
+            &[("s0", "Iraq troops story", &format!("{base}/s0"))],
+        ),
+        etag: Some("\"v1\"".into()),
+    };
+    site.route("/feed.xml", feed.clone());
+    let hook = webhook_receiver(vec![200, 200]).await;
+    let config = write_config(dir.path(), &base, "", &event_hook(&hook.url));
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    // The feed moves; its new address answers the stored ETag with 304.
+    site.route(
+        "/feed.xml",
+        Route::Redirect {
+            status: 301,
+            to: format!("{base}/new.xml"),
+        },
+    );
+    site.route("/new.xml", feed);
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert_eq!(
+        site.requests_to("/feed.xml").len(),
+        2,
+        "the old address is left"
+    );
+    let new = site.requests_to("/new.xml");
+    assert_eq!(new.len(), 2);
+    assert!(new.iter().all(|s| s.headers.contains_key("if-none-match")));
+    let received = hook.received.lock().unwrap().clone();
+    let moved: Vec<_> = received
+        .iter()
+        .filter(|(_, body)| body.contains("feed.moved"))
+        .collect();
+    assert_eq!(moved.len(), 1, "{received:?}");
+}

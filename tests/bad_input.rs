@@ -231,3 +231,25 @@ async fn check_names_file_line_and_field_of_each_config_mistake() {
     let out = feedwatch(&path, &["run"]).await;
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn check_reports_bad_mail_addresses_and_header_names_of_notifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feedwatch.toml");
+    std::fs::write(
+        &path,
+        "[[notifier]]\nname = \"me\"\ntype = \"email\"\nsmtp_url = \"smtp://127.0.0.1:2525\"\nfrom = \"not an address\"\nto = [\"me@example.org\", \"@nowhere\"]\n\n[[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://hooks.example.org/x\"\nheaders = { \"Bad Header\" = \"x\" }\n",
+    )
+    .unwrap();
+    let out = feedwatch(&path, &["check"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for want in [
+        "feedwatch.toml:1: notifier[0].from",
+        "\"@nowhere\" is not an email address",
+        "feedwatch.toml:8: notifier[1].headers",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in {stderr}");
+    }
+    assert!(!stderr.contains("me@example.org\" is not"), "{stderr}");
+}
