@@ -275,19 +275,9 @@ pub fn email_text(alert: &Alert) -> String {
     out
 }
 
+/// HTML-escaped text for the mail body: the same escaping the feed stage uses.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::feed::normalise::escape_text(s)
 }
 
 /// A link when the URL is a web link, the escaped text otherwise (a `javascript:` URL from a feed
