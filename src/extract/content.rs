@@ -184,6 +184,34 @@ fn class_id(dom: &Dom, idx: usize) -> String {
     s
 }
 
+/// What an element's class/id names say, as bits: read once per element, since the patterns
+/// are asked about many times per element over the cuts of a page.
+const C_BOILER: u8 = 1;
+const C_POSITIVE: u8 = 2;
+const C_NEVER: u8 = 4;
+
+fn class_hints(dom: &Dom) -> Vec<u8> {
+    (0..dom.items.len())
+        .map(|idx| {
+            let ci = class_id(dom, idx);
+            if ci.is_empty() {
+                return 0;
+            }
+            let mut bits = 0;
+            if POSITIVE.is_match(&ci) {
+                bits |= C_POSITIVE;
+            }
+            if BOILER.is_match(&ci) {
+                bits |= C_BOILER;
+            }
+            if NEVER_BODY.is_match(&ci) {
+                bits |= C_NEVER;
+            }
+            bits
+        })
+        .collect()
+}
+
 fn is_hidden(dom: &Dom, idx: usize) -> bool {
     let item = &dom.items[idx];
     if item.attr("hidden").is_some()
@@ -202,7 +230,7 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
 }
 
 /// Why an element is boilerplate, from its tag, role and class/id.
-fn looks_boiler(dom: &Dom, idx: usize) -> bool {
+fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
     let item = &dom.items[idx];
     let tag = item.tag();
     if matches!(tag, "nav" | "aside" | "footer" | "form" | "figcaption") {
@@ -227,12 +255,11 @@ fn looks_boiler(dom: &Dom, idx: usize) -> bool {
     if matches!(tag, "html" | "body" | "main" | "article") {
         return false;
     }
-    let ci = class_id(dom, idx);
-    !ci.is_empty() && BOILER.is_match(&ci) && !POSITIVE.is_match(&ci)
+    hints[idx] & (C_BOILER | C_POSITIVE) == C_BOILER
 }
 
 /// Semantic weight of an element as the body's container.
-fn hint_bonus(dom: &Dom, idx: usize) -> f64 {
+fn hint_bonus(dom: &Dom, idx: usize, hints: &[u8]) -> f64 {
     let item = &dom.items[idx];
     let mut bonus: f64 = 0.0;
     if item
@@ -252,8 +279,7 @@ fn hint_bonus(dom: &Dom, idx: usize) -> f64 {
     {
         bonus += 0.1;
     }
-    let ci = class_id(dom, idx);
-    if !ci.is_empty() && POSITIVE.is_match(&ci) {
+    if hints[idx] & C_POSITIVE != 0 {
         bonus += 0.15;
     }
     bonus
@@ -439,7 +465,7 @@ static NEVER_BODY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
 /// or cookie policy outweighs a short article, so the prose guard must not protect them.
-fn never_body(dom: &Dom, idx: usize) -> bool {
+fn never_body(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
     let item = &dom.items[idx];
     if matches!(item.tag(), "html" | "body" | "main" | "article") {
         return false;
@@ -451,19 +477,18 @@ fn never_body(dom: &Dom, idx: usize) -> bool {
     {
         return true;
     }
-    let ci = class_id(dom, idx);
-    !ci.is_empty() && NEVER_BODY.is_match(&ci) && !POSITIVE.is_match(&ci)
+    hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
 }
 
 /// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
 /// forum thread or a policy page the comments or the notice are the content, so when the
 /// prose outside all such parts is too short to be an article, none of them is marked.
-fn never_body_parts(dom: &Dom, blocks: &[Block]) -> Vec<bool> {
+fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8]) -> Vec<bool> {
     let n = dom.items.len();
     let mut inside = vec![false; n];
     for idx in 0..n {
         let p = dom.items[idx].parent;
-        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx);
+        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx, hints);
     }
     let outside: usize = blocks
         .iter()
@@ -517,7 +542,8 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
         };
     }
     let prose = prose_totals(dom, &first);
-    let never = never_body_parts(dom, &first);
+    let hints = class_hints(dom);
+    let never = never_body_parts(dom, &first, &hints);
     let page_prose = prose.first().copied().unwrap_or(0);
     // A boilerplate-looking element that holds much of the page's prose is usually layout
     // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much prose as
@@ -526,7 +552,7 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
         |idx: usize| headline.is_none_or(|h| h >= idx && h < dom.items[idx].end as usize);
     let is_boiler = |idx: usize| {
         never[idx]
-            || looks_boiler(dom, idx)
+            || looks_boiler(dom, idx, &hints)
                 && (prose[idx] * 10 < page_prose * 4
                     || !holds_headline(idx) && prose[idx] * 10 < page_prose * 6)
     };
@@ -545,6 +571,7 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
         .filter(|&i| prose[i] * 10 >= page_prose * 3);
     let picked = select(
         dom,
+        &hints,
         blocks(dom, ov, &is_boiler, &is_dropped),
         headline,
         declared,
@@ -554,6 +581,7 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
     if chars * 4 < page_prose {
         let plain = select(
             dom,
+            &hints,
             blocks(dom, ov, &|idx| never[idx], &|_| false),
             headline,
             None,
@@ -574,6 +602,7 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
 fn select(
     dom: &Dom,
+    hints: &[u8],
     all: Vec<Block>,
     headline: Option<usize>,
     within: Option<usize>,
@@ -597,7 +626,7 @@ fn select(
         if item.tag().is_empty() || sums[idx] <= 0.0 {
             continue;
         }
-        let score = sums[idx] * (1.0 + hint_bonus(dom, idx));
+        let score = sums[idx] * (1.0 + hint_bonus(dom, idx, hints));
         if score >= best_score {
             best_score = score;
             best = idx;
