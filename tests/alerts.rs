@@ -427,3 +427,85 @@ async fn a_feed_moved_while_unchanged_is_polled_at_its_new_address() {
         .collect();
     assert_eq!(moved.len(), 1, "{received:?}");
 }
+
+/// The outbox as `feedwatch alerts --json` shows it.
+async fn outbox(config: &Path) -> Vec<serde_json::Value> {
+    let out = feedwatch(config, &["alerts", "--json"]).await;
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_alert_is_given_up_visibly_and_alerts_retry_sends_it_once_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, 1);
+    // 400 is the receiver refusing the request: retrying it unchanged would not help.
+    let hook = webhook_receiver(vec![400, 200]).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    let rows = outbox(&config).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["state"], "failed", "{rows:?}");
+    assert!(
+        rows[0]["last_error"].as_str().unwrap_or("").contains("400"),
+        "{rows:?}"
+    );
+    // A second pass leaves a given-up alert alone.
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert_eq!(hook.received.lock().unwrap().len(), 1);
+
+    let id = rows[0]["id"].as_i64().unwrap().to_string();
+    let out = feedwatch(&config, &["alerts", "retry", &id]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2, "sent once more, and only once");
+    assert!(received[0].0.get("webhook-id").is_some());
+    assert_eq!(
+        received[0].0.get("webhook-id"),
+        received[1].0.get("webhook-id"),
+        "the retry is the same alert to the receiver"
+    );
+    assert_eq!(outbox(&config).await[0]["state"], "delivered");
+    // An alert that does not exist is a user error, named.
+    let out = feedwatch(&config, &["alerts", "retry", "999"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("999"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_test_sends_one_test_alert_and_names_a_failing_or_unknown_notifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _site) = http_server().await;
+    let hook = webhook_receiver(vec![200, 500]).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    let out = feedwatch(&config, &["notify", "test", "out"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    {
+        let received = hook.received.lock().unwrap();
+        assert_eq!(received.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(&received[0].1).unwrap();
+        assert_eq!(v["type"], "test");
+    }
+    // The receiver now answers 500: the command says so and fails.
+    let out = feedwatch(&config, &["notify", "test", "out"]).await;
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("500"), "{}", text(&out.stderr));
+    let out = feedwatch(&config, &["notify", "test", "nobody"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("\"nobody\""));
+}
