@@ -349,6 +349,7 @@ impl Pipeline {
                 &entry.id,
                 canonical.as_deref(),
                 entry.title.as_deref(),
+                &entry_hash(entry),
             ) {
                 Ok(false) => fresh.push(entry),
                 Ok(true) => {}
@@ -686,7 +687,19 @@ fn compose_item(
             .unwrap_or_default(),
         text,
         extraction_note: note,
+        entry_hash: entry_hash(entry),
     }
+}
+
+/// What the feed itself says of an entry, hashed: a change in it is an update of the item.
+fn entry_hash(entry: &Entry) -> String {
+    let title = entry.title.as_deref().unwrap_or_default();
+    let body = [entry.summary.as_deref(), entry.content.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n");
+    dedup::content_hash(title, &body)
 }
 
 /// The first sentences of a text, cut at a word boundary.

@@ -25,6 +25,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_failing_since.sql",
         include_str!("../migrations/0003_failing_since.sql"),
     ),
+    (
+        "0004_entry_hash.sql",
+        include_str!("../migrations/0004_entry_hash.sql"),
+    ),
 ];
 
 /// How far apart (seconds) two copies of one story may first be seen and still be merged by
@@ -121,6 +125,9 @@ pub struct NewItem {
     pub text: String,
     pub html: String,
     pub extraction_note: Option<String>,
+    /// Hash of the feed's own title, summary and content for the item (see
+    /// [`Store::item_known`]); empty when the caller has none.
+    pub entry_hash: String,
 }
 
 /// A topic the item matched, and where its alerts go.
@@ -226,6 +233,9 @@ impl Store {
     }
 
     fn setup(mut conn: Connection) -> Result<Store> {
+        // First, so that the steps below wait for another process opening the same file (the
+        // daemon starting while a CLI command runs) instead of failing at once.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // WAL lets the CLI read while the daemon writes; NORMAL sync is safe with WAL (a crash
         // can lose the last transaction, never corrupt the file).
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -234,7 +244,6 @@ impl Store {
         // near-duplicate lookup touches stay in memory instead of being re-read per lookup.
         conn.pragma_update(None, "cache_size", -65536)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
@@ -345,32 +354,39 @@ impl Store {
     /// Whether an item is stored already and unchanged: by GUID, or (for feeds whose GUIDs
     /// change on every poll) by its canonical URL within the same feed. An item whose title
     /// changed since it was stored is not "known": storing it again records a revision.
+    /// Whether the feed's item is stored already and unchanged, so its page need not be
+    /// fetched again. An item whose entry hash (or, for items stored before entry hashes,
+    /// whose title) differs is an update to store as a revision.
     pub fn item_known(
         &self,
         feed_id: i64,
         guid: &str,
         canonical_url: Option<&str>,
         title: Option<&str>,
+        entry_hash: &str,
     ) -> Result<bool> {
         let conn = self.conn();
-        let mut stored: Option<Option<String>> = conn
-            .prepare_cached("SELECT title FROM items WHERE feed_id = ?1 AND guid = ?2")?
-            .query_row(params![feed_id, guid], |r| r.get(0))
+        type Stored = (Option<String>, Option<String>);
+        let read = |r: &rusqlite::Row| -> rusqlite::Result<Stored> { Ok((r.get(0)?, r.get(1)?)) };
+        let mut stored: Option<Stored> = conn
+            .prepare_cached("SELECT title, entry_hash FROM items WHERE feed_id = ?1 AND guid = ?2")?
+            .query_row(params![feed_id, guid], read)
             .optional()?;
         if stored.is_none()
             && let Some(u) = canonical_url
         {
             stored = conn
                 .prepare_cached(
-                    "SELECT title FROM items WHERE feed_id = ?1 AND canonical_url = ?2
+                    "SELECT title, entry_hash FROM items WHERE feed_id = ?1 AND canonical_url = ?2
                      ORDER BY id DESC LIMIT 1",
                 )?
-                .query_row(params![feed_id, u], |r| r.get(0))
+                .query_row(params![feed_id, u], read)
                 .optional()?;
         }
         Ok(match (stored, title) {
             (None, _) => false,
-            (Some(old), Some(new)) if !new.trim().is_empty() => old.as_deref() == Some(new),
+            (Some((_, Some(old))), _) if !entry_hash.is_empty() => old == entry_hash,
+            (Some((old, _)), Some(new)) if !new.trim().is_empty() => old.as_deref() == Some(new),
             (Some(_), _) => true,
         })
     }
@@ -699,7 +715,11 @@ fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // One write transaction, taken before the version is read: two processes opening a new
+    // database at once must not both apply the same migration (the loser would fail on
+    // "table already exists"); the second waits, then finds nothing left to do.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if current > known {
         return Err(StoreError::TooNew {
@@ -708,11 +728,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         });
     }
     for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -745,11 +764,16 @@ fn ingest_one(tx: &Transaction, item: &NewItem, hits: &[TopicHit]) -> Result<Ing
     };
     if let Some((item_id, old_hash, story_id)) = existing {
         if old_hash == hash {
+            // The feed's words changed but not the story's (a new summary of the same page):
+            // remember them, so the next poll does not fetch the page again.
+            tx.prepare_cached("UPDATE items SET entry_hash = ?2 WHERE id = ?1")?
+                .execute(params![item_id, item.entry_hash])?;
             return Ok(Ingested::Seen);
         }
         tx.execute(
-            "UPDATE items SET title = ?2, content_hash = ?3, url = COALESCE(?4, url) WHERE id = ?1",
-            params![item_id, item.title, hash, item.url],
+            "UPDATE items SET title = ?2, content_hash = ?3, url = COALESCE(?4, url), entry_hash = ?5
+             WHERE id = ?1",
+            params![item_id, item.title, hash, item.url, item.entry_hash],
         )?;
         tx.prepare_cached(
             "INSERT INTO item_revisions (item_id, seen_at, title, text, content_hash)
@@ -767,8 +791,8 @@ fn ingest_one(tx: &Transaction, item: &NewItem, hits: &[TopicHit]) -> Result<Ing
         None => (insert_story(tx, item, &hash, fingerprint.as_ref())?, false),
     };
     tx.prepare_cached(
-        "INSERT INTO items (feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, story_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO items (feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, story_id, entry_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         item.feed_id,
@@ -779,7 +803,8 @@ fn ingest_one(tx: &Transaction, item: &NewItem, hits: &[TopicHit]) -> Result<Ing
         item.published_at,
         item.seen_at,
         hash,
-        story_id
+        story_id,
+        item.entry_hash
     ])?;
     let alerts = record_hits(tx, story_id, hits, item.seen_at)?;
     Ok(if joined {
@@ -1049,6 +1074,22 @@ mod tests {
     }
 
     #[test]
+    fn processes_opening_a_new_database_at_once_all_get_it_migrated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(|s| s.schema_version()))
+            })
+            .collect();
+        for o in openers {
+            let version = o.join().unwrap().expect("every opener succeeds");
+            assert_eq!(version.unwrap(), MIGRATIONS.len() as i64);
+        }
+    }
+
+    #[test]
     fn the_same_item_seen_again_is_not_a_new_story_and_alerts_once() {
         let store = Store::open_in_memory().unwrap();
         let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
@@ -1103,13 +1144,13 @@ mod tests {
         );
         assert!(
             !store
-                .item_known(feed.id, "g1", None, Some("Talks begin"))
+                .item_known(feed.id, "g1", None, Some("Talks begin"), "")
                 .unwrap(),
             "a changed title must be stored again, as a revision"
         );
         assert!(
             store
-                .item_known(feed.id, "g1", None, Some("Talks"))
+                .item_known(feed.id, "g1", None, Some("Talks"), "")
                 .unwrap()
         );
         assert_eq!(
@@ -1117,6 +1158,73 @@ mod tests {
             Ingested::Updated { story_id }
         );
         assert_eq!(store.stories(0, None, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_body_changed_under_the_same_title_is_kept_as_a_revision() {
+        let store = Store::open_in_memory().unwrap();
+        let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
+        let first = NewItem {
+            entry_hash: "e1".into(),
+            ..item(
+                feed.id,
+                "g1",
+                "https://a.example/1",
+                "Talks",
+                "first text",
+                10,
+            )
+        };
+        let Ingested::NewStory { story_id, .. } = store.ingest(&first, &[]).unwrap() else {
+            panic!()
+        };
+        assert!(
+            store
+                .item_known(feed.id, "g1", None, Some("Talks"), "e1")
+                .unwrap()
+        );
+        assert!(
+            !store
+                .item_known(feed.id, "g1", None, Some("Talks"), "e2")
+                .unwrap(),
+            "the feed's text changed under the same title: fetch and store it again"
+        );
+        let changed = NewItem {
+            entry_hash: "e2".into(),
+            ..item(
+                feed.id,
+                "g1",
+                "https://a.example/1",
+                "Talks",
+                "first text, corrected",
+                20,
+            )
+        };
+        assert_eq!(
+            store.ingest(&changed, &[]).unwrap(),
+            Ingested::Updated { story_id }
+        );
+        assert!(
+            store
+                .item_known(feed.id, "g1", None, Some("Talks"), "e2")
+                .unwrap()
+        );
+        let revisions: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM item_revisions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(revisions, 1);
+        // A new summary of an unchanged page is remembered, not stored again.
+        let resummarised = NewItem {
+            entry_hash: "e3".into(),
+            ..changed.clone()
+        };
+        assert_eq!(store.ingest(&resummarised, &[]).unwrap(), Ingested::Seen);
+        assert!(
+            store
+                .item_known(feed.id, "g1", None, Some("Talks"), "e3")
+                .unwrap()
+        );
     }
 
     #[test]

@@ -10,16 +10,27 @@ use std::time::Duration;
 
 use support::*;
 
+/// Starts the daemon; its log goes beside the config (`daemon_log` reads it), for a failing
+/// test to show.
 fn start(config: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(config.with_extension("log"))
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_feedwatch"))
         .arg("--config")
         .arg(config)
         .arg("run")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap()
+}
+
+fn daemon_log(config: &Path) -> String {
+    std::fs::read_to_string(config.with_extension("log")).unwrap_or_default()
 }
 
 fn stop(mut child: Child) {
@@ -114,9 +125,10 @@ async fn mail_queued_while_the_smtp_server_is_down_arrives_once_when_it_comes_up
     // Wait until both alerts have failed at least once (the mail server is down).
     let cfg = config.clone();
     let mut tried = false;
+    let mut rows: Vec<serde_json::Value> = Vec::new();
     for _ in 0..300 {
         let out = feedwatch(&cfg, &["alerts", "--json"]).await;
-        let rows: Vec<serde_json::Value> = text(&out.stdout)
+        rows = text(&out.stdout)
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
@@ -132,7 +144,8 @@ async fn mail_queued_while_the_smtp_server_is_down_arrives_once_when_it_comes_up
     }
     assert!(
         tried,
-        "both alerts should have been tried and kept pending while SMTP is down"
+        "both alerts should have been tried and kept pending while SMTP is down: {rows:?}\n{}",
+        daemon_log(&config)
     );
 
     let smtp = SmtpServer::start_on(dir.path(), port);
