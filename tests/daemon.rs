@@ -153,3 +153,74 @@ url = "{hook}"
     assert!(status.success(), "exit status after SIGTERM: {status}");
     assert_eq!(hook.received.lock().unwrap().len(), 2, "nothing sent twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_systemd_it_says_ready_once_serving_pings_the_watchdog_and_says_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/a.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss("Feed A", &[("a1", "A story", &format!("{base}/a1"))]),
+            etag: None,
+        },
+    );
+    let listen = free_port();
+    let config = dir.path().join("feedwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\nlisten = \"127.0.0.1:{listen}\"\n\n[defaults]\ninterval = \"1h\"\nfull_article = false\n\n[[feed]]\nname = \"A\"\nurl = \"{base}/a.xml\"\n",
+            db = dir.path().join("feedwatch.db").display(),
+        ),
+    )
+    .unwrap();
+    // systemd's side of the notify protocol: a datagram socket named in NOTIFY_SOCKET.
+    let socket_path = dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "400000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let next = || async {
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(20), socket.recv(&mut buf))
+            .await
+            .expect("a notification within 20 s")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    let mut seen = Vec::new();
+    while !seen.iter().any(|m: &String| m.contains("READY=1")) {
+        seen.push(next().await);
+    }
+    // Ready means serving: the health endpoint answers now, without waiting.
+    let health = reqwest::get(format!("http://127.0.0.1:{listen}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let mut pings = 0;
+    while pings < 2 {
+        if next().await.contains("WATCHDOG=1") {
+            pings += 1;
+        }
+    }
+    signal(&child, "-TERM");
+    let mut stopping = false;
+    for _ in 0..20 {
+        if next().await.contains("STOPPING=1") {
+            stopping = true;
+            break;
+        }
+    }
+    assert!(stopping, "STOPPING=1 after SIGTERM");
+    let mut child = child;
+    let _ = child.wait();
+}
