@@ -500,6 +500,37 @@ impl Lines<'_> {
     }
 }
 
+/// Decodes one config file, reporting every unknown key, not only the first: decoding stops at
+/// an unknown key, so each one is reported, blanked out with spaces (every other value keeps
+/// its place, so the spans read later still point into the file as written) and decoding is
+/// tried again. Any other error ends decoding.
+fn decode<T: serde::de::DeserializeOwned>(
+    lines: &Lines,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<T> {
+    let mut text = std::borrow::Cow::Borrowed(lines.text);
+    // A file has only so many keys; the bound keeps a pathological one from looping long.
+    for _ in 0..200 {
+        let e = match toml::from_str::<T>(&text) {
+            Ok(v) => return Some(v),
+            Err(e) => e,
+        };
+        issues.push(lines.parse_error(&e));
+        let span = e
+            .span()
+            .filter(|_| e.message().starts_with("unknown field"))?;
+        let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[span.start..]
+            .find('\n')
+            .map_or(text.len(), |i| span.start + i);
+        let mut blanked = text.into_owned();
+        let spaces = " ".repeat(blanked[start..end].len());
+        blanked.replace_range(start..end, &spaces);
+        text = std::borrow::Cow::Owned(blanked);
+    }
+    None
+}
+
 /// Where the config is: `--config`, else `$FEEDWATCH_CONFIG` (both via clap), else the first
 /// of [`DEFAULT_PATHS`] that exists.
 pub fn locate(explicit: Option<&Path>) -> PathBuf {
@@ -560,14 +591,10 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<Config> {
     let lines = Lines { file: path, text };
-    let raw: RawFile = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            issues.push(lines.parse_error(&e));
-            // Still read feeds.d so one run of `check` shows every broken file.
-            let _ = read_feeds_dir(path, &RawDefaults::default(), issues);
-            return None;
-        }
+    let Some(raw) = decode::<RawFile>(&lines, issues) else {
+        // Still read feeds.d so one run of `check` shows every broken file.
+        let _ = read_feeds_dir(path, &RawDefaults::default(), issues);
+        return None;
     };
 
     let daemon = resolve_daemon(&lines, raw.daemon, issues);
@@ -1067,15 +1094,12 @@ fn read_feeds_dir(
             file: &path,
             text: &text,
         };
-        match toml::from_str::<RawFeedsFile>(&text) {
-            Ok(raw) => {
-                for (i, f) in raw.feed.into_iter().enumerate() {
-                    if let Some(f) = resolve_feed(&lines, i, f, defaults, issues) {
-                        feeds.push(f);
-                    }
+        if let Some(raw) = decode::<RawFeedsFile>(&lines, issues) {
+            for (i, f) in raw.feed.into_iter().enumerate() {
+                if let Some(f) = resolve_feed(&lines, i, f, defaults, issues) {
+                    feeds.push(f);
                 }
             }
-            Err(e) => issues.push(lines.parse_error(&e)),
         }
     }
     feeds
@@ -1155,6 +1179,33 @@ notify = ["nobody"]
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("feedwatch.toml:3"), "{err}");
         assert!(err.contains("max_fetches"), "{err}");
+    }
+
+    #[test]
+    fn every_unknown_key_of_a_file_is_reported_with_the_mistakes_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[daemon]
+listen_on = \"x\"
+
+[[feed]]
+url = \"https://a.example/feed\"
+colour = \"red\"
+interval = \"soon\"
+",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("feedwatch.toml:2") && err.contains("listen_on"),
+            "{err}"
+        );
+        assert!(
+            err.contains("feedwatch.toml:6") && err.contains("colour"),
+            "{err}"
+        );
+        assert!(err.contains("feedwatch.toml:7: feed[0].interval"), "{err}");
     }
 
     #[test]
