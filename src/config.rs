@@ -223,6 +223,8 @@ pub struct FeedConfig {
     pub full_article: bool,
     /// Where the feed was declared, for error messages.
     pub source: PathBuf,
+    /// The line of its `[[feed]]` table in `source`, for the same.
+    pub source_line: usize,
 }
 
 impl FeedConfig {
@@ -627,7 +629,7 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
         if !seen.insert(f.key()) {
             issues.push(ConfigIssue {
                 file: f.source.clone(),
-                line: 0,
+                line: f.source_line,
                 field: "feed.name".into(),
                 message: format!(
                     "two feeds are named \"{}\"; give each a different name",
@@ -638,23 +640,21 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
     }
 
     let mut notifiers = Vec::new();
+    let mut notifier_names: HashSet<String> = HashSet::new();
     for (i, n) in raw.notifier.into_iter().enumerate() {
+        let name = n.get_ref().name.clone();
+        if !notifier_names.insert(name.get_ref().clone()) {
+            issues.push(lines.issue(
+                name.span().start,
+                format!("notifier[{i}].name"),
+                format!(
+                    "two notifiers are named \"{}\"; give each a different name",
+                    name.get_ref()
+                ),
+            ));
+        }
         if let Some(n) = resolve_notifier(&lines, i, n, issues) {
             notifiers.push(n);
-        }
-    }
-    let mut notifier_names: HashSet<String> = HashSet::new();
-    for n in &notifiers {
-        if !notifier_names.insert(n.name.clone()) {
-            issues.push(ConfigIssue {
-                file: path.to_path_buf(),
-                line: 0,
-                field: "notifier.name".into(),
-                message: format!(
-                    "two notifiers are named \"{}\"; give each a different name",
-                    n.name
-                ),
-            });
         }
     }
 
@@ -908,6 +908,7 @@ fn resolve_feed(
         tags: raw.tags,
         full_article: raw.full_article.or(defaults.full_article).unwrap_or(true),
         source: lines.file.to_path_buf(),
+        source_line: lines.line_of(start),
     })
 }
 
@@ -1206,6 +1207,19 @@ interval = \"soon\"
             "{err}"
         );
         assert!(err.contains("feedwatch.toml:7: feed[0].interval"), "{err}");
+    }
+
+    #[test]
+    fn a_name_given_twice_is_reported_at_the_second_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.example/1\"\n\n[[feed]]\nname = \"A\"\nurl = \"https://a.example/2\"\n\n[[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://h.example/\"\n\n[[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://h.example/2\"\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("feedwatch.toml:5: feed.name"), "{err}");
+        assert!(err.contains("feedwatch.toml:15: notifier[1].name"), "{err}");
     }
 
     #[test]
