@@ -542,9 +542,20 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
         };
     }
     let prose = prose_totals(dom, &first);
+    let page_prose = prose.first().copied().unwrap_or(0);
+    // Text before the headline is not body, but a headline found below most of the page's
+    // prose (a hero laid out after the article, the story's name repeated as a footer
+    // heading) says nothing about where the body starts.
+    let headline = headline.filter(|&h| {
+        let after: usize = first
+            .iter()
+            .filter(|b| b.start >= h && b.chars >= 80 && b.link_chars * 4 < b.chars)
+            .map(|b| b.chars)
+            .sum();
+        after * 4 >= page_prose
+    });
     let hints = class_hints(dom);
     let never = never_body_parts(dom, &first, &hints);
-    let page_prose = prose.first().copied().unwrap_or(0);
     // A boilerplate-looking element that holds much of the page's prose is usually layout
     // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much prose as
     // a short article, so beside the headline the guard asks for a clear majority.

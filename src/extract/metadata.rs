@@ -163,22 +163,26 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
     let (title, suffix) = choose_title(&f, &heading_texts);
     meta.headline_idx = title.as_deref().and_then(|t| {
         let t = fold(t);
-        heading_texts
+        let folded: Vec<(usize, bool, String)> = heading_texts
             .iter()
-            .find(|(i, h)| dom.items[*i].tag() == "h1" && fold(h) == t)
-            .or_else(|| heading_texts.iter().find(|(_, h)| fold(h) == t))
-            .or_else(|| {
-                // An h1 that is most of the title ("Reviews" inside "Diet X. Reviews" is a
-                // section heading, and treating it as the headline would discard the body).
-                heading_texts.iter().find(|(i, h)| {
-                    let h = fold(h);
-                    dom.items[*i].tag() == "h1"
-                        && !h.is_empty()
-                        && h.len() * 2 >= t.len()
-                        && t.contains(&h)
-                })
-            })
-            .map(|(i, _)| *i)
+            .map(|(i, h)| (*i, dom.items[*i].tag() == "h1", fold(h)))
+            .filter(|(_, _, h)| !h.is_empty())
+            .collect();
+        let first = |test: &dyn Fn(bool, &str) -> bool| {
+            folded
+                .iter()
+                .find(|(_, h1, h)| test(*h1, h))
+                .map(|(i, _, _)| *i)
+        };
+        // The page's h1 carrying the title, alone or with a little more ("(latimes.com) 87");
+        // only then another heading that repeats it exactly (a comment section's header
+        // further down names the story too); last an h1 that is most of the title ("Reviews"
+        // inside "Diet X. Reviews" is a section heading, and treating it as the headline
+        // would discard the body above it).
+        first(&|h1, h| h1 && h == t)
+            .or_else(|| first(&|h1, h| h1 && h.contains(&t) && t.len() * 2 >= h.len()))
+            .or_else(|| first(&|_, h| h == t))
+            .or_else(|| first(&|h1, h| h1 && h.len() * 2 >= t.len() && t.contains(h)))
     });
     meta.title = title;
     meta.site_name = f.og_site.or(f.ld_publisher).or(suffix).or(f.app_name);

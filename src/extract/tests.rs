@@ -334,3 +334,19 @@ fn a_section_heading_named_in_the_title_is_not_taken_for_the_headline() {
     assert!(a.text.starts_with(P1), "{}", a.text);
     assert!(a.text.contains(P3));
 }
+
+#[test]
+fn the_h1_carrying_the_title_with_more_beats_a_later_heading_repeating_it() {
+    let a = fixture("headline-with-extra.html");
+    let paras = paragraphs(&a);
+    assert!(paras[0].starts_with(P1), "{}", a.text);
+    assert!(paras.iter().any(|p| p.starts_with(P3)), "{}", a.text);
+}
+
+#[test]
+fn a_headline_below_the_article_does_not_discard_it() {
+    let a = fixture("headline-below.html");
+    let paras = paragraphs(&a);
+    assert!(paras[0].starts_with(P1), "{}", a.text);
+    assert!(paras.iter().any(|p| p.starts_with(P3)), "{}", a.text);
+}
