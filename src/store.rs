@@ -244,6 +244,9 @@ impl Store {
         // near-duplicate lookup touches stay in memory instead of being re-read per lookup.
         conn.pragma_update(None, "cache_size", -65536)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Room for every statement of the ingest path at once (rusqlite keeps 16): a statement
+        // pushed out is prepared again for each story.
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
