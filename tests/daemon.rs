@@ -123,14 +123,23 @@ url = "{hook}"
         "reload must not re-poll a feed that is not due"
     );
 
-    let metrics = client
-        .get(format!("http://127.0.0.1:{listen}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // The receiver records a request before it answers, and the daemon counts a delivery
+    // only once the answer is in: read the counters until they settle.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = client
+            .get(format!("http://127.0.0.1:{listen}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("feedwatch_alerts_delivered_total 2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(metrics.contains("feedwatch_polls_total 2"), "{metrics}");
     assert!(
         metrics.contains("feedwatch_alerts_delivered_total 2"),
