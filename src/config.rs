@@ -85,6 +85,9 @@ pub struct DaemonConfig {
     pub max_concurrent_fetches: usize,
     /// Cap per host, so we stay polite to one site that carries many feeds.
     pub per_host_concurrency: usize,
+    /// Requests started per second to one host (0: no limit), so a feed with many new items
+    /// does not have its site's pages fetched back to back.
+    pub per_host_rate: u32,
     /// Loopback/private/link-local targets are refused unless this is set (SSRF guard).
     pub allow_private_addresses: bool,
     /// Where `/healthz` and `/metrics` are served, if anywhere.
@@ -378,6 +381,7 @@ struct RawDaemon {
     user_agent: Option<String>,
     max_concurrent_fetches: Option<Spanned<i64>>,
     per_host_concurrency: Option<Spanned<i64>>,
+    per_host_rate: Option<Spanned<i64>>,
     allow_private_addresses: Option<bool>,
     listen: Option<Spanned<String>>,
     give_up_after: Option<Spanned<String>>,
@@ -783,6 +787,18 @@ fn resolve_daemon(
         2,
         issues,
     );
+    let per_host_rate = match &raw.per_host_rate {
+        Some(r) if !(0..=1000).contains(r.get_ref()) => {
+            issues.push(lines.issue(
+                r.span().start,
+                "daemon.per_host_rate",
+                "requests per second to one host: a whole number from 0 (no limit) to 1000",
+            ));
+            5
+        }
+        Some(r) => *r.get_ref() as u32,
+        None => 5,
+    };
     let listen = raw
         .listen
         .and_then(|l| match l.get_ref().parse::<SocketAddr>() {
@@ -844,6 +860,7 @@ fn resolve_daemon(
         }),
         max_concurrent_fetches,
         per_host_concurrency,
+        per_host_rate,
         allow_private_addresses: raw.allow_private_addresses.unwrap_or(false),
         listen,
         give_up_after,

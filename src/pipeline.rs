@@ -107,6 +107,7 @@ impl Pipeline {
             allow_private_addresses: d.allow_private_addresses,
             max_concurrent: d.max_concurrent_fetches,
             per_host: d.per_host_concurrency,
+            per_host_rate: d.per_host_rate,
             total_timeout: d.fetch_timeout,
             connect_timeout: d.fetch_timeout.min(std::time::Duration::from_secs(10)),
             ..FetchOptions::default()

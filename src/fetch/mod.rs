@@ -44,6 +44,9 @@ pub struct FetchOptions {
     pub max_concurrent: usize,
     /// Requests in flight at once to one host.
     pub per_host: usize,
+    /// Requests started per second to one host (its burst too): a feed of fifty new items
+    /// must not have its site's pages fetched back to back.
+    pub per_host_rate: u32,
     /// How long a TCP/TLS connection may take before the host counts as unreachable.
     pub connect_timeout: Duration,
     /// How long one fetch may take, every redirect hop and the whole body included, counted from
@@ -60,6 +63,7 @@ impl Default for FetchOptions {
             allow_private_addresses: false,
             max_concurrent: 16,
             per_host: 2,
+            per_host_rate: 5,
             connect_timeout: Duration::from_secs(10),
             total_timeout: Duration::from_secs(30),
             max_redirects: 5,
@@ -173,7 +177,11 @@ impl Fetcher {
                     condense(e)
                 ))
             })?;
-        let limits = Arc::new(Limits::new(options.max_concurrent, options.per_host));
+        let limits = Arc::new(Limits::new(
+            options.max_concurrent,
+            options.per_host,
+            options.per_host_rate,
+        ));
         Ok(Fetcher {
             options,
             client,
