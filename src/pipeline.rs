@@ -465,12 +465,19 @@ impl Pipeline {
     }
 
     fn match_topics(&self, feed: &FeedConfig, feed_name: &str, item: &NewItem) -> Vec<TopicHit> {
+        // `tag:` and a topic's tag scope see the feed's tags and the item's own categories.
+        let mut tags = feed.tags.clone();
+        for c in &item.categories {
+            if !tags.iter().any(|t| t.eq_ignore_ascii_case(c)) {
+                tags.push(c.clone());
+            }
+        }
         let doc = Document {
             title: &item.title,
             text: &item.text,
             author: item.byline.as_deref().unwrap_or(""),
             feed: feed_name,
-            tags: &feed.tags,
+            tags: &tags,
             url: item.url.as_deref().unwrap_or(""),
         };
         // Tokenised, folded and stemmed once for all topics.
@@ -485,7 +492,7 @@ impl Pipeline {
                 && !c
                     .tags
                     .iter()
-                    .any(|t| feed.tags.iter().any(|ft| ft.eq_ignore_ascii_case(t)))
+                    .any(|t| tags.iter().any(|ft| ft.eq_ignore_ascii_case(t)))
             {
                 continue;
             }
@@ -689,6 +696,7 @@ fn compose_item(
         text,
         extraction_note: note,
         entry_hash: entry_hash(entry),
+        categories: entry.categories.clone(),
     }
 }
 

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_entry_hash.sql",
         include_str!("../migrations/0004_entry_hash.sql"),
     ),
+    (
+        "0005_story_categories.sql",
+        include_str!("../migrations/0005_story_categories.sql"),
+    ),
 ];
 
 /// How far apart (seconds) two copies of one story may first be seen and still be merged by
@@ -128,6 +132,8 @@ pub struct NewItem {
     /// Hash of the feed's own title, summary and content for the item (see
     /// [`Store::item_known`]); empty when the caller has none.
     pub entry_hash: String,
+    /// The item's own categories, for `tag:` (beside its feed's tags).
+    pub categories: Vec<String>,
 }
 
 /// A topic the item matched, and where its alerts go.
@@ -479,19 +485,28 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT s.id, s.title, s.text, COALESCE(s.byline, ''), COALESCE(f.title, f.key), f.key, s.url,
-                    s.published_at, s.first_seen_at
+                    s.published_at, s.first_seen_at, s.categories
              FROM stories s JOIN feeds f ON f.id = s.feed_id ORDER BY s.first_seen_at DESC, s.id DESC LIMIT ?1",
         )?;
         let rows = stmt
             .query_map([limit as i64], |r| {
                 let key: String = r.get(5)?;
+                let mut tags = feed_tags(&key);
+                let categories: String = r.get(9)?;
+                tags.extend(
+                    categories
+                        .lines()
+                        .filter(|c| !tags.iter().any(|t| t.eq_ignore_ascii_case(c)))
+                        .map(str::to_string)
+                        .collect::<Vec<_>>(),
+                );
                 Ok(StoryDoc {
                     id: r.get(0)?,
                     title: r.get(1)?,
                     text: r.get(2)?,
                     author: r.get(3)?,
                     feed: r.get(4)?,
-                    tags: feed_tags(&key),
+                    tags,
                     url: r.get(6)?,
                     published: r.get(7)?,
                     first_seen: r.get(8)?,
@@ -903,8 +918,8 @@ fn insert_story(
 ) -> Result<i64> {
     tx.prepare_cached(
         "INSERT INTO stories (title, url, feed_id, published_at, first_seen_at, byline, site_name, summary, text, html,
-                              extraction_note, content_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                              extraction_note, content_hash, categories)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         item.title,
@@ -918,7 +933,8 @@ fn insert_story(
         item.text,
         item.html,
         item.extraction_note,
-        hash
+        hash,
+        item.categories.join("\n")
     ])?;
     let id = tx.last_insert_rowid();
     if let Some(fp) = fingerprint {

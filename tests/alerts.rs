@@ -522,3 +522,52 @@ async fn notify_test_sends_one_test_alert_and_names_a_failing_or_unknown_notifie
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("\"nobody\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_matches_an_items_own_category_in_alerts_and_in_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    let body = String::from_utf8(rss(
+        "Feed",
+        &[
+            ("p1", "Iraq troops vote", &format!("{base}/p1")),
+            ("s1", "Iraq troops match report", &format!("{base}/s1")),
+        ],
+    ))
+    .unwrap()
+    .replace("p1</guid>", "p1</guid><category>Politics</category>")
+    .replace("s1</guid>", "s1</guid><category>Sport</category>");
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: body.into_bytes(),
+            etag: None,
+        },
+    );
+    let hook = webhook_receiver(vec![200]).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    let text_of = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text_of.replace("query = \"iraq troops\"", "query = \"iraq tag:politics\""),
+    )
+    .unwrap();
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "only the item in Politics alerts");
+    assert!(
+        received[0].1.contains("Iraq troops vote"),
+        "{}",
+        received[0].1
+    );
+    let out = feedwatch(&config, &["search", "tag:politics"]).await;
+    let found = text(&out.stdout);
+    assert!(found.contains("Iraq troops vote"), "{found}");
+    assert!(!found.contains("match report"), "{found}");
+}

@@ -56,6 +56,9 @@ pub struct Entry {
     /// Whoever stores or mails it must pass it through [`sanitize_html`] first; the pipeline
     /// does so in `compose_item`.
     pub content_html: Option<String>,
+    /// The item's own categories (RSS `<category>`, Atom `category` label or term), each
+    /// once, as plain text: topics match them with `tag:` beside the feed's tags.
+    pub categories: Vec<String>,
 }
 
 /// Why a document gave no feed.

@@ -108,6 +108,13 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
             .map(str::to_string)
     });
 
+    let mut categories: Vec<String> = Vec::new();
+    for c in &e.categories {
+        let name = collapse(c.label.as_deref().unwrap_or(&c.term));
+        if !name.is_empty() && !categories.iter().any(|k| k.eq_ignore_ascii_case(&name)) {
+            categories.push(name);
+        }
+    }
     let published = e.published;
     let updated = e.updated;
     let given_id = e.id.trim();
@@ -132,6 +139,7 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
         summary,
         content,
         content_html,
+        categories,
     }
 }
 

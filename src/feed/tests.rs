@@ -296,3 +296,13 @@ fn an_atom_html_title_written_as_naked_markup_keeps_all_its_text() {
     assert_eq!(f.entries[0].content.as_deref(), Some("A\n\npara"));
     assert!(!f.recovered);
 }
+
+#[test]
+fn item_categories_are_read_once_each_from_rss_and_atom() {
+    let rss = r#"<rss version="2.0"><channel><title>T</title><item><guid>1</guid><title>A</title><category>Politics</category><category domain="x">  World   news </category><category>politics</category></item></channel></rss>"#;
+    let f = parse(rss.as_bytes(), None, None).unwrap();
+    assert_eq!(f.entries[0].categories, vec!["Politics", "World news"]);
+    let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><id>1</id><title>A</title><category term="sci" label="Science"/><category term="space"/></entry></feed>"#;
+    let f = parse(atom.as_bytes(), None, None).unwrap();
+    assert_eq!(f.entries[0].categories, vec!["Science", "space"]);
+}
