@@ -156,6 +156,15 @@ pub fn discord_body(alert: &Alert) -> Vec<u8> {
                 discord_escape(&s.matched.join(", "))
             ));
         }
+        let others: Vec<String> = s
+            .also_at
+            .iter()
+            .filter(|u| is_web_link(u))
+            .map(|u| format!("<{}>", u.replace('>', "%3E").replace(' ', "%20")))
+            .collect();
+        if !others.is_empty() {
+            item.push_str(&format!("\n  also at: {}", others.join(" ")));
+        }
         if content.chars().count() + item.chars().count() > DISCORD_MAX - 20 {
             content.push_str("\n…");
             break;
@@ -183,6 +192,9 @@ pub fn ntfy_body(alert: &Alert) -> Vec<u8> {
         }
         if !s.matched.is_empty() {
             p.push_str(&format!("\nmatched: {}", one_line(&s.matched.join(", "))));
+        }
+        if !s.also_at.is_empty() {
+            p.push_str(&format!("\nalso at: {}", one_line(&s.also_at.join(" "))));
         }
         out.push(p);
     }
@@ -481,6 +493,10 @@ pub(crate) mod tests {
             "{content}"
         );
         assert_eq!(v["allowed_mentions"]["parse"], serde_json::json!([]));
+        assert!(
+            content.contains("also at: <https://second.example/iraq>"),
+            "{content}"
+        );
     }
 
     #[test]
@@ -501,6 +517,10 @@ pub(crate) mod tests {
         let body = String::from_utf8(ntfy_body(&a)).unwrap();
         assert!(
             body.starts_with("Truppen in Bagdad – Überblick\nhttps://wire.example/ä"),
+            "{body}"
+        );
+        assert!(
+            body.contains("also at: https://second.example/iraq"),
             "{body}"
         );
         let headers = ntfy_headers(&a);
