@@ -233,3 +233,45 @@ async fn under_systemd_it_says_ready_once_serving_pings_the_watchdog_and_says_st
     let mut child = child;
     let _ = child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_fetch_that_never_answers_exits_cleanly_within_ten_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route("/hang.xml", Route::Hang);
+    let config = dir.path().join("feedwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n\n[defaults]\ninterval = \"1h\"\n\n[[feed]]\nname = \"H\"\nurl = \"{base}/hang.xml\"\n",
+            db = dir.path().join("feedwatch.db").display(),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually(20, "the fetch in flight", || {
+        !site.requests_to("/hang.xml").is_empty()
+    })
+    .await;
+    signal(&child, "-TERM");
+    let mut status = None;
+    for _ in 0..100 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("feedwatch run was still running 10 s after SIGTERM");
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
