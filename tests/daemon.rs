@@ -8,6 +8,33 @@ use std::time::Duration;
 
 use support::*;
 
+/// `feedwatch run` on `config`, with `env` added, its output discarded.
+fn run_daemon(config: &std::path::Path, env: &[(&str, &std::ffi::OsStr)]) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedwatch"));
+    cmd.arg("--config")
+        .arg(config)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Sends SIGTERM and waits at most `secs` for the daemon to exit; panics if it does not.
+async fn terminate_within(child: &mut Child, secs: u64) -> std::process::ExitStatus {
+    signal(child, "-TERM");
+    for _ in 0..secs * 10 {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    panic!("feedwatch run was still running {secs} s after SIGTERM");
+}
+
 fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -83,15 +110,7 @@ url = "{hook}"
     )
     .unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = run_daemon(&config, &[("RUST_LOG", "info".as_ref())]);
 
     wait_for_port(listen);
     let client = reqwest::Client::new();
@@ -146,19 +165,7 @@ url = "{hook}"
         "{metrics}"
     );
 
-    signal(&child, "-TERM");
-    let mut status = None;
-    for _ in 0..150 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("feedwatch run did not stop after SIGTERM");
-    };
+    let status = terminate_within(&mut child, 15).await;
     assert!(status.success(), "exit status after SIGTERM: {status}");
     assert_eq!(hook.received.lock().unwrap().len(), 2, "nothing sent twice");
 }
@@ -188,16 +195,13 @@ async fn under_systemd_it_says_ready_once_serving_pings_the_watchdog_and_says_st
     // systemd's side of the notify protocol: a datagram socket named in NOTIFY_SOCKET.
     let socket_path = dir.path().join("notify.sock");
     let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "400000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = run_daemon(
+        &config,
+        &[
+            ("NOTIFY_SOCKET", socket_path.as_os_str()),
+            ("WATCHDOG_USEC", "400000".as_ref()),
+        ],
+    );
     let next = || async {
         let mut buf = [0u8; 512];
         let n = tokio::time::timeout(Duration::from_secs(20), socket.recv(&mut buf))
@@ -230,7 +234,6 @@ async fn under_systemd_it_says_ready_once_serving_pings_the_watchdog_and_says_st
         }
     }
     assert!(stopping, "STOPPING=1 after SIGTERM");
-    let mut child = child;
     let _ = child.wait();
 }
 
@@ -248,30 +251,11 @@ async fn sigterm_during_a_fetch_that_never_answers_exits_cleanly_within_ten_seco
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = run_daemon(&config, &[]);
     eventually(20, "the fetch in flight", || {
         !site.requests_to("/hang.xml").is_empty()
     })
     .await;
-    signal(&child, "-TERM");
-    let mut status = None;
-    for _ in 0..100 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("feedwatch run was still running 10 s after SIGTERM");
-    };
+    let status = terminate_within(&mut child, 10).await;
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
