@@ -865,6 +865,9 @@ fn find_story(
     }
 }
 
+/// Stories read per band key in a lookup, newest first (see `near_duplicate`).
+const KEY_FANOUT: i64 = 64;
+
 /// At most this many candidates are checked per lookup, those sharing the most band keys
 /// first: a template shared by many stories must not make one lookup read them all.
 const MAX_CANDIDATES: usize = 24;
@@ -880,9 +883,15 @@ fn near_duplicate(
     // (story, keys shared): more shared keys, more likely the same story.
     let mut candidates: Vec<(i64, usize)> = Vec::new();
     {
-        let mut stmt = conn.prepare_cached("SELECT story_id FROM story_bands WHERE key = ?1")?;
+        // The newest stories per key only: a key shared by a template or a stock phrase is
+        // carried by ever more stories as the store grows, and reading them all would make
+        // every lookup slower with every story stored. The newest are the ones inside the
+        // time window, and a real copy shares many keys, not one.
+        let mut stmt = conn.prepare_cached(
+            "SELECT story_id FROM story_bands WHERE key = ?1 ORDER BY story_id DESC LIMIT ?2",
+        )?;
         for key in &fp.bands {
-            for id in stmt.query_map([key], |r| r.get::<_, i64>(0))? {
+            for id in stmt.query_map(params![key, KEY_FANOUT], |r| r.get::<_, i64>(0))? {
                 let id = id?;
                 match candidates.iter_mut().find(|(c, _)| *c == id) {
                     Some((_, n)) => *n += 1,
