@@ -244,7 +244,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // WAL lets the CLI read while the daemon writes; NORMAL sync is safe with WAL (a crash
         // can lose the last transaction, never corrupt the file).
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // 64 MiB of page cache (the default is 2 MiB): the band index and the story rows a
         // near-duplicate lookup touches stay in memory instead of being re-read per lookup.
@@ -253,7 +253,7 @@ impl Store {
         // Room for every statement of the ingest path at once (rusqlite keeps 16): a statement
         // pushed out is prepared again for each story.
         conn.set_prepared_statement_cache_capacity(64);
-        migrate(&mut conn)?;
+        retry_busy(|| migrate(&mut conn))?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -730,6 +730,50 @@ fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
         last_error: r.get(9)?,
         payload: r.get(10)?,
     })
+}
+
+/// Runs `step` again while SQLite answers "busy", for up to 10 s. The busy timeout does not
+/// cover every case: a connection that holds a read lock and wants the write lock another one
+/// is waiting for gets "busy" at once (SQLite's deadlock avoidance), which happens when several
+/// processes open a new database together and each switches it to WAL.
+fn retry_busy<T, E>(
+    mut step: impl FnMut() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E>
+where
+    E: BusyError,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match step() {
+            Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Errors that can say whether SQLite was busy.
+trait BusyError {
+    fn is_busy(&self) -> bool;
+}
+
+impl BusyError for rusqlite::Error {
+    fn is_busy(&self) -> bool {
+        matches!(
+            self.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
+impl BusyError for StoreError {
+    fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => e.is_busy(),
+            _ => false,
+        }
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
