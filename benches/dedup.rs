@@ -9,8 +9,7 @@
 //! stories fall inside one near-duplicate window: the worst case for the band index.
 //!
 //! Run: `cargo bench --bench dedup -- [--stories N] [--lookups N] [--batch N] [--dir PATH]`
-//! (defaults: 1,000,000 stories, 10,000 lookups, one transaction per story). `--without-fts`
-//! drops the full-text index trigger first, to show what the rest of an insert costs.
+//! (defaults: 1,000,000 stories, 10,000 lookups, one transaction per story).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -38,8 +37,6 @@ struct Options {
     lookups: usize,
     batch: usize,
     dir: Option<PathBuf>,
-    /// Drop the full-text index trigger, to see the cost of everything else.
-    without_fts: bool,
 }
 
 fn options() -> Options {
@@ -48,7 +45,6 @@ fn options() -> Options {
         lookups: 10_000,
         batch: 1,
         dir: None,
-        without_fts: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -65,11 +61,6 @@ fn options() -> Options {
             "--lookups" => o.lookups = num(),
             "--batch" => o.batch = num().max(1),
             "--dir" => o.dir = Some(PathBuf::from(&val)),
-            "--without-fts" => {
-                o.without_fts = true;
-                i += 1;
-                continue;
-            }
             // `cargo bench` passes `--bench`; nothing else is ours.
             _ => {
                 i += 1;
@@ -195,14 +186,6 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(1)
     });
-    if o.without_fts {
-        let dropped = rusqlite::Connection::open(&db)
-            .and_then(|c| c.execute_batch("DROP TRIGGER stories_fts_insert"));
-        if let Err(e) = dropped {
-            eprintln!("cannot drop the full-text trigger: {e}");
-            std::process::exit(1);
-        }
-    }
     let feeds: Vec<i64> = (0..50)
         .map(|f| {
             store
@@ -340,6 +323,7 @@ fn main() {
     }
     fresh_lat.sort_by(f64::total_cmp);
     dup_lat.sort_by(f64::total_cmp);
+    let index_bytes = store.band_index_bytes();
     drop(store);
 
     let bytes: u64 = ["", "-wal"]
@@ -348,11 +332,9 @@ fn main() {
         .map(|m| m.len())
         .sum();
     let bands = rusqlite::Connection::open(&db).ok().and_then(|c| {
-        c.query_row(
-            "SELECT SUM(pgsize) FROM dbstat WHERE name = 'story_bands'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
+        c.query_row("SELECT SUM(LENGTH(bands)) FROM stories", [], |r| {
+            r.get::<_, i64>(0)
+        })
         .ok()
     });
 
@@ -391,8 +373,13 @@ fn main() {
     );
     if let Some(b) = bands {
         println!(
-            "  of which band index   {:.0} bytes/story",
+            "  of which band keys    {:.0} bytes/story",
             b as f64 / o.stories.max(1) as f64
         );
     }
+    println!(
+        "band index in memory    {:.1} MiB, {:.0} bytes/story",
+        index_bytes as f64 / (1u64 << 20) as f64,
+        index_bytes as f64 / o.stories.max(1) as f64
+    );
 }

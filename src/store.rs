@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_story_categories.sql",
         include_str!("../migrations/0005_story_categories.sql"),
     ),
+    (
+        "0006_bands_in_rows.sql",
+        include_str!("../migrations/0006_bands_in_rows.sql"),
+    ),
 ];
 
 /// How far apart (seconds) two copies of one story may first be seen and still be merged by
@@ -66,6 +70,20 @@ type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// The band keys of the stories inside the near-duplicate window, loaded at the first
+    /// ingest or lookup (CLI commands that only read never pay for it). Locked after `conn`.
+    bands: Arc<Mutex<Option<Bands>>>,
+}
+
+/// The in-memory band index and what it covers.
+struct Bands {
+    index: dedup::BandIndex,
+    /// Stories first seen before this are not in the index (older than the window when it
+    /// was loaded).
+    horizon: i64,
+    /// The highest story id loaded: stories stored after it (by another process, too) are
+    /// read before the next lookup.
+    loaded_to: i64,
 }
 
 /// What the scheduler and fetcher need to know about a feed between polls.
@@ -256,6 +274,7 @@ impl Store {
         retry_busy(|| migrate(&mut conn))?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            bands: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -405,35 +424,62 @@ impl Store {
     /// Stores an item: links it to the story it belongs to (creating one when it is news),
     /// records the topics it matched and queues their alerts, all in one transaction.
     pub fn ingest(&self, item: &NewItem, hits: &[TopicHit]) -> Result<Ingested> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let done = ingest_one(&tx, item, hits)?;
-        tx.commit()?;
-        Ok(done)
+        let mut done = self.ingest_all(std::iter::once((item, hits)))?;
+        Ok(done.remove(0))
     }
 
     /// [`Store::ingest`] for many items in one transaction: one commit instead of one per
     /// item, for a poll that brings many items (and for bulk imports). All or nothing.
     pub fn ingest_many(&self, items: &[(NewItem, Vec<TopicHit>)]) -> Result<Vec<Ingested>> {
+        self.ingest_all(items.iter().map(|(i, h)| (i, h.as_slice())))
+    }
+
+    fn ingest_all<'a>(
+        &self,
+        items: impl ExactSizeIterator<Item = (&'a NewItem, &'a [TopicHit])>,
+    ) -> Result<Vec<Ingested>> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // Immediate: the band index is brought up to date under the write lock, so no other
+        // process's story can slip in between that and this transaction's own stories.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut bands = self.bands();
         let mut out = Vec::with_capacity(items.len());
-        for (item, hits) in items {
-            out.push(ingest_one(&tx, item, hits)?);
+        let done = (|| {
+            for (item, hits) in items {
+                let index = fresh_bands(&tx, &mut bands, item.seen_at)?;
+                out.push(ingest_one(&tx, index, item, hits)?);
+            }
+            tx.commit().map_err(StoreError::from)
+        })();
+        if done.is_err() {
+            // The index may hold stories the rollback took back: load it again next time.
+            *bands = None;
         }
-        tx.commit()?;
-        Ok(out)
+        done.map(|()| out)
+    }
+
+    fn bands(&self) -> MutexGuard<'_, Option<Bands>> {
+        self.bands.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The stored story a text seen at `seen_at` is a near-duplicate of, if any: the lookup
     /// `ingest` does after URL and content hash, exposed for `stories` tooling and benchmarks.
     pub fn find_near_duplicate(&self, text: &str, seen_at: i64) -> Result<Option<i64>> {
         let conn = self.conn();
+        let mut bands = self.bands();
         let sh = dedup::Shingles::of(text);
         match dedup::Fingerprint::of_shingles(&sh) {
-            Some(fp) => near_duplicate(&conn, &sh, &fp, seen_at),
+            Some(fp) => {
+                let index = fresh_bands(&conn, &mut bands, seen_at)?;
+                near_duplicate(&conn, &index.index, &sh, &fp, seen_at)
+            }
             None => Ok(None),
         }
+    }
+
+    /// Memory held by the near-duplicate band index (0 before the first ingest or lookup).
+    pub fn band_index_bytes(&self) -> usize {
+        self.bands().as_ref().map_or(0, |b| b.index.bytes())
     }
 
     /// Recent stories, newest first, with their copies; `topic` keeps those that matched it.
@@ -798,7 +844,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// Stores one item inside the caller's transaction (see [`Store::ingest`]).
-fn ingest_one(tx: &Transaction, item: &NewItem, hits: &[TopicHit]) -> Result<Ingested> {
+fn ingest_one(
+    tx: &Transaction,
+    bands: &mut Bands,
+    item: &NewItem,
+    hits: &[TopicHit],
+) -> Result<Ingested> {
     let hash = dedup::content_hash(&item.title, &item.text);
 
     let existing: Option<(i64, String, i64)> = tx
@@ -847,10 +898,20 @@ fn ingest_one(tx: &Transaction, item: &NewItem, hits: &[TopicHit]) -> Result<Ing
 
     let shingles = dedup::Shingles::of(&item.text);
     let fingerprint = dedup::Fingerprint::of_shingles(&shingles);
-    let found = find_story(tx, item, &hash, &shingles, fingerprint.as_ref())?;
+    let found = find_story(
+        tx,
+        &bands.index,
+        item,
+        &hash,
+        &shingles,
+        fingerprint.as_ref(),
+    )?;
     let (story_id, joined) = match found {
         Some(id) => (id, true),
-        None => (insert_story(tx, item, &hash, fingerprint.as_ref())?, false),
+        None => (
+            insert_story(tx, bands, item, &hash, fingerprint.as_ref())?,
+            false,
+        ),
     };
     tx.prepare_cached(
         "INSERT INTO items (feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, story_id, entry_hash)
@@ -880,6 +941,7 @@ fn ingest_one(tx: &Transaction, item: &NewItem, hits: &[TopicHit]) -> Result<Ing
 /// (content hash), or a near-duplicate text seen recently (fingerprint bands, then a check).
 fn find_story(
     tx: &Transaction,
+    index: &dedup::BandIndex,
     item: &NewItem,
     hash: &str,
     shingles: &dedup::Shingles,
@@ -904,45 +966,122 @@ fn find_story(
         }
     }
     match fingerprint {
-        Some(fp) => near_duplicate(tx, shingles, fp, item.seen_at),
+        Some(fp) => near_duplicate(tx, index, shingles, fp, item.seen_at),
         None => Ok(None),
     }
 }
-
-/// Stories read per band key in a lookup, newest first (see `near_duplicate`).
-const KEY_FANOUT: i64 = 64;
 
 /// At most this many candidates are checked per lookup, those sharing the most band keys
 /// first: a template shared by many stories must not make one lookup read them all.
 const MAX_CANDIDATES: usize = 24;
 
+/// The band index, loaded if it is not, and holding every story stored so far that a text
+/// seen at `seen_at` could be joined to.
+fn fresh_bands<'a>(
+    conn: &Connection,
+    slot: &'a mut Option<Bands>,
+    seen_at: i64,
+) -> Result<&'a mut Bands> {
+    // Loaded an hour further back than the window, since items fetched at once may be stored
+    // a little out of order; loaded again for a text from before that (a clock set back), and
+    // once stories past the window make up half of it, so it holds about two windows' worth.
+    let stale = slot.as_ref().is_none_or(|b| {
+        seen_at - NEAR_DUPLICATE_WINDOW < b.horizon
+            || seen_at - b.horizon > 2 * NEAR_DUPLICATE_WINDOW + INDEX_SLACK
+    });
+    if stale {
+        *slot = Some(load_bands(
+            conn,
+            seen_at - NEAR_DUPLICATE_WINDOW - INDEX_SLACK,
+            0,
+        )?);
+    }
+    let Some(bands) = slot.as_mut() else {
+        unreachable!("loaded above")
+    };
+    read_bands_after(conn, bands)?;
+    Ok(bands)
+}
+
+/// How much older than the window (seconds) the band index reaches when loaded.
+const INDEX_SLACK: i64 = 3600;
+
+/// Band keys a story has at most (16 whole-text bands and up to 25 from its leads), to size
+/// the index before reading.
+const KEYS_PER_STORY: usize = 41;
+
+/// A band index of the stories first seen from `horizon` on, sized for `extra` more keys.
+fn load_bands(conn: &Connection, horizon: i64, extra: usize) -> Result<Bands> {
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM stories WHERE first_seen_at >= ?1")?
+        .query_row([horizon], |r| r.get(0))?;
+    let mut bands = Bands {
+        index: dedup::BandIndex::with_room_for(
+            (count.max(0) as usize).saturating_mul(KEYS_PER_STORY) + extra,
+        ),
+        horizon,
+        loaded_to: 0,
+    };
+    read_bands_after(conn, &mut bands)?;
+    Ok(bands)
+}
+
+/// Adds to the index the stories stored after the last one it holds.
+fn read_bands_after(conn: &Connection, bands: &mut Bands) -> Result<()> {
+    // Stories stored before band keys were kept in rows (schema 6) have none: their keys are
+    // computed from the text, which only happens for a window's worth after the upgrade.
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, bands, CASE WHEN bands IS NULL THEN text END FROM stories
+         WHERE id > ?1 AND first_seen_at >= ?2 ORDER BY id",
+    )?;
+    let mut rows = stmt.query(params![bands.loaded_to, bands.horizon])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let keys: Vec<i64> = match row.get::<_, Option<Vec<u8>>>(1)?.as_deref() {
+            Some(blob) => dedup::decode_bands(blob).collect(),
+            None => {
+                let text: String = row.get::<_, Option<String>>(2)?.unwrap_or_default();
+                dedup::Fingerprint::of(&text).map_or_else(Vec::new, |f| f.bands)
+            }
+        };
+        add_bands(conn, bands, id, &keys)?;
+        bands.loaded_to = bands.loaded_to.max(id);
+    }
+    Ok(())
+}
+
+/// Puts a story's keys into the index, rebuilding it larger from the rows when it is full.
+fn add_bands(conn: &Connection, bands: &mut Bands, id: i64, keys: &[i64]) -> Result<()> {
+    if !bands.index.has_room_for(keys.len()) {
+        // The table keeps no copy of the keys it was built from, so a larger one is read from
+        // the rows again (this transaction's own included): amortised over a doubling, cheap.
+        let horizon = bands.horizon;
+        *bands = load_bands(conn, horizon, bands.index.len() + keys.len())?;
+    }
+    for k in keys {
+        bands.index.insert(*k, id);
+    }
+    Ok(())
+}
+
 /// The story whose text `shingles` duplicates, among those sharing a band key and first seen
 /// within [`NEAR_DUPLICATE_WINDOW`].
 fn near_duplicate(
     conn: &Connection,
+    index: &dedup::BandIndex,
     shingles: &dedup::Shingles,
     fp: &dedup::Fingerprint,
     seen_at: i64,
 ) -> Result<Option<i64>> {
     // (story, keys shared): more shared keys, more likely the same story.
     let mut candidates: Vec<(i64, usize)> = Vec::new();
-    {
-        // The newest stories per key only: a key shared by a template or a stock phrase is
-        // carried by ever more stories as the store grows, and reading them all would make
-        // every lookup slower with every story stored. The newest are the ones inside the
-        // time window, and a real copy shares many keys, not one.
-        let mut stmt = conn.prepare_cached(
-            "SELECT story_id FROM story_bands WHERE key = ?1 ORDER BY story_id DESC LIMIT ?2",
-        )?;
-        for key in &fp.bands {
-            for id in stmt.query_map(params![key, KEY_FANOUT], |r| r.get::<_, i64>(0))? {
-                let id = id?;
-                match candidates.iter_mut().find(|(c, _)| *c == id) {
-                    Some((_, n)) => *n += 1,
-                    None => candidates.push((id, 1)),
-                }
+    for key in &fp.bands {
+        index.stories_with(*key, |id| {
+            match candidates.iter_mut().find(|(c, _)| *c == id) {
+                Some((_, n)) => *n += 1,
+                None => candidates.push((id, 1)),
             }
-        }
+        });
     }
     // Newest first among equals: today's copy is likelier than last week's.
     candidates.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
@@ -965,14 +1104,16 @@ fn near_duplicate(
 
 fn insert_story(
     tx: &Transaction,
+    bands: &mut Bands,
     item: &NewItem,
     hash: &str,
     fingerprint: Option<&dedup::Fingerprint>,
 ) -> Result<i64> {
+    let keys = fingerprint.map_or(&[][..], |f| f.bands.as_slice());
     tx.prepare_cached(
         "INSERT INTO stories (title, url, feed_id, published_at, first_seen_at, byline, site_name, summary, text, html,
-                              extraction_note, content_hash, categories)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                              extraction_note, content_hash, categories, bands)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         item.title,
@@ -987,16 +1128,12 @@ fn insert_story(
         item.html,
         item.extraction_note,
         hash,
-        item.categories.join("\n")
+        item.categories.join("\n"),
+        dedup::encode_bands(keys),
     ])?;
     let id = tx.last_insert_rowid();
-    if let Some(fp) = fingerprint {
-        let mut stmt =
-            tx.prepare_cached("INSERT OR IGNORE INTO story_bands (key, story_id) VALUES (?1, ?2)")?;
-        for key in &fp.bands {
-            stmt.execute(params![key, id])?;
-        }
-    }
+    add_bands(tx, bands, id, keys)?;
+    bands.loaded_to = bands.loaded_to.max(id);
     Ok(id)
 }
 
@@ -1423,6 +1560,137 @@ mod tests {
             Ingested::NewStory { .. }
         ));
         assert_eq!(store.stories(0, None, 10).unwrap().len(), 2);
+    }
+
+    /// The fixture's words in an order of `seed`'s own: a text of news length that shares no
+    /// shingles with another seed's.
+    fn shuffled_text(seed: u64) -> String {
+        let mut words: Vec<String> = fixture("tome-iraq-troops.expected.txt")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        for i in (1..words.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            words.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        words.join(" ")
+    }
+
+    /// Stores the TOME story in the store at `path`, as one process would.
+    fn store_tome(path: &std::path::Path) -> i64 {
+        let store = Store::open(path).unwrap();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let tome = fixture("tome-iraq-troops.expected.txt");
+        let Ingested::NewStory { story_id, .. } = store
+            .ingest(
+                &item(a.id, "t", "https://tome.example/t", "T", &tome, 100),
+                &[],
+            )
+            .unwrap()
+        else {
+            panic!("the first copy is a new story")
+        };
+        story_id
+    }
+
+    /// Ingests the wire copy of the TOME story into `store`.
+    fn ingest_wire(store: &Store) -> Ingested {
+        let b = store.sync_feed("wire", "https://wire.example/rss").unwrap();
+        let wire = fixture("wire-iraq-troops.expected.txt");
+        store
+            .ingest(
+                &item(b.id, "w", "https://wire.example/w", "W", &wire, 200),
+                &[],
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn after_a_restart_a_copy_joins_the_story_stored_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let story_id = store_tome(&path);
+        let store = Store::open(&path).unwrap();
+        assert!(
+            matches!(ingest_wire(&store), Ingested::JoinedStory { story_id: s, .. } if s == story_id)
+        );
+    }
+
+    #[test]
+    fn a_story_stored_by_another_process_is_found_by_a_running_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let running = Store::open(&path).unwrap();
+        // The running store's index is loaded before the other process stores the story.
+        assert_eq!(
+            running.find_near_duplicate(&shuffled_text(1), 150).unwrap(),
+            None
+        );
+        let story_id = store_tome(&path);
+        assert!(
+            matches!(ingest_wire(&running), Ingested::JoinedStory { story_id: s, .. } if s == story_id)
+        );
+    }
+
+    #[test]
+    fn stories_stored_before_band_keys_were_kept_in_rows_still_join() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.db");
+        let story_id = store_tome(&path);
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE stories SET bands = NULL", [])
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        assert!(
+            matches!(ingest_wire(&store), Ingested::JoinedStory { story_id: s, .. } if s == story_id)
+        );
+    }
+
+    #[test]
+    fn copies_join_their_stories_after_the_index_has_grown_many_times() {
+        let store = Store::open_in_memory().unwrap();
+        let f = store.sync_feed("a", "https://a.example/rss").unwrap();
+        let g = store.sync_feed("b", "https://b.example/rss").unwrap();
+        let mut ids = Vec::new();
+        for n in 0..300u64 {
+            let url = format!("https://a.example/{n}");
+            let text = shuffled_text(n);
+            match store
+                .ingest(&item(f.id, &url, &url, "N", &text, 100), &[])
+                .unwrap()
+            {
+                Ingested::NewStory { story_id, .. } => ids.push(story_id),
+                other => panic!("story {n} is new, got {other:?}"),
+            }
+        }
+        assert!(
+            store.band_index_bytes() > 1024 * 8,
+            "the index grew past its first size"
+        );
+        for n in [0usize, 150, 299] {
+            // Another outlet's copy: the last fifth cut, a credit added.
+            let text = shuffled_text(n as u64);
+            let words: Vec<&str> = text.split(' ').collect();
+            let copy = format!(
+                "{}\n\nReporting by the wire desk.",
+                words[..words.len() * 4 / 5].join(" ")
+            );
+            let url = format!("https://b.example/{n}");
+            assert_eq!(
+                store
+                    .ingest(&item(g.id, &url, &url, "C", &copy, 200), &[])
+                    .unwrap(),
+                Ingested::JoinedStory {
+                    story_id: ids[n],
+                    alerts: 0
+                },
+                "copy of story {n}"
+            );
+        }
     }
 
     #[test]

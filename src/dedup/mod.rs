@@ -14,8 +14,10 @@
 //! - sharing a subject (names, places, stock phrases) or a template (a newsletter's intro and
 //!   footer) is not enough: those share a minority of 3-word shingles.
 
+mod index;
 mod url;
 
+pub use index::{BandIndex, KEY_FANOUT, decode_bands, encode_bands};
 pub use url::canonical_url;
 
 use std::hash::Hasher;
