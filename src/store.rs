@@ -871,7 +871,7 @@ fn ingest_one(
     item: &NewItem,
     hits: &[TopicHit],
 ) -> Result<Ingested> {
-    let hash = dedup::content_hash(&item.title, &item.text);
+    let (hash, shingles) = dedup::digest(&item.title, &item.text);
 
     let existing: Option<(i64, String, i64)> = tx
         .prepare_cached(
@@ -911,7 +911,6 @@ fn ingest_one(
         return Ok(Ingested::Updated { story_id });
     }
 
-    let shingles = dedup::Shingles::of(&item.text);
     let fingerprint = dedup::Fingerprint::of_shingles(&shingles);
     let found = find_story(
         tx,
