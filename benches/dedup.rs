@@ -332,9 +332,11 @@ fn main() {
         .map(|m| m.len())
         .sum();
     let bands = rusqlite::Connection::open(&db).ok().and_then(|c| {
-        c.query_row("SELECT SUM(LENGTH(bands)) FROM stories", [], |r| {
-            r.get::<_, i64>(0)
-        })
+        c.query_row(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name = 'story_fingerprints'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
         .ok()
     });
 
@@ -373,7 +375,7 @@ fn main() {
     );
     if let Some(b) = bands {
         println!(
-            "  of which band keys    {:.0} bytes/story",
+            "  of which fingerprints {:.0} bytes/story",
             b as f64 / o.stories.max(1) as f64
         );
     }

@@ -34,8 +34,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0005_story_categories.sql"),
     ),
     (
-        "0006_bands_in_rows.sql",
-        include_str!("../migrations/0006_bands_in_rows.sql"),
+        "0006_story_fingerprints.sql",
+        include_str!("../migrations/0006_story_fingerprints.sql"),
     ),
 ];
 
@@ -1026,38 +1026,52 @@ const KEYS_PER_STORY: usize = 41;
 
 /// A band index of the stories first seen from `horizon` on, sized for `extra` more keys.
 fn load_bands(conn: &Connection, horizon: i64, extra: usize) -> Result<Bands> {
-    let count: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM stories WHERE first_seen_at >= ?1")?
-        .query_row([horizon], |r| r.get(0))?;
+    let (count, first): (i64, Option<i64>) = conn
+        .prepare_cached("SELECT COUNT(*), MIN(id) FROM stories WHERE first_seen_at >= ?1")?
+        .query_row([horizon], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut bands = Bands {
         index: dedup::BandIndex::with_room_for(
             (count.max(0) as usize).saturating_mul(KEYS_PER_STORY) + extra,
         ),
         horizon,
-        loaded_to: 0,
+        loaded_to: first.map_or(i64::MAX, |f| f - 1),
     };
+    if first.is_none() {
+        bands.loaded_to = conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM stories")?
+            .query_row([], |r| r.get(0))?;
+        return Ok(bands);
+    }
     read_bands_after(conn, &mut bands)?;
+    // Stories stored before fingerprints were kept (schema 6) have none: their keys are
+    // computed from the text, which only happens for a window's worth after the upgrade.
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.text FROM stories s WHERE s.first_seen_at >= ?1
+           AND NOT EXISTS (SELECT 1 FROM story_fingerprints f WHERE f.story_id = s.id)",
+    )?;
+    let mut rows = stmt.query([horizon])?;
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(1)?;
+        if let Some(fp) = dedup::Fingerprint::of(&text) {
+            add_bands(conn, &mut bands, row.get(0)?, &fp.bands)?;
+        }
+    }
     Ok(bands)
 }
 
 /// Adds to the index the stories stored after the last one it holds.
 fn read_bands_after(conn: &Connection, bands: &mut Bands) -> Result<()> {
-    // Stories stored before band keys were kept in rows (schema 6) have none: their keys are
-    // computed from the text, which only happens for a window's worth after the upgrade.
     let mut stmt = conn.prepare_cached(
-        "SELECT id, bands, CASE WHEN bands IS NULL THEN text END FROM stories
-         WHERE id > ?1 AND first_seen_at >= ?2 ORDER BY id",
+        "SELECT story_id, bands FROM story_fingerprints WHERE story_id > ?1 AND first_seen_at >= ?2",
     )?;
     let mut rows = stmt.query(params![bands.loaded_to, bands.horizon])?;
+    let mut keys: Vec<i64> = Vec::new();
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        let keys: Vec<i64> = match row.get::<_, Option<Vec<u8>>>(1)?.as_deref() {
-            Some(blob) => dedup::decode_bands(blob).collect(),
-            None => {
-                let text: String = row.get::<_, Option<String>>(2)?.unwrap_or_default();
-                dedup::Fingerprint::of(&text).map_or_else(Vec::new, |f| f.bands)
-            }
-        };
+        keys.clear();
+        keys.extend(dedup::decode_bands(
+            row.get_ref(1)?.as_blob().unwrap_or(&[]),
+        ));
         add_bands(conn, bands, id, &keys)?;
         bands.loaded_to = bands.loaded_to.max(id);
     }
@@ -1126,8 +1140,8 @@ fn insert_story(
     let keys = fingerprint.map_or(&[][..], |f| f.bands.as_slice());
     tx.prepare_cached(
         "INSERT INTO stories (title, url, feed_id, published_at, first_seen_at, byline, site_name, summary, text, html,
-                              extraction_note, content_hash, categories, bands)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                              extraction_note, content_hash, categories)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         item.title,
@@ -1143,9 +1157,14 @@ fn insert_story(
         item.extraction_note,
         hash,
         item.categories.join("\n"),
-        dedup::encode_bands(keys),
     ])?;
     let id = tx.last_insert_rowid();
+    // Also for a text too short to have bands: an empty row tells it from a story stored
+    // before fingerprints were kept, whose keys a load computes from the text.
+    tx.prepare_cached(
+        "INSERT INTO story_fingerprints (story_id, first_seen_at, bands) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![id, item.seen_at, dedup::encode_bands(keys)])?;
     add_bands(tx, bands, id, keys)?;
     bands.loaded_to = bands.loaded_to.max(id);
     Ok(id)
@@ -1656,7 +1675,7 @@ mod tests {
         let story_id = store_tome(&path);
         Connection::open(&path)
             .unwrap()
-            .execute("UPDATE stories SET bands = NULL", [])
+            .execute("DELETE FROM story_fingerprints", [])
             .unwrap();
         let store = Store::open(&path).unwrap();
         assert!(

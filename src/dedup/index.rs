@@ -27,8 +27,10 @@ pub struct BandIndex {
 impl BandIndex {
     /// An index with room for `entries` keys before it needs rebuilding.
     pub fn with_room_for(entries: usize) -> BandIndex {
-        // Linear probing stays short up to 3/4 full; start at half full.
-        let len = (entries.saturating_mul(2)).next_power_of_two().max(1024);
+        // Linear probing stays short up to 3/4 full.
+        let len = (entries.saturating_mul(4) / 3 + 1)
+            .next_power_of_two()
+            .max(1024);
         BandIndex {
             slots: vec![0; len],
             used: 0,
