@@ -571,3 +571,36 @@ async fn tag_matches_an_items_own_category_in_alerts_and_in_search() {
     assert!(found.contains("Iraq troops vote"), "{found}");
     assert!(!found.contains("match report"), "{found}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_failing_for_longer_than_give_up_after_is_given_up_and_stays_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, 1);
+    let hook = webhook_receiver(vec![500]).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        "",
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert_eq!(outbox(&config).await[0]["state"], "pending", "a 500 is retried");
+    // Two days pass (the default give_up_after is 48 h): the alert was queued 49 hours ago.
+    rusqlite::Connection::open(dir.path().join("feedwatch.db"))
+        .unwrap()
+        .execute("UPDATE outbox SET created_at = created_at - 49 * 3600", [])
+        .unwrap();
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    let rows = outbox(&config).await;
+    assert_eq!(rows[0]["state"], "failed", "{rows:?}");
+    assert!(
+        rows[0]["last_error"].as_str().unwrap_or("").contains("500"),
+        "{rows:?}"
+    );
+    // Given up: never sent again, still in the delivery log.
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert_eq!(hook.received.lock().unwrap().len(), 2);
+    let log = text(&feedwatch(&config, &["alerts"]).await.stdout);
+    assert!(log.contains("failed"), "{log}");
+}
