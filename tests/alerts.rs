@@ -585,7 +585,11 @@ async fn an_alert_failing_for_longer_than_give_up_after_is_given_up_and_stays_li
         &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
     );
     assert!(feedwatch(&config, &["once"]).await.status.success());
-    assert_eq!(outbox(&config).await[0]["state"], "pending", "a 500 is retried");
+    assert_eq!(
+        outbox(&config).await[0]["state"],
+        "pending",
+        "a 500 is retried"
+    );
     // Two days pass (the default give_up_after is 48 h): the alert was queued 49 hours ago.
     rusqlite::Connection::open(dir.path().join("feedwatch.db"))
         .unwrap()
