@@ -259,3 +259,98 @@ async fn sigterm_during_a_fetch_that_never_answers_exits_cleanly_within_ten_seco
     let status = terminate_within(&mut child, 10).await;
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
+
+/// The config of the reload test: `feeds` and `topics` are TOML blocks.
+fn reload_config(dir: &std::path::Path, listen: u16, hook: &str, feeds: &str, topics: &str) {
+    std::fs::write(
+        dir.join("feedwatch.toml"),
+        format!(
+            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\nlisten = \"127.0.0.1:{listen}\"\n\n\
+             [defaults]\ninterval = \"1h\"\nfull_article = false\n\n{feeds}\n{topics}\n\
+             [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook}\"\n",
+            db = dir.join("feedwatch.db").display(),
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_replaces_feeds_and_topics_and_a_broken_one_keeps_the_daemon_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    for (path, items) in [
+        ("/a.xml", vec![("a1", "Coalition troops leave Iraq base")]),
+        (
+            "/c.xml",
+            vec![
+                ("c1", "Trade talks resume in Geneva"),
+                ("c2", "Iraq troops return home"),
+            ],
+        ),
+    ] {
+        let items: Vec<(String, String, String)> = items
+            .into_iter()
+            .map(|(g, t)| (g.to_string(), t.to_string(), format!("{base}/{g}")))
+            .collect();
+        let refs: Vec<(&str, &str, &str)> = items
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+            .collect();
+        site.route(
+            path,
+            Route::Body {
+                content_type: "application/rss+xml",
+                body: rss("Feed", &refs),
+                etag: None,
+            },
+        );
+    }
+    let hook = webhook_receiver(vec![200]).await;
+    let listen = free_port();
+    let iraq = "[[topic]]\nname = \"iraq\"\nquery = \"iraq troops\"\nnotify = [\"hook\"]\n";
+    let trade = "[[topic]]\nname = \"trade\"\nquery = \"trade talks\"\nnotify = [\"hook\"]\n";
+    let feed_a = format!("[[feed]]\nname = \"A\"\nurl = \"{base}/a.xml\"\n");
+    let feed_c = format!("[[feed]]\nname = \"C\"\nurl = \"{base}/c.xml\"\n");
+    reload_config(dir.path(), listen, &hook.url, &feed_a, iraq);
+    let config = dir.path().join("feedwatch.toml");
+    let mut child = run_daemon(&config, &[]);
+    let r = hook.received.clone();
+    eventually(20, "the alert for feed A", || r.lock().unwrap().len() == 1).await;
+
+    // Feed A and topic "iraq" out, feed C and topic "trade" in.
+    reload_config(dir.path(), listen, &hook.url, &feed_c, trade);
+    signal(&child, "-HUP");
+    eventually(20, "the trade alert after reload", || {
+        r.lock().unwrap().len() == 2
+    })
+    .await;
+    // C's Iraq story matches no topic now; give a wrong alert the time to show.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let topics: Vec<String> = r
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["topic"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(topics, ["iraq", "trade"]);
+
+    // A broken config is refused; the daemon runs on with the last good one.
+    std::fs::write(&config, "[daemon]\nnot_a_key = 1\n").unwrap();
+    signal(&child, "-HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon exited on a bad reload"
+    );
+    let health = reqwest::get(format!("http://127.0.0.1:{listen}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let status = terminate_within(&mut child, 15).await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
