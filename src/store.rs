@@ -1629,16 +1629,21 @@ mod tests {
         story_id
     }
 
-    /// Ingests the wire copy of the TOME story into `store`.
-    fn ingest_wire(store: &Store) -> Ingested {
+    /// Ingests the wire copy of the TOME story into `store` and checks that it joins the
+    /// story `story_id`.
+    fn assert_wire_joins(store: &Store, story_id: i64) {
         let b = store.sync_feed("wire", "https://wire.example/rss").unwrap();
         let wire = fixture("wire-iraq-troops.expected.txt");
-        store
+        let got = store
             .ingest(
                 &item(b.id, "w", "https://wire.example/w", "W", &wire, 200),
                 &[],
             )
-            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(got, Ingested::JoinedStory { story_id: s, .. } if s == story_id),
+            "the wire copy joins story {story_id}: {got:?}"
+        );
     }
 
     #[test]
@@ -1647,9 +1652,7 @@ mod tests {
         let path = dir.path().join("f.db");
         let story_id = store_tome(&path);
         let store = Store::open(&path).unwrap();
-        assert!(
-            matches!(ingest_wire(&store), Ingested::JoinedStory { story_id: s, .. } if s == story_id)
-        );
+        assert_wire_joins(&store, story_id);
     }
 
     #[test]
@@ -1663,9 +1666,7 @@ mod tests {
             None
         );
         let story_id = store_tome(&path);
-        assert!(
-            matches!(ingest_wire(&running), Ingested::JoinedStory { story_id: s, .. } if s == story_id)
-        );
+        assert_wire_joins(&running, story_id);
     }
 
     #[test]
@@ -1678,9 +1679,7 @@ mod tests {
             .execute("DELETE FROM story_fingerprints", [])
             .unwrap();
         let store = Store::open(&path).unwrap();
-        assert!(
-            matches!(ingest_wire(&store), Ingested::JoinedStory { story_id: s, .. } if s == story_id)
-        );
+        assert_wire_joins(&store, story_id);
     }
 
     #[test]

@@ -58,15 +58,11 @@ fn serve_matching(site: &Site, base: &str, n: usize) {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str, &str)> = items
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
     site.route(
         "/feed.xml",
         Route::Body {
             content_type: "application/rss+xml",
-            body: rss("Feed", &refs),
+            body: rss_owned("Feed", &items),
             etag: None,
         },
     );
@@ -105,6 +101,26 @@ name = "out"
     )
     .unwrap();
     path
+}
+
+/// `n` matching stories in a feed, a webhook receiver answering `statuses` in turn, and a
+/// config that sends the topic (with `topic_extra`) to it.
+async fn webhook_setup(
+    n: usize,
+    statuses: Vec<u16>,
+    topic_extra: &str,
+) -> (tempfile::TempDir, Site, Receiver, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    serve_matching(&site, &base, n);
+    let hook = webhook_receiver(statuses).await;
+    let config = write_config(
+        dir.path(),
+        &base,
+        topic_extra,
+        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
+    );
+    (dir, site, hook, config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,16 +227,8 @@ async fn a_daemon_killed_mid_delivery_delivers_every_alert_after_restart_none_tw
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_topic_sends_its_matches_together_on_its_schedule() {
-    let dir = tempfile::tempdir().unwrap();
-    let (base, site) = http_server().await;
-    serve_matching(&site, &base, 3);
-    let hook = webhook_receiver(vec![200]).await;
-    let config = write_config(
-        dir.path(),
-        &base,
-        "digest = \"*/3 * * * * *\"",
-        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
-    );
+    let (_dir, _site, hook, config) =
+        webhook_setup(3, vec![200], "digest = \"*/3 * * * * *\"").await;
     let daemon = start(&config);
     let r = hook.received.clone();
     let stories = || -> usize {
@@ -254,16 +262,7 @@ async fn a_digest_topic_sends_its_matches_together_on_its_schedule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_answering_500_twice_then_200_gets_the_alert_once_with_one_webhook_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let (base, site) = http_server().await;
-    serve_matching(&site, &base, 1);
-    let hook = webhook_receiver(vec![500, 500, 200]).await;
-    let config = write_config(
-        dir.path(),
-        &base,
-        "",
-        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
-    );
+    let (_dir, _site, hook, config) = webhook_setup(1, vec![500, 500, 200], "").await;
     for _ in 0..4 {
         let out = feedwatch(&config, &["once"]).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -452,17 +451,8 @@ async fn outbox(config: &Path) -> Vec<serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_alert_is_given_up_visibly_and_alerts_retry_sends_it_once_more() {
-    let dir = tempfile::tempdir().unwrap();
-    let (base, site) = http_server().await;
-    serve_matching(&site, &base, 1);
     // 400 is the receiver refusing the request: retrying it unchanged would not help.
-    let hook = webhook_receiver(vec![400, 200]).await;
-    let config = write_config(
-        dir.path(),
-        &base,
-        "",
-        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
-    );
+    let (_dir, _site, hook, config) = webhook_setup(1, vec![400, 200], "").await;
     assert!(feedwatch(&config, &["once"]).await.status.success());
     let rows = outbox(&config).await;
     assert_eq!(rows.len(), 1);
@@ -574,16 +564,7 @@ async fn tag_matches_an_items_own_category_in_alerts_and_in_search() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_failing_for_longer_than_give_up_after_is_given_up_and_stays_listed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (base, site) = http_server().await;
-    serve_matching(&site, &base, 1);
-    let hook = webhook_receiver(vec![500]).await;
-    let config = write_config(
-        dir.path(),
-        &base,
-        "",
-        &format!("type = \"webhook\"\nurl = \"{}\"", hook.url),
-    );
+    let (dir, _site, hook, config) = webhook_setup(1, vec![500], "").await;
     assert!(feedwatch(&config, &["once"]).await.status.success());
     assert_eq!(
         outbox(&config).await[0]["state"],

@@ -292,15 +292,11 @@ async fn a_reload_replaces_feeds_and_topics_and_a_broken_one_keeps_the_daemon_ru
             .into_iter()
             .map(|(g, t)| (g.to_string(), t.to_string(), format!("{base}/{g}")))
             .collect();
-        let refs: Vec<(&str, &str, &str)> = items
-            .iter()
-            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-            .collect();
         site.route(
             path,
             Route::Body {
                 content_type: "application/rss+xml",
-                body: rss("Feed", &refs),
+                body: rss_owned("Feed", &items),
                 etag: None,
             },
         );

@@ -309,6 +309,15 @@ pub fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// [`rss`] for items built at run time: (guid, title, link).
+pub fn rss_owned(title: &str, items: &[(String, String, String)]) -> Vec<u8> {
+    let refs: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    rss(title, &refs)
+}
+
 pub fn rss(title: &str, items: &[(&str, &str, &str)]) -> Vec<u8> {
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>{title}</title><link>https://example.org/</link><description>test</description>\n"
