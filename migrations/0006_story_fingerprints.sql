@@ -8,10 +8,16 @@
 -- stories its random inserts were most of the cost of storing one. This table only grows at
 -- its end. Stories stored before this version have no row; their keys are computed from
 -- their text while they are inside the window. No foreign key, as for the old table.
+--
+-- Beside them, the size of the story's shingle set and a sample of it (its 32 smallest
+-- shingle hashes, dedup::Shingles::sketch): a candidate that shares a band key by chance is
+-- ruled out from this row, without reading and shingling its text.
 CREATE TABLE story_fingerprints (
     story_id      INTEGER PRIMARY KEY,
     first_seen_at INTEGER NOT NULL,
-    bands         BLOB NOT NULL
+    bands         BLOB NOT NULL,
+    shingles      INTEGER NOT NULL,
+    sketch        BLOB NOT NULL
 );
 DROP TABLE story_bands;
 

@@ -923,7 +923,7 @@ fn ingest_one(
     let (story_id, joined) = match found {
         Some(id) => (id, true),
         None => (
-            insert_story(tx, bands, item, &hash, fingerprint.as_ref())?,
+            insert_story(tx, bands, item, &hash, &shingles, fingerprint.as_ref())?,
             false,
         ),
     };
@@ -1113,16 +1113,38 @@ fn near_duplicate(
     }
     // Newest first among equals: today's copy is likelier than last week's.
     candidates.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-    let mut stmt = conn.prepare_cached("SELECT text, first_seen_at FROM stories WHERE id = ?1")?;
+    // The narrow fingerprint row first: most candidates share a key by chance, and their
+    // window or sample rules them out without reading and shingling their text.
+    let mut sample = conn.prepare_cached(
+        "SELECT first_seen_at, shingles, sketch FROM story_fingerprints WHERE story_id = ?1",
+    )?;
+    let mut text = conn.prepare_cached("SELECT text, first_seen_at FROM stories WHERE id = ?1")?;
+    let mut sketch: Vec<u64> = Vec::with_capacity(dedup::SKETCH_LEN);
     for (id, _) in candidates.into_iter().take(MAX_CANDIDATES) {
-        let Some((text, seen)): Option<(String, i64)> = stmt
+        {
+            let mut rows = sample.query([id])?;
+            if let Some(row) = rows.next()? {
+                let seen: i64 = row.get(0)?;
+                let len: i64 = row.get(1)?;
+                sketch.clear();
+                sketch.extend(
+                    dedup::decode_bands(row.get_ref(2)?.as_blob().unwrap_or(&[])).map(|v| v as u64),
+                );
+                if (seen_at - seen).abs() > NEAR_DUPLICATE_WINDOW
+                    || !dedup::could_be_same(shingles, &sketch, len.max(0) as usize)
+                {
+                    continue;
+                }
+            }
+        }
+        let Some((body, seen)): Option<(String, i64)> = text
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?
         else {
             continue;
         };
         if (seen_at - seen).abs() <= NEAR_DUPLICATE_WINDOW
-            && dedup::same_shingles(shingles, &dedup::Shingles::of(&text))
+            && dedup::same_shingles(shingles, &dedup::Shingles::of(&body))
         {
             return Ok(Some(id));
         }
@@ -1135,6 +1157,7 @@ fn insert_story(
     bands: &mut Bands,
     item: &NewItem,
     hash: &str,
+    shingles: &dedup::Shingles,
     fingerprint: Option<&dedup::Fingerprint>,
 ) -> Result<i64> {
     let keys = fingerprint.map_or(&[][..], |f| f.bands.as_slice());
@@ -1162,9 +1185,22 @@ fn insert_story(
     // Also for a text too short to have bands: an empty row tells it from a story stored
     // before fingerprints were kept, whose keys a load computes from the text.
     tx.prepare_cached(
-        "INSERT INTO story_fingerprints (story_id, first_seen_at, bands) VALUES (?1, ?2, ?3)",
+        "INSERT INTO story_fingerprints (story_id, first_seen_at, bands, shingles, sketch)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![id, item.seen_at, dedup::encode_bands(keys)])?;
+    .execute(params![
+        id,
+        item.seen_at,
+        dedup::encode_bands(keys),
+        shingles.len() as i64,
+        dedup::encode_bands(
+            &shingles
+                .sketch()
+                .iter()
+                .map(|v| *v as i64)
+                .collect::<Vec<_>>()
+        ),
+    ])?;
     add_bands(tx, bands, id, keys)?;
     bands.loaded_to = bands.loaded_to.max(id);
     Ok(id)

@@ -274,6 +274,13 @@ impl Shingles {
         self.all.len()
     }
 
+    /// A sample of the set to keep beside a story: its [`SKETCH_LEN`] smallest hashes, which
+    /// are a uniform sample since the hashes are random. [`could_be_same`] reads it to rule a
+    /// candidate out without reading and shingling its text again.
+    pub fn sketch(&self) -> &[u64] {
+        &self.all[..self.all.len().min(SKETCH_LEN)]
+    }
+
     pub fn is_empty(&self) -> bool {
         self.all.is_empty()
     }
@@ -399,6 +406,35 @@ pub fn same_shingles(a: &Shingles, b: &Shingles) -> bool {
 
 /// The final word on two candidate texts: the same story when their shingles overlap enough,
 /// measured both ways so a feed summary (a truncated copy) still joins its full article.
+/// Shingle hashes kept per story as its sample (256 bytes).
+pub const SKETCH_LEN: usize = 32;
+
+/// Whether `a` may be the same story as a stored text of `b_len` shingles whose
+/// [`Shingles::sketch`] is `b_sketch`; `false` only when the sample makes that all but
+/// impossible, so [`same_shingles`] on the whole texts is still the judge of a `true`.
+///
+/// Two texts that [`same_shingles`] joins share at least 45% of the shorter one's shingles
+/// (by either rule), so at least `0.45 × min(|A|, |B|)` of B's shingles are in A and the
+/// sample of B should hold about `μ = k × 0.45 × min(|A|, |B|) / |B|` of them. Only a sample
+/// expecting ten or more rules anything out, and only with fewer than a fifth of `μ` in A:
+/// the chance of that for a true copy is about one in ten thousand (binomial tail), while a
+/// stranger sharing one band key by chance has none or one.
+pub fn could_be_same(a: &Shingles, b_sketch: &[u64], b_len: usize) -> bool {
+    let k = b_sketch.len().min(b_len);
+    if k == 0 || b_len == 0 {
+        return true;
+    }
+    let expected = k as f64 * 0.45 * a.len().min(b_len) as f64 / b_len as f64;
+    if expected < 10.0 {
+        return true;
+    }
+    let hits = b_sketch
+        .iter()
+        .filter(|h| a.all.binary_search(h).is_ok())
+        .count();
+    hits as f64 * 5.0 >= expected
+}
+
 pub fn same_story(a: &str, b: &str) -> bool {
     same_shingles(&Shingles::of(a), &Shingles::of(b))
 }
@@ -453,6 +489,21 @@ mod tests {
                 (content_hash(title, &text), Shingles::of(&text))
             );
         }
+    }
+
+    #[test]
+    fn the_sample_keeps_a_copy_and_rules_out_another_story() {
+        let tome = fixture("tome-iraq-troops.expected.txt");
+        let wire = fixture("wire-iraq-troops.expected.txt");
+        let (a, b) = (Shingles::of(&tome), Shingles::of(&wire));
+        assert!(same_shingles(&a, &b));
+        assert!(could_be_same(&a, b.sketch(), b.len()));
+        assert!(could_be_same(&b, a.sketch(), a.len()));
+        // The same words in another order: another text, sharing no shingles.
+        let mut words: Vec<&str> = tome.split_whitespace().collect();
+        words.reverse();
+        let other = Shingles::of(&words.join(" "));
+        assert!(!could_be_same(&a, other.sketch(), other.len()));
     }
 
     #[test]
