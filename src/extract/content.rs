@@ -3,9 +3,11 @@
 //! density, boilerplate class/id/role, position before the headline), each element sums the
 //! values of the blocks inside it and is weighted by semantic hints (`article`, `main`,
 //! `itemprop=articleBody`, content-like class names). The best element is the body; its blocks,
-//! minus the boilerplate inside it, are the text.
+//! minus the boilerplate inside it, are the text. A page whose text sits in repeated sibling
+//! cards (a listing, a product grid, table rows) gives the cards instead, unless the page is an
+//! article and the cards are its related links.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use ego_tree::NodeId;
@@ -24,7 +26,7 @@ pub enum Kind {
 }
 
 /// A run of text the reader sees as one paragraph.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Block {
     /// Index of the nearest block-level element holding the text.
     pub owner: usize,
@@ -525,7 +527,7 @@ fn value(b: &Block, before_headline: bool) -> f64 {
 }
 
 /// Picks the body: per-site content first, else the best-scoring element.
-pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
+pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article: bool) -> Body {
     let first = blocks(dom, ov, &|_| false, &|_| false);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
@@ -580,14 +582,19 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
         })
         .max_by_key(|&i| prose[i])
         .filter(|&i| prose[i] * 10 >= page_prose * 3);
-    let picked = select(
-        dom,
-        &hints,
-        blocks(dom, ov, &is_boiler, &is_dropped),
-        headline,
-        declared,
-    );
-    let chars: usize = picked.iter().map(|b| b.chars).sum();
+    let judged = blocks(dom, ov, &is_boiler, &is_dropped);
+    // A listing, product grid or table of rows is cut by `select` into short link blocks that
+    // it drops; the cards are taken aside here, before `select` consumes the blocks.
+    let listing = cards(dom, &judged).map(|root| {
+        let end = dom.items[root].end as usize;
+        judged
+            .iter()
+            .filter(|b| !b.boiler && b.owner >= root && b.owner < end)
+            .cloned()
+            .collect::<Vec<Block>>()
+    });
+    let mut picked = select(dom, &hints, judged, headline, declared);
+    let mut chars: usize = picked.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
     if chars * 4 < page_prose {
         let plain = select(
@@ -597,12 +604,19 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>) -> Body {
             headline,
             None,
         );
-        if plain.iter().map(|b| b.chars).sum::<usize>() > chars {
-            return Body {
-                blocks: plain,
-                by_rule: false,
-            };
+        let plain_chars = plain.iter().map(|b| b.chars).sum::<usize>();
+        if plain_chars > chars {
+            picked = plain;
+            chars = plain_chars;
         }
+    }
+    if let Some(list) = listing
+        && prefer_listing(&picked, chars, &list, page_prose, declares_article)
+    {
+        return Body {
+            blocks: list,
+            by_rule: false,
+        };
     }
     Body {
         blocks: picked,
@@ -710,4 +724,77 @@ fn cut_tail(blocks: &mut Vec<Block>) {
         }
         seen += b.chars;
     }
+}
+
+/// Cards of a listing: at least this many siblings of one kind.
+const MIN_CARDS: usize = 4;
+
+/// The container of the page's largest run of repeated sibling elements (same tag and first
+/// class) that carry text: the cards of a listing, a product grid, a table's rows. Link lists
+/// of a menu repeat too, so each card must hold more than a menu entry's worth of text. A run
+/// is measured without its largest member, so that the page's layout columns (an article
+/// beside a sidebar and a footer) do not pass for cards.
+fn cards(dom: &Dom, blocks: &[Block]) -> Option<usize> {
+    let n = dom.items.len();
+    let mut chars = vec![0usize; n];
+    for b in blocks.iter().filter(|b| !b.boiler) {
+        chars[b.owner] += b.chars;
+    }
+    for idx in (1..n).rev() {
+        let p = dom.items[idx].parent;
+        if p != u32::MAX {
+            chars[p as usize] += chars[idx];
+        }
+    }
+    // (parent, tag, first class) -> (siblings, their characters, the largest sibling's)
+    let mut groups: HashMap<(u32, &str, &str), (usize, usize, usize)> = HashMap::new();
+    for (idx, item) in dom.items.iter().enumerate() {
+        if chars[idx] == 0 || item.parent == u32::MAX || item.tag().is_empty() {
+            continue;
+        }
+        let class = item
+            .attr("class")
+            .and_then(|c| c.split_ascii_whitespace().next())
+            .unwrap_or("");
+        let g = groups.entry((item.parent, item.tag(), class)).or_default();
+        g.0 += 1;
+        g.1 += chars[idx];
+        g.2 = g.2.max(chars[idx]);
+    }
+    groups
+        .into_iter()
+        .filter(|(_, (count, total, _))| *count >= MIN_CARDS && *total >= 25 * *count)
+        // The key after the score makes ties independent of the map's order.
+        .max_by_key(|&(key, (_, total, largest))| (total - largest, std::cmp::Reverse(key)))
+        .map(|((parent, _, _), _)| parent as usize)
+}
+
+/// Characters of prose (long blocks with few links) in `blocks`.
+fn prose_chars(blocks: &[Block]) -> usize {
+    blocks
+        .iter()
+        .filter(|b| b.chars >= 80 && b.link_chars * 4 < b.chars)
+        .map(|b| b.chars)
+        .sum()
+}
+
+/// Whether the cards say more than the picked body: they must hold several times its text,
+/// and the body must not be an article's. A page that calls itself an article keeps any body
+/// with a paragraph or two of prose (the cards are its related links); any other page keeps
+/// a body holding most of the page's prose.
+fn prefer_listing(
+    picked: &[Block],
+    chars: usize,
+    list: &[Block],
+    page_prose: usize,
+    declares_article: bool,
+) -> bool {
+    let list_chars: usize = list.iter().map(|b| b.chars).sum();
+    let prose = prose_chars(picked);
+    let article = if declares_article {
+        prose >= 300
+    } else {
+        prose >= 1000 && prose * 10 >= page_prose * 7
+    };
+    list_chars > chars * 3 && !article
 }

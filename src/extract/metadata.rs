@@ -1,6 +1,7 @@
 //! Page metadata: headline (without the site suffix), byline, publication date, site name,
 //! language, canonical URL and lead image, from JSON-LD, OpenGraph, meta tags and `<time>`.
-//! Also hands the content pass the JSON-LD `articleBody` and the headline element's position.
+//! Also hands the content pass the JSON-LD `articleBody`, the headline element's position and
+//! whether the page declares itself an article.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
@@ -29,6 +30,9 @@ pub struct Meta {
     pub ld_body: Option<String>,
     /// JSON-LD `isAccessibleForFree: false`: a hint that a short body is a paywall stub.
     pub paywalled: bool,
+    /// The page calls itself an article (JSON-LD article type, `og:type` article): a listing
+    /// found beside the body is then the site's related links, not the content.
+    pub declares_article: bool,
     /// Index (in [`Dom`]) of the heading element that carries the headline.
     pub headline_idx: Option<usize>,
 }
@@ -88,6 +92,10 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
                 let key = key.map(str::to_ascii_lowercase).unwrap_or_default();
                 match key.as_str() {
                     "og:title" => set(&mut f.og_title, content),
+                    "og:type" => {
+                        meta.declares_article |=
+                            content.is_some_and(|c| c.trim().eq_ignore_ascii_case("article"))
+                    }
                     "og:site_name" => set(&mut f.og_site, content),
                     "application-name" => set(&mut f.app_name, content),
                     "author" | "article:author" | "parsely-author" | "dc.creator" | "byl"
@@ -298,6 +306,7 @@ fn read_ld(v: &Value, f: &mut Found, meta: &mut Meta, depth: usize) {
                 _ => vec![],
             };
             let is_article = types.iter().any(|t| ARTICLE_TYPES.contains(&t.as_str()));
+            meta.declares_article |= is_article;
             if !is_article {
                 if types.iter().any(|t| t == "webpage") {
                     set(

@@ -350,3 +350,20 @@ fn a_headline_below_the_article_does_not_discard_it() {
     assert!(paras[0].starts_with(P1), "{}", a.text);
     assert!(paras.iter().any(|p| p.starts_with(P3)), "{}", a.text);
 }
+
+#[test]
+fn a_product_grid_page_gives_every_card_with_its_price() {
+    let a = fixture("product-grid.html");
+    assert!(a.text.contains("Brass desk lamp model 1"), "{}", a.text);
+    assert!(a.text.contains("Brass desk lamp model 8"), "{}", a.text);
+    assert!(a.text.contains("$28.95"), "{}", a.text);
+    assert!(!a.text.contains("About us"), "{}", a.text);
+}
+
+#[test]
+fn an_article_keeps_its_body_over_a_longer_grid_of_teasers() {
+    let a = fixture("article-with-teasers.html");
+    let paras = paragraphs(&a);
+    assert_eq!(paras.len(), 3, "{}", a.text);
+    assert!(paras[0].starts_with(P1) && paras[2].starts_with(P3));
+}
