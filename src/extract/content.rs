@@ -472,19 +472,21 @@ fn never_body(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
     if matches!(item.tag(), "html" | "body" | "main" | "article") {
         return false;
     }
-    if item.attr("aria-modal") == Some("true")
+    is_dialog(dom, idx) || hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
+}
+
+/// A modal dialog, by its ARIA role or attribute.
+fn is_dialog(dom: &Dom, idx: usize) -> bool {
+    let item = &dom.items[idx];
+    item.attr("aria-modal") == Some("true")
         || item.attr("role").is_some_and(|r| {
             r.eq_ignore_ascii_case("dialog") || r.eq_ignore_ascii_case("alertdialog")
         })
-    {
-        return true;
-    }
-    hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
 }
 
 /// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
 /// forum thread or a policy page the comments or the notice are the content, so when the
-/// prose outside all such parts is too short to be an article, none of them is marked.
+/// prose outside all such parts is too short to be an article, only modal dialogs are marked.
 fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8]) -> Vec<bool> {
     let n = dom.items.len();
     let mut inside = vec![false; n];
@@ -498,7 +500,11 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8]) -> Vec<bool> {
         .map(|b| b.chars)
         .sum();
     if outside < ARTICLE_ELSEWHERE {
-        inside.fill(false);
+        // A dialog is laid over whatever the page is, so it stays out even then.
+        for idx in 0..n {
+            let p = dom.items[idx].parent;
+            inside[idx] = (p != u32::MAX && inside[p as usize]) || is_dialog(dom, idx);
+        }
     }
     inside
 }

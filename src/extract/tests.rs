@@ -367,3 +367,10 @@ fn an_article_keeps_its_body_over_a_longer_grid_of_teasers() {
     assert_eq!(paras.len(), 3, "{}", a.text);
     assert!(paras[0].starts_with(P1) && paras[2].starts_with(P3));
 }
+
+#[test]
+fn a_privacy_dialog_is_not_the_content_of_a_page_without_an_article() {
+    let a = fixture("listing-with-dialog.html");
+    assert!(!a.text.contains("partners"), "{}", a.text);
+    assert!(a.text.contains("Walnut bookshelf size 8"), "{}", a.text);
+}
