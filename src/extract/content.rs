@@ -532,7 +532,9 @@ fn value(b: &Block, before_headline: bool) -> f64 {
     }
 }
 
-/// Picks the body: per-site content first, else the best-scoring element.
+/// Picks the body: per-site content first, else the best-scoring element, or the page's cards
+/// when they say clearly more (`declares_article`: the page calls itself an article, so cards
+/// beside a body of real prose are its related links).
 pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article: bool) -> Body {
     let first = blocks(dom, ov, &|_| false, &|_| false);
     if !ov.content.is_empty() {
