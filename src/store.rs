@@ -1101,16 +1101,18 @@ fn near_duplicate(
     fp: &dedup::Fingerprint,
     seen_at: i64,
 ) -> Result<Option<i64>> {
-    // (story, keys shared): more shared keys, more likely the same story.
-    let mut candidates: Vec<(i64, usize)> = Vec::new();
+    // (story, keys shared): more shared keys, more likely the same story. Counted by sorting:
+    // when stock phrases crowd the keys, ~40 keys of up to 64 stories each give thousands of
+    // ids, and a search of the list per id would grow with the square of that.
+    let mut ids: Vec<i64> = Vec::new();
     for key in &fp.bands {
-        index.stories_with(*key, |id| {
-            match candidates.iter_mut().find(|(c, _)| *c == id) {
-                Some((_, n)) => *n += 1,
-                None => candidates.push((id, 1)),
-            }
-        });
+        index.stories_with(*key, |id| ids.push(id));
     }
+    ids.sort_unstable();
+    let mut candidates: Vec<(i64, usize)> = ids
+        .chunk_by(|a, b| a == b)
+        .map(|same| (same[0], same.len()))
+        .collect();
     // Newest first among equals: today's copy is likelier than last week's.
     candidates.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
     // The narrow fingerprint row first: most candidates share a key by chance, and their
