@@ -3,13 +3,32 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::*;
 
+/// Writes `feedwatch.toml` in `dir`: its database beside it, loopback allowed, hourly polls
+/// without article fetches, `/healthz` on `listen` when given, then `rest` (feeds, topics,
+/// notifiers).
+fn write_config(dir: &Path, listen: Option<u16>, rest: &str) -> PathBuf {
+    let path = dir.join("feedwatch.toml");
+    let listen = listen.map_or(String::new(), |p| format!("listen = \"127.0.0.1:{p}\"\n"));
+    std::fs::write(
+        &path,
+        format!(
+            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n{listen}\n\
+             [defaults]\ninterval = \"1h\"\nfull_article = false\n\n{rest}",
+            db = dir.join("feedwatch.db").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// `feedwatch run` on `config`, with `env` added, its output discarded.
-fn run_daemon(config: &std::path::Path, env: &[(&str, &std::ffi::OsStr)]) -> Child {
+fn run_daemon(config: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedwatch"));
     cmd.arg("--config")
         .arg(config)
@@ -76,39 +95,16 @@ async fn run_polls_alerts_reloads_on_sighup_and_stops_on_sigterm() {
     );
     let hook = webhook_receiver(vec![200]).await;
     let listen = free_port();
-    let config = dir.path().join("feedwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[daemon]
-database = "{db}"
-allow_private_addresses = true
-listen = "127.0.0.1:{listen}"
-
-[defaults]
-interval = "1h"
-full_article = false
-
-[[feed]]
-name = "A"
-url = "{base}/a.xml"
-
-[[topic]]
-name = "iraq"
-query = "iraq troops"
-notify = ["hook"]
-
-[[notifier]]
-name = "hook"
-type = "webhook"
-url = "{hook}"
-"#,
-            db = dir.path().join("feedwatch.db").display(),
+    let config = write_config(
+        dir.path(),
+        Some(listen),
+        &format!(
+            "[[feed]]\nname = \"A\"\nurl = \"{base}/a.xml\"\n\n\
+             [[topic]]\nname = \"iraq\"\nquery = \"iraq troops\"\nnotify = [\"hook\"]\n\n\
+             [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook}\"\n",
             hook = hook.url
         ),
-    )
-    .unwrap();
+    );
 
     let mut child = run_daemon(&config, &[("RUST_LOG", "info".as_ref())]);
 
@@ -183,15 +179,11 @@ async fn under_systemd_it_says_ready_once_serving_pings_the_watchdog_and_says_st
         },
     );
     let listen = free_port();
-    let config = dir.path().join("feedwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\nlisten = \"127.0.0.1:{listen}\"\n\n[defaults]\ninterval = \"1h\"\nfull_article = false\n\n[[feed]]\nname = \"A\"\nurl = \"{base}/a.xml\"\n",
-            db = dir.path().join("feedwatch.db").display(),
-        ),
-    )
-    .unwrap();
+    let config = write_config(
+        dir.path(),
+        Some(listen),
+        &format!("[[feed]]\nname = \"A\"\nurl = \"{base}/a.xml\"\n"),
+    );
     // systemd's side of the notify protocol: a datagram socket named in NOTIFY_SOCKET.
     let socket_path = dir.path().join("notify.sock");
     let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
@@ -242,15 +234,11 @@ async fn sigterm_during_a_fetch_that_never_answers_exits_cleanly_within_ten_seco
     let dir = tempfile::tempdir().unwrap();
     let (base, site) = http_server().await;
     site.route("/hang.xml", Route::Hang);
-    let config = dir.path().join("feedwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n\n[defaults]\ninterval = \"1h\"\n\n[[feed]]\nname = \"H\"\nurl = \"{base}/hang.xml\"\n",
-            db = dir.path().join("feedwatch.db").display(),
-        ),
-    )
-    .unwrap();
+    let config = write_config(
+        dir.path(),
+        None,
+        &format!("[[feed]]\nname = \"H\"\nurl = \"{base}/hang.xml\"\n"),
+    );
     let mut child = run_daemon(&config, &[]);
     eventually(20, "the fetch in flight", || {
         !site.requests_to("/hang.xml").is_empty()
@@ -261,17 +249,14 @@ async fn sigterm_during_a_fetch_that_never_answers_exits_cleanly_within_ten_seco
 }
 
 /// The config of the reload test: `feeds` and `topics` are TOML blocks.
-fn reload_config(dir: &std::path::Path, listen: u16, hook: &str, feeds: &str, topics: &str) {
-    std::fs::write(
-        dir.join("feedwatch.toml"),
-        format!(
-            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\nlisten = \"127.0.0.1:{listen}\"\n\n\
-             [defaults]\ninterval = \"1h\"\nfull_article = false\n\n{feeds}\n{topics}\n\
-             [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook}\"\n",
-            db = dir.join("feedwatch.db").display(),
+fn reload_config(dir: &Path, listen: u16, hook: &str, feeds: &str, topics: &str) {
+    write_config(
+        dir,
+        Some(listen),
+        &format!(
+            "{feeds}\n{topics}\n[[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook}\"\n"
         ),
-    )
-    .unwrap();
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
