@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use ego_tree::NodeId;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use super::dom::{Dom, push_collapsed};
 
@@ -192,6 +192,12 @@ const C_BOILER: u8 = 1;
 const C_POSITIVE: u8 = 2;
 const C_NEVER: u8 = 4;
 
+/// The three class/id patterns in one set, so that each element's names are scanned once.
+static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([POSITIVE.as_str(), BOILER.as_str(), NEVER_BODY.as_str()])
+        .unwrap_or_else(|_| RegexSet::empty())
+});
+
 fn class_hints(dom: &Dom) -> Vec<u8> {
     (0..dom.items.len())
         .map(|idx| {
@@ -199,17 +205,12 @@ fn class_hints(dom: &Dom) -> Vec<u8> {
             if ci.is_empty() {
                 return 0;
             }
-            let mut bits = 0;
-            if POSITIVE.is_match(&ci) {
-                bits |= C_POSITIVE;
-            }
-            if BOILER.is_match(&ci) {
-                bits |= C_BOILER;
-            }
-            if NEVER_BODY.is_match(&ci) {
-                bits |= C_NEVER;
-            }
-            bits
+            let found = HINT_SET.matches(&ci);
+            [C_POSITIVE, C_BOILER, C_NEVER]
+                .into_iter()
+                .enumerate()
+                .filter(|&(i, _)| found.matched(i))
+                .fold(0, |bits, (_, bit)| bits | bit)
         })
         .collect()
 }
@@ -379,7 +380,9 @@ fn blocks(
         pres.retain(|&e| idx < e);
         let item = &dom.items[idx];
         if let Some(t) = item.text() {
-            let before = cur.text.chars().count();
+            // Bytes, not chars: counting the block's chars anew for each text node made long
+            // blocks of many nodes quadratic.
+            let before = cur.text.len();
             if before == 0 {
                 cur.start = idx;
             }
@@ -389,7 +392,7 @@ fn blocks(
                 cur.text.push_str(t);
             }
             if !links.is_empty() {
-                cur.link_chars += cur.text.chars().count() - before;
+                cur.link_chars += cur.text[before..].chars().count();
             }
             idx += 1;
             continue;

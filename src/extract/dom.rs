@@ -25,9 +25,15 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// An attribute's value. Compared as strings: `Element::attr` interns the name as an atom
+    /// on every call, which cost more than the whole content pass on attribute-heavy pages.
     pub fn attr(&self, name: &str) -> Option<&'a str> {
         match self.node.value() {
-            Node::Element(e) => e.attr(name),
+            Node::Element(e) => e
+                .attrs
+                .iter()
+                .find(|(k, _)| k.ns.is_empty() && &*k.local == name)
+                .map(|(_, v)| &**v),
             _ => None,
         }
     }
@@ -99,15 +105,27 @@ impl<'a> Dom<'a> {
 
 /// Appends `text` with runs of whitespace turned into one space.
 pub fn push_collapsed(out: &mut String, text: &str) {
-    for ch in text.chars() {
-        if ch.is_whitespace() {
+    // Runs between whitespace are copied whole; ASCII, most of any page, is judged by byte.
+    let bytes = text.as_bytes();
+    let (mut i, mut start) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (space, width) = if b.is_ascii() {
+            (matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c), 1)
+        } else {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            (ch.is_whitespace(), ch.len_utf8())
+        };
+        if space {
+            out.push_str(&text[start..i]);
             if !out.is_empty() && !out.ends_with(' ') {
                 out.push(' ');
             }
-        } else {
-            out.push(ch);
+            start = i + width;
         }
+        i += width;
     }
+    out.push_str(&text[start..]);
 }
 
 #[cfg(test)]
@@ -121,5 +139,25 @@ mod tests {
         let div = dom.items.iter().position(|i| i.tag() == "div").unwrap();
         assert_eq!(dom.items[dom.items[div].end as usize].tag(), "span");
         assert_eq!(dom.text_of(div), "abc");
+    }
+
+    #[test]
+    fn runs_of_any_whitespace_become_one_space_across_pushes() {
+        let mut out = String::new();
+        push_collapsed(&mut out, " \n lead");
+        push_collapsed(&mut out, "  two\u{a0}\t words ");
+        push_collapsed(&mut out, " tail");
+        assert_eq!(out, "lead two words tail");
+    }
+
+    #[test]
+    fn attributes_are_found_by_name() {
+        let html = Html::parse_document(r#"<p class="x" data-a="1" id="y">t</p>"#);
+        let dom = Dom::new(&html);
+        let p = dom.items.iter().find(|i| i.tag() == "p").unwrap();
+        assert_eq!(
+            (p.attr("id"), p.attr("data-a"), p.attr("style")),
+            (Some("y"), Some("1"), None)
+        );
     }
 }
