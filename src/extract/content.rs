@@ -199,18 +199,24 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
 });
 
 fn class_hints(dom: &Dom) -> Vec<u8> {
+    // Cards, list items and table rows repeat one class string many times over; each
+    // distinct pair of names is read once.
+    let mut seen: HashMap<(Option<&str>, Option<&str>), u8> = HashMap::new();
     (0..dom.items.len())
         .map(|idx| {
-            let ci = class_id(dom, idx);
-            if ci.is_empty() {
+            let item = &dom.items[idx];
+            let (class, id) = (item.attr("class"), item.attr("id"));
+            if class.is_none() && id.is_none() {
                 return 0;
             }
-            let found = HINT_SET.matches(&ci);
-            [C_POSITIVE, C_BOILER, C_NEVER]
-                .into_iter()
-                .enumerate()
-                .filter(|&(i, _)| found.matched(i))
-                .fold(0, |bits, (_, bit)| bits | bit)
+            *seen.entry((class, id)).or_insert_with(|| {
+                let found = HINT_SET.matches(&class_id(dom, idx));
+                [C_POSITIVE, C_BOILER, C_NEVER]
+                    .into_iter()
+                    .enumerate()
+                    .filter(|&(i, _)| found.matched(i))
+                    .fold(0, |bits, (_, bit)| bits | bit)
+            })
         })
         .collect()
 }

@@ -217,10 +217,19 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
 
 /// Lowercase, alphanumerics only: compares headlines that differ in quotes or spacing.
 pub fn fold(s: &str) -> String {
+    folded(s).collect()
+}
+
+fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
-        .collect()
+}
+
+/// Whether `s` folds to `key`, stopping at the first difference: every block of a page is
+/// checked against the headline, and almost all differ within a few characters.
+pub fn folds_to(s: &str, key: &str) -> bool {
+    folded(s).eq(key.chars())
 }
 
 const SEPARATORS: [&str; 8] = [" | ", " - ", " – ", " — ", " :: ", " · ", " « ", " » "];

@@ -103,7 +103,7 @@ pub fn extract(
     let mut paras: Vec<(Kind, String)> = body
         .blocks
         .into_iter()
-        .filter(|b| title_key.is_empty() || metadata::fold(&b.text) != title_key)
+        .filter(|b| title_key.is_empty() || !metadata::folds_to(&b.text, &title_key))
         .map(|b| (b.kind, b.text))
         .collect();
 
@@ -137,7 +137,7 @@ pub fn extract(
             let inner_paras: Vec<(Kind, String)> = found
                 .blocks
                 .into_iter()
-                .filter(|b| title_key.is_empty() || metadata::fold(&b.text) != title_key)
+                .filter(|b| title_key.is_empty() || !metadata::folds_to(&b.text, &title_key))
                 .map(|b| (b.kind, b.text))
                 .collect();
             if inner_paras.iter().map(|(_, t)| t.len()).sum::<usize>() > body_chars {
