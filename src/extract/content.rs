@@ -168,22 +168,17 @@ fn unreachable_regex() -> Regex {
     Regex::new("$^").unwrap_or_else(|_| unreachable!("an empty pattern always compiles"))
 }
 
-/// Lowercased `class id` of an element, `_` and camelCase joined by `-` for the patterns.
-fn class_id(dom: &Dom, idx: usize) -> String {
-    let item = &dom.items[idx];
-    let mut s = String::new();
-    for name in [item.attr("class"), item.attr("id")].into_iter().flatten() {
-        s.push(' ');
-        let mut prev_lower = false;
-        for ch in name.chars() {
-            if ch.is_ascii_uppercase() && prev_lower {
-                s.push('-');
-            }
-            prev_lower = ch.is_ascii_lowercase();
-            s.push(ch.to_ascii_lowercase());
+/// Appends a class or id string lowercased, camelCase joined by `-`, for the patterns.
+fn push_name(s: &mut String, name: &str) {
+    s.push(' ');
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if ch.is_ascii_uppercase() && prev_lower {
+            s.push('-');
         }
+        prev_lower = ch.is_ascii_lowercase();
+        s.push(ch.to_ascii_lowercase());
     }
-    s
 }
 
 /// What an element's class/id names say, as bits: read once per element, since the patterns
@@ -198,19 +193,18 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
         .unwrap_or_else(|_| RegexSet::empty())
 });
 
-fn class_hints(dom: &Dom) -> Vec<u8> {
-    // Cards, list items and table rows repeat one class string many times over; each
-    // distinct pair of names is read once.
-    let mut seen: HashMap<(Option<&str>, Option<&str>), u8> = HashMap::new();
-    (0..dom.items.len())
-        .map(|idx| {
-            let item = &dom.items[idx];
-            let (class, id) = (item.attr("class"), item.attr("id"));
-            if class.is_none() && id.is_none() {
-                return 0;
-            }
-            *seen.entry((class, id)).or_insert_with(|| {
-                let found = HINT_SET.matches(&class_id(dom, idx));
+fn class_hints<'a>(dom: &Dom<'a>) -> Vec<u8> {
+    // Cards, list items and table rows repeat one class string many times over, so each
+    // distinct class or id string is read once. No pattern spans the space between the two,
+    // so the bits of `class id` are those of each name or'ed.
+    let mut seen: HashMap<&'a str, u8> = HashMap::new();
+    let mut buf = String::new();
+    let mut bits_of = |name: Option<&'a str>| {
+        name.map_or(0, |name| {
+            *seen.entry(name).or_insert_with(|| {
+                buf.clear();
+                push_name(&mut buf, name);
+                let found = HINT_SET.matches(&buf);
                 [C_POSITIVE, C_BOILER, C_NEVER]
                     .into_iter()
                     .enumerate()
@@ -218,6 +212,10 @@ fn class_hints(dom: &Dom) -> Vec<u8> {
                     .fold(0, |bits, (_, bit)| bits | bit)
             })
         })
+    };
+    dom.items
+        .iter()
+        .map(|item| bits_of(item.attr("class")) | bits_of(item.attr("id")))
         .collect()
 }
 
