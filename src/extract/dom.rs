@@ -105,16 +105,35 @@ impl<'a> Dom<'a> {
 
 /// Appends `text` with runs of whitespace turned into one space.
 pub fn push_collapsed(out: &mut String, text: &str) {
-    // Runs between whitespace are copied whole; ASCII, most of any page, is judged by byte.
+    // Text is copied in runs, broken only where whitespace must change: a lone space after a
+    // visible character is already collapsed. Only four UTF-8 lead bytes can begin a
+    // non-ASCII whitespace character, so other characters are stepped over undecoded.
     let bytes = text.as_bytes();
     let (mut i, mut start) = (0, 0);
     while i < bytes.len() {
         let b = bytes[i];
-        let (space, width) = if b.is_ascii() {
-            (matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c), 1)
-        } else {
-            let ch = text[i..].chars().next().unwrap_or(' ');
-            (ch.is_whitespace(), ch.len_utf8())
+        let (space, width) = match b {
+            b' ' => {
+                let after_space = if i > start {
+                    bytes[i - 1] == b' '
+                } else {
+                    out.is_empty() || out.ends_with(' ')
+                };
+                if !after_space {
+                    i += 1;
+                    continue;
+                }
+                (true, 1)
+            }
+            b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => (true, 1),
+            0..0x80 => (false, 1),
+            0xc2 | 0xe1 | 0xe2 | 0xe3 => {
+                let ch = text[i..].chars().next().unwrap_or('x');
+                (ch.is_whitespace(), ch.len_utf8())
+            }
+            0x80..0xe0 => (false, 2),
+            0xe0..0xf0 => (false, 3),
+            _ => (false, 4),
         };
         if space {
             out.push_str(&text[start..i]);
@@ -146,8 +165,51 @@ mod tests {
         let mut out = String::new();
         push_collapsed(&mut out, " \n lead");
         push_collapsed(&mut out, "  two\u{a0}\t words ");
-        push_collapsed(&mut out, " tail");
-        assert_eq!(out, "lead two words tail");
+        push_collapsed(&mut out, " tail  end\u{2003}\u{2003}é\u{3000}x ");
+        push_collapsed(&mut out, "  ünï  çødé\r\n");
+        assert_eq!(out, "lead two words tail end é x ünï çødé ");
+    }
+
+    #[test]
+    fn collapsing_by_runs_matches_collapsing_char_by_char() {
+        fn by_char(out: &mut String, text: &str) {
+            for ch in text.chars() {
+                if !ch.is_whitespace() {
+                    out.push(ch);
+                } else if !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+        }
+        let pieces = [
+            "a",
+            " ",
+            "  ",
+            "\n",
+            "é",
+            "\u{a0}",
+            "\u{2028}",
+            "€",
+            "\u{1f600}",
+            "\t ",
+        ];
+        // Every sequence of three pieces, pushed after each of a few starting states.
+        for x in pieces {
+            for y in pieces {
+                for z in pieces {
+                    for prefix in ["", "w", "w "] {
+                        let (mut fast, mut slow) = (prefix.to_string(), prefix.to_string());
+                        for t in [x, y, z] {
+                            push_collapsed(&mut fast, t);
+                            by_char(&mut slow, t);
+                        }
+                        push_collapsed(&mut fast, &format!("{x}{y}{z}"));
+                        by_char(&mut slow, &format!("{x}{y}{z}"));
+                        assert_eq!(fast, slow, "{prefix:?} {x:?} {y:?} {z:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
