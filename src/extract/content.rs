@@ -162,6 +162,17 @@ static POSITIVE: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|_| unreachable_regex())
 });
 
+/// Class/id names of what buyers say of a product (reviews, ratings, testimonials). Only on a
+/// page that declares a product: elsewhere reviews and testimonials are often the content.
+static SHOP_BOILER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)(?:^|[\s_-])(?:
+            reviews?|testimonials?|ratings?
+        )(?:$|[\s_-])",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
 /// The patterns above are constants; should one ever fail to compile, match nothing rather
 /// than take the daemon down.
 fn unreachable_regex() -> Regex {
@@ -186,11 +197,17 @@ fn push_name(s: &mut String, name: &str) {
 const C_BOILER: u8 = 1;
 const C_POSITIVE: u8 = 2;
 const C_NEVER: u8 = 4;
+const C_SHOP: u8 = 8;
 
-/// The three class/id patterns in one set, so that each element's names are scanned once.
+/// The class/id patterns in one set, so that each element's names are scanned once.
 static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([POSITIVE.as_str(), BOILER.as_str(), NEVER_BODY.as_str()])
-        .unwrap_or_else(|_| RegexSet::empty())
+    RegexSet::new([
+        POSITIVE.as_str(),
+        BOILER.as_str(),
+        NEVER_BODY.as_str(),
+        SHOP_BOILER.as_str(),
+    ])
+    .unwrap_or_else(|_| RegexSet::empty())
 });
 
 fn class_hints<'a>(dom: &Dom<'a>) -> Vec<u8> {
@@ -205,7 +222,7 @@ fn class_hints<'a>(dom: &Dom<'a>) -> Vec<u8> {
                 buf.clear();
                 push_name(&mut buf, name);
                 let found = HINT_SET.matches(&buf);
-                [C_POSITIVE, C_BOILER, C_NEVER]
+                [C_POSITIVE, C_BOILER, C_NEVER, C_SHOP]
                     .into_iter()
                     .enumerate()
                     .filter(|&(i, _)| found.matched(i))
@@ -263,6 +280,24 @@ fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
         return false;
     }
     hints[idx] & (C_BOILER | C_POSITIVE) == C_BOILER
+}
+
+/// A part of a product's page that is not the product: reviews and ratings, by class/id or by
+/// schema.org markup. The page's own wrappers are never one (a `body` class may name a
+/// reviews plugin).
+fn is_shop_part(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
+    let item = &dom.items[idx];
+    if matches!(item.tag(), "html" | "body" | "main") {
+        return false;
+    }
+    hints[idx] & C_SHOP != 0
+        || item.attr("itemprop").is_some_and(|p| {
+            p.eq_ignore_ascii_case("review") || p.eq_ignore_ascii_case("aggregateRating")
+        })
+        || item.attr("itemtype").is_some_and(|t| {
+            let t = t.rsplit('/').next().unwrap_or_default();
+            t.eq_ignore_ascii_case("Review") || t.eq_ignore_ascii_case("AggregateRating")
+        })
 }
 
 /// Semantic weight of an element as the body's container.
@@ -542,7 +577,13 @@ fn value(b: &Block, before_headline: bool) -> f64 {
 /// Picks the body: per-site content first, else the best-scoring element, or the page's cards
 /// when they say clearly more (`declares_article`: the page calls itself an article, so cards
 /// beside a body of real prose are its related links).
-pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article: bool) -> Body {
+pub fn find(
+    dom: &Dom,
+    ov: &Overrides,
+    headline: Option<usize>,
+    declares_article: bool,
+    declares_product: bool,
+) -> Body {
     let first = blocks(dom, ov, &|_| false, &|_| false);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
@@ -573,6 +614,9 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article
     });
     let hints = class_hints(dom);
     let never = never_body_parts(dom, &first, &hints);
+    // On a product's page its reviews are left out whatever their share of the prose: they
+    // often outweigh the description.
+    let shop = |idx: usize| declares_product && is_shop_part(dom, idx, &hints);
     // A boilerplate-looking element that holds much of the page's prose is usually layout
     // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much prose as
     // a short article, so beside the headline the guard asks for a clear majority.
@@ -580,6 +624,7 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article
         |idx: usize| headline.is_none_or(|h| h >= idx && h < dom.items[idx].end as usize);
     let is_boiler = |idx: usize| {
         never[idx]
+            || shop(idx)
             || looks_boiler(dom, idx, &hints)
                 && (prose[idx] * 10 < page_prose * 4
                     || !holds_headline(idx) && prose[idx] * 10 < page_prose * 6)
@@ -615,7 +660,7 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article
         let plain = select(
             dom,
             &hints,
-            blocks(dom, ov, &|idx| never[idx], &|_| false),
+            blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false),
             headline,
             None,
         );

@@ -33,6 +33,9 @@ pub struct Meta {
     /// The page calls itself an article (JSON-LD article type, `og:type` article): a listing
     /// found beside the body is then the site's related links, not the content.
     pub declares_article: bool,
+    /// The page calls itself a product's page (JSON-LD or microdata `Product`, `og:type`
+    /// product): its reviews, questions and sales furniture are then not the content.
+    pub declares_product: bool,
     /// Index (in [`Dom`]) of the heading element that carries the headline.
     pub headline_idx: Option<usize>,
 }
@@ -60,6 +63,10 @@ struct Found {
     og_image: Option<String>,
     tw_image: Option<String>,
     ld_image: Option<String>,
+    /// Product items declared in JSON-LD and in microdata: one (or a product and its group)
+    /// makes a product's page, many make a listing.
+    ld_products: usize,
+    micro_products: usize,
 }
 
 fn set(slot: &mut Option<String>, value: Option<&str>) {
@@ -77,6 +84,12 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
     let mut meta = Meta::default();
     let mut headings: Vec<usize> = Vec::new();
     for (idx, item) in dom.items.iter().enumerate() {
+        if item
+            .attr("itemtype")
+            .is_some_and(|t| is_product_type(t.rsplit('/').next().unwrap_or_default()))
+        {
+            f.micro_products += 1;
+        }
         match item.tag() {
             "html" => set(
                 &mut f.html_lang,
@@ -93,8 +106,10 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
                 match key.as_str() {
                     "og:title" => set(&mut f.og_title, content),
                     "og:type" => {
-                        meta.declares_article |=
-                            content.is_some_and(|c| c.trim().eq_ignore_ascii_case("article"))
+                        let c = content.map(str::trim).unwrap_or_default();
+                        meta.declares_article |= c.eq_ignore_ascii_case("article");
+                        meta.declares_product |= c.eq_ignore_ascii_case("product")
+                            || c.eq_ignore_ascii_case("og:product");
                     }
                     "og:site_name" => set(&mut f.og_site, content),
                     "application-name" => set(&mut f.app_name, content),
@@ -193,6 +208,10 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
             .or_else(|| first(&|h1, h| h1 && h.len() * 2 >= t.len() && t.contains(h)))
     });
     meta.title = title;
+    meta.declares_product |= (1..=2).contains(&f.ld_products) || f.micro_products == 1;
+    // A page that declares both (a blog post rated as a product for search results) is read
+    // as the article it says it is.
+    meta.declares_product &= !meta.declares_article;
     meta.site_name = f.og_site.or(f.ld_publisher).or(suffix).or(f.app_name);
     meta.byline = f.ld_author.or(f.meta_author);
     meta.published = [f.ld_date, f.meta_date, f.time_date]
@@ -213,6 +232,13 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
         .flatten()
         .find_map(|u| absolute(&u, page_url));
     meta
+}
+
+/// Schema.org types of a single product's page.
+fn is_product_type(t: &str) -> bool {
+    t.eq_ignore_ascii_case("product")
+        || t.eq_ignore_ascii_case("productgroup")
+        || t.eq_ignore_ascii_case("individualproduct")
 }
 
 /// Lowercase, alphanumerics only: compares headlines that differ in quotes or spacing.
@@ -315,6 +341,9 @@ fn read_ld(v: &Value, f: &mut Found, meta: &mut Meta, depth: usize) {
                 _ => vec![],
             };
             let is_article = types.iter().any(|t| ARTICLE_TYPES.contains(&t.as_str()));
+            if types.iter().any(|t| is_product_type(t)) {
+                f.ld_products += 1;
+            }
             meta.declares_article |= is_article;
             if !is_article {
                 if types.iter().any(|t| t == "webpage") {

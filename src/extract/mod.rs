@@ -93,7 +93,13 @@ pub fn extract(
     let dom = dom::Dom::new(&doc);
     let meta = metadata::read(&dom, page_url);
     let overrides = site_overrides(&doc, page_url, rules);
-    let body = content::find(&dom, &overrides, meta.headline_idx, meta.declares_article);
+    let body = content::find(
+        &dom,
+        &overrides,
+        meta.headline_idx,
+        meta.declares_article,
+        meta.declares_product,
+    );
 
     let title_key = meta
         .title
@@ -133,6 +139,7 @@ pub fn extract(
                 &Overrides::default(),
                 inner_meta.headline_idx,
                 inner_meta.declares_article,
+                inner_meta.declares_product,
             );
             let inner_paras: Vec<(Kind, String)> = found
                 .blocks

@@ -374,3 +374,12 @@ fn a_privacy_dialog_is_not_the_content_of_a_page_without_an_article() {
     assert!(!a.text.contains("partners"), "{}", a.text);
     assert!(a.text.contains("Walnut bookshelf size 8"), "{}", a.text);
 }
+
+#[test]
+fn a_product_page_gives_its_description_without_the_longer_reviews() {
+    let a = fixture("product-reviews.html");
+    assert!(a.text.contains("solid walnut"), "{}", a.text);
+    assert!(a.text.contains("paper cord that stays firm"), "{}", a.text);
+    assert!(!a.text.contains("grandmother"), "{}", a.text);
+    assert!(!a.text.contains("customers say"), "{}", a.text);
+}
