@@ -685,7 +685,86 @@ fn select(
     }
     cut_tail(&mut picked);
     trim_furniture(&mut picked);
+    trim_post_furniture(&mut picked);
     picked
+}
+
+/// The labels forum software puts beside every post: the poster's counters and standing
+/// ("Joined", "Posts: 4,032", "Reaction score", "Senior Member", "Offline") and the post's
+/// buttons ("Link to post", "Share on other sites", "Report"). Alone or with a short value.
+static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^(?:
+            (?:joined|join\ date|member\ since|registered|posts|post\ count|total\ posts|messages|
+              threads|topics|likes|likes\ received|reactions?|reaction\ score|points|trophy\ points|
+              reputation|karma|solutions|best\ answers|credits|location|age|gender)
+              (?:\s*:\s*.{0,40}|\s+[\d.,]+\s*k?)?
+            |[\d.,]+\s*k?\s+(?:posts?|likes?|messages|reputation|points|replies|solutions|reactions?)
+              (?:\s*·\s*joined\b.{0,20})?
+            |(?:[\d.,]+\s*k?\s*(?:gold|silver|bronze)\s+badges?\s*)+
+            |offline|online|original\ poster|thread\ starter|topic\ starter|
+            (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
+            share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|
+            reply\ with\ quote|multi-?quote|permalink
+        )[:.]?$",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// A bare count: the value beside a poster's label.
+static BARE_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\d.,]+\s*k?$").unwrap_or_else(|_| unreachable_regex()));
+
+/// Posts that repeat the poster's labels are a thread: the labels, the bare counts and the
+/// short value that follows a bare label ("Joined" / "Feb 8, 2023") are furniture there.
+/// One or two such lines say nothing (an article may have a "Location" heading), nor do the
+/// labels a list of people or events shares with posters ("Location:", "Age:"): at least three
+/// lines, one of them a poster's own (a count, a standing, a button).
+fn trim_post_furniture(blocks: &mut Vec<Block>) {
+    const SHORT: usize = 45;
+    let label: Vec<bool> = blocks
+        .iter()
+        .map(|b| b.chars <= SHORT && POST_LABEL.is_match(b.text.trim()))
+        .collect();
+    let kinds: HashSet<String> = blocks
+        .iter()
+        .zip(&label)
+        .filter(|&(_, &l)| l)
+        .filter_map(|(b, _)| {
+            b.text
+                .split(|c: char| !c.is_alphabetic())
+                .find(|w| !w.is_empty())
+                .map(str::to_lowercase)
+        })
+        .collect();
+    let posterish = kinds
+        .iter()
+        .any(|k| !matches!(k.as_str(), "location" | "age" | "gender"));
+    if label.iter().filter(|&&l| l).count() < 3 || !posterish {
+        return;
+    }
+    let mut drop = vec![false; blocks.len()];
+    for (i, b) in blocks.iter().enumerate() {
+        if label[i] || b.chars <= 12 && BARE_NUMBER.is_match(b.text.trim()) {
+            drop[i] = true;
+            // A label alone ("Joined") is a pair's name: its value is the next line.
+            let bare =
+                !b.text.contains(':') && !b.text.trim().ends_with(|c: char| c.is_ascii_digit());
+            if label[i]
+                && bare
+                && i + 1 < blocks.len()
+                && blocks[i + 1].chars <= 30
+                && !label[i + 1]
+            {
+                drop[i + 1] = true;
+            }
+        }
+    }
+    let mut i = 0;
+    blocks.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
 }
 
 static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {

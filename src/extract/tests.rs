@@ -374,3 +374,32 @@ fn a_privacy_dialog_is_not_the_content_of_a_page_without_an_article() {
     assert!(!a.text.contains("partners"), "{}", a.text);
     assert!(a.text.contains("Walnut bookshelf size 8"), "{}", a.text);
 }
+
+#[test]
+fn a_thread_drops_the_posters_labels_and_counts_and_keeps_the_posts() {
+    let a = fixture("forum-poster-labels.html");
+    assert!(
+        a.text.contains("Reply 0:") && a.text.contains("Reply 7:"),
+        "{}",
+        a.text
+    );
+    for furniture in [
+        "Joined",
+        "Feb 8, 2019",
+        "Messages",
+        "1203",
+        "Reaction score",
+        "Senior Member",
+    ] {
+        assert!(!a.text.contains(furniture), "{furniture} in {}", a.text);
+    }
+}
+
+#[test]
+fn one_label_repeated_in_a_list_is_not_a_thread() {
+    let a = page(
+        "<html><body><article><h1>Where to vote</h1><p>The council listed the polling stations for the vote on the night bus network, open from seven in the morning.</p>\
+         <ul><li>Location: Town hall</li><li>Location: Library</li><li>Location: Station</li></ul></article></body></html>",
+    );
+    assert!(a.text.contains("Location: Library"), "{}", a.text);
+}
