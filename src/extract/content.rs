@@ -14,6 +14,7 @@ use ego_tree::NodeId;
 use regex::Regex;
 
 use super::dom::{Dom, push_collapsed};
+use super::metadata::Meta;
 
 /// What a text block is, for layout of the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,8 +192,16 @@ fn class_id(dom: &Dom, idx: usize) -> String {
 const C_BOILER: u8 = 1;
 const C_POSITIVE: u8 = 2;
 const C_NEVER: u8 = 4;
+/// Named as a comment section on a page that declares itself a discussion, where the
+/// comments are the posts: such a name then says nothing against the element.
+const C_POSTS: u8 = 8;
 
-fn class_hints(dom: &Dom) -> Vec<u8> {
+static COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|replies|reply|respond)(?:$|[\s_-])")
+        .unwrap_or_else(|_| unreachable_regex())
+});
+
+fn class_hints(dom: &Dom, thread: bool) -> Vec<u8> {
     (0..dom.items.len())
         .map(|idx| {
             let ci = class_id(dom, idx);
@@ -208,6 +217,9 @@ fn class_hints(dom: &Dom) -> Vec<u8> {
             }
             if NEVER_BODY.is_match(&ci) {
                 bits |= C_NEVER;
+            }
+            if thread && bits & C_BOILER != 0 && COMMENTS.is_match(&ci) {
+                bits |= C_POSTS;
             }
             bits
         })
@@ -257,7 +269,7 @@ fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
     if matches!(tag, "html" | "body" | "main" | "article") {
         return false;
     }
-    hints[idx] & (C_BOILER | C_POSITIVE) == C_BOILER
+    hints[idx] & (C_BOILER | C_POSITIVE | C_POSTS) == C_BOILER
 }
 
 /// Semantic weight of an element as the body's container.
@@ -486,8 +498,9 @@ fn is_dialog(dom: &Dom, idx: usize) -> bool {
 
 /// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
 /// forum thread or a policy page the comments or the notice are the content, so when the
-/// prose outside all such parts is too short to be an article, only modal dialogs are marked.
-fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8]) -> Vec<bool> {
+/// page declares itself a discussion (`thread`), or the prose outside all such parts is too
+/// short to be an article, only modal dialogs are marked.
+fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> Vec<bool> {
     let n = dom.items.len();
     let mut inside = vec![false; n];
     for idx in 0..n {
@@ -499,14 +512,32 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8]) -> Vec<bool> {
         .filter(|b| b.chars >= 80 && b.link_chars * 4 < b.chars && !inside[b.owner])
         .map(|b| b.chars)
         .sum();
-    if outside < ARTICLE_ELSEWHERE {
-        // A dialog is laid over whatever the page is, so it stays out even then.
+    if thread || outside < ARTICLE_ELSEWHERE {
+        // A dialog is laid over whatever the page is, so it stays out even then; and on a
+        // question-and-answer page the comments under a question or an answer are remarks on
+        // a post, not posts.
+        let mut in_post = vec![false; n];
         for idx in 0..n {
             let p = dom.items[idx].parent;
-            inside[idx] = (p != u32::MAX && inside[p as usize]) || is_dialog(dom, idx);
+            let (up_post, up_inside) = if p == u32::MAX {
+                (false, false)
+            } else {
+                (in_post[p as usize], inside[p as usize])
+            };
+            in_post[idx] = thread && (up_post || is_qa_post(dom, idx));
+            inside[idx] =
+                up_inside || is_dialog(dom, idx) || in_post[idx] && never_body(dom, idx, hints);
         }
     }
     inside
+}
+
+/// A question or an answer in schema.org microdata.
+fn is_qa_post(dom: &Dom, idx: usize) -> bool {
+    dom.items[idx].attr("itemtype").is_some_and(|t| {
+        let t = t.trim().rsplit('/').next().unwrap_or_default();
+        t.eq_ignore_ascii_case("Question") || t.eq_ignore_ascii_case("Answer")
+    })
 }
 
 /// Characters of prose outside a comment thread or notice that make an article beside it.
@@ -535,7 +566,8 @@ fn value(b: &Block, before_headline: bool) -> f64 {
 /// Picks the body: per-site content first, else the best-scoring element, or the page's cards
 /// when they say clearly more (`declares_article`: the page calls itself an article, so cards
 /// beside a body of real prose are its related links).
-pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article: bool) -> Body {
+pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
+    let (headline, declares_article) = (meta.headline_idx, meta.declares_article);
     let first = blocks(dom, ov, &|_| false, &|_| false);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
@@ -564,8 +596,8 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article
             .sum();
         after * 4 >= page_prose
     });
-    let hints = class_hints(dom);
-    let never = never_body_parts(dom, &first, &hints);
+    let hints = class_hints(dom, meta.declares_thread);
+    let never = never_body_parts(dom, &first, &hints, meta.declares_thread);
     // A boilerplate-looking element that holds much of the page's prose is usually layout
     // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much prose as
     // a short article, so beside the headline the guard asks for a clear majority.
@@ -581,7 +613,8 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article
     // parks the whole article in a `hidden` element until a script moves it).
     let is_dropped = |idx: usize| is_hidden(dom, idx) && prose[idx] * 10 < page_prose * 4;
     // `itemprop=articleBody` is the page's own statement of where the body is: when it holds
-    // a fair share of the prose, the body is looked for inside it only.
+    // a fair share of the prose, the body is looked for inside it only. On a discussion it
+    // marks the opening post alone, and the replies are content too.
     let declared = (0..dom.items.len())
         .filter(|&i| {
             dom.items[i]
@@ -589,7 +622,7 @@ pub fn find(dom: &Dom, ov: &Overrides, headline: Option<usize>, declares_article
                 .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
         })
         .max_by_key(|&i| prose[i])
-        .filter(|&i| prose[i] * 10 >= page_prose * 3);
+        .filter(|&i| prose[i] * 10 >= page_prose * 3 && !meta.declares_thread);
     let judged = blocks(dom, ov, &is_boiler, &is_dropped);
     // A listing, product grid or table of rows is cut by `select` into short link blocks that
     // it drops; the cards are taken aside here, before `select` consumes the blocks.

@@ -33,6 +33,9 @@ pub struct Meta {
     /// The page calls itself an article (JSON-LD article type, `og:type` article): a listing
     /// found beside the body is then the site's related links, not the content.
     pub declares_article: bool,
+    /// The page calls itself a discussion (schema.org `DiscussionForumPosting` or `QAPage`, in
+    /// JSON-LD or microdata): its replies are then content, not a comment section.
+    pub declares_thread: bool,
     /// Index (in [`Dom`]) of the heading element that carries the headline.
     pub headline_idx: Option<usize>,
 }
@@ -77,6 +80,9 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
     let mut meta = Meta::default();
     let mut headings: Vec<usize> = Vec::new();
     for (idx, item) in dom.items.iter().enumerate() {
+        if let Some(t) = item.attr("itemtype") {
+            meta.declares_thread |= is_thread_type(t.rsplit('/').next().unwrap_or(t));
+        }
         match item.tag() {
             "html" => set(
                 &mut f.html_lang,
@@ -286,6 +292,12 @@ const ARTICLE_TYPES: [&str; 12] = [
     "socialmediaposting",
 ];
 
+/// Schema.org types of a page whose posts are its content.
+fn is_thread_type(t: &str) -> bool {
+    let t = t.trim();
+    t.eq_ignore_ascii_case("DiscussionForumPosting") || t.eq_ignore_ascii_case("QAPage")
+}
+
 fn read_ld(v: &Value, f: &mut Found, meta: &mut Meta, depth: usize) {
     if depth > 6 {
         return;
@@ -305,6 +317,7 @@ fn read_ld(v: &Value, f: &mut Found, meta: &mut Meta, depth: usize) {
                     .collect(),
                 _ => vec![],
             };
+            meta.declares_thread |= types.iter().any(|t| is_thread_type(t));
             let is_article = types.iter().any(|t| ARTICLE_TYPES.contains(&t.as_str()));
             meta.declares_article |= is_article;
             if !is_article {

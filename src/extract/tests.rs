@@ -403,3 +403,26 @@ fn one_label_repeated_in_a_list_is_not_a_thread() {
     );
     assert!(a.text.contains("Location: Library"), "{}", a.text);
 }
+
+#[test]
+fn on_a_declared_discussion_the_replies_beside_the_opening_post_are_content() {
+    let a = fixture("discussion-replies.html");
+    assert!(a.text.starts_with("Opening post:"), "{}", a.text);
+    assert!(
+        a.text.contains("Reply 0:") && a.text.contains("Reply 3:"),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
+fn on_a_question_page_the_answers_stay_and_the_remarks_under_them_go() {
+    let a = fixture("qa-comments.html");
+    assert!(a.text.contains("Question:"), "{}", a.text);
+    assert!(
+        a.text.contains("Answer 0:") && a.text.contains("Answer 2:"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("Remark"), "{}", a.text);
+}
