@@ -14,6 +14,7 @@ use ego_tree::NodeId;
 use regex::{Regex, RegexSet};
 
 use super::dom::{Dom, push_collapsed};
+use super::metadata::Meta;
 
 /// What a text block is, for layout of the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +199,14 @@ const C_BOILER: u8 = 1;
 const C_POSITIVE: u8 = 2;
 const C_NEVER: u8 = 4;
 const C_SHOP: u8 = 8;
+/// Named as a comment section on a page that declares itself a discussion, where the
+/// comments are the posts: such a name then says nothing against the element.
+const C_POSTS: u8 = 16;
+
+static COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|replies|reply|respond)(?:$|[\s_-])")
+        .unwrap_or_else(|_| unreachable_regex())
+});
 
 /// The class/id patterns in one set, so that each element's names are scanned once.
 static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
@@ -206,11 +215,12 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
         BOILER.as_str(),
         NEVER_BODY.as_str(),
         SHOP_BOILER.as_str(),
+        COMMENTS.as_str(),
     ])
     .unwrap_or_else(|_| RegexSet::empty())
 });
 
-fn class_hints<'a>(dom: &Dom<'a>) -> Vec<u8> {
+fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
     // Cards, list items and table rows repeat one class string many times over, so each
     // distinct class or id string is read once. No pattern spans the space between the two,
     // so the bits of `class id` are those of each name or'ed.
@@ -222,7 +232,7 @@ fn class_hints<'a>(dom: &Dom<'a>) -> Vec<u8> {
                 buf.clear();
                 push_name(&mut buf, name);
                 let found = HINT_SET.matches(&buf);
-                [C_POSITIVE, C_BOILER, C_NEVER, C_SHOP]
+                [C_POSITIVE, C_BOILER, C_NEVER, C_SHOP, C_POSTS]
                     .into_iter()
                     .enumerate()
                     .filter(|&(i, _)| found.matched(i))
@@ -232,7 +242,15 @@ fn class_hints<'a>(dom: &Dom<'a>) -> Vec<u8> {
     };
     dom.items
         .iter()
-        .map(|item| bits_of(item.attr("class")) | bits_of(item.attr("id")))
+        .map(|item| {
+            let bits = bits_of(item.attr("class")) | bits_of(item.attr("id"));
+            // A comment-section name clears a boilerplate name only on a discussion's page.
+            if thread && bits & C_BOILER != 0 {
+                bits
+            } else {
+                bits & !C_POSTS
+            }
+        })
         .collect()
 }
 
@@ -279,7 +297,7 @@ fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
     if matches!(tag, "html" | "body" | "main" | "article") {
         return false;
     }
-    hints[idx] & (C_BOILER | C_POSITIVE) == C_BOILER
+    hints[idx] & (C_BOILER | C_POSITIVE | C_POSTS) == C_BOILER
 }
 
 /// A part of a product's page that is not the product: reviews and ratings, by class/id or by
@@ -528,8 +546,9 @@ fn is_dialog(dom: &Dom, idx: usize) -> bool {
 
 /// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
 /// forum thread or a policy page the comments or the notice are the content, so when the
-/// prose outside all such parts is too short to be an article, only modal dialogs are marked.
-fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8]) -> Vec<bool> {
+/// page declares itself a discussion (`thread`), or the prose outside all such parts is too
+/// short to be an article, only modal dialogs are marked.
+fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> Vec<bool> {
     let n = dom.items.len();
     let mut inside = vec![false; n];
     for idx in 0..n {
@@ -541,14 +560,32 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8]) -> Vec<bool> {
         .filter(|b| b.chars >= 80 && b.link_chars * 4 < b.chars && !inside[b.owner])
         .map(|b| b.chars)
         .sum();
-    if outside < ARTICLE_ELSEWHERE {
-        // A dialog is laid over whatever the page is, so it stays out even then.
+    if thread || outside < ARTICLE_ELSEWHERE {
+        // A dialog is laid over whatever the page is, so it stays out even then; and on a
+        // question-and-answer page the comments under a question or an answer are remarks on
+        // a post, not posts.
+        let mut in_post = vec![false; n];
         for idx in 0..n {
             let p = dom.items[idx].parent;
-            inside[idx] = (p != u32::MAX && inside[p as usize]) || is_dialog(dom, idx);
+            let (up_post, up_inside) = if p == u32::MAX {
+                (false, false)
+            } else {
+                (in_post[p as usize], inside[p as usize])
+            };
+            in_post[idx] = thread && (up_post || is_qa_post(dom, idx));
+            inside[idx] =
+                up_inside || is_dialog(dom, idx) || in_post[idx] && never_body(dom, idx, hints);
         }
     }
     inside
+}
+
+/// A question or an answer in schema.org microdata.
+fn is_qa_post(dom: &Dom, idx: usize) -> bool {
+    dom.items[idx].attr("itemtype").is_some_and(|t| {
+        let t = t.trim().rsplit('/').next().unwrap_or_default();
+        t.eq_ignore_ascii_case("Question") || t.eq_ignore_ascii_case("Answer")
+    })
 }
 
 /// Characters of prose outside a comment thread or notice that make an article beside it.
@@ -577,13 +614,8 @@ fn value(b: &Block, before_headline: bool) -> f64 {
 /// Picks the body: per-site content first, else the best-scoring element, or the page's cards
 /// when they say clearly more (`declares_article`: the page calls itself an article, so cards
 /// beside a body of real prose are its related links).
-pub fn find(
-    dom: &Dom,
-    ov: &Overrides,
-    headline: Option<usize>,
-    declares_article: bool,
-    declares_product: bool,
-) -> Body {
+pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
+    let (headline, declares_article) = (meta.headline_idx, meta.declares_article);
     let first = blocks(dom, ov, &|_| false, &|_| false);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
@@ -612,11 +644,11 @@ pub fn find(
             .sum();
         after * 4 >= page_prose
     });
-    let hints = class_hints(dom);
-    let never = never_body_parts(dom, &first, &hints);
+    let hints = class_hints(dom, meta.declares_thread);
+    let never = never_body_parts(dom, &first, &hints, meta.declares_thread);
     // On a product's page its reviews are left out whatever their share of the prose: they
     // often outweigh the description.
-    let shop = |idx: usize| declares_product && is_shop_part(dom, idx, &hints);
+    let shop = |idx: usize| meta.declares_product && is_shop_part(dom, idx, &hints);
     // A boilerplate-looking element that holds much of the page's prose is usually layout
     // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much prose as
     // a short article, so beside the headline the guard asks for a clear majority.
@@ -633,7 +665,8 @@ pub fn find(
     // parks the whole article in a `hidden` element until a script moves it).
     let is_dropped = |idx: usize| is_hidden(dom, idx) && prose[idx] * 10 < page_prose * 4;
     // `itemprop=articleBody` is the page's own statement of where the body is: when it holds
-    // a fair share of the prose, the body is looked for inside it only.
+    // a fair share of the prose, the body is looked for inside it only. On a discussion it
+    // marks the opening post alone, and the replies are content too.
     let declared = (0..dom.items.len())
         .filter(|&i| {
             dom.items[i]
@@ -641,7 +674,7 @@ pub fn find(
                 .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
         })
         .max_by_key(|&i| prose[i])
-        .filter(|&i| prose[i] * 10 >= page_prose * 3);
+        .filter(|&i| prose[i] * 10 >= page_prose * 3 && !meta.declares_thread);
     let judged = blocks(dom, ov, &is_boiler, &is_dropped);
     // A listing, product grid or table of rows is cut by `select` into short link blocks that
     // it drops; the cards are taken aside here, before `select` consumes the blocks.
@@ -737,7 +770,86 @@ fn select(
     }
     cut_tail(&mut picked);
     trim_furniture(&mut picked);
+    trim_post_furniture(&mut picked);
     picked
+}
+
+/// The labels forum software puts beside every post: the poster's counters and standing
+/// ("Joined", "Posts: 4,032", "Reaction score", "Senior Member", "Offline") and the post's
+/// buttons ("Link to post", "Share on other sites", "Report"). Alone or with a short value.
+static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^(?:
+            (?:joined|join\ date|member\ since|registered|posts|post\ count|total\ posts|messages|
+              threads|topics|likes|likes\ received|reactions?|reaction\ score|points|trophy\ points|
+              reputation|karma|solutions|best\ answers|credits|location|age|gender)
+              (?:\s*:\s*.{0,40}|\s+[\d.,]+\s*k?)?
+            |[\d.,]+\s*k?\s+(?:posts?|likes?|messages|reputation|points|replies|solutions|reactions?)
+              (?:\s*·\s*joined\b.{0,20})?
+            |(?:[\d.,]+\s*k?\s*(?:gold|silver|bronze)\s+badges?\s*)+
+            |offline|online|original\ poster|thread\ starter|topic\ starter|
+            (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
+            share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|
+            reply\ with\ quote|multi-?quote|permalink
+        )[:.]?$",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// A bare count: the value beside a poster's label.
+static BARE_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\d.,]+\s*k?$").unwrap_or_else(|_| unreachable_regex()));
+
+/// Posts that repeat the poster's labels are a thread: the labels, the bare counts and the
+/// short value that follows a bare label ("Joined" / "Feb 8, 2023") are furniture there.
+/// One or two such lines say nothing (an article may have a "Location" heading), nor do the
+/// labels a list of people or events shares with posters ("Location:", "Age:"): at least three
+/// lines, one of them a poster's own (a count, a standing, a button).
+fn trim_post_furniture(blocks: &mut Vec<Block>) {
+    const SHORT: usize = 45;
+    let label: Vec<bool> = blocks
+        .iter()
+        .map(|b| b.chars <= SHORT && POST_LABEL.is_match(b.text.trim()))
+        .collect();
+    let kinds: HashSet<String> = blocks
+        .iter()
+        .zip(&label)
+        .filter(|&(_, &l)| l)
+        .filter_map(|(b, _)| {
+            b.text
+                .split(|c: char| !c.is_alphabetic())
+                .find(|w| !w.is_empty())
+                .map(str::to_lowercase)
+        })
+        .collect();
+    let posterish = kinds
+        .iter()
+        .any(|k| !matches!(k.as_str(), "location" | "age" | "gender"));
+    if label.iter().filter(|&&l| l).count() < 3 || !posterish {
+        return;
+    }
+    let mut drop = vec![false; blocks.len()];
+    for (i, b) in blocks.iter().enumerate() {
+        if label[i] || b.chars <= 12 && BARE_NUMBER.is_match(b.text.trim()) {
+            drop[i] = true;
+            // A label alone ("Joined") is a pair's name: its value is the next line.
+            let bare =
+                !b.text.contains(':') && !b.text.trim().ends_with(|c: char| c.is_ascii_digit());
+            if label[i]
+                && bare
+                && i + 1 < blocks.len()
+                && blocks[i + 1].chars <= 30
+                && !label[i + 1]
+            {
+                drop[i + 1] = true;
+            }
+        }
+    }
+    let mut i = 0;
+    blocks.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
 }
 
 static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {

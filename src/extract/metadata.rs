@@ -36,6 +36,9 @@ pub struct Meta {
     /// The page calls itself a product's page (JSON-LD or microdata `Product`, `og:type`
     /// product): its reviews, questions and sales furniture are then not the content.
     pub declares_product: bool,
+    /// The page calls itself a discussion (schema.org `DiscussionForumPosting` or `QAPage`, in
+    /// JSON-LD or microdata): its replies are then content, not a comment section.
+    pub declares_thread: bool,
     /// Index (in [`Dom`]) of the heading element that carries the headline.
     pub headline_idx: Option<usize>,
 }
@@ -84,11 +87,12 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
     let mut meta = Meta::default();
     let mut headings: Vec<usize> = Vec::new();
     for (idx, item) in dom.items.iter().enumerate() {
-        if item
-            .attr("itemtype")
-            .is_some_and(|t| is_product_type(t.rsplit('/').next().unwrap_or_default()))
-        {
-            f.micro_products += 1;
+        if let Some(t) = item.attr("itemtype") {
+            let t = t.rsplit('/').next().unwrap_or(t);
+            if is_product_type(t) {
+                f.micro_products += 1;
+            }
+            meta.declares_thread |= is_thread_type(t);
         }
         match item.tag() {
             "html" => set(
@@ -321,6 +325,12 @@ const ARTICLE_TYPES: [&str; 12] = [
     "socialmediaposting",
 ];
 
+/// Schema.org types of a page whose posts are its content.
+fn is_thread_type(t: &str) -> bool {
+    let t = t.trim();
+    t.eq_ignore_ascii_case("DiscussionForumPosting") || t.eq_ignore_ascii_case("QAPage")
+}
+
 fn read_ld(v: &Value, f: &mut Found, meta: &mut Meta, depth: usize) {
     if depth > 6 {
         return;
@@ -340,6 +350,7 @@ fn read_ld(v: &Value, f: &mut Found, meta: &mut Meta, depth: usize) {
                     .collect(),
                 _ => vec![],
             };
+            meta.declares_thread |= types.iter().any(|t| is_thread_type(t));
             let is_article = types.iter().any(|t| ARTICLE_TYPES.contains(&t.as_str()));
             if types.iter().any(|t| is_product_type(t)) {
                 f.ld_products += 1;

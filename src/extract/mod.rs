@@ -93,13 +93,7 @@ pub fn extract(
     let dom = dom::Dom::new(&doc);
     let meta = metadata::read(&dom, page_url);
     let overrides = site_overrides(&doc, page_url, rules);
-    let body = content::find(
-        &dom,
-        &overrides,
-        meta.headline_idx,
-        meta.declares_article,
-        meta.declares_product,
-    );
+    let body = content::find(&dom, &overrides, &meta);
 
     let title_key = meta
         .title
@@ -134,13 +128,7 @@ pub fn extract(
             let inner = scraper::Html::parse_document(&fallback);
             let inner_dom = dom::Dom::new(&inner);
             let inner_meta = metadata::read(&inner_dom, page_url);
-            let found = content::find(
-                &inner_dom,
-                &Overrides::default(),
-                inner_meta.headline_idx,
-                inner_meta.declares_article,
-                inner_meta.declares_product,
-            );
+            let found = content::find(&inner_dom, &Overrides::default(), &inner_meta);
             let inner_paras: Vec<(Kind, String)> = found
                 .blocks
                 .into_iter()

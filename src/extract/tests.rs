@@ -383,3 +383,55 @@ fn a_product_page_gives_its_description_without_the_longer_reviews() {
     assert!(!a.text.contains("grandmother"), "{}", a.text);
     assert!(!a.text.contains("customers say"), "{}", a.text);
 }
+
+#[test]
+fn a_thread_drops_the_posters_labels_and_counts_and_keeps_the_posts() {
+    let a = fixture("forum-poster-labels.html");
+    assert!(
+        a.text.contains("Reply 0:") && a.text.contains("Reply 7:"),
+        "{}",
+        a.text
+    );
+    for furniture in [
+        "Joined",
+        "Feb 8, 2019",
+        "Messages",
+        "1203",
+        "Reaction score",
+        "Senior Member",
+    ] {
+        assert!(!a.text.contains(furniture), "{furniture} in {}", a.text);
+    }
+}
+
+#[test]
+fn one_label_repeated_in_a_list_is_not_a_thread() {
+    let a = page(
+        "<html><body><article><h1>Where to vote</h1><p>The council listed the polling stations for the vote on the night bus network, open from seven in the morning.</p>\
+         <ul><li>Location: Town hall</li><li>Location: Library</li><li>Location: Station</li></ul></article></body></html>",
+    );
+    assert!(a.text.contains("Location: Library"), "{}", a.text);
+}
+
+#[test]
+fn on_a_declared_discussion_the_replies_beside_the_opening_post_are_content() {
+    let a = fixture("discussion-replies.html");
+    assert!(a.text.starts_with("Opening post:"), "{}", a.text);
+    assert!(
+        a.text.contains("Reply 0:") && a.text.contains("Reply 3:"),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
+fn on_a_question_page_the_answers_stay_and_the_remarks_under_them_go() {
+    let a = fixture("qa-comments.html");
+    assert!(a.text.contains("Question:"), "{}", a.text);
+    assert!(
+        a.text.contains("Answer 0:") && a.text.contains("Answer 2:"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("Remark"), "{}", a.text);
+}
