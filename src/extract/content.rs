@@ -413,7 +413,8 @@ fn blocks(
         let item = &dom.items[idx];
         if let Some(t) = item.text() {
             let before = cur.text.chars().count();
-            if before == 0 {
+            // A cell's separating space may come before the block's first text.
+            if before == 0 || cur.start == 0 {
                 cur.start = idx;
             }
             if pres.is_empty() {

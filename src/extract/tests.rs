@@ -383,3 +383,10 @@ fn a_product_page_gives_its_description_without_the_longer_reviews() {
     assert!(!a.text.contains("grandmother"), "{}", a.text);
     assert!(!a.text.contains("customers say"), "{}", a.text);
 }
+
+#[test]
+fn table_rows_after_the_headline_are_body() {
+    let a = fixture("table-rows.html");
+    assert!(a.text.contains("N4 The council voted"), "{}", a.text);
+    assert!(a.text.contains("N12 Residents"), "{}", a.text);
+}
