@@ -665,8 +665,10 @@ pub fn find(
     if let Some(list) = listing
         && prefer_listing(&picked, chars, &list, page_prose, declares_article)
     {
+        // The body picked beside the cards is the listing's introduction (a category's
+        // description, a buying guide), which belongs with them.
         return Body {
-            blocks: list,
+            blocks: merge(picked, list),
             by_rule: false,
         };
     }
@@ -674,6 +676,14 @@ pub fn find(
         blocks: picked,
         by_rule: false,
     }
+}
+
+/// Two picks of the page's blocks as one, in document order, each block once.
+fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
+    let mut all: Vec<Block> = a.into_iter().chain(b).collect();
+    all.sort_by_key(|b| b.start);
+    all.dedup_by_key(|b| b.start);
+    all
 }
 
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.

@@ -390,3 +390,13 @@ fn table_rows_after_the_headline_are_body() {
     assert!(a.text.contains("N4 The council voted"), "{}", a.text);
     assert!(a.text.contains("N12 Residents"), "{}", a.text);
 }
+
+#[test]
+fn a_collection_page_gives_its_introduction_and_its_cards() {
+    let a = fixture("collection-intro.html");
+    assert!(a.text.contains("built in the workshop"), "{}", a.text);
+    assert!(a.text.contains("Oak side table no. 1"), "{}", a.text);
+    assert!(a.text.contains("Oak side table no. 9"), "{}", a.text);
+    assert!(a.text.contains("$109.00"), "{}", a.text);
+    assert!(!a.text.contains("About us"), "{}", a.text);
+}
