@@ -440,7 +440,8 @@ fn blocks(
             // Bytes, not chars: counting the block's chars anew for each text node made long
             // blocks of many nodes quadratic.
             let before = cur.text.len();
-            if before == 0 {
+            // A cell's separating space may come before the block's first text.
+            if before == 0 || cur.start == 0 {
                 cur.start = idx;
             }
             if pres.is_empty() {
@@ -706,8 +707,10 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     if let Some(list) = listing
         && prefer_listing(&picked, chars, &list, page_prose, declares_article)
     {
+        // The body picked beside the cards is the listing's introduction (a category's
+        // description, a buying guide), which belongs with them.
         return Body {
-            blocks: list,
+            blocks: merge(picked, list),
             by_rule: false,
         };
     }
@@ -715,6 +718,14 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         blocks: picked,
         by_rule: false,
     }
+}
+
+/// Two picks of the page's blocks as one, in document order, each block once.
+fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
+    let mut all: Vec<Block> = a.into_iter().chain(b).collect();
+    all.sort_by_key(|b| b.start);
+    all.dedup_by_key(|b| b.start);
+    all
 }
 
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.

@@ -435,3 +435,20 @@ fn on_a_question_page_the_answers_stay_and_the_remarks_under_them_go() {
     );
     assert!(!a.text.contains("Remark"), "{}", a.text);
 }
+
+#[test]
+fn table_rows_after_the_headline_are_body() {
+    let a = fixture("table-rows.html");
+    assert!(a.text.contains("N4 The council voted"), "{}", a.text);
+    assert!(a.text.contains("N12 Residents"), "{}", a.text);
+}
+
+#[test]
+fn a_collection_page_gives_its_introduction_and_its_cards() {
+    let a = fixture("collection-intro.html");
+    assert!(a.text.contains("built in the workshop"), "{}", a.text);
+    assert!(a.text.contains("Oak side table no. 1"), "{}", a.text);
+    assert!(a.text.contains("Oak side table no. 9"), "{}", a.text);
+    assert!(a.text.contains("$109.00"), "{}", a.text);
+    assert!(!a.text.contains("About us"), "{}", a.text);
+}
