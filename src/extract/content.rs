@@ -738,7 +738,8 @@ static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
             |offline|online|original\ poster|thread\ starter|topic\ starter|
             (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
             share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|
-            reply\ with\ quote|multi-?quote|permalink
+            reply\ with\ quote|multi-?quote|permalink|
+            (?:asked|answered|edited|modified)\ .{0,30}\d.{0,12}
         )[:.]?$",
     )
     .unwrap_or_else(|_| unreachable_regex())
@@ -827,7 +828,7 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
 
 static TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|about the author|sponsored(?: content)?)[:.!]?$",
+        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|(?:explore )?related questions|hot network questions|about the author|sponsored(?: content)?)[:.!]?$",
     )
     .unwrap_or_else(|_| unreachable_regex())
 });

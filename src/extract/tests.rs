@@ -426,3 +426,24 @@ fn on_a_question_page_the_answers_stay_and_the_remarks_under_them_go() {
     );
     assert!(!a.text.contains("Remark"), "{}", a.text);
 }
+
+#[test]
+fn a_question_page_drops_the_answer_signatures_and_ends_before_related_questions() {
+    let answer = |i: usize| {
+        format!(
+            "<div class=\"answer\"><p>Answer {i}: a bare except also catches the interrupt and the exit, so the program cannot be stopped cleanly and real errors vanish.</p>\
+             <div class=\"signature\">answered Mar {i}, 2020 at 10:04</div></div>"
+        )
+    };
+    let html = format!(
+        "<html><body><main><h1>Why is except: pass bad?</h1>{}{}{}<h2>Related questions</h2>\
+         <p>How do I catch several exceptions in one line, and is that ever a good idea for a script that runs unattended?</p></main></body></html>",
+        answer(1),
+        answer(2),
+        answer(3)
+    );
+    let a = page(&html);
+    assert!(a.text.contains("Answer 3:"), "{}", a.text);
+    assert!(!a.text.contains("answered"), "{}", a.text);
+    assert!(!a.text.contains("several exceptions"), "{}", a.text);
+}
