@@ -734,8 +734,10 @@ static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
               (?:\s*:\s*.{0,40}|\s+[\d.,]+\s*k?)?
             |[\d.,]+\s*k?\s+(?:posts?|likes?|messages|reputation|points|replies|solutions|reactions?)
               (?:\s*·\s*joined\b.{0,20})?
-            |(?:[\d.,]+\s*k?\s*(?:gold|silver|bronze)\s+badges?\s*)+
-            |offline|online|original\ poster|thread\ starter|topic\ starter|
+            |(?:[\d.,]+\s*k?\s*)?(?:[\d.,]+\s*(?:gold|silver|bronze)\s+badges?\s*)+
+            |offline|online|original\ poster|thread\ starter|topic\ starter|(?:\S+\ )?discussion\ starter|
+            member|moderator|administrator|op|reply\ ?\#?\d*|\d+\ repl(?:y|ies)|\#\d+|\d+\ ?[ywdh]|
+            (?:wrote\ on\ )?last\ edited(?:\ by\ .{0,30}|:.{0,30})?|not\ open\ for\ further\ replies|
             (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
             share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|
             reply\ with\ quote|multi-?quote|permalink|
@@ -828,7 +830,7 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
 
 static TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|(?:explore )?related questions|hot network questions|about the author|sponsored(?: content)?)[:.!]?$",
+        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|(?:explore )?related questions|similar (?:threads|topics|discussions)|hot network questions|about the author|sponsored(?: content)?)[:.!]?$",
     )
     .unwrap_or_else(|_| unreachable_regex())
 });
