@@ -809,17 +809,42 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
-/// the first real paragraph, and bare "Advertisement" labels.
+/// the first real paragraph, bare "Advertisement" labels, and the names of a page's own
+/// tools (the table of contents whose links are gone, "Edit this page", the feedback
+/// question).
 fn trim_furniture(blocks: &mut Vec<Block>) {
     let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
     let mut i = 0;
     blocks.retain(|b| {
         let lead = i < first_prose;
         i += 1;
-        let label = matches!(
-            b.text.trim().to_lowercase().as_str(),
-            "advertisement" | "advert" | "ad" | "anzeige" | "publicidad" | "publicité"
-        );
+        let label = b.chars <= 30
+            && matches!(
+                b.text
+                    .trim()
+                    .trim_end_matches([':', '?', '!'])
+                    .to_lowercase()
+                    .as_str(),
+                "advertisement"
+                    | "advert"
+                    | "ad"
+                    | "anzeige"
+                    | "publicidad"
+                    | "publicité"
+                    | "table of contents"
+                    | "contents"
+                    | "in this article"
+                    | "on this page"
+                    | "in this section"
+                    | "jump to"
+                    | "skip to content"
+                    | "skip to main content"
+                    | "edit this page"
+                    | "edit on github"
+                    | "was this page helpful"
+                    | "was this article helpful"
+                    | "thank you for your feedback"
+            );
         !(label
             || lead
                 && b.chars < 150

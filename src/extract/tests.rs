@@ -449,3 +449,17 @@ fn a_question_page_drops_the_answer_signatures_and_ends_before_related_questions
     assert!(!a.text.contains("answered"), "{}", a.text);
     assert!(!a.text.contains("several exceptions"), "{}", a.text);
 }
+
+#[test]
+fn the_names_of_a_pages_own_tools_are_not_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><h2>On this page</h2><ul><li><a href=\"#routes\">Routes</a></li><li><a href=\"#fares\">Fares</a></li></ul>\
+         <p>{P1}, the transport office said in a statement on its site.</p><p>{P2}, with more to follow later in the year.</p>\
+         <p>Was this page helpful?</p><p>Edit this page</p></main></body></html>"
+    ));
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(a.text.contains(P2), "{}", a.text);
+    for tool in ["On this page", "helpful", "Edit this page"] {
+        assert!(!a.text.contains(tool), "{tool} in {}", a.text);
+    }
+}
