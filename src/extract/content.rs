@@ -797,11 +797,14 @@ static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
               (?:\s*:\s*.{0,40}|\s+[\d.,]+\s*k?)?
             |[\d.,]+\s*k?\s+(?:posts?|likes?|messages|reputation|points|replies|solutions|reactions?)
               (?:\s*·\s*joined\b.{0,20})?
-            |(?:[\d.,]+\s*k?\s*(?:gold|silver|bronze)\s+badges?\s*)+
-            |offline|online|original\ poster|thread\ starter|topic\ starter|
+            |(?:[\d.,]+\s*k?\s*)?(?:[\d.,]+\s*(?:gold|silver|bronze)\s+badges?\s*)+
+            |offline|online|original\ poster|thread\ starter|topic\ starter|(?:\S+\ )?discussion\ starter|
+            member|moderator|administrator|op|reply\ ?\#?\d*|\d+\ repl(?:y|ies)|\#\d+|\d+\ ?[ywdh]|
+            (?:wrote\ on\ )?last\ edited(?:\ by\ .{0,30}|:.{0,30})?|not\ open\ for\ further\ replies|
             (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
             share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|
-            reply\ with\ quote|multi-?quote|permalink
+            reply\ with\ quote|multi-?quote|permalink|
+            (?:asked|answered|edited|modified)\ .{0,30}\d.{0,12}
         )[:.]?$",
     )
     .unwrap_or_else(|_| unreachable_regex())
@@ -869,17 +872,42 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
-/// the first real paragraph, and bare "Advertisement" labels.
+/// the first real paragraph, bare "Advertisement" labels, and the names of a page's own
+/// tools (the table of contents whose links are gone, "Edit this page", the feedback
+/// question).
 fn trim_furniture(blocks: &mut Vec<Block>) {
     let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
     let mut i = 0;
     blocks.retain(|b| {
         let lead = i < first_prose;
         i += 1;
-        let label = matches!(
-            b.text.trim().to_lowercase().as_str(),
-            "advertisement" | "advert" | "ad" | "anzeige" | "publicidad" | "publicité"
-        );
+        let label = b.chars <= 30
+            && matches!(
+                b.text
+                    .trim()
+                    .trim_end_matches([':', '?', '!'])
+                    .to_lowercase()
+                    .as_str(),
+                "advertisement"
+                    | "advert"
+                    | "ad"
+                    | "anzeige"
+                    | "publicidad"
+                    | "publicité"
+                    | "table of contents"
+                    | "contents"
+                    | "in this article"
+                    | "on this page"
+                    | "in this section"
+                    | "jump to"
+                    | "skip to content"
+                    | "skip to main content"
+                    | "edit this page"
+                    | "edit on github"
+                    | "was this page helpful"
+                    | "was this article helpful"
+                    | "thank you for your feedback"
+            );
         !(label
             || lead
                 && b.chars < 150
@@ -890,7 +918,7 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
 
 static TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|about the author|sponsored(?: content)?)[:.!]?$",
+        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles).*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|(?:explore )?related questions|similar (?:threads|topics|discussions)|hot network questions|about the author|sponsored(?: content)?)[:.!]?$",
     )
     .unwrap_or_else(|_| unreachable_regex())
 });

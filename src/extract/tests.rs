@@ -399,6 +399,8 @@ fn a_thread_drops_the_posters_labels_and_counts_and_keeps_the_posts() {
         "1203",
         "Reaction score",
         "Senior Member",
+        "Member",
+        "Last edited",
     ] {
         assert!(!a.text.contains(furniture), "{furniture} in {}", a.text);
     }
@@ -451,4 +453,39 @@ fn a_collection_page_gives_its_introduction_and_its_cards() {
     assert!(a.text.contains("Oak side table no. 9"), "{}", a.text);
     assert!(a.text.contains("$109.00"), "{}", a.text);
     assert!(!a.text.contains("About us"), "{}", a.text);
+}
+
+#[test]
+fn a_question_page_drops_the_answer_signatures_and_ends_before_related_questions() {
+    let answer = |i: usize| {
+        format!(
+            "<div class=\"answer\"><p>Answer {i}: a bare except also catches the interrupt and the exit, so the program cannot be stopped cleanly and real errors vanish.</p>\
+             <div class=\"signature\">answered Mar {i}, 2020 at 10:04</div></div>"
+        )
+    };
+    let html = format!(
+        "<html><body><main><h1>Why is except: pass bad?</h1>{}{}{}<h2>Related questions</h2>\
+         <p>How do I catch several exceptions in one line, and is that ever a good idea for a script that runs unattended?</p></main></body></html>",
+        answer(1),
+        answer(2),
+        answer(3)
+    );
+    let a = page(&html);
+    assert!(a.text.contains("Answer 3:"), "{}", a.text);
+    assert!(!a.text.contains("answered"), "{}", a.text);
+    assert!(!a.text.contains("several exceptions"), "{}", a.text);
+}
+
+#[test]
+fn the_names_of_a_pages_own_tools_are_not_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><h2>On this page</h2><ul><li><a href=\"#routes\">Routes</a></li><li><a href=\"#fares\">Fares</a></li></ul>\
+         <p>{P1}, the transport office said in a statement on its site.</p><p>{P2}, with more to follow later in the year.</p>\
+         <p>Was this page helpful?</p><p>Edit this page</p></main></body></html>"
+    ));
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(a.text.contains(P2), "{}", a.text);
+    for tool in ["On this page", "helpful", "Edit this page"] {
+        assert!(!a.text.contains(tool), "{tool} in {}", a.text);
+    }
 }
