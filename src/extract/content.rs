@@ -708,7 +708,10 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         && prefer_listing(&picked, chars, &list, page_prose, declares_article)
     {
         // The body picked beside the cards is the listing's introduction (a category's
-        // description, a buying guide), which belongs with them.
+        // description, a buying guide), which belongs with them. A thread's posts are cards
+        // too, and carry the same poster furniture.
+        let mut list = list;
+        trim_post_furniture(&mut list);
         return Body {
             blocks: merge(picked, list),
             by_rule: false,
@@ -799,7 +802,7 @@ static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
               (?:\s*·\s*joined\b.{0,20})?
             |(?:[\d.,]+\s*k?\s*)?(?:[\d.,]+\s*(?:gold|silver|bronze)\s+badges?\s*)+
             |offline|online|original\ poster|thread\ starter|topic\ starter|(?:\S+\ )?discussion\ starter|
-            member|moderator|administrator|op|reply\ ?\#?\d*|\d+\ repl(?:y|ies)|\#\d+|\d+\ ?[ywdh]|
+            member|moderator|administrator|op|reply\ ?\#?\d*|\d+\ repl(?:y|ies)|\#\d+|
             (?:wrote\ on\ )?last\ edited(?:\ by\ .{0,30}|:.{0,30})?|not\ open\ for\ further\ replies|
             (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
             share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|

@@ -489,3 +489,15 @@ fn the_names_of_a_pages_own_tools_are_not_body() {
         assert!(!a.text.contains(tool), "{tool} in {}", a.text);
     }
 }
+
+#[test]
+fn a_thread_of_short_posts_taken_as_cards_loses_the_poster_furniture_too() {
+    let a = fixture("short-answers.html");
+    assert!(
+        a.text.contains("Answer 0:") && a.text.contains("Answer 7:"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("answered"), "{}", a.text);
+    assert!(!a.text.contains("reputation"), "{}", a.text);
+}
