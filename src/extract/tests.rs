@@ -501,3 +501,14 @@ fn a_thread_of_short_posts_taken_as_cards_loses_the_poster_furniture_too() {
     assert!(!a.text.contains("answered"), "{}", a.text);
     assert!(!a.text.contains("reputation"), "{}", a.text);
 }
+
+#[test]
+fn a_more_from_heading_late_in_the_body_ends_it() {
+    let a = page(&format!(
+        "<html><body><article><h1>Night buses</h1><p>{P1}, the transport office said in a statement.</p>\
+         <p>{P2}, with more routes to follow later in the year.</p><p>{P3}, who had asked for the service for years.</p>\
+         <h3>More from the city desk</h3><p>A new library opens in the old market hall after two years of building work there.</p></article></body></html>"
+    ));
+    assert!(a.text.contains(P3), "{}", a.text);
+    assert!(!a.text.contains("library"), "{}", a.text);
+}
