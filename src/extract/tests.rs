@@ -400,3 +400,11 @@ fn a_collection_page_gives_its_introduction_and_its_cards() {
     assert!(a.text.contains("$109.00"), "{}", a.text);
     assert!(!a.text.contains("About us"), "{}", a.text);
 }
+
+#[test]
+fn cards_with_prices_and_text_beside_a_buying_guide_are_kept_with_it() {
+    let a = fixture("collection-guide.html");
+    assert!(a.text.contains("measure the arm first"), "{}", a.text);
+    assert!(a.text.contains("Oak side table no. 1"), "{}", a.text);
+    assert!(a.text.contains("$109.00"), "{}", a.text);
+}
