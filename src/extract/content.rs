@@ -995,7 +995,10 @@ fn prose_chars(blocks: &[Block]) -> usize {
 /// Whether the cards say more than the picked body: they must hold several times its text,
 /// and the body must not be an article's. A page that calls itself an article keeps any body
 /// with a paragraph or two of prose (the cards are its related links); any other page keeps
-/// a body holding most of the page's prose.
+/// a body holding most of the page's prose. Cards of short text that is mostly not links (a
+/// product's name, price and line of description) need only outweigh the body, or lie inside
+/// it (the body then dropped their linked names): they are joined to the body, not put in
+/// its place, so little is lost if they were not the content.
 fn prefer_listing(
     picked: &[Block],
     chars: usize,
@@ -1010,5 +1013,11 @@ fn prefer_listing(
     } else {
         prose >= 1000 && prose * 10 >= page_prose * 7
     };
-    list_chars > chars * 3 && !article
+    let list_links: usize = list.iter().map(|b| b.link_chars).sum();
+    // Not link lists (menus) and not the article's own paragraphs repeating as siblings.
+    let short_cards = list_links * 2 < list_chars && prose_chars(list) * 10 < list_chars * 7;
+    let overlaps = picked
+        .iter()
+        .any(|b| list.binary_search_by_key(&b.start, |l| l.start).is_ok());
+    (list_chars > chars * 3 || short_cards && (list_chars > chars || overlaps)) && !article
 }

@@ -512,3 +512,11 @@ fn a_more_from_heading_late_in_the_body_ends_it() {
     assert!(a.text.contains(P3), "{}", a.text);
     assert!(!a.text.contains("library"), "{}", a.text);
 }
+
+#[test]
+fn cards_with_prices_and_text_beside_a_buying_guide_are_kept_with_it() {
+    let a = fixture("collection-guide.html");
+    assert!(a.text.contains("measure the arm first"), "{}", a.text);
+    assert!(a.text.contains("Oak side table no. 1"), "{}", a.text);
+    assert!(a.text.contains("$109.00"), "{}", a.text);
+}
