@@ -963,7 +963,8 @@ fn cards(dom: &Dom, blocks: &[Block]) -> Option<usize> {
     // (parent, tag, first class) -> (siblings, their characters, the largest sibling's)
     let mut groups: HashMap<(u32, &str, &str), (usize, usize, usize)> = HashMap::new();
     for (idx, item) in dom.items.iter().enumerate() {
-        if chars[idx] == 0 || item.parent == u32::MAX || item.tag().is_empty() {
+        // Sibling paragraphs are prose, however short, never cards.
+        if chars[idx] == 0 || item.parent == u32::MAX || matches!(item.tag(), "" | "p") {
             continue;
         }
         let class = item
