@@ -312,8 +312,7 @@ fn is_shop_part(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
         || item.attr("itemprop").is_some_and(|p| {
             p.eq_ignore_ascii_case("review") || p.eq_ignore_ascii_case("aggregateRating")
         })
-        || item.attr("itemtype").is_some_and(|t| {
-            let t = t.rsplit('/').next().unwrap_or_default();
+        || item.schema_type().is_some_and(|t| {
             t.eq_ignore_ascii_case("Review") || t.eq_ignore_ascii_case("AggregateRating")
         })
 }
@@ -583,10 +582,9 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> 
 
 /// A question or an answer in schema.org microdata.
 fn is_qa_post(dom: &Dom, idx: usize) -> bool {
-    dom.items[idx].attr("itemtype").is_some_and(|t| {
-        let t = t.trim().rsplit('/').next().unwrap_or_default();
-        t.eq_ignore_ascii_case("Question") || t.eq_ignore_ascii_case("Answer")
-    })
+    dom.items[idx]
+        .schema_type()
+        .is_some_and(|t| t.eq_ignore_ascii_case("Question") || t.eq_ignore_ascii_case("Answer"))
 }
 
 /// Characters of prose outside a comment thread or notice that make an article beside it.

@@ -38,6 +38,13 @@ impl<'a> Item<'a> {
         }
     }
 
+    /// The schema.org type a microdata `itemtype` names (`https://schema.org/Product` gives
+    /// `Product`).
+    pub fn schema_type(&self) -> Option<&'a str> {
+        self.attr("itemtype")
+            .map(|t| t.trim().rsplit('/').next().unwrap_or_default())
+    }
+
     pub fn text(&self) -> Option<&'a str> {
         match self.node.value() {
             Node::Text(t) => Some(&t.text),

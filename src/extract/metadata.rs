@@ -87,8 +87,7 @@ pub fn read(dom: &Dom, page_url: Option<&Url>) -> Meta {
     let mut meta = Meta::default();
     let mut headings: Vec<usize> = Vec::new();
     for (idx, item) in dom.items.iter().enumerate() {
-        if let Some(t) = item.attr("itemtype") {
-            let t = t.rsplit('/').next().unwrap_or(t);
+        if let Some(t) = item.schema_type() {
             if is_product_type(t) {
                 f.micro_products += 1;
             }
