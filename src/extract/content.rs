@@ -781,6 +781,7 @@ fn select(
         picked.retain(|b| b.start >= h_end);
     }
     cut_tail(&mut picked);
+    drop_repeated_runs(&mut picked);
     trim_furniture(&mut picked);
     trim_post_furniture(&mut picked);
     picked
@@ -935,6 +936,43 @@ fn cut_tail(blocks: &mut Vec<Block>) {
             return;
         }
         seen += b.chars;
+    }
+}
+
+/// Drops runs of blocks that repeat earlier ones word for word: a page that lays its article
+/// out twice (a desktop and a mobile copy, a print version) would otherwise give it twice.
+/// One repeated paragraph is left alone (a pull quote, a refrain, a quoted post); a run
+/// needs this many long repeats in a row.
+const REPEAT_RUN: usize = 3;
+
+fn drop_repeated_runs(blocks: &mut Vec<Block>) {
+    const LONG: usize = 80;
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut repeat = vec![false; blocks.len()];
+    for (i, b) in blocks.iter().enumerate() {
+        let t = b.text.trim();
+        repeat[i] = !seen.insert(t);
+    }
+    let mut drop = vec![false; blocks.len()];
+    let mut i = 0;
+    while i < blocks.len() {
+        if !repeat[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut long = 0;
+        while i < blocks.len() && repeat[i] {
+            long += usize::from(blocks[i].chars >= LONG);
+            i += 1;
+        }
+        if long >= REPEAT_RUN {
+            drop[start..i].iter_mut().for_each(|d| *d = true);
+        }
+    }
+    if drop.contains(&true) {
+        let mut k = drop.into_iter();
+        blocks.retain(|_| !k.next().unwrap_or(false));
     }
 }
 

@@ -520,3 +520,23 @@ fn cards_with_prices_and_text_beside_a_buying_guide_are_kept_with_it() {
     assert!(a.text.contains("Oak side table no. 1"), "{}", a.text);
     assert!(a.text.contains("$109.00"), "{}", a.text);
 }
+
+#[test]
+fn an_article_laid_out_twice_is_given_once_and_a_repeated_quote_stays() {
+    let quote = "\"We waited ten years for a bus after midnight,\" one resident told the meeting, to applause from the back of the hall.";
+    let paras = [
+        format!("{P1} to three districts that campaigners had named in every budget debate."),
+        format!("{P2}, with drivers recruited from the existing daytime fleet."),
+        "Residents in the outer districts welcomed the decision but warned that the timetable still left long gaps.".to_string(),
+        quote.to_string(),
+    ];
+    let copy: String = paras.iter().map(|p| format!("<p>{p}</p>")).collect();
+    let a = page(&format!(
+        "<html><body><article><h1>Night buses</h1><div class=\"desktop\">{copy}<blockquote><p>{quote}</p></blockquote><p>The first buses run in April, the office said.</p></div>\
+         <div class=\"mobile\">{copy}</div></article></body></html>"
+    ));
+    for p in &paras[..3] {
+        assert_eq!(a.text.matches(p.as_str()).count(), 1, "{p} in {}", a.text);
+    }
+    assert_eq!(a.text.matches(quote).count(), 2, "{}", a.text);
+}
