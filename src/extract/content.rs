@@ -240,9 +240,19 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
             })
         })
     };
+    // Inside code, class names are a syntax highlighter's (`hljs-comment`, `token comment`):
+    // they name parts of the program, not parts of the page.
+    let mut code_end = 0;
     dom.items
         .iter()
-        .map(|item| {
+        .enumerate()
+        .map(|(idx, item)| {
+            if idx < code_end {
+                return 0;
+            }
+            if matches!(item.tag(), "pre" | "code") {
+                code_end = item.end as usize;
+            }
             let bits = bits_of(item.attr("class")) | bits_of(item.attr("id"));
             // A comment-section name clears a boilerplate name only on a discussion's page.
             if thread && bits & C_BOILER != 0 {

@@ -540,3 +540,33 @@ fn an_article_laid_out_twice_is_given_once_and_a_repeated_quote_stays() {
     }
     assert_eq!(a.text.matches(quote).count(), 2, "{}", a.text);
 }
+
+#[test]
+fn a_highlighted_code_blocks_comments_do_not_pass_for_a_comment_section() {
+    let line = |c: &str, code: &str| {
+        format!(
+            "<span class=\"hljs-comment\"># {c}, which is what most people want most of the time</span>\n{code}\n"
+        )
+    };
+    let code: String = [
+        ("start a repository", "git init"),
+        ("stage every change", "git add -A"),
+        ("record the change", "git commit -m msg"),
+        ("send it upstream", "git push"),
+        ("fetch other people's work", "git pull"),
+    ]
+    .iter()
+    .map(|(c, code)| line(c, code))
+    .collect();
+    let a = page(&format!(
+        "<html><body><article><h1>Git basics</h1><div>\
+         <p>I first used git on my own projects, keeping local repositories to track them before I ever worked with anyone else.</p>\
+         <p>{P1}; the same goes for version control, which repays a little study.</p>\
+         <pre><code class=\"hljs\">{code}</code></pre></div></article>\
+         <div class=\"comments\"><p>Great post, thanks for writing it up.</p></div></body></html>"
+    ));
+    assert!(a.text.contains("git init"), "{}", a.text);
+    assert!(a.text.contains("# stage every change"), "{}", a.text);
+    assert!(a.text.contains("I first used git"), "{}", a.text);
+    assert!(!a.text.contains("Great post"), "{}", a.text);
+}
