@@ -261,7 +261,9 @@ pub fn folds_to(s: &str, key: &str) -> bool {
     folded(s).eq(key.chars())
 }
 
-const SEPARATORS: [&str; 8] = [" | ", " - ", " – ", " — ", " :: ", " · ", " « ", " » "];
+const SEPARATORS: [&str; 10] = [
+    " | ", " - ", " – ", " — ", " :: ", " · ", " • ", " ~ ", " « ", " » ",
+];
 
 /// Picks the headline and strips a site suffix (`Headline | Site`); returns the suffix found
 /// too, as a last resort for the site name.

@@ -570,3 +570,14 @@ fn a_highlighted_code_blocks_comments_do_not_pass_for_a_comment_section() {
     assert!(a.text.contains("I first used git"), "{}", a.text);
     assert!(!a.text.contains("Great post"), "{}", a.text);
 }
+
+#[test]
+fn a_site_name_after_a_bullet_or_a_tilde_is_cut_from_the_headline() {
+    for sep in ["•", "~"] {
+        let a = page(&format!(
+            "<html><head><title>A brief intro to git {sep} Cory's notes</title></head><body><article>\
+             <h1>A brief intro to git</h1><p>{P1}, and this is how version control began for me.</p></article></body></html>"
+        ));
+        assert_eq!(a.title.as_deref(), Some("A brief intro to git"), "{sep}");
+    }
+}
