@@ -202,6 +202,8 @@ const C_SHOP: u8 = 8;
 /// Named as a comment section on a page that declares itself a discussion, where the
 /// comments are the posts: such a name then says nothing against the element.
 const C_POSTS: u8 = 16;
+/// Named as a comment section, whatever the page.
+const C_COMMENTS: u8 = 32;
 
 static COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|replies|reply|respond)(?:$|[\s_-])")
@@ -232,7 +234,7 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
                 buf.clear();
                 push_name(&mut buf, name);
                 let found = HINT_SET.matches(&buf);
-                [C_POSITIVE, C_BOILER, C_NEVER, C_SHOP, C_POSTS]
+                [C_POSITIVE, C_BOILER, C_NEVER, C_SHOP, C_POSTS | C_COMMENTS]
                     .into_iter()
                     .enumerate()
                     .filter(|&(i, _)| found.matched(i))
@@ -739,6 +741,10 @@ fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
     all
 }
 
+/// How much a comment section may take off the score of the element holding it, as a share of
+/// that element's own score.
+const COMMENTS_WEIGHT: f64 = 0.5;
+
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
 fn select(
     dom: &Dom,
@@ -749,14 +755,34 @@ fn select(
 ) -> Vec<Block> {
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
+    // A comment section's weight against its container is capped: a post with many comments
+    // under it is still the post, and the thread's length says nothing about the layout.
+    let mut comments = vec![0f64; n];
+    let mut in_comments = vec![false; n];
+    for idx in 1..n {
+        let p = dom.items[idx].parent;
+        in_comments[idx] = hints[idx] & C_COMMENTS != 0 || p != u32::MAX && in_comments[p as usize];
+    }
     for b in &all {
         let before = headline.is_some_and(|h| b.start < h);
-        sums[b.owner] += value(b, before);
+        if b.boiler && in_comments[b.owner] {
+            comments[b.owner] += value(b, before);
+        } else {
+            sums[b.owner] += value(b, before);
+        }
     }
     for idx in (1..n).rev() {
         let p = dom.items[idx].parent;
         if p != u32::MAX {
             sums[p as usize] += sums[idx];
+            comments[p as usize] += comments[idx];
+        }
+    }
+    for idx in 0..n {
+        if sums[idx] > 0.0 {
+            sums[idx] += comments[idx].max(-COMMENTS_WEIGHT * sums[idx]);
+        } else {
+            sums[idx] += comments[idx];
         }
     }
     let mut best = 0usize;

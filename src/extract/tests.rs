@@ -581,3 +581,25 @@ fn a_site_name_after_a_bullet_or_a_tilde_is_cut_from_the_headline() {
         assert_eq!(a.title.as_deref(), Some("A brief intro to git"), "{sep}");
     }
 }
+
+#[test]
+fn a_post_with_a_long_comment_thread_inside_its_container_is_given_whole() {
+    let post: String = (1..=6)
+        .map(|i| format!("<p>{P1}, and paragraph {i} of the post goes on to explain what the change means for the outer districts.</p>"))
+        .collect();
+    let comments: String = (1..=30)
+        .map(|i| format!("<li class=\"comment\"><p>Reader {i} writes: I have waited years for this and I still think the timetable leaves long gaps after two.</p></li>"))
+        .collect();
+    let a = page(&format!(
+        "<html><body><div class=\"postarea\"><h1>Night buses</h1>{post}\
+         <div id=\"comments\" class=\"comments-area\"><h3>30 Comments</h3><ol>{comments}</ol></div></div></body></html>"
+    ));
+    for i in 1..=6 {
+        assert!(
+            a.text.contains(&format!("paragraph {i} of the post")),
+            "{i}: {}",
+            a.text
+        );
+    }
+    assert!(!a.text.contains("Reader"), "{}", a.text);
+}
