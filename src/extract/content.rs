@@ -961,13 +961,26 @@ static TAIL: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|_| unreachable_regex())
 });
 
+/// Headings that only ever introduce other stories ("Read this next", "Recent posts"): they
+/// end the body earlier than the names in `TAIL`, some of which a long guide may also use
+/// for a section of its own.
+static TEASERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:also in the news|read this next|what to read next|keep reading|more perspectives|(?:latest|recent) (?:insights|posts|blogs|articles)\b.*|explore more (?:articles|stories|posts|content)\b.*|related (?:products|insights))[:.!]?$",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
 /// Ends the body at a closing section's heading ("Related", "Comments", "You may also
 /// like") found in the later part of the text: what follows it is not the article.
 fn cut_tail(blocks: &mut Vec<Block>) {
     let total: usize = blocks.iter().map(|b| b.chars).sum();
     let mut seen = 0;
     for (i, b) in blocks.iter().enumerate() {
-        if seen * 2 > total && b.chars < 60 && TAIL.is_match(b.text.trim()) {
+        let closing = |t: &str| {
+            seen * 2 > total && TAIL.is_match(t) || seen * 5 > total && TEASERS.is_match(t)
+        };
+        if b.chars < 60 && closing(b.text.trim()) {
             blocks.truncate(i);
             return;
         }

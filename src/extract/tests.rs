@@ -603,3 +603,18 @@ fn a_post_with_a_long_comment_thread_inside_its_container_is_given_whole() {
     }
     assert!(!a.text.contains("Reader"), "{}", a.text);
 }
+
+#[test]
+fn a_read_this_next_heading_ends_the_body_even_before_a_long_list_of_teasers() {
+    let teasers: String = (1..=8)
+        .map(|i| format!("<h3>Teaser {i}</h3><p>Another story {i} about the city, with enough of its opening to fill a line or two of the page.</p>"))
+        .collect();
+    let a = page(&format!(
+        "<html><body><article><h1>Night buses</h1><p>{P1} to three districts that campaigners named.</p>\
+         <p>{P2}, with drivers recruited from the existing daytime fleet.</p>\
+         <h2>Read this next</h2>{teasers}</article></body></html>"
+    ));
+    assert!(a.text.contains(P2), "{}", a.text);
+    assert!(!a.text.contains("Teaser"), "{}", a.text);
+    assert!(!a.text.contains("Read this next"), "{}", a.text);
+}
