@@ -966,7 +966,7 @@ static TAIL: LazyLock<Regex> = LazyLock::new(|| {
 /// for a section of its own.
 static TEASERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:also in the news|read this next|what to read next|keep reading|more perspectives|(?:latest|recent) (?:insights|posts|blogs|articles)\b.*|explore more (?:articles|stories|posts|content)\b.*|related (?:products|insights))[:.!]?$",
+        r"(?i)^(?:also in the news|read this next|what to read next|keep reading|more perspectives|(?:latest|recent) (?:insights|posts|blogs|articles|news)\b.*|explore more (?:articles|stories|posts|content)\b.*|related (?:products|insights))[:.!]?$",
     )
     .unwrap_or_else(|_| unreachable_regex())
 });
