@@ -685,30 +685,33 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
             .cloned()
             .collect::<Vec<Block>>()
     });
-    let mut picked = select(dom, &hints, judged, headline, declared);
+    // The sections of a page that is no article, thread or product are its body together; the
+    // cards are weighed against the section picked alone, which the joined ones outweigh.
+    let spread = !declares_article && !meta.declares_thread && !meta.declares_product;
+    let mut source = spread.then(|| (judged.clone(), declared));
+    let mut picked = select(dom, &hints, judged, headline, declared, false);
     let mut chars: usize = picked.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
     if chars * 4 < page_prose {
-        let plain = select(
-            dom,
-            &hints,
-            blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false),
-            headline,
-            None,
-        );
+        let plain_blocks = blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false);
+        let kept = spread.then(|| plain_blocks.clone());
+        let plain = select(dom, &hints, plain_blocks, headline, None, false);
         let plain_chars = plain.iter().map(|b| b.chars).sum::<usize>();
         if plain_chars > chars {
             picked = plain;
             chars = plain_chars;
+            source = kept.map(|k| (k, None));
         }
     }
-    if let Some(list) = listing
-        && prefer_listing(&picked, chars, &list, page_prose, declares_article)
-    {
+    let listed =
+        listing.filter(|list| prefer_listing(&picked, chars, list, page_prose, declares_article));
+    if let Some((all, within)) = source {
+        picked = select(dom, &hints, all, headline, within, true);
+    }
+    if let Some(mut list) = listed {
         // The body picked beside the cards is the listing's introduction (a category's
         // description, a buying guide), which belongs with them. A thread's posts are cards
         // too, and carry the same poster furniture.
-        let mut list = list;
         trim_post_furniture(&mut list);
         return Body {
             blocks: merge(picked, list),
@@ -729,13 +732,15 @@ fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
     all
 }
 
-/// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
+/// The best-scoring element's blocks, minus boilerplate, link lists and the headline; with
+/// `spread`, the blocks of the ancestor that holds the sections beside it ([`widen`]).
 fn select(
     dom: &Dom,
     hints: &[u8],
     all: Vec<Block>,
     headline: Option<usize>,
     within: Option<usize>,
+    spread: bool,
 ) -> Vec<Block> {
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
@@ -762,16 +767,22 @@ fn select(
             best = idx;
         }
     }
+    // Keep a list-of-links page's links, drop link blocks inside prose; judged on the best
+    // element alone, as the sections joined to it bring the page's menus.
+    let end = dom.items[best].end as usize;
+    let (chars, links) = all
+        .iter()
+        .filter(|b| b.owner >= best && b.owner < end)
+        .fold((0, 0), |(c, l), b| (c + b.chars, l + b.link_chars));
+    let link_page = links * 2 > chars;
+    if spread {
+        best = widen(dom, &all, best, lo);
+    }
     let end = dom.items[best].end as usize;
     let mut picked: Vec<Block> = all
         .into_iter()
         .filter(|b| b.owner >= best && b.owner < end)
         .collect();
-    // Keep a list-of-links page's links, drop link blocks inside prose.
-    let (chars, links) = picked
-        .iter()
-        .fold((0, 0), |(c, l), b| (c + b.chars, l + b.link_chars));
-    let link_page = links * 2 > chars;
     picked.retain(|b| !b.boiler && (link_page || b.link_chars * 2 <= b.chars));
     if let Some(h) = headline
         && h >= best
@@ -784,6 +795,38 @@ fn select(
     trim_furniture(&mut picked);
     trim_post_furniture(&mut picked);
     picked
+}
+
+/// A page that is neither an article, a thread nor a product (a company's landing page, a
+/// service's description) is made of sections, each a heading and a few short paragraphs
+/// under one wrapper; the best-scoring element is then one section, often the longest (the
+/// FAQ). When it holds less than half of the prose the page shows outside boilerplate, the
+/// body is the nearest ancestor that holds that half.
+fn widen(dom: &Dom, all: &[Block], best: usize, top: usize) -> usize {
+    let n = dom.items.len();
+    let mut prose = vec![0usize; n];
+    for b in all
+        .iter()
+        .filter(|b| !b.boiler && b.chars >= 80 && b.link_chars * 4 < b.chars)
+    {
+        prose[b.owner] += b.chars;
+    }
+    for idx in (1..n).rev() {
+        let p = dom.items[idx].parent;
+        if p != u32::MAX {
+            prose[p as usize] += prose[idx];
+        }
+    }
+    let total = prose[top];
+    let mut best = best;
+    while prose[best] * 2 < total && best > top {
+        let p = dom.items[best].parent;
+        if p == u32::MAX {
+            break;
+        }
+        best = p as usize;
+    }
+    best
 }
 
 /// The labels forum software puts beside every post: the poster's counters and standing

@@ -520,3 +520,12 @@ fn cards_with_prices_and_text_beside_a_buying_guide_are_kept_with_it() {
     assert!(a.text.contains("Oak side table no. 1"), "{}", a.text);
     assert!(a.text.contains("$109.00"), "{}", a.text);
 }
+
+#[test]
+fn a_service_page_made_of_sections_gives_them_all_not_only_its_faq() {
+    let a = fixture("service-sections.html");
+    assert!(a.text.contains("one trusted copy"), "{}", a.text);
+    assert!(a.text.contains("end to end"), "{}", a.text);
+    assert!(a.text.contains("while we watch"), "{}", a.text);
+    assert!(!a.text.contains("sector number"), "{}", a.text);
+}
