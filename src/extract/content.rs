@@ -685,28 +685,35 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
             .cloned()
             .collect::<Vec<Block>>()
     });
-    // The sections of a page that is no article, thread or product are its body together; the
-    // cards are weighed against the section picked alone, which the joined ones outweigh.
-    let spread = !declares_article && !meta.declares_thread && !meta.declares_product;
-    let mut source = spread.then(|| (judged.clone(), declared));
-    let mut picked = select(dom, &hints, judged, headline, declared, false);
+    let (mut picked, mut choice) = select(dom, &hints, &judged, headline, declared);
     let mut chars: usize = picked.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
-    if chars * 4 < page_prose {
-        let plain_blocks = blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false);
-        let kept = spread.then(|| plain_blocks.clone());
-        let plain = select(dom, &hints, plain_blocks, headline, None, false);
+    let plain_blocks = (chars * 4 < page_prose)
+        .then(|| blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false));
+    let mut source = &judged;
+    if let Some(plain_blocks) = &plain_blocks {
+        let (plain, plain_choice) = select(dom, &hints, plain_blocks, headline, None);
         let plain_chars = plain.iter().map(|b| b.chars).sum::<usize>();
         if plain_chars > chars {
             picked = plain;
             chars = plain_chars;
-            source = kept.map(|k| (k, None));
+            choice = plain_choice;
+            source = plain_blocks;
         }
     }
     let listed =
         listing.filter(|list| prefer_listing(&picked, chars, list, page_prose, declares_article));
-    if let Some((all, within)) = source {
-        picked = select(dom, &hints, all, headline, within, true);
+    // The sections of a page that is no article, thread or product are its body together; the
+    // cards are weighed against the section picked alone, which the joined ones outweigh.
+    if !declares_article && !meta.declares_thread && !meta.declares_product {
+        let wide = widen(dom, source, choice.best, choice.top);
+        if wide != choice.best {
+            let choice = Choice {
+                best: wide,
+                ..choice
+            };
+            picked = gather(dom, source, choice, headline);
+        }
     }
     if let Some(mut list) = listed {
         // The body picked beside the cards is the listing's introduction (a category's
@@ -732,19 +739,28 @@ fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
     all
 }
 
-/// The best-scoring element's blocks, minus boilerplate, link lists and the headline; with
-/// `spread`, the blocks of the ancestor that holds the sections beside it ([`widen`]).
+/// Where the body was found.
+#[derive(Clone, Copy)]
+struct Choice {
+    /// The element whose blocks are the body.
+    best: usize,
+    /// The element the search was kept within (the document, or the declared article body).
+    top: usize,
+    /// The body is a list of links, whose link blocks are its text.
+    link_page: bool,
+}
+
+/// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
 fn select(
     dom: &Dom,
     hints: &[u8],
-    all: Vec<Block>,
+    all: &[Block],
     headline: Option<usize>,
     within: Option<usize>,
-    spread: bool,
-) -> Vec<Block> {
+) -> (Vec<Block>, Choice) {
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
-    for b in &all {
+    for b in all {
         let before = headline.is_some_and(|h| b.start < h);
         sums[b.owner] += value(b, before);
     }
@@ -767,23 +783,30 @@ fn select(
             best = idx;
         }
     }
-    // Keep a list-of-links page's links, drop link blocks inside prose; judged on the best
-    // element alone, as the sections joined to it bring the page's menus.
     let end = dom.items[best].end as usize;
     let (chars, links) = all
         .iter()
         .filter(|b| b.owner >= best && b.owner < end)
         .fold((0, 0), |(c, l), b| (c + b.chars, l + b.link_chars));
-    let link_page = links * 2 > chars;
-    if spread {
-        best = widen(dom, &all, best, lo);
-    }
-    let end = dom.items[best].end as usize;
+    let choice = Choice {
+        best,
+        top: lo,
+        link_page: links * 2 > chars,
+    };
+    (gather(dom, all, choice, headline), choice)
+}
+
+/// The blocks of the chosen element: a list-of-links page keeps its links, prose drops the
+/// link blocks inside it (judged on the best-scoring element alone, since the sections a body
+/// is widened to bring the page's menus).
+fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> Vec<Block> {
+    let (best, end) = (choice.best, dom.items[choice.best].end as usize);
     let mut picked: Vec<Block> = all
-        .into_iter()
+        .iter()
         .filter(|b| b.owner >= best && b.owner < end)
+        .filter(|b| !b.boiler && (choice.link_page || b.link_chars * 2 <= b.chars))
+        .cloned()
         .collect();
-    picked.retain(|b| !b.boiler && (link_page || b.link_chars * 2 <= b.chars));
     if let Some(h) = headline
         && h >= best
         && h < end
