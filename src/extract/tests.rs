@@ -529,3 +529,13 @@ fn a_service_page_made_of_sections_gives_them_all_not_only_its_faq() {
     assert!(a.text.contains("while we watch"), "{}", a.text);
     assert!(!a.text.contains("sector number"), "{}", a.text);
 }
+
+#[test]
+fn a_more_on_heading_late_in_the_body_is_a_section_of_it() {
+    let a = page(&format!(
+        "<html><body><article><h1>Night buses</h1><p>{P1}, the transport office said in a statement.</p>\
+         <p>{P2}, with more routes to follow later in the year.</p><p>{P3}, who had asked for the service for years.</p>\
+         <h2>More on the fares</h2><p>A single night ticket costs the same as a day ticket, and weekly passes are valid on every route.</p></article></body></html>"
+    ));
+    assert!(a.text.contains("weekly passes"), "{}", a.text);
+}
