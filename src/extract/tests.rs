@@ -539,3 +539,24 @@ fn a_more_on_heading_late_in_the_body_is_a_section_of_it() {
     ));
     assert!(a.text.contains("weekly passes"), "{}", a.text);
 }
+
+#[test]
+fn a_see_also_note_late_in_a_manual_page_is_part_of_it() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night bus timetables</h1><p>{P1}, and the timetable lists every stop on each route.</p>\
+         <p>{P2}; each route has its own page with the first and last departures.</p><p>{P3}, so the outer stops come first.</p>\
+         <p>See also</p><p>The fares page, which explains how a night ticket is priced against a day ticket and a weekly pass.</p>\
+         <h2>Printing a timetable</h2><p>Every timetable page has a printable version laid out on a single sheet of paper.</p></main></body></html>"
+    ));
+    assert!(a.text.contains("single sheet"), "{}", a.text);
+}
+
+#[test]
+fn a_bare_response_label_in_an_interview_does_not_end_it() {
+    let a = page(&format!(
+        "<html><body><article><h1>Night buses: the planner answers</h1><p>{P1}, and we asked the planner why it took so long.</p>\
+         <p>{P2}, she said, once the drivers had agreed to the new shifts.</p><p>{P3}; we asked what comes next.</p>\
+         <p>Response:</p><p>The next step is a late tram on the river line, which the council will debate in the autumn.</p></article></body></html>"
+    ));
+    assert!(a.text.contains("river line"), "{}", a.text);
+}
