@@ -854,7 +854,9 @@ fn widen(dom: &Dom, all: &[Block], best: usize, top: usize) -> usize {
 
 /// The labels forum software puts beside every post: the poster's counters and standing
 /// ("Joined", "Posts: 4,032", "Reaction score", "Senior Member", "Offline") and the post's
-/// buttons ("Link to post", "Share on other sites", "Report"). Alone or with a short value.
+/// buttons ("Link to post", "Share on other sites", "Report", "Click to expand..."), and a
+/// question page's own prompts ("3 Answers", "Reset to default", "Start asking to get answers").
+/// Alone or with a short value; a run of badge counts can be long.
 static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^(?:
@@ -870,7 +872,11 @@ static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
             (?:wrote\ on\ )?last\ edited(?:\ by\ .{0,30}|:.{0,30})?|not\ open\ for\ further\ replies|
             (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
             share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|
-            reply\ with\ quote|multi-?quote|permalink|
+            reply\ with\ quote|multi-?quote|permalink|click\ to\ expand(?:\.\.\.|…)?|
+            \d+\ answers?|reset\ to\ default|ask\ question|featured\ replies|recommended\ posts|
+            find\ the\ answer\ to\ your\ question\ by\ asking|start\ asking\ to\ get\ answers|
+            you\ must\ log\ in\ to\ answer\ this\ question|explore\ related\ questions|
+            see\ similar\ questions\ with\ these\ tags|
             (?:asked|answered|edited|modified)\ .{0,30}\d.{0,12}
         )[:.]?$",
     )
@@ -887,7 +893,7 @@ static BARE_NUMBER: LazyLock<Regex> =
 /// labels a list of people or events shares with posters ("Location:", "Age:"): at least three
 /// lines, one of them a poster's own (a count, a standing, a button).
 fn trim_post_furniture(blocks: &mut Vec<Block>) {
-    const SHORT: usize = 45;
+    const SHORT: usize = 64;
     let label: Vec<bool> = blocks
         .iter()
         .map(|b| b.chars <= SHORT && POST_LABEL.is_match(b.text.trim()))

@@ -560,3 +560,33 @@ fn a_bare_response_label_in_an_interview_does_not_end_it() {
     ));
     assert!(a.text.contains("river line"), "{}", a.text);
 }
+
+#[test]
+fn a_question_page_drops_long_badge_counts_and_the_prompts_to_ask() {
+    let answer = |i: usize| {
+        format!(
+            "<div class=\"answer\"><p>Answer {i}: a bare except also catches the interrupt and the exit, so the program cannot be stopped cleanly and real errors vanish.</p>\
+             <div class=\"user\">answered Mar {i}, 2020 at 10:04</div><div class=\"user\">12.3k1{i}1{i} gold badges4545 silver badges7878 bronze badges</div></div>"
+        )
+    };
+    let html = format!(
+        "<html><body><main><h1>Why is except: pass bad?</h1><p>3 Answers</p><p>Reset to default</p>{}{}{}\
+         <p>You must log in to answer this question.</p><p>Start asking to get answers</p>\
+         <p>Find the answer to your question by asking.</p><p>Ask question</p></main></body></html>",
+        answer(1),
+        answer(2),
+        answer(3)
+    );
+    let a = page(&html);
+    assert!(a.text.contains("Answer 3:"), "{}", a.text);
+    for furniture in [
+        "badges",
+        "log in",
+        "asking",
+        "Ask question",
+        "Reset",
+        "3 Answers",
+    ] {
+        assert!(!a.text.contains(furniture), "{furniture} in {}", a.text);
+    }
+}
