@@ -580,6 +580,22 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> 
     inside
 }
 
+/// The nearest ancestor of `idx` declared a schema.org `Question` in microdata.
+fn enclosing_question(dom: &Dom, idx: usize) -> Option<usize> {
+    let mut at = dom.items[idx].parent;
+    while at != u32::MAX {
+        let item = &dom.items[at as usize];
+        if item
+            .schema_type()
+            .is_some_and(|t| t.eq_ignore_ascii_case("Question"))
+        {
+            return Some(at as usize);
+        }
+        at = item.parent;
+    }
+    None
+}
+
 /// A question or an answer in schema.org microdata.
 fn is_qa_post(dom: &Dom, idx: usize) -> bool {
     dom.items[idx]
@@ -677,11 +693,19 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     let judged = blocks(dom, ov, &is_boiler, &is_dropped);
     // A listing, product grid or table of rows is cut by `select` into short link blocks that
     // it drops; the cards are taken aside here, before `select` consumes the blocks.
+    // A question page's answers are its cards, and the question sits beside their container:
+    // the element declared as the question holds both, so its prose joins them.
     let listing = cards(dom, &judged).map(|root| {
         let end = dom.items[root].end as usize;
+        let question = meta
+            .declares_thread
+            .then(|| enclosing_question(dom, root))
+            .flatten()
+            .map_or((root, end), |q| (q, dom.items[q].end as usize));
         judged
             .iter()
-            .filter(|b| !b.boiler && b.owner >= root && b.owner < end)
+            .filter(|b| !b.boiler && b.owner >= question.0 && b.owner < question.1)
+            .filter(|b| b.owner >= root && b.owner < end || b.link_chars * 2 <= b.chars)
             .cloned()
             .collect::<Vec<Block>>()
     });

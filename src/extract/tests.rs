@@ -590,3 +590,14 @@ fn a_question_page_drops_long_badge_counts_and_the_prompts_to_ask() {
         assert!(!a.text.contains(furniture), "{furniture} in {}", a.text);
     }
 }
+
+#[test]
+fn a_question_page_taken_by_its_answers_keeps_the_question_beside_them() {
+    let a = fixture("question-beside-answers.html");
+    assert!(a.text.contains("without touching the mouse"), "{}", a.text);
+    assert!(
+        a.text.contains("Answer 0:") && a.text.contains("Answer 4:"),
+        "{}",
+        a.text
+    );
+}
