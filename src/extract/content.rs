@@ -971,7 +971,7 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
 /// the first real paragraph, bare "Advertisement" labels, and the names of a page's own
 /// tools (the table of contents whose links are gone, "Edit this page", the feedback
-/// question).
+/// question, the "Close" and "Reveal answer" labels of panels whose buttons are not buttons).
 fn trim_furniture(blocks: &mut Vec<Block>) {
     let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
     let mut i = 0;
@@ -1004,6 +1004,8 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
                     | "was this page helpful"
                     | "was this article helpful"
                     | "thank you for your feedback"
+                    | "close"
+                    | "reveal answer"
             );
         !(label
             || lead

@@ -601,3 +601,16 @@ fn a_question_page_taken_by_its_answers_keeps_the_question_beside_them() {
         a.text
     );
 }
+
+#[test]
+fn the_labels_of_a_pages_panels_are_not_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site.</p>\
+         <div class=\"panel\"><p>{P2}, with more to follow later in the year.</p><div>Close</div></div>\
+         <div class=\"panel\"><p>How many routes open first?</p><div>Reveal answer</div><p>{P3}, and four routes open in the spring.</p></div></main></body></html>"
+    ));
+    assert!(a.text.contains(P3), "{}", a.text);
+    for label in ["Close", "Reveal answer"] {
+        assert!(!a.text.contains(label), "{label} in {}", a.text);
+    }
+}
