@@ -592,6 +592,22 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> 
     inside
 }
 
+/// The nearest ancestor of `idx` declared a schema.org `Question` in microdata.
+fn enclosing_question(dom: &Dom, idx: usize) -> Option<usize> {
+    let mut at = dom.items[idx].parent;
+    while at != u32::MAX {
+        let item = &dom.items[at as usize];
+        if item
+            .schema_type()
+            .is_some_and(|t| t.eq_ignore_ascii_case("Question"))
+        {
+            return Some(at as usize);
+        }
+        at = item.parent;
+    }
+    None
+}
+
 /// A question or an answer in schema.org microdata.
 fn is_qa_post(dom: &Dom, idx: usize) -> bool {
     dom.items[idx]
@@ -689,38 +705,56 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     let judged = blocks(dom, ov, &is_boiler, &is_dropped);
     // A listing, product grid or table of rows is cut by `select` into short link blocks that
     // it drops; the cards are taken aside here, before `select` consumes the blocks.
+    // A question page's answers are its cards, and the question sits beside their container:
+    // the element declared as the question holds both, so its prose joins them.
     let listing = cards(dom, &judged).map(|root| {
         let end = dom.items[root].end as usize;
+        let question = meta
+            .declares_thread
+            .then(|| enclosing_question(dom, root))
+            .flatten()
+            .map_or((root, end), |q| (q, dom.items[q].end as usize));
         judged
             .iter()
-            .filter(|b| !b.boiler && b.owner >= root && b.owner < end)
+            .filter(|b| !b.boiler && b.owner >= question.0 && b.owner < question.1)
+            .filter(|b| b.owner >= root && b.owner < end || b.link_chars * 2 <= b.chars)
             .cloned()
             .collect::<Vec<Block>>()
     });
-    let mut picked = select(dom, &hints, judged, headline, declared);
+    let (mut picked, mut choice) = select(dom, &hints, &judged, headline, declared);
     let mut chars: usize = picked.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
-    if chars * 4 < page_prose {
-        let plain = select(
-            dom,
-            &hints,
-            blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false),
-            headline,
-            None,
-        );
+    let plain_blocks = (chars * 4 < page_prose)
+        .then(|| blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false));
+    let mut source = &judged;
+    if let Some(plain_blocks) = &plain_blocks {
+        let (plain, plain_choice) = select(dom, &hints, plain_blocks, headline, None);
         let plain_chars = plain.iter().map(|b| b.chars).sum::<usize>();
         if plain_chars > chars {
             picked = plain;
             chars = plain_chars;
+            choice = plain_choice;
+            source = plain_blocks;
         }
     }
-    if let Some(list) = listing
-        && prefer_listing(&picked, chars, &list, page_prose, declares_article)
-    {
+    let listed =
+        listing.filter(|list| prefer_listing(&picked, chars, list, page_prose, declares_article));
+    // The sections of a page that is no article, thread or product are its body together; the
+    // cards are weighed against the section picked alone, which the joined ones outweigh.
+    if !declares_article && !meta.declares_thread && !meta.declares_product {
+        let wide = widen(dom, source, choice.best, choice.top);
+        if wide != choice.best {
+            let choice = Choice {
+                best: wide,
+                ..choice
+            };
+            picked = gather(dom, source, choice, headline);
+        }
+    }
+    if let Some(mut list) = listed {
         // The body picked beside the cards is the listing's introduction (a category's
         // description, a buying guide), which belongs with them. A thread's posts are cards
         // too, and carry the same poster furniture.
-        let mut list = list;
         trim_post_furniture(&mut list);
         return Body {
             blocks: merge(picked, list),
@@ -745,14 +779,25 @@ fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
 /// that element's own score.
 const COMMENTS_WEIGHT: f64 = 0.5;
 
+/// Where the body was found.
+#[derive(Clone, Copy)]
+struct Choice {
+    /// The element whose blocks are the body.
+    best: usize,
+    /// The element the search was kept within (the document, or the declared article body).
+    top: usize,
+    /// The body is a list of links, whose link blocks are its text.
+    link_page: bool,
+}
+
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
 fn select(
     dom: &Dom,
     hints: &[u8],
-    all: Vec<Block>,
+    all: &[Block],
     headline: Option<usize>,
     within: Option<usize>,
-) -> Vec<Block> {
+) -> (Vec<Block>, Choice) {
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
     // A comment section's weight against its container is capped: a post with many comments
@@ -763,7 +808,7 @@ fn select(
         let p = dom.items[idx].parent;
         in_comments[idx] = hints[idx] & C_COMMENTS != 0 || p != u32::MAX && in_comments[p as usize];
     }
-    for b in &all {
+    for b in all {
         let before = headline.is_some_and(|h| b.start < h);
         if b.boiler && in_comments[b.owner] {
             comments[b.owner] += value(b, before);
@@ -799,16 +844,29 @@ fn select(
         }
     }
     let end = dom.items[best].end as usize;
-    let mut picked: Vec<Block> = all
-        .into_iter()
-        .filter(|b| b.owner >= best && b.owner < end)
-        .collect();
-    // Keep a list-of-links page's links, drop link blocks inside prose.
-    let (chars, links) = picked
+    let (chars, links) = all
         .iter()
+        .filter(|b| b.owner >= best && b.owner < end)
         .fold((0, 0), |(c, l), b| (c + b.chars, l + b.link_chars));
-    let link_page = links * 2 > chars;
-    picked.retain(|b| !b.boiler && (link_page || b.link_chars * 2 <= b.chars));
+    let choice = Choice {
+        best,
+        top: lo,
+        link_page: links * 2 > chars,
+    };
+    (gather(dom, all, choice, headline), choice)
+}
+
+/// The blocks of the chosen element: a list-of-links page keeps its links, prose drops the
+/// link blocks inside it (judged on the best-scoring element alone, since the sections a body
+/// is widened to bring the page's menus).
+fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> Vec<Block> {
+    let (best, end) = (choice.best, dom.items[choice.best].end as usize);
+    let mut picked: Vec<Block> = all
+        .iter()
+        .filter(|b| b.owner >= best && b.owner < end)
+        .filter(|b| !b.boiler && (choice.link_page || b.link_chars * 2 <= b.chars))
+        .cloned()
+        .collect();
     if let Some(h) = headline
         && h >= best
         && h < end
@@ -823,9 +881,43 @@ fn select(
     picked
 }
 
+/// A page that is neither an article, a thread nor a product (a company's landing page, a
+/// service's description) is made of sections, each a heading and a few short paragraphs
+/// under one wrapper; the best-scoring element is then one section, often the longest (the
+/// FAQ). When it holds less than half of the prose the page shows outside boilerplate, the
+/// body is the nearest ancestor that holds that half.
+fn widen(dom: &Dom, all: &[Block], best: usize, top: usize) -> usize {
+    let n = dom.items.len();
+    let mut prose = vec![0usize; n];
+    for b in all
+        .iter()
+        .filter(|b| !b.boiler && b.chars >= 80 && b.link_chars * 4 < b.chars)
+    {
+        prose[b.owner] += b.chars;
+    }
+    for idx in (1..n).rev() {
+        let p = dom.items[idx].parent;
+        if p != u32::MAX {
+            prose[p as usize] += prose[idx];
+        }
+    }
+    let total = prose[top];
+    let mut best = best;
+    while prose[best] * 2 < total && best > top {
+        let p = dom.items[best].parent;
+        if p == u32::MAX {
+            break;
+        }
+        best = p as usize;
+    }
+    best
+}
+
 /// The labels forum software puts beside every post: the poster's counters and standing
 /// ("Joined", "Posts: 4,032", "Reaction score", "Senior Member", "Offline") and the post's
-/// buttons ("Link to post", "Share on other sites", "Report"). Alone or with a short value.
+/// buttons ("Link to post", "Share on other sites", "Report", "Click to expand..."), and a
+/// question page's own prompts ("3 Answers", "Reset to default", "Start asking to get answers").
+/// Alone or with a short value; a run of badge counts can be long.
 static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^(?:
@@ -841,7 +933,11 @@ static POST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
             (?:wrote\ on\ )?last\ edited(?:\ by\ .{0,30}|:.{0,30})?|not\ open\ for\ further\ replies|
             (?:new|junior|senior|full|active|premium|established|well-known|registered|staff|forum)\ member|
             share\ on\ other\ sites|link\ to\ (?:post|comment)|report(?:\ post|\ inappropriate\ content)?|
-            reply\ with\ quote|multi-?quote|permalink|
+            reply\ with\ quote|multi-?quote|permalink|click\ to\ expand(?:\.\.\.|…)?|
+            \d+\ answers?|reset\ to\ default|ask\ question|featured\ replies|recommended\ posts|
+            find\ the\ answer\ to\ your\ question\ by\ asking|start\ asking\ to\ get\ answers|
+            you\ must\ log\ in\ to\ answer\ this\ question|explore\ related\ questions|
+            see\ similar\ questions\ with\ these\ tags|
             (?:asked|answered|edited|modified)\ .{0,30}\d.{0,12}
         )[:.]?$",
     )
@@ -858,7 +954,7 @@ static BARE_NUMBER: LazyLock<Regex> =
 /// labels a list of people or events shares with posters ("Location:", "Age:"): at least three
 /// lines, one of them a poster's own (a count, a standing, a button).
 fn trim_post_furniture(blocks: &mut Vec<Block>) {
-    const SHORT: usize = 45;
+    const SHORT: usize = 64;
     let label: Vec<bool> = blocks
         .iter()
         .map(|b| b.chars <= SHORT && POST_LABEL.is_match(b.text.trim()))
@@ -912,7 +1008,7 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
 /// the first real paragraph, bare "Advertisement" labels, and the names of a page's own
 /// tools (the table of contents whose links are gone, "Edit this page", the feedback
-/// question).
+/// question, the "Close" and "Reveal answer" labels of panels whose buttons are not buttons).
 fn trim_furniture(blocks: &mut Vec<Block>) {
     let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
     let mut i = 0;
@@ -945,6 +1041,8 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
                     | "was this page helpful"
                     | "was this article helpful"
                     | "thank you for your feedback"
+                    | "close"
+                    | "reveal answer"
             );
         !(label
             || lead
@@ -954,9 +1052,12 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
     });
 }
 
+/// Not "More on …" or "More in …": documentation and guides name their own later sections so
+/// ("More on fields"); nor "See also", a manual's note inside a section, nor a bare "Response",
+/// an interview's label (a comment section counts its responses, or says them in the plural).
 static TAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|on|in|news|articles)\b.*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses?|replies)(?: \(\d+\))?|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|see also|(?:explore )?related questions|similar (?:threads|topics|discussions)|hot network questions|about the author|sponsored(?: content)?)[:.!]?$",
+        r"(?i)^(?:related(?: (?:articles?|posts?|stories|content|reading))?|more (?:from|stories|news|articles)\b.*|you (?:may|might) (?:also )?(?:like|enjoy|be interested in).*|read (?:more|next|also)|recommended(?: for you)?|(?:\d+ )?(?:comments?|responses|replies)(?: \(\d+\))?|1 response|leave a (?:reply|comment)|share this(?: article| story| post)?:?|popular(?: posts| stories)?|trending(?: now)?|latest (?:news|stories|posts)|also read|(?:explore )?related questions|similar (?:threads|topics|discussions)|hot network questions|about the author|sponsored(?: content)?)[:.!]?$",
     )
     .unwrap_or_else(|_| unreachable_regex())
 });

@@ -618,3 +618,97 @@ fn a_read_this_next_heading_ends_the_body_even_before_a_long_list_of_teasers() {
     assert!(!a.text.contains("Teaser"), "{}", a.text);
     assert!(!a.text.contains("Read this next"), "{}", a.text);
 }
+
+#[test]
+fn a_service_page_made_of_sections_gives_them_all_not_only_its_faq() {
+    let a = fixture("service-sections.html");
+    assert!(a.text.contains("one trusted copy"), "{}", a.text);
+    assert!(a.text.contains("end to end"), "{}", a.text);
+    assert!(a.text.contains("while we watch"), "{}", a.text);
+    assert!(!a.text.contains("sector number"), "{}", a.text);
+}
+
+#[test]
+fn a_more_on_heading_late_in_the_body_is_a_section_of_it() {
+    let a = page(&format!(
+        "<html><body><article><h1>Night buses</h1><p>{P1}, the transport office said in a statement.</p>\
+         <p>{P2}, with more routes to follow later in the year.</p><p>{P3}, who had asked for the service for years.</p>\
+         <h2>More on the fares</h2><p>A single night ticket costs the same as a day ticket, and weekly passes are valid on every route.</p></article></body></html>"
+    ));
+    assert!(a.text.contains("weekly passes"), "{}", a.text);
+}
+
+#[test]
+fn a_see_also_note_late_in_a_manual_page_is_part_of_it() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night bus timetables</h1><p>{P1}, and the timetable lists every stop on each route.</p>\
+         <p>{P2}; each route has its own page with the first and last departures.</p><p>{P3}, so the outer stops come first.</p>\
+         <p>See also</p><p>The fares page, which explains how a night ticket is priced against a day ticket and a weekly pass.</p>\
+         <h2>Printing a timetable</h2><p>Every timetable page has a printable version laid out on a single sheet of paper.</p></main></body></html>"
+    ));
+    assert!(a.text.contains("single sheet"), "{}", a.text);
+}
+
+#[test]
+fn a_bare_response_label_in_an_interview_does_not_end_it() {
+    let a = page(&format!(
+        "<html><body><article><h1>Night buses: the planner answers</h1><p>{P1}, and we asked the planner why it took so long.</p>\
+         <p>{P2}, she said, once the drivers had agreed to the new shifts.</p><p>{P3}; we asked what comes next.</p>\
+         <p>Response:</p><p>The next step is a late tram on the river line, which the council will debate in the autumn.</p></article></body></html>"
+    ));
+    assert!(a.text.contains("river line"), "{}", a.text);
+}
+
+#[test]
+fn a_question_page_drops_long_badge_counts_and_the_prompts_to_ask() {
+    let answer = |i: usize| {
+        format!(
+            "<div class=\"answer\"><p>Answer {i}: a bare except also catches the interrupt and the exit, so the program cannot be stopped cleanly and real errors vanish.</p>\
+             <div class=\"user\">answered Mar {i}, 2020 at 10:04</div><div class=\"user\">12.3k1{i}1{i} gold badges4545 silver badges7878 bronze badges</div></div>"
+        )
+    };
+    let html = format!(
+        "<html><body><main><h1>Why is except: pass bad?</h1><p>3 Answers</p><p>Reset to default</p>{}{}{}\
+         <p>You must log in to answer this question.</p><p>Start asking to get answers</p>\
+         <p>Find the answer to your question by asking.</p><p>Ask question</p></main></body></html>",
+        answer(1),
+        answer(2),
+        answer(3)
+    );
+    let a = page(&html);
+    assert!(a.text.contains("Answer 3:"), "{}", a.text);
+    for furniture in [
+        "badges",
+        "log in",
+        "asking",
+        "Ask question",
+        "Reset",
+        "3 Answers",
+    ] {
+        assert!(!a.text.contains(furniture), "{furniture} in {}", a.text);
+    }
+}
+
+#[test]
+fn a_question_page_taken_by_its_answers_keeps_the_question_beside_them() {
+    let a = fixture("question-beside-answers.html");
+    assert!(a.text.contains("without touching the mouse"), "{}", a.text);
+    assert!(
+        a.text.contains("Answer 0:") && a.text.contains("Answer 4:"),
+        "{}",
+        a.text
+    );
+}
+
+#[test]
+fn the_labels_of_a_pages_panels_are_not_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site.</p>\
+         <div class=\"panel\"><p>{P2}, with more to follow later in the year.</p><div>Close</div></div>\
+         <div class=\"panel\"><p>How many routes open first?</p><div>Reveal answer</div><p>{P3}, and four routes open in the spring.</p></div></main></body></html>"
+    ));
+    assert!(a.text.contains(P3), "{}", a.text);
+    for label in ["Close", "Reveal answer"] {
+        assert!(!a.text.contains(label), "{label} in {}", a.text);
+    }
+}
