@@ -703,7 +703,14 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         }
     }
     if let Some(list) = listing
-        && prefer_listing(&picked, chars, &list, page_prose, declares_article)
+        && prefer_listing(
+            &picked,
+            chars,
+            &list,
+            page_prose,
+            declares_article,
+            meta.declares_thread,
+        )
     {
         // The body picked beside the cards is the listing's introduction (a category's
         // description, a buying guide), which belongs with them. A thread's posts are cards
@@ -997,13 +1004,19 @@ fn prose_chars(blocks: &[Block]) -> usize {
 /// a body holding most of the page's prose. Cards of short text that is mostly not links (a
 /// product's name, price and line of description) need only outweigh the body, or lie inside
 /// it (the body then dropped their linked names): they are joined to the body, not put in
-/// its place, so little is lost if they were not the content.
+/// its place, so little is lost if they were not the content. On a page that calls itself
+/// neither an article with a real body nor a discussion, cards holding half the body's text
+/// are joined too: beside a category's text, a guide or a service's description, the items
+/// listed are content, while on a thread the cards are its posts again with their furniture.
+/// Cards that are mostly links are joined so only beside next to no prose: beside an
+/// article's or a page's paragraphs they are the site's links.
 fn prefer_listing(
     picked: &[Block],
     chars: usize,
     list: &[Block],
     page_prose: usize,
     declares_article: bool,
+    declares_thread: bool,
 ) -> bool {
     let list_chars: usize = list.iter().map(|b| b.chars).sum();
     let prose = prose_chars(picked);
@@ -1018,5 +1031,14 @@ fn prefer_listing(
     let overlaps = picked
         .iter()
         .any(|b| list.binary_search_by_key(&b.start, |l| l.start).is_ok());
+    let link_list = list_links * 2 >= list_chars;
+    let joinable = !declares_thread
+        && list_chars * 2 > chars
+        && if declares_article {
+            prose < 1000 && !link_list
+        } else {
+            !link_list || prose < 300
+        };
     (list_chars > chars * 3 || short_cards && (list_chars > chars || overlaps)) && !article
+        || joinable
 }

@@ -520,3 +520,13 @@ fn cards_with_prices_and_text_beside_a_buying_guide_are_kept_with_it() {
     assert!(a.text.contains("Oak side table no. 1"), "{}", a.text);
     assert!(a.text.contains("$109.00"), "{}", a.text);
 }
+
+#[test]
+fn plan_cards_half_the_size_of_a_service_pages_text_are_joined_to_it() {
+    let a = fixture("service-plans.html");
+    assert!(a.text.contains("shared ledgers"), "{}", a.text);
+    assert!(a.text.contains("Starter plan"), "{}", a.text);
+    assert!(a.text.contains("$199 a month"), "{}", a.text);
+    assert!(a.text.contains("Up to 250 people"), "{}", a.text);
+    assert!(!a.text.contains("About us"), "{}", a.text);
+}
