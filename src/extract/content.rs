@@ -880,9 +880,10 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
-/// the first real paragraph, bare "Advertisement" labels, and the names of a page's own
+/// the first real paragraph, bare "Advertisement" labels, the names of a page's own
 /// tools (the table of contents whose links are gone, "Edit this page", the feedback
-/// question).
+/// question), and the labels a shop or a listing puts on its buttons and widgets ("Add to
+/// cart", "In stock", "Sort by", "Loading"), which a button-less theme renders as text.
 fn trim_furniture(blocks: &mut Vec<Block>) {
     let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
     let mut i = 0;
@@ -915,6 +916,31 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
                     | "was this page helpful"
                     | "was this article helpful"
                     | "thank you for your feedback"
+                    | "loading"
+                    | "loading..."
+                    | "loading…"
+                    | "share"
+                    | "close"
+                    | "add to cart"
+                    | "add to bag"
+                    | "add to basket"
+                    | "add to wishlist"
+                    | "add to wish list"
+                    | "wishlist"
+                    | "quick view"
+                    | "quick shop"
+                    | "view details"
+                    | "in stock"
+                    | "compare"
+                    | "sort by"
+                    | "filters"
+                    | "quantity"
+                    | "shop now"
+                    | "apply now"
+                    | "view all"
+                    | "show more"
+                    | "load more"
+                    | "sponsored"
             );
         !(label
             || lead

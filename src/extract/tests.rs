@@ -530,3 +530,13 @@ fn plan_cards_half_the_size_of_a_service_pages_text_are_joined_to_it() {
     assert!(a.text.contains("Up to 250 people"), "{}", a.text);
     assert!(!a.text.contains("About us"), "{}", a.text);
 }
+
+#[test]
+fn a_shops_button_and_widget_labels_rendered_as_text_are_not_body() {
+    let a = fixture("product-widget-labels.html");
+    assert!(a.text.contains("pegged mortise"), "{}", a.text);
+    assert!(a.text.contains("$240.00"), "{}", a.text);
+    for label in ["In stock", "Quantity", "Add to cart", "Share"] {
+        assert!(!a.text.contains(label), "{label} in {}", a.text);
+    }
+}
