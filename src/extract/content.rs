@@ -272,13 +272,14 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
 }
 
 /// Why an element is boilerplate, from its tag, role and class/id.
-fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
+fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8], sheets: bool) -> bool {
     let item = &dom.items[idx];
     let tag = item.tag();
     if matches!(tag, "nav" | "aside" | "footer" | "form" | "figcaption") {
         return true;
     }
     if let Some(role) = item.attr("role")
+        && !(sheets && item.attr("aria-modal") == Some("false"))
         && matches!(
             role.to_ascii_lowercase().as_str(),
             "navigation"
@@ -527,33 +528,44 @@ static NEVER_BODY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
 /// or cookie policy outweighs a short article, so the prose guard must not protect them.
-fn never_body(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
+fn never_body(dom: &Dom, idx: usize, hints: &[u8], sheets: bool) -> bool {
     let item = &dom.items[idx];
     if matches!(item.tag(), "html" | "body" | "main" | "article") {
         return false;
     }
-    is_dialog(dom, idx) || hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
+    is_dialog(dom, idx, sheets) || hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
 }
 
-/// A modal dialog, by its ARIA role or attribute.
-fn is_dialog(dom: &Dom, idx: usize) -> bool {
+/// A modal dialog, by its ARIA role or attribute. On a product's page (`sheets`) a dialog
+/// that says it is not modal (`aria-modal="false"`) is a sheet of the product's own details
+/// (its description, its size table) opened beside the page, not a notice laid over it.
+fn is_dialog(dom: &Dom, idx: usize, sheets: bool) -> bool {
     let item = &dom.items[idx];
-    item.attr("aria-modal") == Some("true")
-        || item.attr("role").is_some_and(|r| {
+    match item.attr("aria-modal") {
+        Some("true") => true,
+        Some("false") if sheets => false,
+        _ => item.attr("role").is_some_and(|r| {
             r.eq_ignore_ascii_case("dialog") || r.eq_ignore_ascii_case("alertdialog")
-        })
+        }),
+    }
 }
 
 /// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
 /// forum thread or a policy page the comments or the notice are the content, so when the
 /// page declares itself a discussion (`thread`), or the prose outside all such parts is too
 /// short to be an article, only modal dialogs are marked.
-fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> Vec<bool> {
+fn never_body_parts(
+    dom: &Dom,
+    blocks: &[Block],
+    hints: &[u8],
+    thread: bool,
+    sheets: bool,
+) -> Vec<bool> {
     let n = dom.items.len();
     let mut inside = vec![false; n];
     for idx in 0..n {
         let p = dom.items[idx].parent;
-        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx, hints);
+        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx, hints, sheets);
     }
     let outside: usize = blocks
         .iter()
@@ -573,8 +585,9 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> 
                 (in_post[p as usize], inside[p as usize])
             };
             in_post[idx] = thread && (up_post || is_qa_post(dom, idx));
-            inside[idx] =
-                up_inside || is_dialog(dom, idx) || in_post[idx] && never_body(dom, idx, hints);
+            inside[idx] = up_inside
+                || is_dialog(dom, idx, sheets)
+                || in_post[idx] && never_body(dom, idx, hints, sheets);
         }
     }
     inside
@@ -644,7 +657,8 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         after * 4 >= page_prose
     });
     let hints = class_hints(dom, meta.declares_thread);
-    let never = never_body_parts(dom, &first, &hints, meta.declares_thread);
+    let sheets = meta.declares_product;
+    let never = never_body_parts(dom, &first, &hints, meta.declares_thread, sheets);
     // On a product's page its reviews are left out whatever their share of the prose: they
     // often outweigh the description.
     let shop = |idx: usize| meta.declares_product && is_shop_part(dom, idx, &hints);
@@ -656,7 +670,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     let is_boiler = |idx: usize| {
         never[idx]
             || shop(idx)
-            || looks_boiler(dom, idx, &hints)
+            || looks_boiler(dom, idx, &hints, sheets)
                 && (prose[idx] * 10 < page_prose * 4
                     || !holds_headline(idx) && prose[idx] * 10 < page_prose * 6)
     };

@@ -540,3 +540,11 @@ fn a_shops_button_and_widget_labels_rendered_as_text_are_not_body() {
         assert!(!a.text.contains(label), "{label} in {}", a.text);
     }
 }
+
+#[test]
+fn a_products_description_in_a_sheet_that_is_not_modal_is_body() {
+    let a = fixture("product-sheet.html");
+    assert!(a.text.contains("deep lugs"), "{}", a.text);
+    assert!(a.text.contains("steep descent"), "{}", a.text);
+    assert!(!a.text.contains("Sign up"), "{}", a.text);
+}
