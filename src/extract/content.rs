@@ -203,6 +203,17 @@ const C_SHOP: u8 = 8;
 /// comments are the posts: such a name then says nothing against the element.
 const C_POSTS: u8 = 16;
 
+/// Class names of text kept for screen readers only, drawn off-screen or clipped to nothing:
+/// a reader of the page never sees it ("Regular price", "Opens in a new window").
+const C_SCREEN_READER: u8 = 32;
+
+static SCREEN_READER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[\s_-])(?:sr-only|visually-hidden|visuallyhidden|screen-reader-text|screen-reader-only|screenreader-only|a11y-hidden|assistive-text)(?:$|[\s_-])",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
 static COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|replies|reply|respond)(?:$|[\s_-])")
         .unwrap_or_else(|_| unreachable_regex())
@@ -216,6 +227,7 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
         NEVER_BODY.as_str(),
         SHOP_BOILER.as_str(),
         COMMENTS.as_str(),
+        SCREEN_READER.as_str(),
     ])
     .unwrap_or_else(|_| RegexSet::empty())
 });
@@ -232,11 +244,18 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
                 buf.clear();
                 push_name(&mut buf, name);
                 let found = HINT_SET.matches(&buf);
-                [C_POSITIVE, C_BOILER, C_NEVER, C_SHOP, C_POSTS]
-                    .into_iter()
-                    .enumerate()
-                    .filter(|&(i, _)| found.matched(i))
-                    .fold(0, |bits, (_, bit)| bits | bit)
+                [
+                    C_POSITIVE,
+                    C_BOILER,
+                    C_NEVER,
+                    C_SHOP,
+                    C_POSTS,
+                    C_SCREEN_READER,
+                ]
+                .into_iter()
+                .enumerate()
+                .filter(|&(i, _)| found.matched(i))
+                .fold(0, |bits, (_, bit)| bits | bit)
             })
         })
     };
@@ -676,7 +695,10 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     };
     // Hidden parts go unless they hold much of the page's prose (streamed server rendering
     // parks the whole article in a `hidden` element until a script moves it).
-    let is_dropped = |idx: usize| is_hidden(dom, idx) && prose[idx] * 10 < page_prose * 4;
+    let is_dropped = |idx: usize| {
+        (is_hidden(dom, idx) || hints[idx] & C_SCREEN_READER != 0)
+            && prose[idx] * 10 < page_prose * 4
+    };
     // `itemprop=articleBody` is the page's own statement of where the body is: when it holds
     // a fair share of the prose, the body is looked for inside it only. On a discussion it
     // marks the opening post alone, and the replies are content too.

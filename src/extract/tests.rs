@@ -548,3 +548,16 @@ fn a_products_description_in_a_sheet_that_is_not_modal_is_body() {
     assert!(a.text.contains("steep descent"), "{}", a.text);
     assert!(!a.text.contains("Sign up"), "{}", a.text);
 }
+
+#[test]
+fn text_kept_for_screen_readers_only_is_not_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site.</p>\
+         <p><span class=\"visually-hidden\">Regular price</span> $4.00 <span class=\"sr-only\">Opens in a new window</span></p>\
+         <p>{P2}, with more to follow later in the year.</p></main></body></html>"
+    ));
+    assert!(a.text.contains(P2), "{}", a.text);
+    assert!(a.text.contains("$4.00"), "{}", a.text);
+    assert!(!a.text.contains("Regular price"), "{}", a.text);
+    assert!(!a.text.contains("new window"), "{}", a.text);
+}
