@@ -205,6 +205,17 @@ const C_POSTS: u8 = 16;
 /// Named as a comment section, whatever the page.
 const C_COMMENTS: u8 = 32;
 
+/// Class names of text kept for screen readers only, drawn off-screen or clipped to nothing:
+/// a reader of the page never sees it ("Regular price", "Opens in a new window").
+const C_SCREEN_READER: u8 = 64;
+
+static SCREEN_READER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:^|[\s_-])(?:sr-only|visually-hidden|visuallyhidden|screen-reader-text|screen-reader-only|screenreader-only|a11y-hidden|assistive-text)(?:$|[\s_-])",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
 static COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|replies|reply|respond)(?:$|[\s_-])")
         .unwrap_or_else(|_| unreachable_regex())
@@ -218,6 +229,7 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
         NEVER_BODY.as_str(),
         SHOP_BOILER.as_str(),
         COMMENTS.as_str(),
+        SCREEN_READER.as_str(),
     ])
     .unwrap_or_else(|_| RegexSet::empty())
 });
@@ -234,11 +246,18 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
                 buf.clear();
                 push_name(&mut buf, name);
                 let found = HINT_SET.matches(&buf);
-                [C_POSITIVE, C_BOILER, C_NEVER, C_SHOP, C_POSTS | C_COMMENTS]
-                    .into_iter()
-                    .enumerate()
-                    .filter(|&(i, _)| found.matched(i))
-                    .fold(0, |bits, (_, bit)| bits | bit)
+                [
+                    C_POSITIVE,
+                    C_BOILER,
+                    C_NEVER,
+                    C_SHOP,
+                    C_POSTS | C_COMMENTS,
+                    C_SCREEN_READER,
+                ]
+                .into_iter()
+                .enumerate()
+                .filter(|&(i, _)| found.matched(i))
+                .fold(0, |bits, (_, bit)| bits | bit)
             })
         })
     };
@@ -284,13 +303,14 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
 }
 
 /// Why an element is boilerplate, from its tag, role and class/id.
-fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
+fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8], sheets: bool) -> bool {
     let item = &dom.items[idx];
     let tag = item.tag();
     if matches!(tag, "nav" | "aside" | "footer" | "form" | "figcaption") {
         return true;
     }
     if let Some(role) = item.attr("role")
+        && !(sheets && item.attr("aria-modal") == Some("false"))
         && matches!(
             role.to_ascii_lowercase().as_str(),
             "navigation"
@@ -539,33 +559,44 @@ static NEVER_BODY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
 /// or cookie policy outweighs a short article, so the prose guard must not protect them.
-fn never_body(dom: &Dom, idx: usize, hints: &[u8]) -> bool {
+fn never_body(dom: &Dom, idx: usize, hints: &[u8], sheets: bool) -> bool {
     let item = &dom.items[idx];
     if matches!(item.tag(), "html" | "body" | "main" | "article") {
         return false;
     }
-    is_dialog(dom, idx) || hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
+    is_dialog(dom, idx, sheets) || hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
 }
 
-/// A modal dialog, by its ARIA role or attribute.
-fn is_dialog(dom: &Dom, idx: usize) -> bool {
+/// A modal dialog, by its ARIA role or attribute. On a product's page (`sheets`) a dialog
+/// that says it is not modal (`aria-modal="false"`) is a sheet of the product's own details
+/// (its description, its size table) opened beside the page, not a notice laid over it.
+fn is_dialog(dom: &Dom, idx: usize, sheets: bool) -> bool {
     let item = &dom.items[idx];
-    item.attr("aria-modal") == Some("true")
-        || item.attr("role").is_some_and(|r| {
+    match item.attr("aria-modal") {
+        Some("true") => true,
+        Some("false") if sheets => false,
+        _ => item.attr("role").is_some_and(|r| {
             r.eq_ignore_ascii_case("dialog") || r.eq_ignore_ascii_case("alertdialog")
-        })
+        }),
+    }
 }
 
 /// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
 /// forum thread or a policy page the comments or the notice are the content, so when the
 /// page declares itself a discussion (`thread`), or the prose outside all such parts is too
 /// short to be an article, only modal dialogs are marked.
-fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> Vec<bool> {
+fn never_body_parts(
+    dom: &Dom,
+    blocks: &[Block],
+    hints: &[u8],
+    thread: bool,
+    sheets: bool,
+) -> Vec<bool> {
     let n = dom.items.len();
     let mut inside = vec![false; n];
     for idx in 0..n {
         let p = dom.items[idx].parent;
-        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx, hints);
+        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx, hints, sheets);
     }
     let outside: usize = blocks
         .iter()
@@ -585,8 +616,9 @@ fn never_body_parts(dom: &Dom, blocks: &[Block], hints: &[u8], thread: bool) -> 
                 (in_post[p as usize], inside[p as usize])
             };
             in_post[idx] = thread && (up_post || is_qa_post(dom, idx));
-            inside[idx] =
-                up_inside || is_dialog(dom, idx) || in_post[idx] && never_body(dom, idx, hints);
+            inside[idx] = up_inside
+                || is_dialog(dom, idx, sheets)
+                || in_post[idx] && never_body(dom, idx, hints, sheets);
         }
     }
     inside
@@ -672,7 +704,8 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         after * 4 >= page_prose
     });
     let hints = class_hints(dom, meta.declares_thread);
-    let never = never_body_parts(dom, &first, &hints, meta.declares_thread);
+    let sheets = meta.declares_product;
+    let never = never_body_parts(dom, &first, &hints, meta.declares_thread, sheets);
     // On a product's page its reviews are left out whatever their share of the prose: they
     // often outweigh the description.
     let shop = |idx: usize| meta.declares_product && is_shop_part(dom, idx, &hints);
@@ -684,13 +717,16 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     let is_boiler = |idx: usize| {
         never[idx]
             || shop(idx)
-            || looks_boiler(dom, idx, &hints)
+            || looks_boiler(dom, idx, &hints, sheets)
                 && (prose[idx] * 10 < page_prose * 4
                     || !holds_headline(idx) && prose[idx] * 10 < page_prose * 6)
     };
     // Hidden parts go unless they hold much of the page's prose (streamed server rendering
     // parks the whole article in a `hidden` element until a script moves it).
-    let is_dropped = |idx: usize| is_hidden(dom, idx) && prose[idx] * 10 < page_prose * 4;
+    let is_dropped = |idx: usize| {
+        (is_hidden(dom, idx) || hints[idx] & C_SCREEN_READER != 0)
+            && prose[idx] * 10 < page_prose * 4
+    };
     // `itemprop=articleBody` is the page's own statement of where the body is: when it holds
     // a fair share of the prose, the body is looked for inside it only. On a discussion it
     // marks the opening post alone, and the replies are content too.
@@ -737,8 +773,16 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
             source = plain_blocks;
         }
     }
-    let listed =
-        listing.filter(|list| prefer_listing(&picked, chars, list, page_prose, declares_article));
+    let listed = listing.filter(|list| {
+        prefer_listing(
+            &picked,
+            chars,
+            list,
+            page_prose,
+            declares_article,
+            meta.declares_thread,
+        )
+    });
     // The sections of a page that is no article, thread or product are its body together; the
     // cards are weighed against the section picked alone, which the joined ones outweigh.
     if !declares_article && !meta.declares_thread && !meta.declares_product {
@@ -1006,9 +1050,11 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
-/// the first real paragraph, bare "Advertisement" labels, and the names of a page's own
+/// the first real paragraph, bare "Advertisement" labels, the names of a page's own
 /// tools (the table of contents whose links are gone, "Edit this page", the feedback
-/// question, the "Close" and "Reveal answer" labels of panels whose buttons are not buttons).
+/// question, the "Close" and "Reveal answer" labels of panels whose buttons are not buttons),
+/// and the labels a shop or a listing puts on its buttons and widgets ("Add to cart", "In
+/// stock", "Sort by", "Loading"), which a button-less theme renders as text.
 fn trim_furniture(blocks: &mut Vec<Block>) {
     let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
     let mut i = 0;
@@ -1041,8 +1087,32 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
                     | "was this page helpful"
                     | "was this article helpful"
                     | "thank you for your feedback"
-                    | "close"
                     | "reveal answer"
+                    | "loading"
+                    | "loading..."
+                    | "loading…"
+                    | "share"
+                    | "close"
+                    | "add to cart"
+                    | "add to bag"
+                    | "add to basket"
+                    | "add to wishlist"
+                    | "add to wish list"
+                    | "wishlist"
+                    | "quick view"
+                    | "quick shop"
+                    | "view details"
+                    | "in stock"
+                    | "compare"
+                    | "sort by"
+                    | "filters"
+                    | "quantity"
+                    | "shop now"
+                    | "apply now"
+                    | "view all"
+                    | "show more"
+                    | "load more"
+                    | "sponsored"
             );
         !(label
             || lead
@@ -1185,13 +1255,19 @@ fn prose_chars(blocks: &[Block]) -> usize {
 /// a body holding most of the page's prose. Cards of short text that is mostly not links (a
 /// product's name, price and line of description) need only outweigh the body, or lie inside
 /// it (the body then dropped their linked names): they are joined to the body, not put in
-/// its place, so little is lost if they were not the content.
+/// its place, so little is lost if they were not the content. On a page that calls itself
+/// neither an article with a real body nor a discussion, cards holding half the body's text
+/// are joined too: beside a category's text, a guide or a service's description, the items
+/// listed are content, while on a thread the cards are its posts again with their furniture.
+/// Cards that are mostly links are joined so only beside next to no prose: beside an
+/// article's or a page's paragraphs they are the site's links.
 fn prefer_listing(
     picked: &[Block],
     chars: usize,
     list: &[Block],
     page_prose: usize,
     declares_article: bool,
+    declares_thread: bool,
 ) -> bool {
     let list_chars: usize = list.iter().map(|b| b.chars).sum();
     let prose = prose_chars(picked);
@@ -1206,5 +1282,14 @@ fn prefer_listing(
     let overlaps = picked
         .iter()
         .any(|b| list.binary_search_by_key(&b.start, |l| l.start).is_ok());
+    let link_list = list_links * 2 >= list_chars;
+    let joinable = !declares_thread
+        && list_chars * 2 > chars
+        && if declares_article {
+            prose < 1000 && !link_list
+        } else {
+            !link_list || prose < 300
+        };
     (list_chars > chars * 3 || short_cards && (list_chars > chars || overlaps)) && !article
+        || joinable
 }

@@ -712,3 +712,44 @@ fn the_labels_of_a_pages_panels_are_not_body() {
         assert!(!a.text.contains(label), "{label} in {}", a.text);
     }
 }
+
+#[test]
+fn plan_cards_half_the_size_of_a_service_pages_text_are_joined_to_it() {
+    let a = fixture("service-plans.html");
+    assert!(a.text.contains("shared ledgers"), "{}", a.text);
+    assert!(a.text.contains("Starter plan"), "{}", a.text);
+    assert!(a.text.contains("$199 a month"), "{}", a.text);
+    assert!(a.text.contains("Up to 250 people"), "{}", a.text);
+    assert!(!a.text.contains("About us"), "{}", a.text);
+}
+
+#[test]
+fn a_shops_button_and_widget_labels_rendered_as_text_are_not_body() {
+    let a = fixture("product-widget-labels.html");
+    assert!(a.text.contains("pegged mortise"), "{}", a.text);
+    assert!(a.text.contains("$240.00"), "{}", a.text);
+    for label in ["In stock", "Quantity", "Add to cart", "Share"] {
+        assert!(!a.text.contains(label), "{label} in {}", a.text);
+    }
+}
+
+#[test]
+fn a_products_description_in_a_sheet_that_is_not_modal_is_body() {
+    let a = fixture("product-sheet.html");
+    assert!(a.text.contains("deep lugs"), "{}", a.text);
+    assert!(a.text.contains("steep descent"), "{}", a.text);
+    assert!(!a.text.contains("Sign up"), "{}", a.text);
+}
+
+#[test]
+fn text_kept_for_screen_readers_only_is_not_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site.</p>\
+         <p><span class=\"visually-hidden\">Regular price</span> $4.00 <span class=\"sr-only\">Opens in a new window</span></p>\
+         <p>{P2}, with more to follow later in the year.</p></main></body></html>"
+    ));
+    assert!(a.text.contains(P2), "{}", a.text);
+    assert!(a.text.contains("$4.00"), "{}", a.text);
+    assert!(!a.text.contains("Regular price"), "{}", a.text);
+    assert!(!a.text.contains("new window"), "{}", a.text);
+}
