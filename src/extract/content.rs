@@ -130,6 +130,8 @@ fn is_block(tag: &str) -> bool {
     )
 }
 
+/// Class/id names of page furniture. Not `cmp`, a consent platform's short name: one site
+/// builder prefixes every component with it (`cmp-container`, `cmp-text`).
 static BOILER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)(?:^|[\s_-])(?:
@@ -137,7 +139,7 @@ static BOILER: LazyLock<Regex> = LazyLock::new(|| {
             share|sharing|sharebar|social|socials|follow|
             related|recommended|recommendations|more-?stories|read-?more|readmore|trending|popular|most-?read|
             comments?|comment-?list|disqus|replies|respond|
-            cookies?|consent|gdpr|cmp|
+            cookies?|consent|gdpr|
             newsletter|subscribe|subscription|signup|sign-up|paywall|
             promo|promos|promotion|sponsor|sponsored|partner|outbrain|taboola|
             ad|ads|advert|adverts|advertisement|advertising|dfp|gpt|adslot|ad-?slot|ad-?container|

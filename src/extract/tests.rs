@@ -753,3 +753,25 @@ fn text_kept_for_screen_readers_only_is_not_body() {
     assert!(!a.text.contains("Regular price"), "{}", a.text);
     assert!(!a.text.contains("new window"), "{}", a.text);
 }
+
+#[test]
+fn component_class_prefixes_of_a_cms_are_not_a_consent_banner() {
+    // Adobe's site builder names every component `cmp-…`; the bare word is also a consent
+    // platform's name, but a component prefix says nothing of what the component holds.
+    let section = |h: &str, p: &str| {
+        format!(
+            r#"<div class="container cmp-container"><div class="cmp-text"><h2>{h}</h2><p>{p} {P1}, and the timetable was published the same week.</p></div></div>"#
+        )
+    };
+    let html = format!(
+        r#"<html><head><title>Night buses</title></head><body><main><div class="cmp-container">{}{}{}</div></main>
+        <div class="legal"><p>Fares and timetables are subject to change without notice. Past service levels are no guarantee of future service, and every route is subject to the approval of the transport board and to the budget it sets for the year ahead.</p></div></body></html>"#,
+        section("Routes", P2),
+        section("Fares", P3),
+        section("Stops", "Shelters are planned at every stop")
+    );
+    let a = page(&html);
+    assert!(a.text.contains(P2), "{}", a.text);
+    assert!(a.text.contains(P3), "{}", a.text);
+    assert!(a.text.contains("Shelters are planned"), "{}", a.text);
+}
