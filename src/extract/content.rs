@@ -719,6 +719,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     let is_boiler = |idx: usize| {
         never[idx]
             || shop(idx)
+            || is_site_furniture(dom, idx)
             || looks_boiler(dom, idx, &hints, sheets)
                 && (prose[idx] * 10 < page_prose * 4
                     || !holds_headline(idx) && prose[idx] * 10 < page_prose * 6)
@@ -762,8 +763,10 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     let (mut picked, mut choice) = select(dom, &hints, &judged, headline, declared);
     let mut chars: usize = picked.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
-    let plain_blocks = (chars * 4 < page_prose)
-        .then(|| blocks(dom, ov, &|idx| never[idx] || shop(idx), &|_| false));
+    let plain_blocks = (chars * 4 < page_prose).then(|| {
+        let furniture = |idx| never[idx] || shop(idx) || is_site_furniture(dom, idx);
+        blocks(dom, ov, &furniture, &|_| false)
+    });
     let mut source = &judged;
     if let Some(plain_blocks) = &plain_blocks {
         let (plain, plain_choice) = select(dom, &hints, plain_blocks, headline, None);
@@ -811,6 +814,16 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         blocks: picked,
         by_rule: false,
     }
+}
+
+/// The page's footer or menus by their tag or landmark role: unlike a class name, which a
+/// layout wrapper may share, these hold no body however much of the page's text they hold.
+fn is_site_furniture(dom: &Dom, idx: usize) -> bool {
+    let item = &dom.items[idx];
+    let role = item.attr("role").unwrap_or_default();
+    matches!(item.tag(), "footer" | "nav")
+        || role.eq_ignore_ascii_case("contentinfo")
+        || role.eq_ignore_ascii_case("navigation")
 }
 
 /// Two picks of the page's blocks as one, in document order, each block once.

@@ -775,3 +775,33 @@ fn component_class_prefixes_of_a_cms_are_not_a_consent_banner() {
     assert!(a.text.contains(P3), "{}", a.text);
     assert!(a.text.contains("Shelters are planned"), "{}", a.text);
 }
+
+#[test]
+fn a_footer_is_never_the_body_however_much_text_it_holds() {
+    let about = "The Courier has served the valley since 1887 and is owned by a trust of its readers, who elect the board every spring and publish its accounts each year";
+    let html = format!(
+        r#"<html><head><title>Night buses</title></head><body><div class="story"><h1>Night buses</h1><p>{P1}.</p><p>{P2}.</p></div>
+        <footer><p>{about}.</p><p>{about}, in full.</p><p>{about}, and online.</p></footer></body></html>"#
+    );
+    let a = page(&html);
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(!a.text.contains("since 1887"), "{}", a.text);
+}
+
+#[test]
+fn a_script_shell_whose_only_text_is_its_footer_has_no_body() {
+    let column = |name: &str| {
+        format!(
+            r#"<dl><dt><h5>{name}</h5></dt><dd><a href="/a">Help Center</a>, <a href="/b">Disputes and Reports</a>, <a href="/c">Return and refund policy</a>, <a href="/d">Report infringement</a>, <a href="/e">Transparency Center</a></dd></dl>"#
+        )
+    };
+    let html = format!(
+        r#"<html><head><title>Shop</title></head><body><div id="root"></div><footer><div class="site-footer">{}{}{}</div></footer></body></html>"#,
+        column("Help"),
+        column("Browse by category"),
+        column("Sites")
+    );
+    let a = page(&html);
+    assert!(!a.text.contains("Help Center"), "{}", a.text);
+    assert!(a.not_article.is_some());
+}
