@@ -716,8 +716,31 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     // a short article, so beside the headline the guard asks for a clear majority.
     let holds_headline =
         |idx: usize| headline.is_none_or(|h| h >= idx && h < dom.items[idx].end as usize);
+    // A page that marks one `main` landmark holding at least half of its prose says where its
+    // content is: text outside it (a column of teasers with excerpts, a footer's blurb) is not
+    // the body, whatever its class names leave unsaid.
+    let main_region = {
+        let mut mains = (0..dom.items.len()).filter(|&i| {
+            dom.items[i].tag() == "main"
+                || dom.items[i]
+                    .attr("role")
+                    .is_some_and(|r| r.eq_ignore_ascii_case("main"))
+        });
+        match (mains.next(), mains.next()) {
+            (Some(m), None) if prose[m] * 2 >= page_prose => Some((m, dom.items[m].end as usize)),
+            _ => None,
+        }
+    };
+    let outside_main = |idx: usize| {
+        main_region.is_some_and(|(m, end)| {
+            let inside = idx >= m && idx < end;
+            let holds_it = idx <= m && dom.items[idx].end as usize >= end;
+            !inside && !holds_it
+        })
+    };
     let is_boiler = |idx: usize| {
-        never[idx]
+        outside_main(idx)
+            || never[idx]
             || shop(idx)
             || is_site_furniture(dom, idx)
             || looks_boiler(dom, idx, &hints, sheets)

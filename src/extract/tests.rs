@@ -805,3 +805,22 @@ fn a_script_shell_whose_only_text_is_its_footer_has_no_body() {
     assert!(!a.text.contains("Help Center"), "{}", a.text);
     assert!(a.not_article.is_some());
 }
+
+#[test]
+fn text_outside_the_one_main_landmark_is_not_body() {
+    let long = |p: &str| {
+        format!("<p>{p}, the transport board said in a statement on Tuesday evening.</p>")
+    };
+    let teaser = "Elsewhere in the city, the library reopened its reading rooms after a long renovation of the roof";
+    let html = format!(
+        r#"<html><head><title>Night buses</title></head><body><div class="wrap"><main><h1>Night buses</h1>{}{}{}</main>
+        <div class="col"><p>{teaser}.</p><p>{teaser}, and its cafe.</p></div></div></body></html>"#,
+        long(P1),
+        long(P2),
+        long(P3)
+    );
+    let a = page(&html);
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(a.text.contains(P3), "{}", a.text);
+    assert!(!a.text.contains("library"), "{}", a.text);
+}
