@@ -716,30 +716,22 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     // a short article, so beside the headline the guard asks for a clear majority.
     let holds_headline =
         |idx: usize| headline.is_none_or(|h| h >= idx && h < dom.items[idx].end as usize);
-    // A page that marks one `main` landmark holding at least half of its prose says where its
-    // content is: text outside it (a column of teasers with excerpts, a footer's blurb) is not
-    // the body, whatever its class names leave unsaid.
-    let main_region = {
-        let mut mains = (0..dom.items.len()).filter(|&i| {
-            dom.items[i].tag() == "main"
-                || dom.items[i]
-                    .attr("role")
-                    .is_some_and(|r| r.eq_ignore_ascii_case("main"))
-        });
-        match (mains.next(), mains.next()) {
-            (Some(m), None) if prose[m] * 2 >= page_prose => Some((m, dom.items[m].end as usize)),
-            _ => None,
-        }
-    };
-    let outside_main = |idx: usize| {
-        main_region.is_some_and(|(m, end)| {
+    // A page that marks one `main` landmark, or one `article`, holding at least half of its
+    // prose says where its content is: text outside it (a column of teasers with excerpts, a
+    // footer's blurb) is not the body, whatever its class names leave unsaid.
+    let regions = [
+        sole_landmark(dom, &prose, page_prose, "main"),
+        sole_landmark(dom, &prose, page_prose, "article"),
+    ];
+    let outside_landmarks = |idx: usize| {
+        regions.iter().flatten().any(|&(m, end)| {
             let inside = idx >= m && idx < end;
             let holds_it = idx <= m && dom.items[idx].end as usize >= end;
             !inside && !holds_it
         })
     };
     let is_boiler = |idx: usize| {
-        outside_main(idx)
+        outside_landmarks(idx)
             || never[idx]
             || shop(idx)
             || is_site_furniture(dom, idx)
@@ -836,6 +828,26 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     Body {
         blocks: picked,
         by_rule: false,
+    }
+}
+
+/// The one element of the page that is this landmark (by tag or role), with the end of its
+/// subtree, when it holds at least half of the page's prose.
+fn sole_landmark(
+    dom: &Dom,
+    prose: &[usize],
+    page_prose: usize,
+    name: &str,
+) -> Option<(usize, usize)> {
+    let mut found = (0..dom.items.len()).filter(|&i| {
+        dom.items[i].tag() == name
+            || dom.items[i]
+                .attr("role")
+                .is_some_and(|r| r.eq_ignore_ascii_case(name))
+    });
+    match (found.next(), found.next()) {
+        (Some(m), None) if prose[m] * 2 >= page_prose => Some((m, dom.items[m].end as usize)),
+        _ => None,
     }
 }
 

@@ -808,12 +808,21 @@ fn a_script_shell_whose_only_text_is_its_footer_has_no_body() {
 
 #[test]
 fn text_outside_the_one_main_landmark_is_not_body() {
+    landmark_keeps_its_text_only("main");
+}
+
+#[test]
+fn text_outside_the_one_article_element_is_not_body() {
+    landmark_keeps_its_text_only("article");
+}
+
+fn landmark_keeps_its_text_only(tag: &str) {
     let long = |p: &str| {
         format!("<p>{p}, the transport board said in a statement on Tuesday evening.</p>")
     };
     let teaser = "Elsewhere in the city, the library reopened its reading rooms after a long renovation of the roof";
     let html = format!(
-        r#"<html><head><title>Night buses</title></head><body><div class="wrap"><main><h1>Night buses</h1>{}{}{}</main>
+        r#"<html><head><title>Night buses</title></head><body><div class="wrap"><{tag}><h1>Night buses</h1>{}{}{}</{tag}>
         <div class="col"><p>{teaser}.</p><p>{teaser}, and its cafe.</p></div></div></body></html>"#,
         long(P1),
         long(P2),
