@@ -130,6 +130,9 @@ fn is_block(tag: &str) -> bool {
     )
 }
 
+/// Not `cmp`, the consent platforms' short name: a widespread content manager prefixes all of
+/// its components with it (`cmp-text`, `cmp-container`), the page's text among them, while a
+/// consent notice also says `consent`, `gdpr` or `cookie`, or is a dialog.
 static BOILER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)(?:^|[\s_-])(?:
@@ -137,7 +140,7 @@ static BOILER: LazyLock<Regex> = LazyLock::new(|| {
             share|sharing|sharebar|social|socials|follow|
             related|recommended|recommendations|more-?stories|read-?more|readmore|trending|popular|most-?read|
             comments?|comment-?list|disqus|replies|respond|
-            cookies?|consent|gdpr|cmp|
+            cookies?|consent|gdpr|
             newsletter|subscribe|subscription|signup|sign-up|paywall|
             promo|promos|promotion|sponsor|sponsored|partner|outbrain|taboola|
             ad|ads|advert|adverts|advertisement|advertising|dfp|gpt|adslot|ad-?slot|ad-?container|
@@ -287,6 +290,19 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
 
 fn is_hidden(dom: &Dom, idx: usize) -> bool {
     let item = &dom.items[idx];
+    // A popover is drawn only when a control opens it, over the page: a notice or a menu.
+    if item.attr("popover").is_some() {
+        return true;
+    }
+    // A panel named by its header (an accordion's answer, a tab's content) is hidden only
+    // until its header is clicked: the page's own text, folded.
+    if item.attr("aria-labelledby").is_some()
+        || item
+            .attr("role")
+            .is_some_and(|r| r.eq_ignore_ascii_case("region") || r.eq_ignore_ascii_case("tabpanel"))
+    {
+        return false;
+    }
     if item.attr("hidden").is_some()
         || item.attr("aria-hidden") == Some("true") && item.tag() != "span"
     {
@@ -493,7 +509,16 @@ fn blocks(
             idx += 1;
             continue;
         }
-        if is_skipped(tag) || ov.remove.contains(&id) || is_dropped(idx) {
+        // A button inside a heading is the heading's text: an accordion's question, which
+        // opens its answer.
+        let heading_button = tag == "button"
+            && stack.last().is_some_and(|&(o, _, _)| {
+                matches!(
+                    dom.items[o].tag(),
+                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "dt" | "summary"
+                )
+            });
+        if is_skipped(tag) && !heading_button || ov.remove.contains(&id) || is_dropped(idx) {
             idx = end;
             continue;
         }
