@@ -37,6 +37,9 @@ pub struct Block {
     pub text: String,
     /// Characters of the text that sit inside links.
     pub link_chars: usize,
+    /// Of those, the characters inside a link that wraps whole blocks: a card's title and
+    /// description, made one link so that the whole card can be clicked.
+    pub card_link_chars: usize,
     /// Characters of the text.
     pub chars: usize,
     pub kind: Kind,
@@ -413,13 +416,14 @@ fn blocks(
     // Open block-level elements: (index, end, boilerplate).
     let mut stack: Vec<(usize, usize, bool)> = Vec::new();
     // Open links and `pre`: ends of their subtrees.
-    let mut links: Vec<usize> = Vec::new();
+    let mut links: Vec<(usize, bool)> = Vec::new();
     let mut pres: Vec<usize> = Vec::new();
     let mut cur = Block {
         owner: 0,
         start: 0,
         text: String::new(),
         link_chars: 0,
+        card_link_chars: 0,
         chars: 0,
         kind: Kind::Para,
         boiler: false,
@@ -438,6 +442,7 @@ fn blocks(
                 start: cur.start,
                 text,
                 link_chars: cur.link_chars.min(chars),
+                card_link_chars: cur.card_link_chars.min(chars),
                 chars,
                 kind: cur.kind,
                 boiler: cur.boiler,
@@ -448,6 +453,7 @@ fn blocks(
             start: 0,
             text: String::new(),
             link_chars: 0,
+            card_link_chars: 0,
             chars: 0,
             kind,
             boiler,
@@ -480,7 +486,7 @@ fn blocks(
             let _ = open;
             flush(&mut cur, &mut out, owner, kind, boiler);
         }
-        links.retain(|&e| idx < e);
+        links.retain(|&(e, _)| idx < e);
         pres.retain(|&e| idx < e);
         let item = &dom.items[idx];
         if let Some(t) = item.text() {
@@ -497,7 +503,11 @@ fn blocks(
                 cur.text.push_str(t);
             }
             if !links.is_empty() {
-                cur.link_chars += cur.text[before..].chars().count();
+                let added = cur.text[before..].chars().count();
+                cur.link_chars += added;
+                if links.iter().any(|&(_, card)| card) {
+                    cur.card_link_chars += added;
+                }
             }
             idx += 1;
             continue;
@@ -536,7 +546,23 @@ fn blocks(
             cur.text.push(' ');
         }
         if tag == "a" {
-            links.push(end);
+            let card = dom.items[idx + 1..end].iter().any(|d| {
+                matches!(
+                    d.tag(),
+                    "p" | "div"
+                        | "h1"
+                        | "h2"
+                        | "h3"
+                        | "h4"
+                        | "h5"
+                        | "h6"
+                        | "li"
+                        | "ul"
+                        | "section"
+                        | "article"
+                )
+            });
+            links.push((end, card));
         }
         if tag == "pre" {
             pres.push(end);
@@ -815,6 +841,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         if wide != choice.best {
             let choice = Choice {
                 best: wide,
+                card_text: true,
                 ..choice
             };
             picked = gather(dom, source, choice, headline);
@@ -857,6 +884,18 @@ struct Choice {
     top: usize,
     /// The body is a list of links, whose link blocks are its text.
     link_page: bool,
+    /// The body is a page's sections, where a card made one link (a service's offers, each a
+    /// title and a line of description) is text, not a link.
+    card_text: bool,
+}
+
+/// Characters of a block's links, less those of a card made one link where that is text.
+fn links_of(b: &Block, card_text: bool) -> usize {
+    if card_text {
+        b.link_chars.saturating_sub(b.card_link_chars)
+    } else {
+        b.link_chars
+    }
 }
 
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
@@ -921,6 +960,7 @@ fn select(
         best,
         top: lo,
         link_page: links * 2 > chars,
+        card_text: false,
     };
     (gather(dom, all, choice, headline), choice)
 }
@@ -933,7 +973,7 @@ fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> 
     let mut picked: Vec<Block> = all
         .iter()
         .filter(|b| b.owner >= best && b.owner < end)
-        .filter(|b| !b.boiler && (choice.link_page || b.link_chars * 2 <= b.chars))
+        .filter(|b| !b.boiler && (choice.link_page || links_of(b, choice.card_text) * 2 <= b.chars))
         .cloned()
         .collect();
     if let Some(h) = headline
@@ -954,13 +994,14 @@ fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> 
 /// service's description) is made of sections, each a heading and a few short paragraphs
 /// under one wrapper; the best-scoring element is then one section, often the longest (the
 /// FAQ). When it holds less than half of the prose the page shows outside boilerplate, the
-/// body is the nearest ancestor that holds that half.
+/// body is the nearest ancestor that holds that half. The text of cards made one link counts
+/// as prose here: on such a page a grid of linked offers is a section too.
 fn widen(dom: &Dom, all: &[Block], best: usize, top: usize) -> usize {
     let n = dom.items.len();
     let mut prose = vec![0usize; n];
     for b in all
         .iter()
-        .filter(|b| !b.boiler && b.chars >= 80 && b.link_chars * 4 < b.chars)
+        .filter(|b| !b.boiler && b.chars >= 80 && links_of(b, true) * 4 < b.chars)
     {
         prose[b.owner] += b.chars;
     }

@@ -799,3 +799,30 @@ fn a_popover_is_not_body() {
     assert!(a.text.contains(P3), "{}", a.text);
     assert!(!a.text.contains("lock icon"), "{}", a.text);
 }
+
+#[test]
+fn a_service_pages_grid_of_cards_made_one_link_is_a_section_of_it() {
+    let card = |title: &str, text: &str| {
+        format!("<div class=\"card\"><a href=\"/{title}\"><h3>{title}</h3><p>{text}</p></a></div>")
+    };
+    let a = page(&format!(
+        "<html><body><div class=\"page\"><section><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site this week.</p>\
+         <p>{P2}, with more to follow later in the year and a review in the autumn.</p></section>\
+         <section><h2>Our services</h2><div class=\"grid\">{}{}{}</div></section></div></body></html>",
+        card(
+            "Routes",
+            "Twelve routes cross the city every night, from the central station out to the ring road and back again before the first trams."
+        ),
+        card(
+            "Fares",
+            "Fares on the night network stay the same as the day fares, and the monthly passes are valid on every route of the network."
+        ),
+        card(
+            "Safety",
+            "Every night bus carries a camera and a radio link to the control room, which is staffed by two people until dawn."
+        ),
+    ));
+    assert!(a.text.contains(P2), "{}", a.text);
+    assert!(a.text.contains("Twelve routes cross"), "{}", a.text);
+    assert!(a.text.contains("two people until dawn"), "{}", a.text);
+}
