@@ -37,6 +37,9 @@ pub struct Block {
     pub text: String,
     /// Characters of the text that sit inside links.
     pub link_chars: usize,
+    /// Of those, the characters inside a link that wraps whole blocks: a card's title and
+    /// description, made one link so that the whole card can be clicked.
+    pub card_link_chars: usize,
     /// Characters of the text.
     pub chars: usize,
     pub kind: Kind,
@@ -130,8 +133,9 @@ fn is_block(tag: &str) -> bool {
     )
 }
 
-/// Class/id names of page furniture. Not `cmp`, a consent platform's short name: one site
-/// builder prefixes every component with it (`cmp-container`, `cmp-text`).
+/// Not `cmp`, the consent platforms' short name: a widespread content manager prefixes all of
+/// its components with it (`cmp-text`, `cmp-container`), the page's text among them, while a
+/// consent notice also says `consent`, `gdpr` or `cookie`, or is a dialog.
 static BOILER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)(?:^|[\s_-])(?:
@@ -289,6 +293,19 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
 
 fn is_hidden(dom: &Dom, idx: usize) -> bool {
     let item = &dom.items[idx];
+    // A popover is drawn only when a control opens it, over the page: a notice or a menu.
+    if item.attr("popover").is_some() {
+        return true;
+    }
+    // A panel named by its header (an accordion's answer, a tab's content) is hidden only
+    // until its header is clicked: the page's own text, folded.
+    if item.attr("aria-labelledby").is_some()
+        || item
+            .attr("role")
+            .is_some_and(|r| r.eq_ignore_ascii_case("region") || r.eq_ignore_ascii_case("tabpanel"))
+    {
+        return false;
+    }
     if item.attr("hidden").is_some()
         || item.attr("aria-hidden") == Some("true") && item.tag() != "span"
     {
@@ -399,13 +416,14 @@ fn blocks(
     // Open block-level elements: (index, end, boilerplate).
     let mut stack: Vec<(usize, usize, bool)> = Vec::new();
     // Open links and `pre`: ends of their subtrees.
-    let mut links: Vec<usize> = Vec::new();
+    let mut links: Vec<(usize, bool)> = Vec::new();
     let mut pres: Vec<usize> = Vec::new();
     let mut cur = Block {
         owner: 0,
         start: 0,
         text: String::new(),
         link_chars: 0,
+        card_link_chars: 0,
         chars: 0,
         kind: Kind::Para,
         boiler: false,
@@ -424,6 +442,7 @@ fn blocks(
                 start: cur.start,
                 text,
                 link_chars: cur.link_chars.min(chars),
+                card_link_chars: cur.card_link_chars.min(chars),
                 chars,
                 kind: cur.kind,
                 boiler: cur.boiler,
@@ -434,6 +453,7 @@ fn blocks(
             start: 0,
             text: String::new(),
             link_chars: 0,
+            card_link_chars: 0,
             chars: 0,
             kind,
             boiler,
@@ -466,7 +486,7 @@ fn blocks(
             let _ = open;
             flush(&mut cur, &mut out, owner, kind, boiler);
         }
-        links.retain(|&e| idx < e);
+        links.retain(|&(e, _)| idx < e);
         pres.retain(|&e| idx < e);
         let item = &dom.items[idx];
         if let Some(t) = item.text() {
@@ -483,7 +503,11 @@ fn blocks(
                 cur.text.push_str(t);
             }
             if !links.is_empty() {
-                cur.link_chars += cur.text[before..].chars().count();
+                let added = cur.text[before..].chars().count();
+                cur.link_chars += added;
+                if links.iter().any(|&(_, card)| card) {
+                    cur.card_link_chars += added;
+                }
             }
             idx += 1;
             continue;
@@ -495,7 +519,16 @@ fn blocks(
             idx += 1;
             continue;
         }
-        if is_skipped(tag) || ov.remove.contains(&id) || is_dropped(idx) {
+        // A button inside a heading is the heading's text: an accordion's question, which
+        // opens its answer.
+        let heading_button = tag == "button"
+            && stack.last().is_some_and(|&(o, _, _)| {
+                matches!(
+                    dom.items[o].tag(),
+                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "dt" | "summary"
+                )
+            });
+        if is_skipped(tag) && !heading_button || ov.remove.contains(&id) || is_dropped(idx) {
             idx = end;
             continue;
         }
@@ -513,7 +546,23 @@ fn blocks(
             cur.text.push(' ');
         }
         if tag == "a" {
-            links.push(end);
+            let card = dom.items[idx + 1..end].iter().any(|d| {
+                matches!(
+                    d.tag(),
+                    "p" | "div"
+                        | "h1"
+                        | "h2"
+                        | "h3"
+                        | "h4"
+                        | "h5"
+                        | "h6"
+                        | "li"
+                        | "ul"
+                        | "section"
+                        | "article"
+                )
+            });
+            links.push((end, card));
         }
         if tag == "pre" {
             pres.push(end);
@@ -810,6 +859,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
         if wide != choice.best {
             let choice = Choice {
                 best: wide,
+                card_text: true,
                 ..choice
             };
             picked = gather(dom, source, choice, headline);
@@ -882,6 +932,18 @@ struct Choice {
     top: usize,
     /// The body is a list of links, whose link blocks are its text.
     link_page: bool,
+    /// The body is a page's sections, where a card made one link (a service's offers, each a
+    /// title and a line of description) is text, not a link.
+    card_text: bool,
+}
+
+/// Characters of a block's links, less those of a card made one link where that is text.
+fn links_of(b: &Block, card_text: bool) -> usize {
+    if card_text {
+        b.link_chars.saturating_sub(b.card_link_chars)
+    } else {
+        b.link_chars
+    }
 }
 
 /// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
@@ -946,6 +1008,7 @@ fn select(
         best,
         top: lo,
         link_page: links * 2 > chars,
+        card_text: false,
     };
     (gather(dom, all, choice, headline), choice)
 }
@@ -958,7 +1021,7 @@ fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> 
     let mut picked: Vec<Block> = all
         .iter()
         .filter(|b| b.owner >= best && b.owner < end)
-        .filter(|b| !b.boiler && (choice.link_page || b.link_chars * 2 <= b.chars))
+        .filter(|b| !b.boiler && (choice.link_page || links_of(b, choice.card_text) * 2 <= b.chars))
         .cloned()
         .collect();
     if let Some(h) = headline
@@ -979,13 +1042,14 @@ fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> 
 /// service's description) is made of sections, each a heading and a few short paragraphs
 /// under one wrapper; the best-scoring element is then one section, often the longest (the
 /// FAQ). When it holds less than half of the prose the page shows outside boilerplate, the
-/// body is the nearest ancestor that holds that half.
+/// body is the nearest ancestor that holds that half. The text of cards made one link counts
+/// as prose here: on such a page a grid of linked offers is a section too.
 fn widen(dom: &Dom, all: &[Block], best: usize, top: usize) -> usize {
     let n = dom.items.len();
     let mut prose = vec![0usize; n];
     for b in all
         .iter()
-        .filter(|b| !b.boiler && b.chars >= 80 && b.link_chars * 4 < b.chars)
+        .filter(|b| !b.boiler && b.chars >= 80 && links_of(b, true) * 4 < b.chars)
     {
         prose[b.owner] += b.chars;
     }

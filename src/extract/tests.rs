@@ -833,3 +833,76 @@ fn landmark_keeps_its_text_only(tag: &str) {
     assert!(a.text.contains(P3), "{}", a.text);
     assert!(!a.text.contains("library"), "{}", a.text);
 }
+
+#[test]
+fn sections_named_as_a_content_managers_components_are_body() {
+    let a = page(&format!(
+        "<html><body><div class=\"hero\"><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site this week.</p>\
+         <p>{P2}, with more to follow later in the year and a review in the autumn.</p></div>\
+         <div class=\"cmp-container\"><div class=\"cmp-text\"><h2>Routes</h2><p>{P3}, and the routes are listed on the office's site.</p></div></div>\
+         <div class=\"cmp-container\"><div class=\"cmp-text\"><h2>Fares</h2><p>Fares on the night network stay the same as the day fares, and passes are valid on every route.</p></div></div>\
+         <div class=\"cmp-container\"><div class=\"cmp-text\"><h2>Safety</h2><p>Every night bus carries a camera and a radio link to the control room, which is staffed until dawn.</p></div></div>\
+         </body></html>"
+    ));
+    assert!(a.text.contains(P3), "{}", a.text);
+    assert!(a.text.contains("passes are valid"), "{}", a.text);
+    assert!(a.text.contains("staffed until dawn"), "{}", a.text);
+}
+
+#[test]
+fn an_accordions_folded_answers_and_their_questions_are_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site this week.</p>\
+         <p>{P2}, with more to follow later in the year and a review in the autumn.</p>\
+         <p>Night buses have run in the city since the trams stopped, and the network was last changed a decade ago.</p>\
+         <h2>Questions</h2>\
+         <h3><button aria-expanded=\"false\" aria-controls=\"a1\" id=\"q1\">How many routes open first?</button></h3>\
+         <div id=\"a1\" role=\"region\" aria-labelledby=\"q1\" hidden><p>{P3}, and four routes open in the spring.</p></div>\
+         <h3><button aria-expanded=\"false\" aria-controls=\"a2\" id=\"q2\">Do fares change?</button></h3>\
+         <div id=\"a2\" aria-labelledby=\"q2\" aria-hidden=\"true\"><p>Fares stay the same as the day fares, and passes are valid on every route.</p></div>\
+         </main></body></html>"
+    ));
+    assert!(a.text.contains("How many routes open first?"), "{}", a.text);
+    assert!(a.text.contains(P3), "{}", a.text);
+    assert!(a.text.contains("Do fares change?"), "{}", a.text);
+    assert!(a.text.contains("passes are valid"), "{}", a.text);
+}
+
+#[test]
+fn a_popover_is_not_body() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site this week.</p>\
+         <p>{P2}, with more to follow later in the year and a review in the autumn.</p>\
+         <div popover id=\"notify\"><p>To turn notifications on, tap the lock icon next to the address bar, then open the site's permissions.</p></div>\
+         <p>{P3}, and the routes are listed on the office's site.</p></main></body></html>"
+    ));
+    assert!(a.text.contains(P3), "{}", a.text);
+    assert!(!a.text.contains("lock icon"), "{}", a.text);
+}
+
+#[test]
+fn a_service_pages_grid_of_cards_made_one_link_is_a_section_of_it() {
+    let card = |title: &str, text: &str| {
+        format!("<div class=\"card\"><a href=\"/{title}\"><h3>{title}</h3><p>{text}</p></a></div>")
+    };
+    let a = page(&format!(
+        "<html><body><div class=\"page\"><section><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site this week.</p>\
+         <p>{P2}, with more to follow later in the year and a review in the autumn.</p></section>\
+         <section><h2>Our services</h2><div class=\"grid\">{}{}{}</div></section></div></body></html>",
+        card(
+            "Routes",
+            "Twelve routes cross the city every night, from the central station out to the ring road and back again before the first trams."
+        ),
+        card(
+            "Fares",
+            "Fares on the night network stay the same as the day fares, and the monthly passes are valid on every route of the network."
+        ),
+        card(
+            "Safety",
+            "Every night bus carries a camera and a radio link to the control room, which is staffed by two people until dawn."
+        ),
+    ));
+    assert!(a.text.contains(P2), "{}", a.text);
+    assert!(a.text.contains("Twelve routes cross"), "{}", a.text);
+    assert!(a.text.contains("two people until dawn"), "{}", a.text);
+}
