@@ -765,7 +765,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     // a short article, so beside the headline the guard asks for a clear majority.
     let holds_headline =
         |idx: usize| headline.is_none_or(|h| h >= idx && h < dom.items[idx].end as usize);
-    // A page that marks one `main` landmark, or one `article`, holding at least half of its
+    // A page that marks one `main` landmark, or one `article`, holding two fifths of its
     // prose says where its content is: text outside it (a column of teasers with excerpts, a
     // footer's blurb) is not the body, whatever its class names leave unsaid.
     let regions = [
@@ -882,7 +882,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
 }
 
 /// The one element of the page that is this landmark (by tag or role), with the end of its
-/// subtree, when it holds at least half of the page's prose.
+/// subtree, when it holds at least two fifths of the page's prose.
 fn sole_landmark(
     dom: &Dom,
     prose: &[usize],
@@ -896,7 +896,7 @@ fn sole_landmark(
                 .is_some_and(|r| r.eq_ignore_ascii_case(name))
     });
     match (found.next(), found.next()) {
-        (Some(m), None) if prose[m] * 2 >= page_prose => Some((m, dom.items[m].end as usize)),
+        (Some(m), None) if prose[m] * 10 >= page_prose * 4 => Some((m, dom.items[m].end as usize)),
         _ => None,
     }
 }
