@@ -86,6 +86,9 @@ fn is_skipped(tag: &str) -> bool {
     )
 }
 
+/// How many of a link's descendants are read to see whether it wraps blocks (a card).
+const CARD_LOOKAHEAD: usize = 32;
+
 fn is_block(tag: &str) -> bool {
     matches!(
         tag,
@@ -133,8 +136,8 @@ fn is_block(tag: &str) -> bool {
     )
 }
 
-/// Not `cmp`, the consent platforms' short name: a widespread content manager prefixes all of
-/// its components with it (`cmp-text`, `cmp-container`), the page's text among them, while a
+/// Class/id names of page furniture. Not `cmp`, the consent platforms' short name: a
+/// widespread content manager prefixes all of its components with it (`cmp-text`, `cmp-container`), the page's text among them, while a
 /// consent notice also says `consent`, `gdpr` or `cookie`, or is a dialog.
 static BOILER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -298,7 +301,8 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
         return true;
     }
     // A panel named by its header (an accordion's answer, a tab's content) is hidden only
-    // until its header is clicked: the page's own text, folded.
+    // until its header is clicked: the page's own text, folded. (A menu or a dialog named so
+    // is still boilerplate by its role.)
     if item.attr("aria-labelledby").is_some()
         || item
             .attr("role")
@@ -321,26 +325,19 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
     })
 }
 
-/// Why an element is boilerplate, from its tag, role and class/id.
+/// Why an element is boilerplate, from its tag, role and class/id (the page's footer and
+/// menus, whatever they hold, are `is_site_furniture`).
 fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8], sheets: bool) -> bool {
     let item = &dom.items[idx];
     let tag = item.tag();
-    if matches!(tag, "nav" | "aside" | "footer" | "form" | "figcaption") {
+    if matches!(tag, "aside" | "form" | "figcaption") {
         return true;
     }
     if let Some(role) = item.attr("role")
         && !(sheets && item.attr("aria-modal") == Some("false"))
         && matches!(
             role.to_ascii_lowercase().as_str(),
-            "navigation"
-                | "banner"
-                | "complementary"
-                | "contentinfo"
-                | "search"
-                | "menu"
-                | "menubar"
-                | "dialog"
-                | "alertdialog"
+            "banner" | "complementary" | "search" | "menu" | "menubar" | "dialog" | "alertdialog"
         )
     {
         return true;
@@ -546,22 +543,12 @@ fn blocks(
             cur.text.push(' ');
         }
         if tag == "a" {
-            let card = dom.items[idx + 1..end].iter().any(|d| {
-                matches!(
-                    d.tag(),
-                    "p" | "div"
-                        | "h1"
-                        | "h2"
-                        | "h3"
-                        | "h4"
-                        | "h5"
-                        | "h6"
-                        | "li"
-                        | "ul"
-                        | "section"
-                        | "article"
-                )
-            });
+            // A card's blocks open within its first few descendants; looking no further keeps
+            // links nested in links (which a parser allows across table cells) linear.
+            let card = dom.items[idx + 1..end]
+                .iter()
+                .take(CARD_LOOKAHEAD)
+                .any(|d| is_block(d.tag()));
             links.push((end, card));
         }
         if tag == "pre" {
@@ -896,6 +883,8 @@ fn sole_landmark(
                 .is_some_and(|r| r.eq_ignore_ascii_case(name))
     });
     match (found.next(), found.next()) {
+        // On a page without prose, an empty landmark counts too: a script shell's empty
+        // `<main id="app">` leaves the page its menus only, which are no body.
         (Some(m), None) if prose[m] * 10 >= page_prose * 4 => Some((m, dom.items[m].end as usize)),
         _ => None,
     }
