@@ -137,8 +137,9 @@ fn is_block(tag: &str) -> bool {
 }
 
 /// Class/id names of page furniture. Not `cmp`, the consent platforms' short name: a
-/// widespread content manager prefixes all of its components with it (`cmp-text`, `cmp-container`), the page's text among them, while a
-/// consent notice also says `consent`, `gdpr` or `cookie`, or is a dialog.
+/// widespread content manager prefixes all of its components with it (`cmp-text`,
+/// `cmp-container`), the page's text among them, while a consent notice also says `consent`,
+/// `gdpr` or `cookie`, or is a dialog.
 static BOILER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?x)(?:^|[\s_-])(?:
