@@ -16,7 +16,8 @@ use url::Url;
 use crate::config::{self, Config};
 use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::pipeline::Pipeline;
-use crate::store::{self, Store};
+use crate::pipeline::PollResult;
+use crate::store::{self, ClaimMode, Store};
 use crate::topics::{Document, Query};
 use crate::{daemon, extract, feed, opml};
 
@@ -203,8 +204,14 @@ async fn run(path: &Path) -> CliResult {
 }
 
 async fn once(path: &Path, only: Option<&str>) -> CliResult {
+    // A feed another process claimed after this moment was polled in this pass: several
+    // `once` started together (or beside `run`) poll each feed once.
+    let since_ms = chrono::Utc::now().timestamp_millis();
     let config = config::load(path)?;
     let store = open_store(&config)?;
+    if let Err(e) = store.release_dead_leases() {
+        return Err(CliError::User(anyhow!(e)));
+    }
     let pipeline = Pipeline::new(&config, store).map_err(|e| CliError::User(anyhow!(e)))?;
     let feeds: Vec<_> = config
         .feeds
@@ -219,16 +226,32 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
             "no configured feed is named \"{name}\""
         )));
     }
+    // Each process starts at its own place in the list, so processes started together
+    // mostly claim different feeds instead of queueing behind each other on the same ones.
+    let mut feeds = feeds;
+    if feeds.len() > 1 {
+        let offset = (std::process::id() as usize).wrapping_mul(2_654_435_761) % feeds.len();
+        feeds.rotate_left(offset);
+    }
     let mut set = tokio::task::JoinSet::new();
     for f in feeds {
         let p = pipeline.clone();
-        set.spawn(async move { p.poll(&f).await });
+        set.spawn(async move { p.poll(&f, ClaimMode::Pass { since_ms }).await });
     }
     let mut reports = Vec::new();
     while let Some(r) = set.join_next().await {
         reports.push(r.map_err(internal)?);
     }
     reports.sort_by(|a, b| a.feed.cmp(&b.feed));
+    if only.is_some()
+        && let Some(r) = reports.first()
+        && let PollResult::Skipped { why, .. } = &r.outcome
+    {
+        return Err(CliError::User(anyhow!(
+            "feed \"{}\" was not polled: {why}; try again later",
+            r.feed
+        )));
+    }
     let mut out = std::io::stdout().lock();
     for r in &reports {
         match &r.error {
@@ -616,7 +639,7 @@ async fn notify_test(path: &Path, name: &str) -> CliResult {
     let now = Utc::now();
     let alert = Alert {
         id: format!("msg_test_{}", now.timestamp_millis()),
-        kind: "test".into(),
+        kind: crate::outbox::AlertKind::Test,
         topic: "test".into(),
         stories: vec![AlertStory {
             id: "0".into(),
@@ -672,7 +695,7 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
         if let Some(e) = row
             .last_error
             .as_deref()
-            .filter(|_| row.state != "delivered")
+            .filter(|_| row.state != crate::outbox::OutboxState::Delivered)
         {
             let _ = writeln!(out, "      last error: {e}");
         }

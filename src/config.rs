@@ -77,8 +77,12 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
-    /// The SQLite file holding all state.
-    pub database: PathBuf,
+    /// Where all state lives: a SQLite file, or a PostgreSQL database several processes share.
+    pub database: crate::store::Database,
+    /// How long a process holds a feed it polls or an alert it sends before another process
+    /// may take it over (the holder renews it while it works; a process that dies holds its
+    /// work this long).
+    pub lease: Duration,
     /// Sent with every request so site owners can tell who polls them.
     pub user_agent: String,
     /// Global cap on requests in flight, so a large feed list cannot exhaust sockets.
@@ -377,7 +381,9 @@ struct RawFeedsFile {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawDaemon {
-    database: Option<PathBuf>,
+    database: Option<Spanned<String>>,
+    database_password_file: Option<PathBuf>,
+    lease: Option<Spanned<String>>,
     user_agent: Option<String>,
     max_concurrent_fetches: Option<Spanned<i64>>,
     per_host_concurrency: Option<Spanned<i64>>,
@@ -848,10 +854,52 @@ fn resolve_daemon(
         }),
         None => Duration::from_secs(24 * 3600),
     };
+    let database = match &raw.database {
+        Some(d) => {
+            crate::store::Database::parse(d.get_ref(), raw.database_password_file.as_deref())
+                .unwrap_or_else(|e| {
+                    issues.push(lines.issue(d.span().start, "daemon.database", e));
+                    crate::store::Database::Sqlite(default_database())
+                })
+        }
+        None => {
+            if raw.database_password_file.is_some() {
+                issues.push(lines.issue(
+                    0,
+                    "daemon.database_password_file",
+                    "is for a postgres:// database; set database = \"postgres://…\" beside it or remove it",
+                ));
+            }
+            crate::store::Database::Sqlite(default_database())
+        }
+    };
+    let lease = match &raw.lease {
+        Some(g) => match humantime::parse_duration(g.get_ref()) {
+            Ok(d) if d >= Duration::from_secs(1) => d,
+            Ok(_) => {
+                issues.push(lines.issue(
+                    g.span().start,
+                    "daemon.lease",
+                    "must be at least 1s; e.g. \"10m\"",
+                ));
+                Duration::from_secs(600)
+            }
+            Err(e) => {
+                issues.push(lines.issue(
+                    g.span().start,
+                    "daemon.lease",
+                    format!("not a duration ({e}); e.g. \"10m\""),
+                ));
+                Duration::from_secs(600)
+            }
+        },
+        None => Duration::from_secs(600),
+    };
     DaemonConfig {
         fetch_timeout,
         feed_failing_after,
-        database: raw.database.unwrap_or_else(default_database),
+        database,
+        lease,
         user_agent: raw.user_agent.unwrap_or_else(|| {
             format!(
                 "feedwatch/{} (+https://github.com/feedwatch/feedwatch)",

@@ -19,9 +19,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{self, Config, FeedConfig, Schedule};
-use crate::pipeline::{Pipeline, PollReport};
+use crate::pipeline::{Pipeline, PollReport, PollResult};
 use crate::server::{self, Metrics};
-use crate::store::Store;
+use crate::store::{ClaimMode, Store};
 
 /// The longest the scheduler sleeps without looking again (a reload or a clock jump is noticed
 /// within this).
@@ -37,7 +37,15 @@ pub async fn run(
     mut reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<()> {
     let store = Store::open(&config.daemon.database)
-        .with_context(|| format!("opening the database {}", config.daemon.database.display()))?;
+        .with_context(|| format!("opening the database {}", config.daemon.database))?;
+    match store.release_dead_leases() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            freed = n,
+            "took back the work of a feedwatch process of this host that died"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not check for leases of dead processes"),
+    }
     let pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -100,7 +108,7 @@ pub async fn run(
                 running.insert(key);
                 let p = pipeline.clone();
                 let f = feed.clone();
-                polls.spawn(async move { p.poll(&f).await });
+                polls.spawn(async move { p.poll(&f, ClaimMode::Due).await });
             } else {
                 next_wake = next_wake.min(when);
             }
@@ -114,10 +122,15 @@ pub async fn run(
                     Ok(report) => {
                         account(&metrics, &report);
                         running.remove(&report.feed);
-                        let next = store.feed(&report.feed).ok().flatten().and_then(|s| {
-                            if s.disabled_reason.is_some() { Some(i64::MAX) } else { s.next_due_at }
-                        });
-                        due.insert(report.feed.clone(), next.unwrap_or(now + 60));
+                        let next = match &report.outcome {
+                            PollResult::Skipped { until: Some(t), .. } => Some(*t),
+                            _ => store.feed(&report.feed).ok().flatten().and_then(|s| {
+                                if s.disabled_reason.is_some() { Some(i64::MAX) } else { s.next_due_at }
+                            }),
+                        };
+                        // An answer in the past (the database was down) is retried in a minute.
+                        let now = Utc::now().timestamp();
+                        due.insert(report.feed.clone(), next.filter(|t| *t > now).unwrap_or(now + 60));
                     }
                     Err(e) => {
                         // A poll task that panicked: its feed is retried after a pause. The
@@ -185,9 +198,9 @@ fn first_due(store: &Store, feed: &FeedConfig, now: i64) -> i64 {
 
 fn account(metrics: &Metrics, r: &PollReport) {
     Metrics::add(&metrics.polls, 1);
-    match r.outcome.as_str() {
-        "error" => Metrics::add(&metrics.poll_errors, 1),
-        "not-modified" => Metrics::add(&metrics.not_modified, 1),
+    match r.outcome {
+        PollResult::Error => Metrics::add(&metrics.poll_errors, 1),
+        PollResult::NotModified => Metrics::add(&metrics.not_modified, 1),
         _ => {}
     }
     Metrics::add(&metrics.new_stories, r.new_stories);

@@ -14,6 +14,7 @@ pub mod feed;
 pub mod fetch;
 pub mod notify;
 pub mod opml;
+pub mod outbox;
 pub mod pipeline;
 pub mod scheduler;
 pub mod server;

@@ -24,7 +24,7 @@ struct JsonBody<'a> {
 /// The default webhook body of design.md.
 pub fn json_body(alert: &Alert) -> Vec<u8> {
     let body = JsonBody {
-        kind: &alert.kind,
+        kind: alert.kind.as_str(),
         topic: &alert.topic,
         stories: &alert.stories,
     };
@@ -307,7 +307,7 @@ fn html_link(url: &str, text: &str) -> String {
 pub fn email_html(alert: &Alert) -> String {
     let mut body = format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert))));
     if alert.stories.is_empty() {
-        body.push_str(&format!("<p>Event: {}</p>\n", esc(&alert.kind)));
+        body.push_str(&format!("<p>Event: {}</p>\n", esc(alert.kind.as_str())));
     }
     for s in &alert.stories {
         body.push_str("<div>\n");
@@ -380,7 +380,7 @@ pub(crate) mod tests {
     pub fn alert(stories: Vec<AlertStory>) -> Alert {
         Alert {
             id: "alert-42".into(),
-            kind: "topic.match".into(),
+            kind: crate::outbox::AlertKind::TopicMatch,
             topic: "iraq-troops".into(),
             stories,
         }
