@@ -2,6 +2,8 @@
 //! misbehaving on purpose), a webhook receiver, and an SMTP server (Debian's aiosmtpd).
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
