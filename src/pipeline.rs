@@ -205,10 +205,13 @@ impl Pipeline {
             report.error = Some("shutting down".into());
             return report;
         };
-        let state = match self
-            .store
-            .claim_feed(&key, feed.url.as_str(), mode, self.lease)
-        {
+        let state = match self.store.claim_feed(
+            &key,
+            feed.url.as_str(),
+            mode,
+            self.lease,
+            Utc::now().timestamp_millis(),
+        ) {
             Ok(Claim::Claimed(s)) => *s,
             Ok(Claim::Disabled(reason)) => {
                 report.outcome = PollResult::Disabled;

@@ -184,15 +184,16 @@ impl Store {
         })
     }
 
-    /// Claims a configured feed for one poll by this process, for `lease` (see [`ClaimMode`]).
+    /// Claims a configured feed for one poll by this process, for `lease` from `now_ms` (unix
+    /// ms; see [`ClaimMode`]).
     pub fn claim_feed(
         &self,
         key: &str,
         config_url: &str,
         mode: ClaimMode,
         lease: Duration,
+        now_ms: i64,
     ) -> Result<Claim> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
         let now = now_ms.div_euclid(1000);
         let until = now
             + i64::try_from(lease.as_secs())

@@ -166,7 +166,31 @@ fn ingest_one(
     })
 }
 
+/// An earlier version of an item, kept when the feed changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub seen_at: i64,
+    pub title: String,
+}
+
 impl Store {
+    /// The revisions kept of a feed's item (by its GUID), oldest first.
+    pub fn revisions(&self, feed_id: i64, guid: &str) -> Result<Vec<Revision>> {
+        self.with(|db| {
+            db.query(
+                "SELECT r.seen_at, r.title FROM item_revisions r JOIN items i ON i.id = r.item_id
+                 WHERE i.feed_id = $1 AND i.guid = $2 ORDER BY r.seen_at, r.id",
+                args![feed_id, guid],
+                |r| {
+                    Ok(Revision {
+                        seen_at: r.get(0)?,
+                        title: r.get(1)?,
+                    })
+                },
+            )
+        })
+    }
+
     /// Whether the feed's item is stored already and unchanged, so its page need not be
     /// fetched again: by GUID, or (for feeds whose GUIDs change on every poll) by its canonical
     /// URL within the same feed. An item whose entry hash (or, for items stored before entry

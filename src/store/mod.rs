@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 pub use feeds::{Claim, ClaimMode, FeedState, PollOutcome, PollRecord};
-pub use items::{Ingested, NewItem, TopicHit};
+pub use items::{Ingested, NewItem, Revision, TopicHit};
 pub use outbox::OutboxRow;
 pub use stories::{Copy, StoryDoc, StoryRow};
 
