@@ -100,7 +100,7 @@ async fn opml_import_adds_new_feeds_to_feeds_d_and_export_lists_them() {
         &config,
         format!(
             "[daemon]\ndatabase = \"{}\"\n\n[[feed]]\nname = \"Known\"\nurl = \"https://known.example/rss\"\n",
-            dir.path().join("f.db").display()
+            support::database(dir.path())
         ),
     )
     .unwrap();
@@ -176,7 +176,7 @@ async fn topics_test_explains_hits_and_rejects_a_bad_query_with_its_column() {
         &config,
         format!(
             "[daemon]\ndatabase = \"{}\"\nallow_private_addresses = true\n[defaults]\nfull_article = false\n[[feed]]\nname = \"News\"\nurl = \"{base}/feed.xml\"\n",
-            dir.path().join("f.db").display()
+            support::database(dir.path())
         ),
     )
     .unwrap();

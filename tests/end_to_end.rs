@@ -49,7 +49,7 @@ smtp_url = "smtp://127.0.0.1:{smtp_port}"
 from = "feedwatch@example.org"
 to = ["me@example.org"]
 "#,
-        db = dir.join("feedwatch.db").display(),
+        db = support::database(dir),
         secret = secret.display(),
     );
     let path = dir.join("feedwatch.toml");

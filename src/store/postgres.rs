@@ -249,6 +249,18 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // A client closes its connection by blocking on its own small runtime, which must not
+        // happen on a thread that drives async tasks (the store is often dropped inside one):
+        // the connections are closed on a thread of their own.
+        let conns = std::mem::take(&mut *Self::lock(&self.idle));
+        if !conns.is_empty() {
+            let _ = std::thread::spawn(move || drop(conns)).join();
+        }
+    }
+}
+
 /// A checked-out connection, returned to the pool on drop unless it broke.
 struct Checked<'p> {
     pool: &'p Pool,
