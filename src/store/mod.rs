@@ -122,7 +122,7 @@ impl Database {
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
+    #[error("database error: {}", chain(.0))]
     Postgres(#[from] ::postgres::Error),
     #[error(
         "cannot open the database {path}: {source}; check the path and that its directory is writable"
@@ -158,6 +158,22 @@ impl StoreError {
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An error with its causes ("db error: FATAL: terminating connection due to administrator
+/// command"): the client's own message alone says too little to act on.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
 
 /// The database. Cheap to clone; clones share the connections and the band index.
 #[derive(Clone)]

@@ -194,8 +194,9 @@ impl Pool {
     fn connect(&self) -> Result<PgConn> {
         let mut client = self.config.connect(postgres::NoTls).map_err(|e| {
             StoreError::Unavailable(format!(
-                "{} cannot be reached ({e}); check that PostgreSQL is running and the URL, user and password are right",
-                self.shown
+                "{} cannot be reached ({}); check that PostgreSQL is running and the URL, user and password are right",
+                self.shown,
+                super::chain(&e)
             ))
         })?;
         if !self.migrated.load(Ordering::Acquire) {

@@ -37,6 +37,8 @@ pub struct Cluster {
     pub port: u16,
     pub dir: PathBuf,
     bin: PathBuf,
+    /// The server options it was started with, to start it again after [`Cluster::stop`].
+    options: String,
     /// The watchdog, its stdin pipe held open for the life of the process (see the module doc).
     _watchdog: Child,
 }
@@ -112,6 +114,7 @@ impl Cluster {
                     port,
                     dir,
                     bin,
+                    options,
                     _watchdog: watchdog,
                 };
             }
@@ -124,6 +127,40 @@ impl Cluster {
         }
         let _ = std::fs::remove_dir_all(&dir);
         panic!("PostgreSQL did not start (5 ports tried): {last}");
+    }
+
+    /// Stops the server (fast shutdown: connections are cut), as an outage would.
+    pub fn stop(&self) {
+        let out = server_command(is_root(), &self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "fast", "-w", "stop"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("running pg_ctl stop");
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the server again after [`Cluster::stop`], on the same port with the same data.
+    pub fn start_again(&self) {
+        let out = server_command(is_root(), &self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(["-o", &self.options, "-w", "-t", "60", "start"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("running pg_ctl start");
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/NAME`.
