@@ -233,7 +233,10 @@ pub struct FeedConfig {
 impl FeedConfig {
     /// The key the feed is stored under: its name when given, else its URL.
     pub fn key(&self) -> String {
-        self.name.clone().unwrap_or_else(|| self.url.to_string())
+        // Logged and shown everywhere: a password in the URL (basic auth) must not come along.
+        self.name
+            .clone()
+            .unwrap_or_else(|| crate::redact::url(&self.url))
     }
 }
 

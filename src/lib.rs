@@ -16,6 +16,7 @@ pub mod fetch;
 pub mod notify;
 pub mod opml;
 pub mod pipeline;
+pub mod redact;
 pub mod scheduler;
 pub mod server;
 pub mod store;

@@ -1,7 +1,8 @@
-//! Notifiers under hostile or careless conditions, through the real binary and real servers on
-//! loopback: no secret in any log at any level, no credentials over plain SMTP unless the config
-//! says so, no detour through proxy variables, and webhook secrets read as the Standard Webhooks
-//! libraries read them (checked with the reference verifier from the Python package registry).
+//! Secrets and the addresses they go to, through the real binary and real servers on loopback:
+//! no secret in any log at any level (SMTP login, webhook secret and tokens, passwords in feed
+//! URLs), no credentials over plain SMTP unless the config says so, no detour through proxy
+//! variables, and webhook secrets read as the Standard Webhooks libraries read them (checked with
+//! the reference verifier from the Python package registry).
 
 mod support;
 
@@ -251,6 +252,61 @@ async fn notify_test_at_trace_level_never_logs_the_webhook_secret_or_tokens() {
             "T0KEN-IN-PATH".into(),
             "T0KEN-IN-QUERY".into(),
             "T0KEN-IN-HEADER".into(),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_a_feed_url_is_never_logged_or_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/private.xml",
+        Route::Status {
+            status: 500,
+            retry_after: None,
+        },
+    );
+    let with_login = base.replace("http://", "http://reader:F33d-Pa55word@");
+    let path = dir.path().join("feedwatch.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n\n\
+             [[feed]]\nurl = \"{with_login}/private.xml\"\n\n\
+             [[feed]]\nname = \"named\"\nurl = \"{with_login}/private.xml?named\"\n",
+            db = dir.path().join("feedwatch.db").display()
+        ),
+    )
+    .unwrap();
+
+    let out = feedwatch_env(&path, &["once"], &[("RUST_LOG", "trace".into())]).await;
+
+    assert_eq!(
+        site.requests_to("/private.xml").len(),
+        2,
+        "both feeds were polled: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("poll failed"),
+        "the failure is logged: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("reader:***@"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_absent(
+        "the feed's password",
+        &out,
+        &[
+            "F33d-Pa55word".into(),
+            b64(b"reader:F33d-Pa55word"),
+            b64(b"reader:F33d-Pa55word")
+                .trim_end_matches('=')
+                .to_string(),
         ],
     );
 }
