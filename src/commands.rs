@@ -333,7 +333,7 @@ fn feeds(path: &Path) -> CliResult {
                     let _ = writeln!(out, "    last error: {e}");
                 }
                 if s.url != f.url.as_str() {
-                    let _ = writeln!(out, "    moved to: {}", s.url);
+                    let _ = writeln!(out, "    moved to: {}", crate::redact::url_text(&s.url));
                 }
             }
             None => {

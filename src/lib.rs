@@ -5,6 +5,7 @@
 //! `config` → `scheduler` → `fetch` → `feed` → `dedup`/`store` → `extract` → `topics` → `notify`.
 //! `pipeline` joins the stages for one feed poll, `daemon` runs them on schedule.
 
+pub mod address;
 pub mod commands;
 pub mod config;
 pub mod daemon;
@@ -16,6 +17,7 @@ pub mod notify;
 pub mod opml;
 pub mod outbox;
 pub mod pipeline;
+pub mod redact;
 pub mod scheduler;
 pub mod server;
 pub mod store;

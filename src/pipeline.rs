@@ -376,7 +376,7 @@ impl Pipeline {
         }
         if record.outcome == PollOutcome::Error {
             timing.consecutive_errors = errors_before.saturating_add(1);
-            tracing::warn!(feed = %key, url = %url, error = record.error.as_deref().unwrap_or(""), "poll failed");
+            tracing::warn!(feed = %key, url = %crate::redact::url(&url), error = record.error.as_deref().unwrap_or(""), "poll failed");
             // Measured from the start of this run of failures: one event per streak.
             let since = state.failing_since.unwrap_or(record.at);
             if record.at - since >= self.feed_failing_after.as_secs() as i64 {
@@ -409,13 +409,15 @@ impl Pipeline {
     /// A feed answered through permanent redirects only (with content or a 304): say so once
     /// per new address; the caller records the new URL to poll.
     fn feed_moved(&self, key: &str, moved: &Url) {
+        // Shown in the log and sent to notifiers: without a password the URL may carry.
+        let moved = crate::redact::url(moved);
         tracing::info!(feed = %key, to = %moved, "feed moved permanently; polling the new URL from now on");
         self.feed_event(
             AlertKind::FeedMoved,
             key,
-            moved.as_str(),
+            &moved,
             format!("Feed \"{key}\" moved permanently to {moved}; update its url in the config"),
-            moved.as_str(),
+            &moved,
         );
     }
 
