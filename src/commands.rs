@@ -141,6 +141,16 @@ fn internal(e: impl Into<anyhow::Error>) -> CliError {
     CliError::Internal(e.into())
 }
 
+/// A database that cannot be reached is the user's to fix (start it, fix the URL): exit 1
+/// with the message; anything else the store says is an internal failure.
+fn store_error(e: store::StoreError) -> CliError {
+    if e.is_unavailable() {
+        CliError::User(anyhow!(e))
+    } else {
+        internal(e)
+    }
+}
+
 type CliResult = Result<(), CliError>;
 
 pub async fn dispatch(cli: Cli) -> CliResult {
@@ -306,7 +316,7 @@ fn feeds(path: &Path) -> CliResult {
     );
     for f in &config.feeds {
         let key = f.key();
-        let state = store.feed(&key).map_err(internal)?;
+        let state = store.feed(&key).map_err(store_error)?;
         let when = |t: Option<i64>| t.map(store::rfc3339).unwrap_or_else(|| "never".into());
         match state {
             Some(s) => {
@@ -334,6 +344,14 @@ fn feeds(path: &Path) -> CliResult {
                 }
                 if s.url != f.url.as_str() {
                     let _ = writeln!(out, "    moved to: {}", crate::redact::url_text(&s.url));
+                }
+                if let Some(lease) = &s.lease {
+                    let _ = writeln!(
+                        out,
+                        "    being polled by {} (lease until {})",
+                        lease.owner,
+                        store::rfc3339(lease.until)
+                    );
                 }
             }
             None => {
@@ -367,7 +385,7 @@ fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResu
     let since = humantime::parse_duration(since)
         .map_err(|e| CliError::User(anyhow!("--since {since}: {e}; write e.g. 24h or 7d")))?;
     let from = Utc::now().timestamp() - since.as_secs() as i64;
-    let rows = store.stories(from, topic, 1000).map_err(internal)?;
+    let rows = store.stories(from, topic, 1000).map_err(store_error)?;
     let mut out = std::io::stdout().lock();
     for row in rows {
         if json {
@@ -402,7 +420,7 @@ fn search(path: &Path, text: &str, explain: bool) -> CliResult {
             .map(|f| f.tags.clone())
             .unwrap_or_default()
     };
-    let docs = store.story_docs(100_000, &tags).map_err(internal)?;
+    let docs = store.story_docs(100_000, &tags).map_err(store_error)?;
     let mut out = std::io::stdout().lock();
     let mut hits = 0;
     for d in &docs {
@@ -671,7 +689,7 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    for row in store.alerts(200).map_err(internal)? {
+    for row in store.alerts(200).map_err(store_error)? {
         if json {
             let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
             continue;

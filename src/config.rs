@@ -1376,6 +1376,48 @@ mod tests {
     }
 
     #[test]
+    fn the_database_is_a_sqlite_path_or_a_postgres_url_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = write(
+            dir.path(),
+            "pg.toml",
+            "[daemon]\ndatabase = \"postgres://fw@127.0.0.1:5432/news\"\nlease = \"2m\"\n",
+        );
+        let config = load(&pg).unwrap();
+        assert!(matches!(
+            config.daemon.database,
+            crate::store::Database::Postgres(_)
+        ));
+        assert_eq!(config.daemon.lease, Duration::from_secs(120));
+
+        let other = write(
+            dir.path(),
+            "other.toml",
+            "[daemon]\nuser_agent = \"x\"\ndatabase = \"mysql://fw@127.0.0.1/news\"\n",
+        );
+        let text = load(&other).unwrap_err().to_string();
+        assert!(
+            text.contains(":3:") && text.contains("daemon.database") && text.contains("mysql://"),
+            "{text}"
+        );
+        assert!(
+            !dir.path().join("mysql:").exists(),
+            "no folder named after the scheme"
+        );
+
+        let missing = write(
+            dir.path(),
+            "missing.toml",
+            &format!(
+                "[daemon]\ndatabase = \"postgres://fw@127.0.0.1/news\"\ndatabase_password_file = \"{}\"\n",
+                dir.path().join("nope").display()
+            ),
+        );
+        let text = load(&missing).unwrap_err().to_string();
+        assert!(text.contains("cannot be read"), "{text}");
+    }
+
+    #[test]
     fn every_mistake_is_reported_with_file_line_and_field() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(

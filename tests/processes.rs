@@ -288,6 +288,7 @@ async fn once_for_a_feed_another_process_is_polling_says_who_holds_it() {
     })
     .await;
     let out = feedwatch(&config, &["once", "--feed", "Desk 0"]).await;
+    let listed = text(&feedwatch(&config, &["feeds"]).await.stdout);
     let _ = daemon.kill();
     let _ = daemon.wait();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -300,5 +301,11 @@ async fn once_for_a_feed_another_process_is_polling_says_who_holds_it() {
         site.requests_to("/f0.xml").len(),
         1,
         "`once` did not fetch the feed the daemon holds"
+    );
+    // `feeds` shows which process holds it.
+    let held = format!(":{}:", daemon.id());
+    assert!(
+        listed.contains("being polled by") && listed.contains(&held),
+        "{listed}"
     );
 }
