@@ -331,8 +331,13 @@ fn owner_is_dead(owner: &str, this_host: &str) -> bool {
         return false;
     };
     host == this_host
-        && pid.parse::<u32>().is_ok_and(|pid| {
-            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && pid.parse::<i32>().is_ok_and(|pid| {
+            // Signal 0 tests for the process without touching it; "no such process" is the
+            // only answer that means gone (one of another user answers "not permitted").
+            pid != std::process::id() as i32
+                && rustix::process::Pid::from_raw(pid).is_some_and(|p| {
+                    rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH)
+                })
         })
 }
 

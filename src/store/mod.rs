@@ -276,16 +276,26 @@ impl Store {
 /// "host:pid:tag": enough for a person to find the process holding a lease, and unique even
 /// when a pid is reused after a restart.
 fn owner_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
+    let host = host_name();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{host}:{}:{:04x}", std::process::id(), nanos & 0xffff)
+}
+
+/// This machine's name, as leases carry it.
+fn host_name() -> String {
+    let name = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .trim()
+        .to_string();
+    if name.is_empty() {
+        "localhost".into()
+    } else {
+        name
+    }
 }
 
 /// Runs blocking database work from anywhere: on a tokio worker it tells the runtime first (so
