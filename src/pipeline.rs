@@ -679,6 +679,20 @@ impl Pipeline {
                 report.held += 1;
                 continue;
             }
+            // The batch was claimed at once and is sent one by one: each alert's lease is
+            // renewed just before it goes, and one whose lease ran out and was taken over by
+            // another process is left to that process.
+            match self
+                .store
+                .renew_alert_lease(row.id, Utc::now().timestamp(), self.lease)
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    report.errors.push(e.to_string());
+                    continue;
+                }
+            }
             if let Err(e) = self.store.refresh_alert(&mut alert) {
                 tracing::warn!(alert = %row.alert_id, error = %e, "could not refresh the alert's copies");
             }

@@ -44,14 +44,48 @@ fn serve(site: &Site, base: &str) {
     }
 }
 
+/// Writes `feedwatch.toml` and, for each of three processes, `pN.toml`: the same but for the
+/// user agent (`feedwatch-test/pN`), so the servers can tell which process asked.
 fn write_config(dir: &Path, base: &str, hook: &str, smtp_port: u16, lease: &str) -> PathBuf {
+    let main = write_one(
+        dir,
+        "feedwatch.toml",
+        "feedwatch-test",
+        base,
+        hook,
+        smtp_port,
+        lease,
+    );
+    for n in 0..3 {
+        write_one(
+            dir,
+            &format!("p{n}.toml"),
+            &format!("feedwatch-test/p{n}"),
+            base,
+            hook,
+            smtp_port,
+            lease,
+        );
+    }
+    main
+}
+
+fn write_one(
+    dir: &Path,
+    name: &str,
+    agent: &str,
+    base: &str,
+    hook: &str,
+    smtp_port: u16,
+    lease: &str,
+) -> PathBuf {
     let mut feeds = String::new();
     for f in 0..FEEDS {
         feeds.push_str(&format!(
             "[[feed]]\nname = \"Desk {f}\"\nurl = \"{base}/f{f}.xml\"\n\n"
         ));
     }
-    let path = dir.join("feedwatch.toml");
+    let path = dir.join(name);
     std::fs::write(
         &path,
         format!(
@@ -60,6 +94,7 @@ fn write_config(dir: &Path, base: &str, hook: &str, smtp_port: u16, lease: &str)
 database = "{db}"
 allow_private_addresses = true
 lease = "{lease}"
+user_agent = "{agent}"
 
 [defaults]
 interval = "1h"
@@ -133,11 +168,12 @@ fn feed_fetches(site: &Site) -> HashMap<String, usize> {
     n
 }
 
-fn spawn(config: &Path, command: &str, log: &str) -> Child {
-    let log = std::fs::File::create(config.with_file_name(log)).unwrap();
+/// Starts process `n` (its own `pN.toml`, its log in `pN.log`).
+fn spawn(config: &Path, command: &str, n: usize) -> Child {
+    let log = std::fs::File::create(config.with_file_name(format!("p{n}.log"))).unwrap();
     Command::new(env!("CARGO_BIN_EXE_feedwatch"))
         .arg("--config")
-        .arg(config)
+        .arg(config.with_file_name(format!("p{n}.toml")))
         .arg(command)
         .env("RUST_LOG", "warn")
         .env_remove("FEEDWATCH_CONFIG")
@@ -164,9 +200,7 @@ async fn three_once_started_together_fetch_each_feed_once_and_send_each_alert_on
     let smtp = SmtpServer::start(dir.path());
     let config = write_config(dir.path(), &base, &hook.url, smtp.port, "1m");
 
-    let children: Vec<Child> = (0..3)
-        .map(|n| spawn(&config, "once", &format!("p{n}.log")))
-        .collect();
+    let children: Vec<Child> = (0..3).map(|n| spawn(&config, "once", n)).collect();
     let config2 = config.clone();
     let statuses = tokio::task::spawn_blocking(move || {
         let _ = &config2;
@@ -216,9 +250,7 @@ async fn three_daemons_one_killed_with_sigkill_deliver_every_alert_and_repeat_on
     // The schema is in place before the daemons start, as after an upgrade.
     assert!(feedwatch(&config, &["check"]).await.status.success());
 
-    let mut children: Vec<Child> = (0..3)
-        .map(|n| spawn(&config, "run", &format!("p{n}.log")))
-        .collect();
+    let mut children: Vec<Child> = (0..3).map(|n| spawn(&config, "run", n)).collect();
     let expected = FEEDS * MATCHING_PER_FEED;
     eventually(30, "a first delivery", || {
         !hook.received.lock().unwrap().is_empty()
@@ -243,31 +275,64 @@ async fn three_daemons_one_killed_with_sigkill_deliver_every_alert_and_repeat_on
         let _ = c.wait();
     }
 
-    let fetches = feed_fetches(&site);
-    assert_eq!(fetches.len(), FEEDS, "{fetches:?}");
-    // A feed the killed daemon was polling is polled again once its lease expires: at most
-    // one such feed, since the polls of one feed take milliseconds here.
-    let refetched: Vec<_> = fetches.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        refetched.len() <= 1 && fetches.values().all(|n| *n <= 2),
-        "each feed fetched once in its period: {fetches:?}\n{}",
-        logs(dir.path())
-    );
+    // Every feed fetched once in its period, except one the killed daemon was polling when it
+    // died: that one is polled again by another daemon once the lease expires.
+    let mut by_feed: HashMap<String, Vec<String>> = HashMap::new();
+    for s in site.seen.lock().unwrap().iter() {
+        if s.path.ends_with(".xml") {
+            let agent = s
+                .headers
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            by_feed.entry(s.path.clone()).or_default().push(agent);
+        }
+    }
+    assert_eq!(by_feed.len(), FEEDS, "{by_feed:?}");
+    for (feed, agents) in &by_feed {
+        assert!(
+            agents.len() == 1 || (agents.len() == 2 && agents[0] == "feedwatch-test/p0"),
+            "{feed} fetched again though the first fetch was not the killed daemon's: {agents:?}\n{}",
+            logs(dir.path())
+        );
+    }
+    // The killed daemon sent one alert at a time: at most that one (a webhook or a mail)
+    // arrives again, under the same id, and only from a daemon taking over its work.
     let hooks = webhook_ids(&hook);
     assert_eq!(hooks.len(), expected, "{hooks:?}");
-    // The killed daemon sent one webhook at a time: at most that one arrives again, under the
-    // same id.
-    let repeated: Vec<_> = hooks.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        repeated.len() <= 1 && hooks.values().all(|n| *n <= 2),
-        "only an id in flight at the kill may repeat: {hooks:?}"
-    );
     let mails = message_ids(&smtp);
     assert_eq!(mails.len(), expected, "{mails:?}");
-    let repeated: Vec<_> = mails.iter().filter(|(_, n)| **n > 1).collect();
+    let repeats: Vec<_> = hooks
+        .iter()
+        .chain(mails.iter())
+        .filter(|(_, n)| **n > 1)
+        .collect();
     assert!(
-        repeated.len() <= 1 && mails.values().all(|n| *n <= 2),
-        "only a mail in flight at the kill may repeat: {mails:?}"
+        repeats.len() <= 1 && repeats.iter().all(|(_, n)| **n == 2),
+        "only the alert in flight at the kill may repeat: {repeats:?}"
+    );
+    let first_senders: Vec<String> = hook
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(h, _)| {
+            repeats
+                .iter()
+                .any(|(id, _)| h.get("webhook-id").is_some_and(|v| v == id.as_str()))
+        })
+        .map(|(h, _)| {
+            h.get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        })
+        .take(1)
+        .collect();
+    assert!(
+        first_senders.iter().all(|a| a == "feedwatch-test/p0"),
+        "a repeated webhook was first sent by the killed daemon: {first_senders:?}"
     );
 }
 
@@ -282,7 +347,7 @@ async fn once_for_a_feed_another_process_is_polling_says_who_holds_it() {
     let smtp = SmtpServer::start(dir.path());
     let config = write_config(dir.path(), &base, &hook.url, smtp.port, "1m");
     assert!(feedwatch(&config, &["check"]).await.status.success());
-    let mut daemon = spawn(&config, "run", "p0.log");
+    let mut daemon = spawn(&config, "run", 0);
     eventually(20, "the daemon asking for the hanging feed", || {
         !site.requests_to("/f0.xml").is_empty()
     })

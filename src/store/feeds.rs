@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::db::{Db, Row, args};
+use super::db::{Db, Dialect, Row, args};
 use super::{Lease, Result, Store, StoreError};
 
 /// What the scheduler and fetcher need to know about a feed between polls.
@@ -144,13 +144,17 @@ fn feed_state(db: &mut Db, key: &str, now: i64) -> Result<Option<FeedState>> {
 
 /// Makes sure the feed's row exists. A feed whose configured URL changed starts over at the new
 /// URL; one moved by a redirect keeps its move.
+///
+/// Two statements that write (and on PostgreSQL lock the row) only when something changes, so
+/// processes claiming a feed together do not queue behind each other's no-op upsert.
 fn upsert(db: &mut Db, key: &str, config_url: &str) -> Result<()> {
     db.execute(
-        "INSERT INTO feeds (key, config_url, url) VALUES ($1, $2, $2)
-         ON CONFLICT(key) DO UPDATE SET
-           url = CASE WHEN feeds.config_url = excluded.config_url THEN feeds.url ELSE excluded.config_url END,
-           disabled_reason = CASE WHEN feeds.config_url = excluded.config_url THEN feeds.disabled_reason ELSE NULL END,
-           config_url = excluded.config_url",
+        "INSERT INTO feeds (key, config_url, url) VALUES ($1, $2, $2) ON CONFLICT (key) DO NOTHING",
+        args![key, config_url],
+    )?;
+    db.execute(
+        "UPDATE feeds SET url = $2, disabled_reason = NULL, config_url = $2
+         WHERE key = $1 AND config_url <> $2",
         args![key, config_url],
     )?;
     Ok(())
@@ -202,18 +206,28 @@ impl Store {
         let owner: &str = &self.owner;
         self.tx(|db| {
             upsert(db, key, config_url)?;
-            let set = "UPDATE feeds SET lease_owner = $2, lease_until = $3, claimed_at_ms = $5
-                 WHERE key = $1 AND disabled_reason IS NULL
-                   AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2)";
+            // On PostgreSQL a row another process is claiming right now is skipped, not
+            // waited for: that process has the feed.
+            let lock = match db.dialect() {
+                Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+                Dialect::Sqlite => "",
+            };
+            let claim = |condition: &str| {
+                format!(
+                    "UPDATE feeds SET lease_owner = $2, lease_until = $3, claimed_at_ms = $5
+                     WHERE id IN (SELECT id FROM feeds
+                       WHERE key = $1 AND disabled_reason IS NULL
+                         AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2)
+                         AND {condition} {lock})"
+                )
+            };
             let taken = match mode {
                 ClaimMode::Due => db.execute(
-                    &format!("{set} AND (next_due_at IS NULL OR next_due_at <= $4)"),
+                    &claim("(next_due_at IS NULL OR next_due_at <= $4)"),
                     args![key, owner, until, now, now_ms],
                 )?,
                 ClaimMode::Pass { since_ms } => db.execute(
-                    &format!(
-                        "{set} AND (claimed_at_ms IS NULL OR claimed_at_ms < $6 OR lease_owner = $2)"
-                    ),
+                    &claim("(claimed_at_ms IS NULL OR claimed_at_ms < $6 OR lease_owner = $2)"),
                     args![key, owner, until, now, now_ms, since_ms],
                 )?,
             };
@@ -229,6 +243,14 @@ impl Store {
                 return Ok(Claim::Held(lease));
             }
             Ok(match mode {
+                // Due, free, and still not taken: another process is claiming it this moment
+                // (its row was skipped as locked); it is theirs.
+                ClaimMode::Due if state.next_due_at.is_none_or(|d| d <= now) => {
+                    Claim::Held(Lease {
+                        owner: "another process (claiming it now)".into(),
+                        until: now + 1,
+                    })
+                }
                 ClaimMode::Due => Claim::NotDue {
                     next_due_at: state.next_due_at.unwrap_or(now),
                 },

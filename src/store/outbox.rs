@@ -159,6 +159,24 @@ impl Store {
         })
     }
 
+    /// Extends this process's lease on an alert it claimed, right before sending it: false
+    /// when the lease ran out and another process took the alert meanwhile (then it is theirs
+    /// to send, and this process must not).
+    pub fn renew_alert_lease(&self, id: i64, now: i64, lease: Duration) -> Result<bool> {
+        let until = now
+            + i64::try_from(lease.as_secs())
+                .unwrap_or(i64::MAX / 2)
+                .max(1);
+        let owner: &str = &self.owner;
+        self.with(|db| {
+            Ok(db.execute(
+                "UPDATE outbox SET lease_until = $3
+                 WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
+                args![id, owner, until],
+            )? == 1)
+        })
+    }
+
     /// When the next pending alert falls due (or a sending one's lease runs out), to sleep
     /// until then.
     pub fn next_alert_due(&self) -> Result<Option<i64>> {
