@@ -28,6 +28,8 @@ use crate::{dedup, store};
 
 /// Article pages fetched at once for one feed; the fetcher's own per-host cap still applies.
 const PAGE_CONCURRENCY: usize = 4;
+/// Items stored in one transaction.
+const INGEST_CHUNK: usize = 32;
 /// Characters of story text kept as the alert summary.
 const SUMMARY_CHARS: usize = 300;
 
@@ -497,6 +499,7 @@ impl Pipeline {
             .buffered(PAGE_CONCURRENCY)
             .collect()
             .await;
+        let mut batch: Vec<(NewItem, Vec<TopicHit>)> = Vec::with_capacity(fresh.len());
         for (entry, (article, note)) in fresh.into_iter().zip(articles) {
             if let Some(n) = &note {
                 report.notes.push(format!(
@@ -506,7 +509,29 @@ impl Pipeline {
             }
             let item = compose_item(feed_id, entry, article.as_ref(), note);
             let hits = self.match_topics(feed, &feed_name, &item);
-            match self.store.ingest(&item, &hits) {
+            batch.push((item, hits));
+        }
+        // One transaction per chunk of the poll's items (one commit, one turn of the lock
+        // that stores stories across processes, held briefly); if one fails, its items go one
+        // by one, so a bad item costs only itself.
+        let mut results: Vec<(String, Result<Ingested, store::StoreError>)> = Vec::new();
+        for chunk in batch.chunks(INGEST_CHUNK) {
+            match self.store.ingest_many(chunk) {
+                Ok(done) => results.extend(
+                    chunk
+                        .iter()
+                        .map(|(i, _)| i.guid.clone())
+                        .zip(done.into_iter().map(Ok)),
+                ),
+                Err(_) => results.extend(
+                    chunk
+                        .iter()
+                        .map(|(item, hits)| (item.guid.clone(), self.store.ingest(item, hits))),
+                ),
+            }
+        }
+        for (guid, result) in results {
+            match result {
                 Ok(Ingested::NewStory { alerts, .. }) => {
                     report.new_stories += 1;
                     report.alerts += alerts;
@@ -517,9 +542,7 @@ impl Pipeline {
                 }
                 Ok(Ingested::Updated { .. }) => report.updated += 1,
                 Ok(Ingested::Seen) => {}
-                Err(e) => report
-                    .notes
-                    .push(format!("item {} not stored: {e}", entry.id)),
+                Err(e) => report.notes.push(format!("item {guid} not stored: {e}")),
             }
         }
     }

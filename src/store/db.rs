@@ -258,6 +258,11 @@ pub enum Db<'a, 't> {
     },
 }
 
+/// The parameters as the PostgreSQL client takes them.
+fn pg_params<'v>(args: &'v [Value]) -> Vec<&'v (dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
 /// `$1` → `?1`: SQLite reads `?NNN` as the NNN-th parameter, as PostgreSQL reads `$NNN`.
 fn sqlite_sql(sql: &str) -> Cow<'_, str> {
     if sql.contains('$') {
@@ -299,8 +304,7 @@ impl Db<'_, '_> {
             }
             Db::Postgres { .. } => {
                 let stmt = self.pg_statement(sql)?;
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+                let params = pg_params(args);
                 let Db::Postgres { target, .. } = self else {
                     unreachable!("matched above")
                 };
@@ -330,8 +334,7 @@ impl Db<'_, '_> {
             }
             Db::Postgres { .. } => {
                 let stmt = self.pg_statement(sql)?;
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+                let params = pg_params(args);
                 let Db::Postgres { target, .. } = self else {
                     unreachable!("matched above")
                 };

@@ -56,22 +56,32 @@ pub enum Ingested {
     JoinedStory { story_id: i64, alerts: usize },
 }
 
-/// The newest item of a feed at a page, `columns` read by `read` after the id (column 0).
-/// Chosen here rather than by `ORDER BY id DESC LIMIT 1`: with that, SQLite (built with STAT4)
-/// planned the statement again on every run, a tenth of an ingest's time.
-fn newest_item_at<T>(
+/// The feed's stored item for an entry, `columns` read by `read` from column 2 on: by its GUID,
+/// else (a feed re-issuing GUIDs for one page) the newest at the same canonical URL. One
+/// statement, one round trip to a database server. The newest is chosen here rather than by
+/// `ORDER BY id DESC LIMIT 1`: with that, SQLite (built with STAT4) planned the statement again
+/// on every run, a tenth of an ingest's time.
+fn stored_item<T>(
     db: &mut Db,
     columns: &str,
     feed_id: i64,
-    url: &str,
+    guid: &str,
+    canonical_url: Option<&str>,
     read: impl Fn(&super::db::Row) -> Result<T>,
 ) -> Result<Option<T>> {
-    let rows: Vec<(i64, T)> = db.query(
-        &format!("SELECT id, {columns} FROM items WHERE feed_id = $1 AND canonical_url = $2"),
-        args![feed_id, url],
-        |r| Ok((r.get(0)?, read(r)?)),
+    let rows: Vec<(i64, i64, T)> = db.query(
+        &format!(
+            "SELECT 1, id, {columns} FROM items WHERE feed_id = $1 AND guid = $2
+             UNION ALL
+             SELECT 0, id, {columns} FROM items WHERE feed_id = $1 AND canonical_url = $3"
+        ),
+        args![feed_id, guid, canonical_url],
+        |r| Ok((r.get(0)?, r.get(1)?, read(r)?)),
     )?;
-    Ok(rows.into_iter().max_by_key(|(id, _)| *id).map(|(_, t)| t))
+    Ok(rows
+        .into_iter()
+        .max_by_key(|(by_guid, id, _)| (*by_guid, *id))
+        .map(|(_, _, t)| t))
 }
 
 /// Stores one item inside the caller's serial transaction (see [`Store::ingest`]).
@@ -83,20 +93,16 @@ fn ingest_one(
 ) -> Result<Ingested> {
     let (hash, shingles) = dedup::digest(&item.title, &item.text);
 
-    let existing: Option<(i64, String, i64)> = db.query_opt(
-        "SELECT id, content_hash, story_id FROM items WHERE feed_id = $1 AND guid = $2",
-        args![item.feed_id, &item.guid],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
     // An unstable GUID: the feed re-issued, under a new GUID, an item it carried already at
     // the same page. The same text is nothing new; a changed one is an update of that item.
-    let existing = match (existing, &item.canonical_url) {
-        (Some(e), _) => Some(e),
-        (None, Some(u)) => newest_item_at(db, "content_hash, story_id", item.feed_id, u, |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?,
-        (None, None) => None,
-    };
+    let existing: Option<(i64, String, i64)> = stored_item(
+        db,
+        "content_hash, story_id",
+        item.feed_id,
+        &item.guid,
+        item.canonical_url.as_deref(),
+        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     if let Some((item_id, old_hash, story_id)) = existing {
         if old_hash == hash {
             // The feed's words changed but not the story's (a new summary of the same page):
@@ -205,18 +211,9 @@ impl Store {
     ) -> Result<bool> {
         type Stored = (Option<String>, Option<String>);
         let stored: Option<Stored> = self.with(|db| {
-            let by_guid: Option<Stored> = db.query_opt(
-                "SELECT title, entry_hash FROM items WHERE feed_id = $1 AND guid = $2",
-                args![feed_id, guid],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            match (by_guid, canonical_url) {
-                (Some(s), _) => Ok(Some(s)),
-                (None, Some(u)) => newest_item_at(db, "title, entry_hash", feed_id, u, |r| {
-                    Ok((r.get(1)?, r.get(2)?))
-                }),
-                (None, None) => Ok(None),
-            }
+            stored_item(db, "title, entry_hash", feed_id, guid, canonical_url, |r| {
+                Ok((r.get(2)?, r.get(3)?))
+            })
         })?;
         Ok(match (stored, title) {
             (None, _) => false,
@@ -242,6 +239,9 @@ impl Store {
     }
 
     fn ingest_all(&self, items: &[(&NewItem, &[TopicHit])]) -> Result<Vec<Ingested>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
         let done = self.serial(|db| {
             // Inside the serial transaction: the band index is brought up to date with every
             // process's stories under the lock, so none can slip in between.

@@ -313,6 +313,15 @@ fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// When a lease taken at `now` (unix seconds) for `lease` runs out: at least a second on.
+fn lease_until(now: i64, lease: std::time::Duration) -> i64 {
+    now.saturating_add(
+        i64::try_from(lease.as_secs())
+            .unwrap_or(i64::MAX / 2)
+            .max(1),
+    )
+}
+
 /// Seconds since the epoch as RFC 3339 UTC.
 pub fn rfc3339(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)

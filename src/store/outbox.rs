@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::db::{Db, Dialect, Row, args};
 use super::items::TopicHit;
-use super::{Result, Store, StoreError, stories};
+use super::{Result, Store, StoreError, lease_until, stories};
 use crate::notify::Alert;
 use crate::outbox::{AlertKind, OutboxState, digest_alert_id, match_alert_id};
 
@@ -131,10 +131,7 @@ impl Store {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<OutboxRow>> {
-        let until = now
-            + i64::try_from(lease.as_secs())
-                .unwrap_or(i64::MAX / 2)
-                .max(1);
+        let until = lease_until(now, lease);
         let owner: &str = &self.owner;
         self.tx(|db| {
             let lock = match db.dialect() {
@@ -163,10 +160,7 @@ impl Store {
     /// when the lease ran out and another process took the alert meanwhile (then it is theirs
     /// to send, and this process must not).
     pub fn renew_alert_lease(&self, id: i64, now: i64, lease: Duration) -> Result<bool> {
-        let until = now
-            + i64::try_from(lease.as_secs())
-                .unwrap_or(i64::MAX / 2)
-                .max(1);
+        let until = lease_until(now, lease);
         let owner: &str = &self.owner;
         self.with(|db| {
             Ok(db.execute(

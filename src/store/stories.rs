@@ -57,25 +57,20 @@ pub fn find(
     shingles: &dedup::Shingles,
     fingerprint: Option<&dedup::Fingerprint>,
 ) -> Result<Option<i64>> {
-    if let Some(u) = &item.canonical_url {
-        let by_url: Option<i64> = db.query_opt(
-            "SELECT story_id FROM items WHERE canonical_url = $1 LIMIT 1",
-            args![u],
-            |r| r.get(0),
-        )?;
-        if by_url.is_some() {
-            return Ok(by_url);
-        }
-    }
-    if !item.text.trim().is_empty() {
-        let by_hash: Option<i64> = db.query_opt(
-            "SELECT id FROM stories WHERE content_hash = $1 LIMIT 1",
-            args![hash],
-            |r| r.get(0),
-        )?;
-        if by_hash.is_some() {
-            return Ok(by_hash);
-        }
+    // The same page anywhere, or the same words: one round trip for both.
+    let hash_key = if item.text.trim().is_empty() {
+        None
+    } else {
+        Some(hash)
+    };
+    let (by_url, by_hash): (Option<i64>, Option<i64>) = db.query_one(
+        "SELECT (SELECT story_id FROM items WHERE canonical_url = $1 LIMIT 1),
+                (SELECT id FROM stories WHERE content_hash = $2 LIMIT 1)",
+        args![item.canonical_url.as_deref(), hash_key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if let Some(found) = by_url.or(by_hash) {
+        return Ok(Some(found));
     }
     match fingerprint {
         Some(fp) => fingerprints::near_duplicate(db, index, shingles, fp, item.seen_at),
