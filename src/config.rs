@@ -462,16 +462,27 @@ struct RawSite {
 struct Lines<'a> {
     file: &'a Path,
     text: &'a str,
+    /// Where each newline stands, found once: a file of thousands of feeds asks for the line
+    /// of each, and counting from the start every time cost the square of the file's size.
+    newlines: Vec<usize>,
 }
 
-impl Lines<'_> {
+impl<'a> Lines<'a> {
+    fn new(file: &'a Path, text: &'a str) -> Lines<'a> {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter_map(|(i, b)| (b == b'\n').then_some(i))
+            .collect();
+        Lines {
+            file,
+            text,
+            newlines,
+        }
+    }
+
     fn line_of(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        self.newlines.partition_point(|&n| n < offset) + 1
     }
 
     fn issue(
@@ -537,6 +548,44 @@ fn decode<T: serde::de::DeserializeOwned>(
     None
 }
 
+/// The largest config file (the main one or one in `feeds.d/`) read, in bytes: some 50,000 feeds.
+/// Every load (`check`, the daemon's start and each reload) parses every file whole.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+enum ReadError {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// A config file's text, refused past [`MAX_FILE_BYTES`] without reading further (a device or
+/// a runaway file names no size up front).
+fn read_file(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| ReadError::Io(std::io::Error::other("the file is not valid UTF-8")))
+}
+
+fn too_large(path: &Path) -> ConfigIssue {
+    ConfigIssue {
+        file: path.to_path_buf(),
+        line: 0,
+        field: String::new(),
+        message: format!(
+            "the file is larger than {} MiB, the most a config file may be; put the feeds in \
+             several files under feeds.d/",
+            MAX_FILE_BYTES >> 20
+        ),
+    }
+}
+
 /// Where the config is: `--config`, else `$FEEDWATCH_CONFIG` (both via clap), else the first
 /// of [`DEFAULT_PATHS`] that exists.
 pub fn locate(explicit: Option<&Path>) -> PathBuf {
@@ -571,9 +620,14 @@ fn default_database() -> PathBuf {
 /// Reads and validates the config at `path` and every `feeds.d/*.toml` beside it.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let mut issues = Vec::new();
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_file(path) {
         Ok(t) => t,
-        Err(e) => {
+        Err(ReadError::TooLarge) => {
+            return Err(ConfigError {
+                issues: vec![too_large(path)],
+            });
+        }
+        Err(ReadError::Io(e)) => {
             return Err(ConfigError {
                 issues: vec![ConfigIssue {
                     file: path.to_path_buf(),
@@ -596,7 +650,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<Config> {
-    let lines = Lines { file: path, text };
+    let lines = Lines::new(path, text);
     let Some(raw) = decode::<RawFile>(&lines, issues) else {
         // Still read feeds.d so one run of `check` shows every broken file.
         let _ = read_feeds_dir(path, &RawDefaults::default(), issues);
@@ -1096,9 +1150,13 @@ fn read_feeds_dir(
     paths.sort();
     let mut feeds = Vec::new();
     for path in paths {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_file(&path) {
             Ok(t) => t,
-            Err(e) => {
+            Err(ReadError::TooLarge) => {
+                issues.push(too_large(&path));
+                continue;
+            }
+            Err(ReadError::Io(e)) => {
                 issues.push(ConfigIssue {
                     file: path.clone(),
                     line: 0,
@@ -1108,10 +1166,7 @@ fn read_feeds_dir(
                 continue;
             }
         };
-        let lines = Lines {
-            file: &path,
-            text: &text,
-        };
+        let lines = Lines::new(&path, &text);
         if let Some(raw) = decode::<RawFeedsFile>(&lines, issues) {
             for (i, f) in raw.feed.into_iter().enumerate() {
                 if let Some(f) = resolve_feed(&lines, i, f, defaults, issues) {
@@ -1266,6 +1321,49 @@ interval = \"soon\"
         );
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("b.toml:3"), "{err}");
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_refused_by_name_without_reading_it_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = "[[feed]]\nurl = \"https://a.example/feed\"\n";
+        let big = "# padding\n".repeat(MAX_FILE_BYTES as usize / 10 + 1);
+        let path = write(dir.path(), "feedwatch.toml", &format!("{feed}{big}"));
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("feedwatch.toml: the file is larger than 4 MiB"), "{err}");
+
+        write(dir.path(), "feedwatch.toml", feed);
+        std::fs::create_dir(dir.path().join("feeds.d")).unwrap();
+        let feeds_d = dir.path().join("feeds.d");
+        write(&feeds_d, "a.toml", "[[feed]]\nurl = \"https://b.example/feed\"\n");
+        write(&feeds_d, "huge.toml", &big);
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("huge.toml: the file is larger than"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        // Just under the limit is read.
+        write(&feeds_d, "huge.toml", &big[..MAX_FILE_BYTES as usize - 10]);
+        assert_eq!(load(&path).unwrap().feeds.len(), 2);
+    }
+
+    #[test]
+    fn line_numbers_of_thousands_of_feeds_are_found_in_linear_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for i in 0..9_000 {
+            text.push_str(&format!(
+                "[[feed]]\nname = \"Feed {i}\"\nurl = \"https://f{i}.example/rss\"\n\n"
+            ));
+        }
+        // The last feed takes the name of the first: reported at its own line.
+        text.push_str("[[feed]]\nname = \"Feed 0\"\nurl = \"https://again.example/rss\"\n");
+        let path = write(dir.path(), "feedwatch.toml", &text);
+        let start = std::time::Instant::now();
+        let err = load(&path).unwrap_err().to_string();
+        let took = start.elapsed();
+        assert!(err.contains("feedwatch.toml:36001: feed.name"), "{err}");
+        // Counting lines from the start once per feed took 1.5 s in a release build; linear
+        // is far under this bound even in a debug one.
+        assert!(took < Duration::from_secs(5), "loading 9,000 feeds took {took:?}");
     }
 
     #[test]
