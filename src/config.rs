@@ -619,6 +619,12 @@ fn default_database() -> PathBuf {
 
 /// Reads and validates the config at `path` and every `feeds.d/*.toml` beside it.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, &[])
+}
+
+/// Loads the config as if the `extra` files (a path in `feeds.d/` and its text) were there too:
+/// how `import-opml` checks what it would write before it writes anything.
+pub fn load_with(path: &Path, extra: &[(PathBuf, String)]) -> Result<Config, ConfigError> {
     let mut issues = Vec::new();
     let text = match read_file(path) {
         Ok(t) => t,
@@ -640,7 +646,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             });
         }
     };
-    let config = parse_main(path, &text, &mut issues);
+    let config = parse_main(path, &text, extra, &mut issues);
     if issues.is_empty()
         && let Some(config) = config
     {
@@ -649,11 +655,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     Err(ConfigError { issues })
 }
 
-fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<Config> {
+fn parse_main(
+    path: &Path,
+    text: &str,
+    extra: &[(PathBuf, String)],
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<Config> {
     let lines = Lines::new(path, text);
     let Some(raw) = decode::<RawFile>(&lines, issues) else {
         // Still read feeds.d so one run of `check` shows every broken file.
-        let _ = read_feeds_dir(path, &RawDefaults::default(), issues);
+        let _ = read_feeds_dir(path, &RawDefaults::default(), extra, issues);
         return None;
     };
 
@@ -681,7 +692,7 @@ fn parse_main(path: &Path, text: &str, issues: &mut Vec<ConfigIssue>) -> Option<
             feeds.push(f);
         }
     }
-    feeds.extend(read_feeds_dir(path, &defaults, issues));
+    feeds.extend(read_feeds_dir(path, &defaults, extra, issues));
     let mut seen = HashSet::new();
     for f in &feeds {
         if !seen.insert(f.key()) {
@@ -1137,20 +1148,30 @@ fn resolve_notifier(
 fn read_feeds_dir(
     main: &Path,
     defaults: &RawDefaults,
+    extra: &[(PathBuf, String)],
     issues: &mut Vec<ConfigIssue>,
 ) -> Vec<FeedConfig> {
     let dir = feeds_dir(main);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
+    // Each file with its text when it is one of `extra`, not yet on disk.
+    let mut files: Vec<(PathBuf, Option<&str>)> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .map(|p| (p, None))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.extend(extra.iter().map(|(p, t)| (p.clone(), Some(t.as_str()))));
+    files.sort();
     let mut feeds = Vec::new();
-    for path in paths {
-        let text = match read_file(&path) {
+    for (path, given) in files {
+        let read = match given {
+            Some(t) if t.len() as u64 > MAX_FILE_BYTES => Err(ReadError::TooLarge),
+            Some(t) => Ok(t.to_string()),
+            None => read_file(&path),
+        };
+        let text = match read {
             Ok(t) => t,
             Err(ReadError::TooLarge) => {
                 issues.push(too_large(&path));
@@ -1330,12 +1351,19 @@ interval = \"soon\"
         let big = "# padding\n".repeat(MAX_FILE_BYTES as usize / 10 + 1);
         let path = write(dir.path(), "feedwatch.toml", &format!("{feed}{big}"));
         let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("feedwatch.toml: the file is larger than 4 MiB"), "{err}");
+        assert!(
+            err.contains("feedwatch.toml: the file is larger than 4 MiB"),
+            "{err}"
+        );
 
         write(dir.path(), "feedwatch.toml", feed);
         std::fs::create_dir(dir.path().join("feeds.d")).unwrap();
         let feeds_d = dir.path().join("feeds.d");
-        write(&feeds_d, "a.toml", "[[feed]]\nurl = \"https://b.example/feed\"\n");
+        write(
+            &feeds_d,
+            "a.toml",
+            "[[feed]]\nurl = \"https://b.example/feed\"\n",
+        );
         write(&feeds_d, "huge.toml", &big);
         let err = load(&path).unwrap_err().to_string();
         assert!(err.contains("huge.toml: the file is larger than"), "{err}");
@@ -1363,7 +1391,10 @@ interval = \"soon\"
         assert!(err.contains("feedwatch.toml:36001: feed.name"), "{err}");
         // Counting lines from the start once per feed took 1.5 s in a release build; linear
         // is far under this bound even in a debug one.
-        assert!(took < Duration::from_secs(5), "loading 9,000 feeds took {took:?}");
+        assert!(
+            took < Duration::from_secs(5),
+            "loading 9,000 feeds took {took:?}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod notify;
 pub mod opml;
 pub mod pipeline;
+pub mod printable;
 pub mod scheduler;
 pub mod server;
 pub mod store;

@@ -360,7 +360,10 @@ impl Scope<'_> {
             NearKind::Word(stem) => match self.index.stems.find(stem) {
                 Some(id) => {
                     let positions = self.index.stem_postings.get(id);
-                    (positions[..positions.partition_point(|&p| p < self.end)].to_vec(), 0)
+                    (
+                        positions[..positions.partition_point(|&p| p < self.end)].to_vec(),
+                        0,
+                    )
                 }
                 None => (Vec::new(), 0),
             },
