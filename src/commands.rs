@@ -16,9 +16,10 @@ use url::Url;
 use crate::config::{self, Config};
 use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::pipeline::Pipeline;
+use crate::printable::{self, line};
 use crate::store::{self, Store};
 use crate::topics::{Document, Query};
-use crate::{daemon, extract, feed, opml, printable};
+use crate::{daemon, extract, feed, opml};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -233,19 +234,23 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
     for r in &reports {
         match &r.error {
             Some(e) => {
-                let _ = writeln!(out, "{}: {}", r.feed, r.outcome);
-                eprintln!("feed \"{}\": {e}", r.feed);
+                let _ = writeln!(out, "{}: {}", line(&r.feed), r.outcome);
+                eprintln!("feed \"{}\": {}", line(&r.feed), line(&e.to_string()));
             }
             None => {
                 let _ = writeln!(
                     out,
                     "{}: {}, {} new stories, {} copies of known stories, {} alerts queued",
-                    r.feed, r.outcome, r.new_stories, r.joined_stories, r.alerts
+                    line(&r.feed),
+                    r.outcome,
+                    r.new_stories,
+                    r.joined_stories,
+                    r.alerts
                 );
             }
         }
         for note in &r.notes {
-            eprintln!("feed \"{}\": {note}", r.feed);
+            eprintln!("feed \"{}\": {}", line(&r.feed), line(note));
         }
     }
     let delivery = pipeline.deliver_due(true).await;
@@ -255,7 +260,7 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
         delivery.delivered, delivery.retrying, delivery.failed
     );
     for e in &delivery.errors {
-        eprintln!("alert: {e}");
+        eprintln!("alert: {}", line(&e.to_string()));
     }
     Ok(())
 }
@@ -297,7 +302,7 @@ fn feeds(path: &Path) -> CliResult {
                     "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
                     truncate(&key, 28),
                     when(s.last_poll_at),
-                    truncate(status.as_deref().unwrap_or("-"), 22),
+                    truncate(&line(status.as_deref().unwrap_or("-")), 22),
                     s.items,
                     if s.disabled_reason.is_some() {
                         "-".into()
@@ -307,10 +312,10 @@ fn feeds(path: &Path) -> CliResult {
                     s.consecutive_errors
                 );
                 if let Some(e) = &s.last_error {
-                    let _ = writeln!(out, "    last error: {e}");
+                    let _ = writeln!(out, "    last error: {}", line(e));
                 }
                 if s.url != f.url.as_str() {
-                    let _ = writeln!(out, "    moved to: {}", s.url);
+                    let _ = writeln!(out, "    moved to: {}", line(&s.url));
                 }
             }
             None => {
@@ -330,7 +335,9 @@ fn feeds(path: &Path) -> CliResult {
     Ok(())
 }
 
+/// `s` made printable (see [`printable::line`]) and cut to `n` characters.
 fn truncate(s: &str, n: usize) -> String {
+    let s = line(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -353,14 +360,17 @@ fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResu
             let when = row.published.as_deref().unwrap_or(&row.first_seen);
             let _ = writeln!(
                 out,
-                "{when}  {}  [{}]\n    {}",
-                row.title, row.feed, row.url
+                "{}  {}  [{}]\n    {}",
+                line(when),
+                line(&row.title),
+                line(&row.feed),
+                line(&row.url)
             );
             for c in &row.also_at {
-                let _ = writeln!(out, "    also at: {} [{}]", c.url, c.feed);
+                let _ = writeln!(out, "    also at: {} [{}]", line(&c.url), line(&c.feed));
             }
             if !row.topics.is_empty() {
-                let _ = writeln!(out, "    topics: {}", row.topics.join(", "));
+                let _ = writeln!(out, "    topics: {}", line(&row.topics.join(", ")));
             }
         }
     }
@@ -396,10 +406,17 @@ fn search(path: &Path, text: &str, explain: bool) -> CliResult {
         };
         hits += 1;
         let when = store::rfc3339(d.published.unwrap_or(d.first_seen));
-        let _ = writeln!(out, "{when}  {}  [{}]\n    {}", d.title, d.feed, d.url);
+        let _ = writeln!(
+            out,
+            "{when}  {}  [{}]\n    {}",
+            line(&d.title),
+            line(&d.feed),
+            line(&d.url)
+        );
         if explain {
-            let _ = writeln!(out, "    matched: {}", matched.join(", "));
-            let _ = writeln!(out, "    {}", crate::topics::snippet(&doc, &matched, 200));
+            let _ = writeln!(out, "    matched: {}", line(&matched.join(", ")));
+            let snippet = crate::topics::snippet(&doc, &matched, 200);
+            let _ = writeln!(out, "    {}", line(&snippet));
         }
     }
     if explain {
@@ -452,7 +469,12 @@ fn extract_files(url: Option<&Url>, json: bool, files: &[PathBuf]) -> CliResult 
             });
             let _ = writeln!(out, "{v}");
         } else {
-            let _ = writeln!(out, "{}\n\n{}", a.title.as_deref().unwrap_or(""), a.text);
+            let _ = writeln!(
+                out,
+                "{}\n\n{}",
+                line(a.title.as_deref().unwrap_or("")),
+                printable::text(&a.text)
+            );
         }
     }
     if failed {
@@ -476,8 +498,9 @@ fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
                 Ok(f) => {
                     let _ = writeln!(
                         out,
-                        "{name}: {} ({}), {} entries",
-                        f.title.as_deref().unwrap_or("(untitled)"),
+                        "{}: {} ({}), {} entries",
+                        line(&name),
+                        line(f.title.as_deref().unwrap_or("(untitled)")),
                         f.format,
                         f.entries.len()
                     );
@@ -485,13 +508,13 @@ fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
                         let _ = writeln!(
                             out,
                             "  {}  {}",
-                            e.title.as_deref().unwrap_or("(untitled)"),
-                            e.link.as_deref().unwrap_or("")
+                            line(e.title.as_deref().unwrap_or("(untitled)")),
+                            line(e.link.as_deref().unwrap_or(""))
                         );
                     }
                 }
                 Err(e) => {
-                    let _ = writeln!(out, "{name}: error: {e}");
+                    let _ = writeln!(out, "{}: error: {}", line(&name), line(&e.to_string()));
                 }
             }
         }
@@ -852,7 +875,7 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
             .as_deref()
             .filter(|_| row.state != "delivered")
         {
-            let _ = writeln!(out, "      last error: {e}");
+            let _ = writeln!(out, "      last error: {}", line(e));
         }
     }
     Ok(())

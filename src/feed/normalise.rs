@@ -1002,6 +1002,9 @@ mod tests {
         let f = crate::feed::parse(doc.as_bytes(), None, None).unwrap();
         assert_eq!(f.link, None);
         assert_eq!(f.entries[0].link, None);
-        assert_eq!(f.entries[1].link.as_deref(), Some("https://b.example/%1B[31m"));
+        assert_eq!(
+            f.entries[1].link.as_deref(),
+            Some("https://b.example/%1B[31m")
+        );
     }
 }
