@@ -302,7 +302,7 @@ fn feeds(path: &Path) -> CliResult {
                     "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
                     truncate(&key, 28),
                     when(s.last_poll_at),
-                    truncate(&line(status.as_deref().unwrap_or("-")), 22),
+                    truncate(status.as_deref().unwrap_or("-"), 22),
                     s.items,
                     if s.disabled_reason.is_some() {
                         "-".into()
