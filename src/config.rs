@@ -527,8 +527,10 @@ fn decode<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     let mut text = std::borrow::Cow::Borrowed(lines.text);
     // Each unknown key costs a decoding of the whole file: past a few the user has enough to
-    // fix (200 of them in a 3 MB file once took 23 s, on every reload too).
-    for _ in 0..=MAX_UNKNOWN_KEYS {
+    // fix (200 of them in a 3 MB file once took 23 s, on every reload too). A big file gets
+    // fewer tries, so the decodings stay within a fixed number of bytes.
+    let tries = (DECODE_BUDGET / lines.text.len().max(1)).clamp(1, MAX_UNKNOWN_KEYS + 1);
+    for _ in 0..tries {
         let e = match toml::from_str::<T>(&text) {
             Ok(v) => return Some(v),
             Err(e) => e,
@@ -551,7 +553,8 @@ fn decode<T: serde::de::DeserializeOwned>(
         line: 0,
         field: String::new(),
         message: format!(
-            "more than {MAX_UNKNOWN_KEYS} unknown keys; fix these and run check again for the rest"
+            "more unknown keys than the {} above; fix these and run check again for the rest",
+            tries - 1
         ),
     });
     None
@@ -559,6 +562,10 @@ fn decode<T: serde::de::DeserializeOwned>(
 
 /// How many unknown keys of one file are reported before `check` stops reading it.
 const MAX_UNKNOWN_KEYS: usize = 10;
+
+/// How many bytes of one file are decoded again for its unknown keys, at most: four times the
+/// largest file.
+const DECODE_BUDGET: usize = 4 * MAX_FILE_BYTES as usize;
 
 /// The largest config file (the main one or one in `feeds.d/`) read, in bytes: some 50,000 feeds.
 /// Every load (`check`, the daemon's start and each reload) parses every file whole.
