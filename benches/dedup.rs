@@ -187,7 +187,7 @@ fn main() {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let model = Model::learn();
-    let store = Store::open(&db).unwrap_or_else(|e| {
+    let store = Store::open_path(&db).unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(1)
     });

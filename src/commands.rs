@@ -16,8 +16,9 @@ use url::Url;
 use crate::config::{self, Config};
 use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::pipeline::Pipeline;
+use crate::pipeline::PollResult;
 use crate::printable::{self, line};
-use crate::store::{self, Store};
+use crate::store::{self, ClaimMode, Store};
 use crate::topics::{Document, Query};
 use crate::{daemon, extract, feed, opml};
 
@@ -141,6 +142,16 @@ fn internal(e: impl Into<anyhow::Error>) -> CliError {
     CliError::Internal(e.into())
 }
 
+/// A database that cannot be reached is the user's to fix (start it, fix the URL): exit 1
+/// with the message; anything else the store says is an internal failure.
+fn store_error(e: store::StoreError) -> CliError {
+    if e.is_unavailable() {
+        CliError::User(anyhow!(e))
+    } else {
+        internal(e)
+    }
+}
+
 type CliResult = Result<(), CliError>;
 
 pub async fn dispatch(cli: Cli) -> CliResult {
@@ -204,8 +215,14 @@ async fn run(path: &Path) -> CliResult {
 }
 
 async fn once(path: &Path, only: Option<&str>) -> CliResult {
+    // A feed another process claimed after this moment was polled in this pass: several
+    // `once` started together (or beside `run`) poll each feed once.
+    let since_ms = chrono::Utc::now().timestamp_millis();
     let config = config::load(path)?;
     let store = open_store(&config)?;
+    if let Err(e) = store.release_dead_leases() {
+        return Err(CliError::User(anyhow!(e)));
+    }
     let pipeline = Pipeline::new(&config, store).map_err(|e| CliError::User(anyhow!(e)))?;
     let feeds: Vec<_> = config
         .feeds
@@ -220,16 +237,32 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
             "no configured feed is named \"{name}\""
         )));
     }
+    // Each process starts at its own place in the list, so processes started together
+    // mostly claim different feeds instead of queueing behind each other on the same ones.
+    let mut feeds = feeds;
+    if feeds.len() > 1 {
+        let offset = (std::process::id() as usize).wrapping_mul(2_654_435_761) % feeds.len();
+        feeds.rotate_left(offset);
+    }
     let mut set = tokio::task::JoinSet::new();
     for f in feeds {
         let p = pipeline.clone();
-        set.spawn(async move { p.poll(&f).await });
+        set.spawn(async move { p.poll(&f, ClaimMode::Pass { since_ms }).await });
     }
     let mut reports = Vec::new();
     while let Some(r) = set.join_next().await {
         reports.push(r.map_err(internal)?);
     }
     reports.sort_by(|a, b| a.feed.cmp(&b.feed));
+    if only.is_some()
+        && let Some(r) = reports.first()
+        && let PollResult::Skipped { why, .. } = &r.outcome
+    {
+        return Err(CliError::User(anyhow!(
+            "feed \"{}\" was not polled: {why}; try again later",
+            r.feed
+        )));
+    }
     let mut out = std::io::stdout().lock();
     for r in &reports {
         match &r.error {
@@ -288,7 +321,7 @@ fn feeds(path: &Path) -> CliResult {
     );
     for f in &config.feeds {
         let key = f.key();
-        let state = store.feed(&key).map_err(internal)?;
+        let state = store.feed(&key).map_err(store_error)?;
         let when = |t: Option<i64>| t.map(store::rfc3339).unwrap_or_else(|| "never".into());
         match state {
             Some(s) => {
@@ -315,7 +348,16 @@ fn feeds(path: &Path) -> CliResult {
                     let _ = writeln!(out, "    last error: {}", line(e));
                 }
                 if s.url != f.url.as_str() {
-                    let _ = writeln!(out, "    moved to: {}", line(&s.url));
+                    let moved = crate::redact::url_text(&s.url);
+                    let _ = writeln!(out, "    moved to: {}", line(&moved));
+                }
+                if let Some(lease) = &s.lease {
+                    let _ = writeln!(
+                        out,
+                        "    being polled by {} (lease until {})",
+                        line(&lease.owner),
+                        store::rfc3339(lease.until)
+                    );
                 }
             }
             None => {
@@ -351,7 +393,7 @@ fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResu
     let since = humantime::parse_duration(since)
         .map_err(|e| CliError::User(anyhow!("--since {since}: {e}; write e.g. 24h or 7d")))?;
     let from = Utc::now().timestamp() - since.as_secs() as i64;
-    let rows = store.stories(from, topic, 1000).map_err(internal)?;
+    let rows = store.stories(from, topic, 1000).map_err(store_error)?;
     let mut out = std::io::stdout().lock();
     for row in rows {
         if json {
@@ -389,7 +431,7 @@ fn search(path: &Path, text: &str, explain: bool) -> CliResult {
             .map(|f| f.tags.clone())
             .unwrap_or_default()
     };
-    let docs = store.story_docs(100_000, &tags).map_err(internal)?;
+    let docs = store.story_docs(100_000, &tags).map_err(store_error)?;
     let mut out = std::io::stdout().lock();
     let mut hits = 0;
     for d in &docs {
@@ -817,7 +859,7 @@ async fn notify_test(path: &Path, name: &str) -> CliResult {
     let now = Utc::now();
     let alert = Alert {
         id: format!("msg_test_{}", now.timestamp_millis()),
-        kind: "test".into(),
+        kind: crate::outbox::AlertKind::Test,
         topic: "test".into(),
         stories: vec![AlertStory {
             id: "0".into(),
@@ -849,7 +891,7 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    for row in store.alerts(200).map_err(internal)? {
+    for row in store.alerts(200).map_err(store_error)? {
         if json {
             let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
             continue;
@@ -873,7 +915,7 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
         if let Some(e) = row
             .last_error
             .as_deref()
-            .filter(|_| row.state != "delivered")
+            .filter(|_| row.state != crate::outbox::OutboxState::Delivered)
         {
             let _ = writeln!(out, "      last error: {}", line(e));
         }

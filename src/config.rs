@@ -77,8 +77,12 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
-    /// The SQLite file holding all state.
-    pub database: PathBuf,
+    /// Where all state lives: a SQLite file, or a PostgreSQL database several processes share.
+    pub database: crate::store::Database,
+    /// How long a process holds a feed it polls or an alert it sends before another process
+    /// may take it over (the holder renews it while it works; a process that dies holds its
+    /// work this long).
+    pub lease: Duration,
     /// Sent with every request so site owners can tell who polls them.
     pub user_agent: String,
     /// Global cap on requests in flight, so a large feed list cannot exhaust sockets.
@@ -233,7 +237,10 @@ pub struct FeedConfig {
 impl FeedConfig {
     /// The key the feed is stored under: its name when given, else its URL.
     pub fn key(&self) -> String {
-        self.name.clone().unwrap_or_else(|| self.url.to_string())
+        // Logged and shown everywhere: a password in the URL (basic auth) must not come along.
+        self.name
+            .clone()
+            .unwrap_or_else(|| crate::redact::url(&self.url))
     }
 }
 
@@ -320,6 +327,9 @@ pub enum NotifierKind {
 pub struct EmailConfig {
     /// `smtp://host:port` (plain, or `?tls=required` for STARTTLS) or `smtps://host:port`.
     pub smtp_url: Url,
+    /// The notifier's `tls` key, when given: "none", "opportunistic", "required" (or
+    /// "starttls") or "implicit"; read with `smtp_url` by [`smtp_security`].
+    pub tls: Option<String>,
     pub from: String,
     pub to: Vec<String>,
     pub username: Option<String>,
@@ -327,6 +337,150 @@ pub struct EmailConfig {
     pub password_file: Option<PathBuf>,
     /// A PEM CA certificate for private mail servers.
     pub ca_file: Option<PathBuf>,
+}
+
+/// How an email notifier's connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// No TLS: for a trusted local relay only.
+    Plain,
+    /// STARTTLS when the server offers it, plain text when it does not (or when someone in
+    /// between strips the offer).
+    Opportunistic,
+    /// STARTTLS, or no mail.
+    StartTls,
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+}
+
+/// A mistake in an email notifier's security settings: the key it concerns and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSecurityIssue {
+    /// "smtp_url" or "tls".
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Reads how an email notifier secures its connection from `smtp_url` (its scheme and `?tls=`)
+/// and the notifier's `tls` key, and refuses a login that would cross the network in the clear:
+/// `with_login` (a username or password_file is set) over plain SMTP needs `tls = "none"` (or
+/// `?tls=none`) said explicitly, for a trusted local relay, and is never sent opportunistically.
+/// Used by `check` (through [`load`]) and by the sender itself.
+pub fn smtp_security(
+    url: &Url,
+    tls: Option<&str>,
+    with_login: bool,
+) -> Result<SmtpSecurity, SmtpSecurityIssue> {
+    let on = |field: &'static str, message: String| SmtpSecurityIssue { field, message };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(on(
+            "smtp_url",
+            "smtp_url must not carry credentials; use username and password_file".to_string(),
+        ));
+    }
+    let scheme = url.scheme();
+    let mut param = None;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "tls" => param = Some(v.to_string()),
+            other => {
+                return Err(on(
+                    "smtp_url",
+                    format!(
+                        "smtp_url has an unknown parameter \"{other}\"; only tls= is understood"
+                    ),
+                ));
+            }
+        }
+    }
+    let mode = |value: &str| match (scheme, value) {
+        ("smtps", "required" | "implicit") => Some(SmtpSecurity::Implicit),
+        ("smtp", "none") => Some(SmtpSecurity::Plain),
+        ("smtp", "required" | "starttls") => Some(SmtpSecurity::StartTls),
+        ("smtp", "opportunistic") => Some(SmtpSecurity::Opportunistic),
+        _ => None,
+    };
+    let from_url = match param.as_deref() {
+        None if scheme == "smtps" => SmtpSecurity::Implicit,
+        None if scheme == "smtp" => SmtpSecurity::Plain,
+        None => {
+            return Err(on(
+                "smtp_url",
+                format!("smtp_url scheme {scheme}:// is not smtp:// or smtps://"),
+            ));
+        }
+        Some(v) => mode(v).ok_or_else(|| {
+            on(
+                "smtp_url",
+                format!(
+                    "smtp_url: tls={v} is not understood with {scheme}://; use tls=required (STARTTLS) or smtps://"
+                ),
+            )
+        })?,
+    };
+    let security = match tls {
+        None => from_url,
+        Some(key) => {
+            if !matches!(
+                key,
+                "none" | "opportunistic" | "required" | "starttls" | "implicit"
+            ) {
+                return Err(on(
+                    "tls",
+                    format!(
+                        "tls = \"{key}\" is not understood; use \"required\" (STARTTLS), \"implicit\" (with smtps://), \"opportunistic\" or \"none\""
+                    ),
+                ));
+            }
+            let Some(from_key) = mode(key) else {
+                return Err(on(
+                    "tls",
+                    format!(
+                        "tls = \"{key}\" contradicts {scheme}:// in smtp_url; {}",
+                        if scheme == "smtps" {
+                            "smtps:// is always TLS: drop the tls key or write smtp://"
+                        } else {
+                            "implicit TLS is written smtps://host:465"
+                        }
+                    ),
+                ));
+            };
+            if param.is_some() && from_key != from_url {
+                return Err(on(
+                    "tls",
+                    format!(
+                        "tls = \"{key}\" contradicts the tls= parameter of smtp_url; keep one of them"
+                    ),
+                ));
+            }
+            from_key
+        }
+    };
+    let explicit_none = tls == Some("none") || param.as_deref() == Some("none");
+    if with_login {
+        match security {
+            SmtpSecurity::Plain if !explicit_none => {
+                return Err(on(
+                    "smtp_url",
+                    "smtp:// without TLS would send username and password_file in the clear; \
+                     use smtps://host:465 or smtp://host:587?tls=required (STARTTLS), or say \
+                     tls = \"none\" in this notifier for a trusted local relay"
+                        .to_string(),
+                ));
+            }
+            SmtpSecurity::Opportunistic => {
+                return Err(on(
+                    if param.is_some() { "smtp_url" } else { "tls" },
+                    "opportunistic TLS falls back to plain text when STARTTLS is not offered \
+                     (or is stripped on the way) and would then send username and \
+                     password_file in the clear; use tls=required (STARTTLS) or smtps://"
+                        .to_string(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(security)
 }
 
 #[derive(Debug, Clone)]
@@ -377,7 +531,9 @@ struct RawFeedsFile {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawDaemon {
-    database: Option<PathBuf>,
+    database: Option<Spanned<String>>,
+    database_password_file: Option<PathBuf>,
+    lease: Option<Spanned<String>>,
     user_agent: Option<String>,
     max_concurrent_fetches: Option<Spanned<i64>>,
     per_host_concurrency: Option<Spanned<i64>>,
@@ -439,9 +595,10 @@ struct RawNotifier {
     username: Option<String>,
     password_file: Option<PathBuf>,
     ca_file: Option<PathBuf>,
+    tls: Option<Spanned<String>>,
     // webhook
     url: Option<Spanned<String>>,
-    secret_file: Option<PathBuf>,
+    secret_file: Option<Spanned<PathBuf>>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
     format: Option<Spanned<String>>,
@@ -932,10 +1089,52 @@ fn resolve_daemon(
         }),
         None => Duration::from_secs(24 * 3600),
     };
+    let database = match &raw.database {
+        Some(d) => {
+            crate::store::Database::parse(d.get_ref(), raw.database_password_file.as_deref())
+                .unwrap_or_else(|e| {
+                    issues.push(lines.issue(d.span().start, "daemon.database", e));
+                    crate::store::Database::Sqlite(default_database())
+                })
+        }
+        None => {
+            if raw.database_password_file.is_some() {
+                issues.push(lines.issue(
+                    0,
+                    "daemon.database_password_file",
+                    "is for a postgres:// database; set database = \"postgres://…\" beside it or remove it",
+                ));
+            }
+            crate::store::Database::Sqlite(default_database())
+        }
+    };
+    let lease = match &raw.lease {
+        Some(g) => match humantime::parse_duration(g.get_ref()) {
+            Ok(d) if d >= Duration::from_secs(1) => d,
+            Ok(_) => {
+                issues.push(lines.issue(
+                    g.span().start,
+                    "daemon.lease",
+                    "must be at least 1s; e.g. \"10m\"",
+                ));
+                Duration::from_secs(600)
+            }
+            Err(e) => {
+                issues.push(lines.issue(
+                    g.span().start,
+                    "daemon.lease",
+                    format!("not a duration ({e}); e.g. \"10m\""),
+                ));
+                Duration::from_secs(600)
+            }
+        },
+        None => Duration::from_secs(600),
+    };
     DaemonConfig {
         fetch_timeout,
         feed_failing_after,
-        database: raw.database.unwrap_or_else(default_database),
+        database,
+        lease,
         user_agent: raw.user_agent.unwrap_or_else(|| {
             format!(
                 "feedwatch/{} (+https://github.com/feedwatch/feedwatch)",
@@ -1077,8 +1276,21 @@ fn resolve_notifier(
                     format!("\"{a}\" is not an email address; write e.g. me@example.org"),
                 ));
             }
+            let tls = raw.tls.as_ref().map(|t| t.get_ref().clone());
+            if let Some(url) = &smtp_url {
+                let with_login = raw.username.is_some() || raw.password_file.is_some();
+                if let Err(e) = smtp_security(url, tls.as_deref(), with_login) {
+                    let at = match (e.field, &raw.tls, &raw.smtp_url) {
+                        ("tls", Some(t), _) => t.span().start,
+                        (_, _, Some(u)) => u.span().start,
+                        _ => start,
+                    };
+                    issues.push(lines.issue(at, field(e.field), e.message));
+                }
+            }
             NotifierKind::Email(EmailConfig {
                 smtp_url: smtp_url?,
+                tls,
                 from: from?,
                 to: raw.to,
                 username: raw.username,
@@ -1128,9 +1340,22 @@ fn resolve_notifier(
                     ));
                 }
             }
+            // The secret is read at each send (so it can be rotated); a file that is there now
+            // must already hold a key receivers can verify with. A missing one may still appear
+            // (a mount, a credential) and is reported when a send needs it.
+            if let Some(sf) = &raw.secret_file
+                && let Ok(content) = std::fs::read(sf.get_ref())
+                && let Err(why) = crate::notify::webhook_signing_key(&content)
+            {
+                issues.push(lines.issue(
+                    sf.span().start,
+                    field("secret_file"),
+                    format!("{}: {why}", sf.get_ref().display()),
+                ));
+            }
             NotifierKind::Webhook(WebhookConfig {
                 url: url?,
-                secret_file: raw.secret_file,
+                secret_file: raw.secret_file.map(Spanned::into_inner),
                 headers: raw.headers,
                 format,
             })
@@ -1243,6 +1468,48 @@ mod tests {
         );
         assert!(!config.topics.is_empty());
         assert!(!config.notifiers.is_empty());
+    }
+
+    #[test]
+    fn the_database_is_a_sqlite_path_or_a_postgres_url_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let pg = write(
+            dir.path(),
+            "pg.toml",
+            "[daemon]\ndatabase = \"postgres://fw@127.0.0.1:5432/news\"\nlease = \"2m\"\n",
+        );
+        let config = load(&pg).unwrap();
+        assert!(matches!(
+            config.daemon.database,
+            crate::store::Database::Postgres(_)
+        ));
+        assert_eq!(config.daemon.lease, Duration::from_secs(120));
+
+        let other = write(
+            dir.path(),
+            "other.toml",
+            "[daemon]\nuser_agent = \"x\"\ndatabase = \"mysql://fw@127.0.0.1/news\"\n",
+        );
+        let text = load(&other).unwrap_err().to_string();
+        assert!(
+            text.contains(":3:") && text.contains("daemon.database") && text.contains("mysql://"),
+            "{text}"
+        );
+        assert!(
+            !dir.path().join("mysql:").exists(),
+            "no folder named after the scheme"
+        );
+
+        let missing = write(
+            dir.path(),
+            "missing.toml",
+            &format!(
+                "[daemon]\ndatabase = \"postgres://fw@127.0.0.1/news\"\ndatabase_password_file = \"{}\"\n",
+                dir.path().join("nope").display()
+            ),
+        );
+        let text = load(&missing).unwrap_err().to_string();
+        assert!(text.contains("cannot be read"), "{text}");
     }
 
     #[test]

@@ -19,9 +19,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{self, Config, FeedConfig, Schedule};
-use crate::pipeline::{Pipeline, PollReport};
+use crate::pipeline::{Pipeline, PollReport, PollResult};
 use crate::server::{self, Metrics};
-use crate::store::Store;
+use crate::store::{ClaimMode, Store};
 
 /// The longest the scheduler sleeps without looking again (a reload or a clock jump is noticed
 /// within this).
@@ -37,7 +37,15 @@ pub async fn run(
     mut reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<()> {
     let store = Store::open(&config.daemon.database)
-        .with_context(|| format!("opening the database {}", config.daemon.database.display()))?;
+        .with_context(|| format!("opening the database {}", config.daemon.database))?;
+    match store.release_dead_leases() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            freed = n,
+            "took back the work of a feedwatch process of this host that died"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not check for leases of dead processes"),
+    }
     let pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -63,6 +71,12 @@ pub async fn run(
         stop_rx.clone(),
     ));
     background.spawn(watchdog(metrics.clone(), store.clone(), stop_rx.clone()));
+    background.spawn(watch_database(
+        store.clone(),
+        config.daemon.database.clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    ));
     let mut digests = spawn_digests(&config, pipeline_rx.clone(), stop_rx.clone());
 
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -83,7 +97,13 @@ pub async fn run(
         metrics.last_loop_at.store(now, Ordering::Relaxed);
         let pipeline = pipeline_rx.borrow().clone();
         let mut next_wake = now + MAX_SLEEP.as_secs() as i64;
-        for feed in &config.feeds {
+        // While the database does not answer nothing is polled (nothing could be recorded);
+        // due feeds wait in the database and are polled once it is back.
+        let db_up = metrics.database_up();
+        if !db_up {
+            next_wake = now + DB_RETRY.as_secs() as i64;
+        }
+        for feed in config.feeds.iter().filter(|_| db_up) {
             let key = feed.key();
             if running.contains(&key) {
                 continue;
@@ -100,7 +120,7 @@ pub async fn run(
                 running.insert(key);
                 let p = pipeline.clone();
                 let f = feed.clone();
-                polls.spawn(async move { p.poll(&f).await });
+                polls.spawn(async move { p.poll(&f, ClaimMode::Due).await });
             } else {
                 next_wake = next_wake.min(when);
             }
@@ -114,10 +134,16 @@ pub async fn run(
                     Ok(report) => {
                         account(&metrics, &report);
                         running.remove(&report.feed);
-                        let next = store.feed(&report.feed).ok().flatten().and_then(|s| {
-                            if s.disabled_reason.is_some() { Some(i64::MAX) } else { s.next_due_at }
-                        });
-                        due.insert(report.feed.clone(), next.unwrap_or(now + 60));
+                        let next = match &report.outcome {
+                            PollResult::Skipped { until: Some(t), .. } => Some(*t),
+                            _ => store.feed(&report.feed).ok().flatten().and_then(|s| {
+                                if s.disabled_reason.is_some() { Some(i64::MAX) } else { s.next_due_at }
+                            }),
+                        };
+                        // No answer, or one in the past (the database did not answer): asked
+                        // again soon; the scheduler polls nothing until the database is back.
+                        let now = Utc::now().timestamp();
+                        due.insert(report.feed.clone(), next.filter(|t| *t > now).unwrap_or(now + DB_RETRY.as_secs() as i64));
                     }
                     Err(e) => {
                         // A poll task that panicked: its feed is retried after a pause. The
@@ -180,6 +206,47 @@ pub async fn run(
     Ok(())
 }
 
+/// How often the database is asked whether it answers.
+const DB_RETRY: Duration = Duration::from_secs(5);
+/// How often the daemon says, while the database does not answer, that it does not.
+const DB_COMPLAINT_EVERY: i64 = 60;
+
+/// Asks the database every few seconds whether it answers, for the scheduler (which polls
+/// nothing while it does not) and `/healthz`; says so in the log once a minute while it does
+/// not, and once when it is back.
+async fn watch_database(
+    store: Store,
+    database: crate::store::Database,
+    metrics: Arc<Metrics>,
+    stop: watch::Receiver<bool>,
+) {
+    let mut down_since: Option<i64> = None;
+    let mut said_at = i64::MIN / 2;
+    loop {
+        let now = Utc::now().timestamp();
+        match store.ping() {
+            Ok(()) => {
+                metrics.database(now, Ok(()));
+                if let Some(since) = down_since.take() {
+                    tracing::info!(database = %database, down_for_s = now - since, "the database answers again; polling resumes");
+                }
+            }
+            Err(e) => {
+                metrics.database(now, Err(e.to_string()));
+                down_since.get_or_insert(now);
+                if now - said_at >= DB_COMPLAINT_EVERY {
+                    said_at = now;
+                    tracing::error!(database = %database, error = %e, "the database does not answer; polling nothing until it does (nothing is lost: due feeds and queued alerts wait in it)");
+                }
+            }
+        }
+        tokio::select! {
+            _ = stopped(stop.clone()) => return,
+            _ = tokio::time::sleep(DB_RETRY) => {}
+        }
+    }
+}
+
 /// When a feed is first due in this run: as stored, or now for a feed never polled.
 fn first_due(store: &Store, feed: &FeedConfig, now: i64) -> i64 {
     match store.feed(&feed.key()) {
@@ -190,10 +257,14 @@ fn first_due(store: &Store, feed: &FeedConfig, now: i64) -> i64 {
 }
 
 fn account(metrics: &Metrics, r: &PollReport) {
+    if matches!(r.outcome, PollResult::Skipped { .. }) {
+        // Another process has it: nothing done here.
+        return;
+    }
     Metrics::add(&metrics.polls, 1);
-    match r.outcome.as_str() {
-        "error" => Metrics::add(&metrics.poll_errors, 1),
-        "not-modified" => Metrics::add(&metrics.not_modified, 1),
+    match r.outcome {
+        PollResult::Error => Metrics::add(&metrics.poll_errors, 1),
+        PollResult::NotModified => Metrics::add(&metrics.not_modified, 1),
         _ => {}
     }
     Metrics::add(&metrics.new_stories, r.new_stories);
@@ -294,7 +365,7 @@ async fn watchdog(metrics: Arc<Metrics>, store: Store, stop: watch::Receiver<boo
     let enabled = sd_notify::watchdog_enabled().is_some();
     loop {
         let now = Utc::now().timestamp();
-        if store.schema_version().is_ok() {
+        if store.ping().is_ok() {
             metrics.last_db_ok_at.store(now, Ordering::Relaxed);
         }
         if enabled && metrics.healthy(now, (MAX_SLEEP.as_secs() * 3) as i64) {

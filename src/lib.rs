@@ -5,6 +5,7 @@
 //! `config` → `scheduler` → `fetch` → `feed` → `dedup`/`store` → `extract` → `topics` → `notify`.
 //! `pipeline` joins the stages for one feed poll, `daemon` runs them on schedule.
 
+pub mod address;
 pub mod commands;
 pub mod config;
 pub mod daemon;
@@ -14,8 +15,10 @@ pub mod feed;
 pub mod fetch;
 pub mod notify;
 pub mod opml;
+pub mod outbox;
 pub mod pipeline;
 pub mod printable;
+pub mod redact;
 pub mod scheduler;
 pub mod server;
 pub mod store;

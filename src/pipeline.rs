@@ -20,8 +20,9 @@ use crate::fetch::{
     Conditional, FEED_MAX_BYTES, FetchError, FetchOptions, FetchOutcome, Fetcher, PAGE_MAX_BYTES,
 };
 use crate::notify::{Alert, AlertStory, Notifiers};
+use crate::outbox::AlertKind;
 use crate::scheduler::{self, PollTiming};
-use crate::store::{Ingested, NewItem, PollRecord, Store, TopicHit};
+use crate::store::{Claim, ClaimMode, Ingested, NewItem, PollOutcome, PollRecord, Store, TopicHit};
 use crate::topics::{Document, PreparedDocument, Query};
 use crate::{dedup, store};
 
@@ -55,14 +56,66 @@ pub struct Pipeline {
     pub feed_events: Arc<Vec<(String, Vec<String>)>>,
     /// A feed failing this long raises "feed.failing".
     pub feed_failing_after: Duration,
+    /// How long a claimed feed or alert stays this process's (see `[daemon] lease`).
+    pub lease: Duration,
+    /// Polls under way at once, so thousands of due feeds claim (and hold database
+    /// connections) a few at a time; the fetcher's own limits still apply inside.
+    pub poll_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// How a poll ended, for logs and `feedwatch once`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PollResult {
+    /// Fetched and parsed (or, before anything ran, not known yet).
+    #[default]
+    Ok,
+    /// The server answered 304.
+    NotModified,
+    /// Fetching or parsing failed, or the database did not answer.
+    Error,
+    /// The feed is disabled (410 Gone).
+    Disabled,
+    /// Not polled by this process: another one holds it, or polled it already; `until` is when
+    /// to look again, when known.
+    Skipped { why: String, until: Option<i64> },
+}
+
+impl PollResult {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PollResult::Ok => "ok",
+            PollResult::NotModified => "not-modified",
+            PollResult::Error => "error",
+            PollResult::Disabled => "disabled",
+            PollResult::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+impl From<PollOutcome> for PollResult {
+    fn from(o: PollOutcome) -> PollResult {
+        match o {
+            PollOutcome::Ok => PollResult::Ok,
+            PollOutcome::NotModified => PollResult::NotModified,
+            PollOutcome::Error => PollResult::Error,
+        }
+    }
+}
+
+impl std::fmt::Display for PollResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PollResult::Skipped { why, .. } => write!(f, "skipped ({why})"),
+            other => f.write_str(other.as_str()),
+        }
+    }
 }
 
 /// What one poll did, for logs and `feedwatch once`.
 #[derive(Debug, Clone, Default)]
 pub struct PollReport {
     pub feed: String,
-    /// "ok", "not-modified", "error", "disabled".
-    pub outcome: String,
+    pub outcome: PollResult,
     pub new_stories: usize,
     pub joined_stories: usize,
     pub updated: usize,
@@ -131,30 +184,103 @@ impl Pipeline {
                     .collect(),
             ),
             feed_failing_after: d.feed_failing_after,
+            lease: d.lease,
+            poll_slots: Arc::new(tokio::sync::Semaphore::new(
+                d.max_concurrent_fetches.saturating_mul(2).max(1),
+            )),
         })
     }
 
-    /// Polls one feed and stores what is new. Never fails: problems are in the report and in
-    /// the feed's stored state.
-    pub async fn poll(&self, feed: &FeedConfig) -> PollReport {
+    /// Polls one feed and stores what is new, if this process can claim it (`mode`): another
+    /// process may hold the feed or have polled it already. Never fails: problems are in the
+    /// report and in the feed's stored state.
+    pub async fn poll(&self, feed: &FeedConfig, mode: ClaimMode) -> PollReport {
         let key = feed.key();
         let mut report = PollReport {
             feed: key.clone(),
             ..Default::default()
         };
-        let state = match self.store.sync_feed(&key, feed.url.as_str()) {
-            Ok(s) => s,
+        let Ok(_slot) = self.poll_slots.acquire().await else {
+            report.outcome = PollResult::Error;
+            report.error = Some("shutting down".into());
+            return report;
+        };
+        let state = match self.store.claim_feed(
+            &key,
+            feed.url.as_str(),
+            mode,
+            self.lease,
+            Utc::now().timestamp_millis(),
+        ) {
+            Ok(Claim::Claimed(s)) => *s,
+            Ok(Claim::Disabled(reason)) => {
+                report.outcome = PollResult::Disabled;
+                report.error = Some(reason);
+                return report;
+            }
+            Ok(Claim::Held(lease)) => {
+                report.outcome = PollResult::Skipped {
+                    why: format!(
+                        "being polled by {} until {}",
+                        lease.owner,
+                        store::rfc3339(lease.until)
+                    ),
+                    until: Some(lease.until + 1),
+                };
+                return report;
+            }
+            Ok(Claim::NotDue { next_due_at }) => {
+                report.outcome = PollResult::Skipped {
+                    why: format!(
+                        "polled by another process; next due {}",
+                        store::rfc3339(next_due_at)
+                    ),
+                    until: Some(next_due_at),
+                };
+                return report;
+            }
+            Ok(Claim::Polled { by }) => {
+                report.outcome = PollResult::Skipped {
+                    why: format!(
+                        "already polled in this pass by {}",
+                        by.as_deref().unwrap_or("another process")
+                    ),
+                    until: None,
+                };
+                return report;
+            }
             Err(e) => {
-                report.outcome = "error".into();
+                report.outcome = PollResult::Error;
                 report.error = Some(e.to_string());
                 return report;
             }
         };
-        if let Some(reason) = &state.disabled_reason {
-            report.outcome = "disabled".into();
-            report.error = Some(reason.clone());
-            return report;
-        }
+        // Keeps the lease while the poll runs, however long its pages take.
+        let renewer = {
+            let store = self.store.clone();
+            let lease = self.lease;
+            let id = state.id;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    if !matches!(store.renew_feed_lease(id, lease), Ok(true)) {
+                        return;
+                    }
+                }
+            })
+        };
+        let report = self.poll_claimed(feed, state, report).await;
+        renewer.abort();
+        report
+    }
+
+    async fn poll_claimed(
+        &self,
+        feed: &FeedConfig,
+        state: crate::store::FeedState,
+        mut report: PollReport,
+    ) -> PollReport {
+        let key = report.feed.clone();
         let now = Utc::now();
         let url = Url::parse(&state.url).unwrap_or_else(|_| feed.url.clone());
         let conditional = Conditional {
@@ -175,7 +301,7 @@ impl Pipeline {
                 moved_permanently,
                 ..
             }) => {
-                record.outcome = "not-modified".into();
+                record.outcome = PollOutcome::NotModified;
                 record.http_status = Some(304);
                 record.etag = state.etag.clone();
                 record.last_modified = state.last_modified.clone();
@@ -203,7 +329,7 @@ impl Pipeline {
                 .unwrap_or_else(|e| Err(feed::FeedError::Panicked(e.to_string())));
                 match parsed {
                     Ok(parsed) => {
-                        record.outcome = "ok".into();
+                        record.outcome = PollOutcome::Ok;
                         record.etag = fetched.etag;
                         record.last_modified = fetched.last_modified;
                         record.title = feed.name.clone().or(parsed.title.clone());
@@ -219,20 +345,20 @@ impl Pipeline {
                         record.new_items = report.new_stories + report.joined_stories;
                     }
                     Err(e) => {
-                        record.outcome = "error".into();
+                        record.outcome = PollOutcome::Error;
                         record.error = Some(format!("the feed could not be parsed: {e}"));
                     }
                 }
             }
             Err(FetchError::Gone) => {
-                record.outcome = "error".into();
+                record.outcome = PollOutcome::Error;
                 record.http_status = Some(410);
                 record.error = Some(FetchError::Gone.to_string());
                 record.disabled_reason =
                     Some("the server answered 410 Gone; remove the feed or fix its URL".into());
                 tracing::warn!(feed = %key, "feed is gone (410); it will not be polled again");
                 self.feed_event(
-                    "feed.gone",
+                    AlertKind::FeedGone,
                     &key,
                     url.as_str(),
                     format!("Feed \"{key}\" is gone (410 Gone); it is no longer polled"),
@@ -240,7 +366,7 @@ impl Pipeline {
                 );
             }
             Err(e) => {
-                record.outcome = "error".into();
+                record.outcome = PollOutcome::Error;
                 if let FetchError::Status { code, retry_after } = &e {
                     record.http_status = Some(*code);
                     timing.retry_after = *retry_after;
@@ -248,14 +374,14 @@ impl Pipeline {
                 record.error = Some(e.to_string());
             }
         }
-        if record.outcome == "error" {
+        if record.outcome == PollOutcome::Error {
             timing.consecutive_errors = errors_before.saturating_add(1);
-            tracing::warn!(feed = %key, url = %url, error = record.error.as_deref().unwrap_or(""), "poll failed");
+            tracing::warn!(feed = %key, url = %crate::redact::url(&url), error = record.error.as_deref().unwrap_or(""), "poll failed");
             // Measured from the start of this run of failures: one event per streak.
             let since = state.failing_since.unwrap_or(record.at);
             if record.at - since >= self.feed_failing_after.as_secs() as i64 {
                 self.feed_event(
-                    "feed.failing",
+                    AlertKind::FeedFailing,
                     &key,
                     &since.to_string(),
                     format!(
@@ -272,7 +398,7 @@ impl Pipeline {
         if let Err(e) = self.store.record_poll(state.id, &record) {
             tracing::error!(feed = %key, error = %e, "could not record the poll");
         }
-        report.outcome = record.outcome;
+        report.outcome = record.outcome.into();
         report.error = record.error;
         if report.alerts > 0 {
             self.alerts_queued.notify_one();
@@ -283,23 +409,25 @@ impl Pipeline {
     /// A feed answered through permanent redirects only (with content or a 304): say so once
     /// per new address; the caller records the new URL to poll.
     fn feed_moved(&self, key: &str, moved: &Url) {
+        // Shown in the log and sent to notifiers: without a password the URL may carry.
+        let moved = crate::redact::url(moved);
         tracing::info!(feed = %key, to = %moved, "feed moved permanently; polling the new URL from now on");
         self.feed_event(
-            "feed.moved",
+            AlertKind::FeedMoved,
             key,
-            moved.as_str(),
+            &moved,
             format!("Feed \"{key}\" moved permanently to {moved}; update its url in the config"),
-            moved.as_str(),
+            &moved,
         );
     }
 
     /// Queues a feed-health event for the notifiers that asked for it; `unique` makes repeats of
     /// the same event (the same move, the same failure streak) one alert.
-    fn feed_event(&self, kind: &str, key: &str, unique: &str, title: String, url: &str) {
+    fn feed_event(&self, kind: AlertKind, key: &str, unique: &str, title: String, url: &str) {
         let notifiers: Vec<String> = self
             .feed_events
             .iter()
-            .filter(|(_, events)| events.iter().any(|e| e == kind))
+            .filter(|(_, events)| events.iter().any(|e| e == kind.as_str()))
             .map(|(n, _)| n.clone())
             .collect();
         if notifiers.is_empty() {
@@ -308,7 +436,7 @@ impl Pipeline {
         let now = Utc::now();
         let alert = Alert {
             id: format!("{kind}:{key}:{unique}"),
-            kind: kind.to_string(),
+            kind,
             topic: key.to_string(),
             stories: vec![AlertStory {
                 id: format!("feed:{key}"),
@@ -528,7 +656,7 @@ impl Pipeline {
     pub async fn deliver_due(&self, all_pending: bool) -> DeliveryReport {
         let mut report = DeliveryReport::default();
         let now = Utc::now().timestamp();
-        let rows = match self.store.due_alerts(now, all_pending, 500) {
+        let rows = match self.store.claim_alerts(now, all_pending, 500, self.lease) {
             Ok(r) => r,
             Err(e) => {
                 report.errors.push(e.to_string());
@@ -551,12 +679,22 @@ impl Pipeline {
                 report.held += 1;
                 continue;
             }
+            // The batch was claimed at once and is sent one by one: each alert's lease is
+            // renewed just before it goes, and one whose lease ran out and was taken over by
+            // another process is left to that process.
+            match self
+                .store
+                .renew_alert_lease(row.id, Utc::now().timestamp(), self.lease)
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    report.errors.push(e.to_string());
+                    continue;
+                }
+            }
             if let Err(e) = self.store.refresh_alert(&mut alert) {
                 tracing::warn!(alert = %row.alert_id, error = %e, "could not refresh the alert's copies");
-            }
-            if let Err(e) = self.store.mark_sending(row.id) {
-                report.errors.push(e.to_string());
-                continue;
             }
             let result = self.notifiers.send(&row.notifier, &alert).await;
             let now = Utc::now().timestamp();

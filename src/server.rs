@@ -28,6 +28,9 @@ pub struct Metrics {
     pub last_loop_at: AtomicI64,
     /// Unix time the database last answered, for the same reason.
     pub last_db_ok_at: AtomicI64,
+    /// Why the database does not answer, while it does not (PostgreSQL down, say): `/healthz`
+    /// says so at once instead of after two minutes.
+    pub db_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Metrics {
@@ -35,10 +38,52 @@ impl Metrics {
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// Healthy: the loop went round and the database answered within `max_age` seconds.
+    /// Healthy: the loop went round and the database answered within `max_age` seconds, and
+    /// its last answer was not an error.
     pub fn healthy(&self, now: i64, max_age: i64) -> bool {
-        now - self.last_loop_at.load(Ordering::Relaxed) <= max_age
-            && now - self.last_db_ok_at.load(Ordering::Relaxed) <= max_age
+        self.unhealthy_because(now, max_age).is_none()
+    }
+
+    /// Why the daemon is not healthy, if it is not.
+    pub fn unhealthy_because(&self, now: i64, max_age: i64) -> Option<String> {
+        if let Some(e) = self
+            .db_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Some(format!(
+                "the database is unavailable ({e}); polling is paused until it answers"
+            ));
+        }
+        if now - self.last_loop_at.load(Ordering::Relaxed) > max_age
+            || now - self.last_db_ok_at.load(Ordering::Relaxed) > max_age
+        {
+            return Some(format!(
+                "the scheduler loop or the database has not answered for {max_age} s"
+            ));
+        }
+        None
+    }
+
+    /// Whether the database answered at the last check (or has not been checked yet).
+    pub fn database_up(&self) -> bool {
+        self.db_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+
+    /// Records whether the database answered.
+    pub fn database(&self, now: i64, result: Result<(), String>) {
+        let mut e = self.db_error.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(()) => {
+                self.last_db_ok_at.store(now, Ordering::Relaxed);
+                *e = None;
+            }
+            Err(why) => *e = Some(why),
+        }
     }
 
     pub fn render(&self) -> String {
@@ -81,6 +126,15 @@ impl Metrics {
             ),
         ];
         let mut out = String::new();
+        let up = self
+            .db_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none();
+        out.push_str(&format!(
+            "# HELP feedwatch_database_up Whether the database answered at the last check.\n# TYPE feedwatch_database_up gauge\nfeedwatch_database_up {}\n",
+            u8::from(up)
+        ));
         for (name, help, value) in counters {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
@@ -106,14 +160,13 @@ pub async fn serve(
         .await
 }
 
-async fn healthz(State(m): State<Arc<Metrics>>) -> (StatusCode, &'static str) {
-    if m.healthy(chrono::Utc::now().timestamp(), 120) {
-        (StatusCode::OK, "ok\n")
-    } else {
-        (
+async fn healthz(State(m): State<Arc<Metrics>>) -> (StatusCode, String) {
+    match m.unhealthy_because(chrono::Utc::now().timestamp(), 120) {
+        None => (StatusCode::OK, "ok\n".into()),
+        Some(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "unhealthy: the scheduler loop or the database has not answered for 2 minutes\n",
-        )
+            format!("unhealthy: {why}\n"),
+        ),
     }
 }
 

@@ -96,7 +96,7 @@ notify = ["out"]
 name = "out"
 {notifier}
 "#,
-            db = dir.join("feedwatch.db").display()
+            db = support::database(dir)
         ),
     )
     .unwrap();
@@ -572,10 +572,10 @@ async fn an_alert_failing_for_longer_than_give_up_after_is_given_up_and_stays_li
         "a 500 is retried"
     );
     // Two days pass (the default give_up_after is 48 h): the alert was queued 49 hours ago.
-    rusqlite::Connection::open(dir.path().join("feedwatch.db"))
-        .unwrap()
-        .execute("UPDATE outbox SET created_at = created_at - 49 * 3600", [])
-        .unwrap();
+    support::run_sql(
+        dir.path(),
+        "UPDATE outbox SET created_at = created_at - 49 * 3600",
+    );
     assert!(feedwatch(&config, &["once"]).await.status.success());
     let rows = outbox(&config).await;
     assert_eq!(rows[0]["state"], "failed", "{rows:?}");

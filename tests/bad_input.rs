@@ -12,7 +12,7 @@ fn config_with(
 ) -> std::path::PathBuf {
     let mut c = format!(
         "[daemon]\ndatabase = \"{}\"\nallow_private_addresses = {allow_private}\nfetch_timeout = \"2s\"\n\n[defaults]\nfull_article = false\n",
-        dir.join("feedwatch.db").display()
+        support::database(dir)
     );
     for (name, url) in feeds {
         c.push_str(&format!("\n[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n"));

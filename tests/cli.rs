@@ -100,7 +100,7 @@ async fn opml_import_adds_new_feeds_to_feeds_d_and_export_lists_them() {
         &config,
         format!(
             "[daemon]\ndatabase = \"{}\"\n\n[[feed]]\nname = \"Known\"\nurl = \"https://known.example/rss\"\n",
-            dir.path().join("f.db").display()
+            support::database(dir.path())
         ),
     )
     .unwrap();
@@ -176,7 +176,7 @@ async fn topics_test_explains_hits_and_rejects_a_bad_query_with_its_column() {
         &config,
         format!(
             "[daemon]\ndatabase = \"{}\"\nallow_private_addresses = true\n[defaults]\nfull_article = false\n[[feed]]\nname = \"News\"\nurl = \"{base}/feed.xml\"\n",
-            dir.path().join("f.db").display()
+            support::database(dir.path())
         ),
     )
     .unwrap();
@@ -379,4 +379,36 @@ async fn deeply_nested_or_repeated_opml_outlines_cost_little_and_make_one_feed()
     );
     let took = start.elapsed();
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}
+
+#[tokio::test]
+async fn check_validates_a_postgres_database_without_connecting_and_feeds_says_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feedwatch.toml");
+    // Nothing listens on this port.
+    let port = free_port();
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\ndatabase = \"postgres://fw:hunter2@127.0.0.1:{port}/news\"\n\n[[feed]]\nname = \"N\"\nurl = \"https://n.example/rss\"\n"
+        ),
+    )
+    .unwrap();
+    let out = feedwatch(&config, &["check"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = feedwatch(&config, &["feeds"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}/news")) && err.contains("cannot be reached"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2"),
+        "the password is never shown: {err}"
+    );
+    assert!(
+        !dir.path().join("postgres:").exists(),
+        "the URL is not taken as a file path"
+    );
 }

@@ -20,7 +20,7 @@ fn write_config(dir: &Path, listen: Option<u16>, rest: &str) -> PathBuf {
         format!(
             "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n{listen}\n\
              [defaults]\ninterval = \"1h\"\nfull_article = false\n\n{rest}",
-            db = dir.join("feedwatch.db").display(),
+            db = support::database(dir),
         ),
     )
     .unwrap();

@@ -13,7 +13,8 @@ const QUERY: &str = r#"iraq AND (troops OR "coalition forces") NOT sport"#;
 
 fn write_config(dir: &Path, base: &str, hook: &str, smtp_port: u16) -> std::path::PathBuf {
     let secret = dir.join("hook.secret");
-    std::fs::write(&secret, "s3cret-key\n").unwrap();
+    // Standard Webhooks form: whsec_ and the base64 of the key bytes (b"s3cret-key").
+    std::fs::write(&secret, "whsec_czNjcmV0LWtleQ==\n").unwrap();
     let config = format!(
         r#"
 [daemon]
@@ -49,7 +50,7 @@ smtp_url = "smtp://127.0.0.1:{smtp_port}"
 from = "feedwatch@example.org"
 to = ["me@example.org"]
 "#,
-        db = dir.join("feedwatch.db").display(),
+        db = support::database(dir),
         secret = secret.display(),
     );
     let path = dir.join("feedwatch.toml");

@@ -27,6 +27,43 @@ use std::hash::Hasher;
 use siphasher::sip::SipHasher13;
 use unicode_normalization::UnicodeNormalization;
 
+/// How far apart (seconds) two copies of one story may first be seen and still be joined by
+/// text similarity; older stories are news of another day.
+pub const NEAR_DUPLICATE_WINDOW: i64 = 3 * 24 * 3600;
+
+/// At most this many candidates are checked per lookup, those sharing the most band keys first:
+/// a template shared by many stories must not make one lookup read them all.
+pub const MAX_CANDIDATES: usize = 24;
+
+/// The stories of `index` worth checking against a text with fingerprint `fp`, best first:
+/// those sharing more band keys, and among equals the newest (today's copy is likelier than
+/// last week's); at most [`MAX_CANDIDATES`].
+pub fn candidates(index: &BandIndex, fp: &Fingerprint) -> Vec<i64> {
+    // (story, keys shared), counted by sorting: when stock phrases crowd the keys, ~40 keys of
+    // up to 64 stories each give thousands of ids, and a search of the list per id would grow
+    // with the square of that.
+    let mut ids: Vec<i64> = Vec::new();
+    for key in &fp.bands {
+        index.stories_with(*key, |id| ids.push(id));
+    }
+    ids.sort_unstable();
+    let mut counted: Vec<(i64, usize)> = ids
+        .chunk_by(|a, b| a == b)
+        .map(|same| (same[0], same.len()))
+        .collect();
+    counted.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    counted
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// Whether a story first seen at `then` can be joined by text to one seen at `now`.
+pub fn within_window(now: i64, then: i64) -> bool {
+    (now - then).abs() <= NEAR_DUPLICATE_WINDOW
+}
+
 /// Lowercased, diacritic-free word tokens of a text.
 pub fn words(text: &str) -> Vec<String> {
     let folded: String = text

@@ -363,7 +363,7 @@ fn check_scheme(url: &Url) -> Result<(), FetchError> {
     if matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty()) {
         Ok(())
     } else {
-        Err(FetchError::InvalidUrl(url.to_string()))
+        Err(FetchError::InvalidUrl(crate::redact::url(url)))
     }
 }
 
@@ -371,7 +371,8 @@ fn check_scheme(url: &Url) -> Result<(), FetchError> {
 fn redirect_target(current: &Url, location: &HeaderValue) -> Result<Url, FetchError> {
     let text = location.to_str().map_err(|_| {
         FetchError::InvalidUrl(format!(
-            "a redirect from {current} to an unreadable Location"
+            "a redirect from {} to an unreadable Location",
+            crate::redact::url(current)
         ))
     })?;
     let next = current

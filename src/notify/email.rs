@@ -1,8 +1,9 @@
 //! Email delivery over SMTP with lettre: one multipart (text + HTML) message per alert.
 //!
 //! `smtp_url` picks the security: `smtp://host:port` plain, `smtp://host:port?tls=required`
-//! STARTTLS (or `tls=opportunistic`), `smtps://host:port` implicit TLS; `ca_file` adds a PEM root
-//! for private servers. The password is read from `password_file` at send time, so rotating it
+//! STARTTLS (or `tls=opportunistic`), `smtps://host:port` implicit TLS, or the notifier's `tls`
+//! key does (see [`crate::config::smtp_security`]); a login is never sent without TLS unless the
+//! config says `tls = "none"`. `ca_file` adds a PEM root for private servers. The password is read from `password_file` at send time, so rotating it
 //! needs no restart; it is never logged or put into an error.
 //!
 //! The `Message-ID` is `<{alert.id}@feedwatch>`: a resend after a crash carries the same one.
@@ -17,23 +18,10 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{Alert, NotifyError, payload};
-use crate::config::EmailConfig;
+use crate::config::{EmailConfig, SmtpSecurity as Security, smtp_security};
 
 /// Connecting, and each SMTP command, take at most this long.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How the connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Security {
-    /// `smtp://`: no TLS (a local relay).
-    Plain,
-    /// `smtp://…?tls=opportunistic`: STARTTLS when offered.
-    Opportunistic,
-    /// `smtp://…?tls=required`: STARTTLS or fail.
-    StartTls,
-    /// `smtps://`: TLS from the first byte.
-    Implicit,
-}
 
 /// One email notifier, checked and ready.
 pub struct EmailSender {
@@ -64,11 +52,6 @@ impl EmailSender {
     pub fn new(name: &str, cfg: &EmailConfig) -> Result<EmailSender, NotifyError> {
         let bad = |what: String| NotifyError::permanent(format!("notifier {name}: {what}"));
         let url = &cfg.smtp_url;
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad(
-                "smtp_url must not carry credentials; use username and password_file".into(),
-            ));
-        }
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
@@ -78,33 +61,9 @@ impl EmailSender {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let mut tls_param = None;
-        for (k, v) in url.query_pairs() {
-            match k.as_ref() {
-                "tls" => tls_param = Some(v.to_string()),
-                other => {
-                    return Err(bad(format!(
-                        "smtp_url has an unknown parameter \"{other}\"; only tls= is understood"
-                    )));
-                }
-            }
-        }
-        let security = match (url.scheme(), tls_param.as_deref()) {
-            ("smtps", None | Some("required" | "implicit")) => Security::Implicit,
-            ("smtp", None | Some("none")) => Security::Plain,
-            ("smtp", Some("required" | "starttls")) => Security::StartTls,
-            ("smtp", Some("opportunistic")) => Security::Opportunistic,
-            (scheme @ ("smtp" | "smtps"), Some(other)) => {
-                return Err(bad(format!(
-                    "smtp_url: tls={other} is not understood with {scheme}://; use tls=required (STARTTLS) or smtps://"
-                )));
-            }
-            (other, _) => {
-                return Err(bad(format!(
-                    "smtp_url scheme {other}:// is not smtp:// or smtps://"
-                )));
-            }
-        };
+        let with_login = cfg.username.is_some() || cfg.password_file.is_some();
+        let security =
+            smtp_security(url, cfg.tls.as_deref(), with_login).map_err(|e| bad(e.message))?;
         let port = url.port().unwrap_or(if security == Security::Implicit {
             465
         } else {

@@ -5,65 +5,12 @@
 //! a resolver), and again in the HTTP client's resolver, so that the address actually connected
 //! to (after redirects, or a DNS answer that changed in between) is the one that was checked.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
-/// Why an address is not a public receiver, or None when it is one.
+/// Why an address is not a public receiver (e.g. "loopback"), or None when it is one. The
+/// classifier is [`crate::address::classify`], the fetcher's too.
 pub fn private_kind(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => v4_kind(v4),
-        IpAddr::V6(v6) => {
-            // An IPv4-mapped address reaches the IPv4 host it embeds.
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4_kind(v4);
-            }
-            v6_kind(v6)
-        }
-    }
-}
-
-fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
-    let o = ip.octets();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip.is_link_local() {
-        Some("link-local")
-    } else if ip.is_unspecified() || o[0] == 0 {
-        Some("unspecified")
-    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
-        Some("shared (carrier-grade NAT)")
-    } else if ip.is_broadcast() || ip.is_multicast() || o[0] >= 240 {
-        Some("broadcast, multicast or reserved")
-    } else {
-        None
-    }
-}
-
-fn v6_kind(ip: Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_unspecified() {
-        Some("unspecified")
-    } else if ip.is_unique_local() {
-        Some("private (unique local)")
-    } else if ip.is_unicast_link_local() {
-        Some("link-local")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if first == 0x0064 && ip.segments()[1] == 0xff9b {
-        // NAT64 embeds an IPv4 address in the last 32 bits.
-        let [.., a, b] = ip.segments();
-        v4_kind(Ipv4Addr::new(
-            (a >> 8) as u8,
-            a as u8,
-            (b >> 8) as u8,
-            b as u8,
-        ))
-    } else {
-        None
-    }
+    crate::address::classify(ip).map(|why| why.describe())
 }
 
 /// Resolves `host:port` and refuses the lot when any answer is private: a name that resolves to
@@ -168,6 +115,32 @@ mod tests {
             "::ffff:8.8.8.8",
         ] {
             assert_eq!(kind(ip), None, "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn the_ranges_found_let_through_are_refused() {
+        // Issue 18's list: reserved ranges the webhook guard let through (one address each,
+        // and the IPv4 forms it carries).
+        for ip in [
+            "198.18.0.1",
+            "198.19.255.254",
+            "192.0.0.1",
+            "192.0.0.170",
+            "64:ff9b:1::a00:1",
+            "::ffff:0:a00:1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
+            "::127.0.0.1",
+            "::a00:1",
+            "2002:a00:1::",
+            "2002:c0a8:101::1",
+            "2002:7f00:1::",
+            "fec0::1",
+            "2001:db8::1",
+            "192.0.2.1",
+        ] {
+            assert!(kind(ip).is_some(), "{ip} should be refused");
         }
     }
 

@@ -21,15 +21,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{NotifierConfig, NotifierKind};
 
+pub use webhook::signing_key as webhook_signing_key;
+
 /// One alert as the outbox holds it: what is sent, independent of how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Stable per alert: the webhook-id and the email Message-ID derive from it, so a resend
     /// after a crash is recognisable by the receiver.
     pub id: String,
-    /// "topic.match" for topic alerts; "feed.failing", "feed.gone", "feed.moved" for feed health.
+    /// What the alert is about (its wire name is the webhook's `type`).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: crate::outbox::AlertKind,
     /// The topic's name (or, for feed health events, what the event is about): the receiver
     /// groups and filters on it.
     pub topic: String,
@@ -169,7 +171,7 @@ mod tests {
         let n = Notifiers::new(&[], "feedwatch-test", false).unwrap();
         let alert = Alert {
             id: "a1".into(),
-            kind: "topic.match".into(),
+            kind: crate::outbox::AlertKind::TopicMatch,
             topic: "t".into(),
             stories: vec![],
         };

@@ -17,7 +17,7 @@ fn printable(alert: &Alert) -> Alert {
     let line = |s: &str| line(s).into_owned();
     Alert {
         id: alert.id.clone(),
-        kind: line(&alert.kind),
+        kind: alert.kind,
         topic: line(&alert.topic),
         stories: alert
             .stories
@@ -52,7 +52,7 @@ struct JsonBody<'a> {
 pub fn json_body(alert: &Alert) -> Vec<u8> {
     let alert = &printable(alert);
     let body = JsonBody {
-        kind: &alert.kind,
+        kind: alert.kind.as_str(),
         topic: &alert.topic,
         stories: &alert.stories,
     };
@@ -343,7 +343,7 @@ pub fn email_html(alert: &Alert) -> String {
     let alert = &printable(alert);
     let mut body = format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert))));
     if alert.stories.is_empty() {
-        body.push_str(&format!("<p>Event: {}</p>\n", esc(&alert.kind)));
+        body.push_str(&format!("<p>Event: {}</p>\n", esc(alert.kind.as_str())));
     }
     for s in &alert.stories {
         body.push_str("<div>\n");
@@ -416,7 +416,7 @@ pub(crate) mod tests {
     pub fn alert(stories: Vec<AlertStory>) -> Alert {
         Alert {
             id: "alert-42".into(),
-            kind: "topic.match".into(),
+            kind: crate::outbox::AlertKind::TopicMatch,
             topic: "iraq-troops".into(),
             stories,
         }

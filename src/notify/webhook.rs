@@ -2,9 +2,13 @@
 //!
 //! Headers `webhook-id` (the alert id, so a retry carries the same one and the receiver can drop
 //! repeats) and `webhook-timestamp` go with every request; `webhook-signature` is
-//! `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")) when `secret_file` is set. The
-//! secret is read at send time (so it can be rotated without a restart) and never leaves this
-//! file except inside the HMAC.
+//! `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")) when `secret_file` is set; the key
+//! is the secret read as the Standard Webhooks libraries read it ([`signing_key`]). The secret is
+//! read at send time (so it can be rotated without a restart) and never leaves this file except
+//! inside the HMAC.
+//!
+//! The client ignores proxy variables (`HTTP_PROXY`, …): the request goes straight to the
+//! receiver, whose address the guard checked.
 //!
 //! Classification: 2xx delivered; 408, 429, 5xx and no answer are retryable; any other status is
 //! a mistake a retry cannot fix. Errors name the receiver by scheme and host only, because chat
@@ -54,6 +58,9 @@ pub fn build_client(user_agent: &str, allow_private: bool) -> Result<reqwest::Cl
         attempt.follow()
     });
     let mut b = reqwest::Client::builder()
+        // HTTP_PROXY and friends would send the request to the proxy, and the address check
+        // below would then cover the proxy, not the receiver: the receiver is reached directly.
+        .no_proxy()
         .user_agent(user_agent)
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(TOTAL_TIMEOUT)
@@ -319,7 +326,7 @@ async fn answer_snippet(mut resp: reqwest::Response) -> String {
     }
 }
 
-/// The signing key from the secret file: trimmed; a `whsec_` secret is base64 of the key.
+/// The signing key from the secret file.
 async fn read_key(path: &std::path::Path, name: &str) -> Result<Vec<u8>, NotifyError> {
     let raw = tokio::fs::read(path).await.map_err(|e| {
         NotifyError::retryable(format!(
@@ -327,25 +334,57 @@ async fn read_key(path: &std::path::Path, name: &str) -> Result<Vec<u8>, NotifyE
             path.display()
         ))
     })?;
-    let text = String::from_utf8_lossy(&raw);
+    // Retryable: the file can be fixed (or rotated) while the alert waits.
+    signing_key(&raw).map_err(|why| {
+        NotifyError::retryable(format!(
+            "notifier {name}: secret_file {}: {why}",
+            path.display()
+        ))
+    })
+}
+
+/// Base64 as the Standard Webhooks libraries read a secret: the standard alphabet, padding
+/// optional, stray bits at the end ignored.
+const SECRET_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// The signing key of a secret file's content, read as the Standard Webhooks libraries read a
+/// secret: surrounding whitespace trimmed, a `whsec_` prefix dropped, and the rest
+/// base64-decoded (padded or not). A secret that is not base64 is refused rather than used as
+/// raw bytes, since no receiver using those libraries could verify its signatures. The error
+/// never holds the secret.
+pub fn signing_key(content: &[u8]) -> Result<Vec<u8>, String> {
+    let Ok(text) = std::str::from_utf8(content) else {
+        return Err("the secret is not text; write whsec_ followed by base64".into());
+    };
     let secret = text.trim();
     if secret.is_empty() {
-        return Err(NotifyError::retryable(format!(
-            "notifier {name}: secret_file {} is empty",
-            path.display()
-        )));
+        return Err("the file is empty; write the secret (whsec_ followed by base64)".into());
     }
-    match secret.strip_prefix("whsec_") {
-        Some(b64) => base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|_| {
-                NotifyError::retryable(format!(
-                    "notifier {name}: secret_file {} starts with whsec_ but the rest is not base64",
-                    path.display()
-                ))
-            }),
-        None => Ok(secret.as_bytes().to_vec()),
+    let (b64, prefixed) = match secret.strip_prefix("whsec_") {
+        Some(rest) => (rest, true),
+        None => (secret, false),
+    };
+    let key = SECRET_BASE64.decode(b64).map_err(|_| {
+        if prefixed {
+            "the secret starts with whsec_ but the rest is not base64".to_string()
+        } else {
+            "the secret is not base64, and Standard Webhooks receivers read it as base64 \
+             (with or without a whsec_ prefix), so none could verify its signatures; \
+             write whsec_ followed by the base64 of the key"
+                .to_string()
+        }
+    })?;
+    if key.is_empty() {
+        return Err(
+            "the secret is empty after whsec_; write the base64 of the key after it".into(),
+        );
     }
+    Ok(key)
 }
 
 /// `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")).

@@ -2,6 +2,8 @@
 //! misbehaving on purpose), a webhook receiver, and an SMTP server (Debian's aiosmtpd).
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -354,4 +356,58 @@ pub async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("gave up waiting for: {what}");
+}
+
+/// The backend the whole-daemon tests run on: SQLite unless `FEEDWATCH_TEST_BACKEND=postgres`
+/// (the README's test command runs them once on each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_env() -> Backend {
+        match std::env::var("FEEDWATCH_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Backend::Postgres,
+            Ok("sqlite") | Err(_) => Backend::Sqlite,
+            Ok(other) => panic!("FEEDWATCH_TEST_BACKEND is {other:?}: say sqlite or postgres"),
+        }
+    }
+}
+
+/// The `database = "…"` value for a test working in `dir`, on the backend of the run: the
+/// same database every time it is asked for the same folder (a test rewriting its config keeps
+/// its data).
+pub fn database(dir: &Path) -> String {
+    database_on(Backend::from_env(), dir)
+}
+
+/// [`database`] on a backend chosen by the test.
+pub fn database_on(backend: Backend, dir: &Path) -> String {
+    static DATABASES: Mutex<Option<HashMap<(PathBuf, bool), String>>> = Mutex::new(None);
+    let mut known = DATABASES.lock().unwrap_or_else(|p| p.into_inner());
+    let key = (dir.to_path_buf(), backend == Backend::Postgres);
+    known
+        .get_or_insert_with(HashMap::new)
+        .entry(key)
+        .or_insert_with(|| match backend {
+            Backend::Sqlite => dir.join("feedwatch.db").display().to_string(),
+            Backend::Postgres => postgres::fresh_database(),
+        })
+        .clone()
+}
+
+/// Runs SQL on the database of a test working in `dir`, as an operator would with its own
+/// client (to age rows, say).
+pub fn run_sql(dir: &Path, sql: &str) {
+    let db = database(dir);
+    if db.starts_with("postgres://") {
+        postgres::cluster().psql(&db, sql);
+    } else {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+    }
 }

@@ -117,6 +117,7 @@ fn free_port() -> u16 {
 fn mail(smtp_url: &str) -> EmailConfig {
     EmailConfig {
         smtp_url: url::Url::parse(smtp_url).unwrap(),
+        tls: None,
         from: "feedwatch <feedwatch@example.org>".into(),
         to: vec!["me@example.org".into(), "ops@example.org".into()],
         username: None,

@@ -180,18 +180,61 @@ async fn the_receiver_gets_the_design_json_with_a_signature_it_can_verify() {
 }
 
 #[tokio::test]
-async fn a_secret_without_whsec_prefix_is_used_as_bytes() {
+async fn secrets_are_read_as_standard_webhooks_libraries_read_them() {
     let (rx, base) = start_receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("hook.secret");
+    let key = b"sixteen byte key!"; // 17 bytes: its base64 is padded
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key);
+    assert!(b64.ends_with('='));
+    let n = Notifiers::new(
+        &[hook(&base, Some(secret.clone()), &[], "json")],
+        "ua",
+        true,
+    )
+    .unwrap();
+    // whsec_ padded and unpadded, and a bare secret: all base64 of the key.
+    for content in [
+        format!("whsec_{b64}\n"),
+        format!("  whsec_{}  ", b64.trim_end_matches('=')),
+        format!("{b64}\n"),
+        b64.trim_end_matches('=').to_string(),
+    ] {
+        std::fs::write(&secret, &content).unwrap();
+        n.send("hook", &sample()).await.unwrap();
+        let s = rx.seen().pop().unwrap();
+        assert_eq!(
+            header(&s, "webhook-signature"),
+            expected_signature(key, &s),
+            "{content:?}"
+        );
+    }
+    // A secret that is not base64 could be verified by no receiver: not sent, and not shown.
+    let sent = rx.seen().len();
     std::fs::write(&secret, "  plain secret \n").unwrap();
-    let n = Notifiers::new(&[hook(&base, Some(secret), &[], "json")], "ua", true).unwrap();
-    n.send("hook", &sample()).await.unwrap();
-    let s = &rx.seen()[0];
-    assert_eq!(
-        header(s, "webhook-signature"),
-        expected_signature(b"plain secret", s)
-    );
+    let err = n.send("hook", &sample()).await.unwrap_err();
+    assert!(err.message.contains("not base64"), "{}", err.message);
+    assert!(!err.message.contains("plain secret"), "{}", err.message);
+    assert_eq!(rx.seen().len(), sent);
+}
+
+#[test]
+fn signing_keys_decode_like_the_reference_libraries() {
+    use super::signing_key;
+    assert_eq!(signing_key(b"whsec_a2V5").unwrap(), b"key");
+    assert_eq!(signing_key(b"whsec_a2V5MQ==").unwrap(), b"key1");
+    assert_eq!(signing_key(b"whsec_a2V5MQ").unwrap(), b"key1");
+    assert_eq!(signing_key(b"a2V5MQ\n").unwrap(), b"key1");
+    for bad in [
+        &b"whsec_"[..],
+        b"",
+        b"  \n",
+        b"whsec_a2V5*",
+        b"a-b_c",
+        b"\xff\xfe",
+    ] {
+        assert!(signing_key(bad).is_err(), "{bad:?}");
+    }
 }
 
 #[tokio::test]
@@ -327,7 +370,8 @@ async fn errors_never_show_the_url_path_or_the_secret() {
         .port();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("s");
-    std::fs::write(&secret, "hush-hush-secret").unwrap();
+    // base64 of "hush-hush-secret"
+    std::fs::write(&secret, "whsec_aHVzaC1odXNoLXNlY3JldA").unwrap();
     let url = format!("http://127.0.0.1:{port}/services/T000/B000/XXXXtokenXXXX?sig=abc");
     let n = Notifiers::new(
         &[hook(
@@ -341,7 +385,7 @@ async fn errors_never_show_the_url_path_or_the_secret() {
     )
     .unwrap();
     let err = n.send("hook", &sample()).await.unwrap_err();
-    for secret in ["XXXXtoken", "sig=abc", "hush-hush", "hdr-secret"] {
+    for secret in ["XXXXtoken", "sig=abc", "aHVzaC1odXNo", "hdr-secret"] {
         assert!(
             !err.message.contains(secret),
             "{secret} leaked: {}",

@@ -1,0 +1,413 @@
+//! The SQL both backends speak: one handle type ([`Db`]) over a SQLite connection or a
+//! PostgreSQL client or transaction, one parameter type ([`Value`]) and one row type ([`Row`]).
+//!
+//! The entity files (`feeds.rs`, `items.rs`, …) write each statement once, with PostgreSQL's
+//! numbered placeholders (`$1`); for SQLite they are read as `?1`, which SQLite takes as the same
+//! numbered parameter. Both engines accept the rest of what the store writes (`ON CONFLICT … DO
+//! NOTHING`, `RETURNING`, `excluded.`); where they differ (`FOR UPDATE SKIP LOCKED`), the entity
+//! file asks [`Db::dialect`]. Values adapt to the type PostgreSQL inferred for a parameter, so a
+//! statement need not cast.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use super::{Result, StoreError};
+
+/// Which engine a handle talks to, for the few statements the two write differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A statement parameter.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+    Bool(bool),
+}
+
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<usize> for Value<'_> {
+    fn from(v: usize) -> Self {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<u16> for Value<'_> {
+    fn from(v: u16) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(v: &'a String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Value<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Value::Blob(v)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Value<'a> {
+    fn from(v: &'a Vec<u8>) -> Self {
+        Value::Blob(v)
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl<'a, T: Into<Value<'a>> + Copy> From<&Option<T>> for Value<'a> {
+    fn from(v: &Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// `args![a, b, c]`: the parameters of a statement, each turned into a [`Value`].
+macro_rules! args {
+    ($($v:expr),* $(,)?) => {
+        &[$($crate::store::db::Value::from($v)),*][..]
+    };
+}
+pub(crate) use args;
+
+impl rusqlite::ToSql for Value<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Value::Null => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(v),
+            Value::Bool(v) => ValueRef::Integer(i64::from(v)),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl ToSql for Value<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, BoxError> {
+        match *self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => match *ty {
+                Type::INT2 => i16::try_from(v)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
+                Type::BOOL => (v != 0).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                    v.to_string().as_str().to_sql(ty, out)
+                }
+                _ => v.to_sql(&Type::INT8, out),
+            },
+            Value::Bool(v) => match *ty {
+                Type::BOOL => v.to_sql(ty, out),
+                _ => Value::Int(i64::from(v)).to_sql(ty, out),
+            },
+            Value::Text(s) => s.to_sql(ty, out),
+            Value::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// One row of a result, read by column index.
+pub enum Row<'a> {
+    Sqlite(&'a rusqlite::Row<'a>),
+    Postgres(&'a postgres::Row),
+}
+
+impl Row<'_> {
+    pub fn get<T: Column>(&self, i: usize) -> Result<T> {
+        match self {
+            Row::Sqlite(r) => T::sqlite(r, i),
+            Row::Postgres(r) => T::postgres(r, i),
+        }
+    }
+}
+
+/// A Rust type a column is read as, from either engine.
+pub trait Column: Sized {
+    fn sqlite(row: &rusqlite::Row, i: usize) -> Result<Self>;
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self>;
+}
+
+/// Reads an integer column of any width (and a boolean as 0 or 1) as `i64`.
+fn pg_int(row: &postgres::Row, i: usize) -> Result<Option<i64>> {
+    let ty = row
+        .columns()
+        .get(i)
+        .map(|c| c.type_().clone())
+        .ok_or_else(|| StoreError::Column(format!("no column {i}")))?;
+    Ok(match ty {
+        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(i64::from),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(i64::from),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(i64::from),
+        _ => row.try_get::<_, Option<i64>>(i)?,
+    })
+}
+
+impl Column for i64 {
+    fn sqlite(row: &rusqlite::Row, i: usize) -> Result<Self> {
+        Ok(row.get(i)?)
+    }
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self> {
+        pg_int(row, i)?.ok_or_else(|| StoreError::Column(format!("column {i} is NULL")))
+    }
+}
+
+impl Column for Option<i64> {
+    fn sqlite(row: &rusqlite::Row, i: usize) -> Result<Self> {
+        Ok(row.get(i)?)
+    }
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self> {
+        pg_int(row, i)
+    }
+}
+
+impl Column for String {
+    fn sqlite(row: &rusqlite::Row, i: usize) -> Result<Self> {
+        Ok(row.get(i)?)
+    }
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self> {
+        Ok(row.try_get(i)?)
+    }
+}
+
+impl Column for Option<String> {
+    fn sqlite(row: &rusqlite::Row, i: usize) -> Result<Self> {
+        Ok(row.get(i)?)
+    }
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self> {
+        Ok(row.try_get(i)?)
+    }
+}
+
+impl Column for Vec<u8> {
+    fn sqlite(row: &rusqlite::Row, i: usize) -> Result<Self> {
+        // A NULL or text where bytes were expected reads as empty, as the rows of older
+        // releases may hold.
+        Ok(match row.get_ref(i)? {
+            rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+            _ => Vec::new(),
+        })
+    }
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self> {
+        Ok(row.try_get::<_, Option<Vec<u8>>>(i)?.unwrap_or_default())
+    }
+}
+
+/// A PostgreSQL connection with the statements it has prepared, so a statement run again is
+/// not parsed and planned again (a round trip each time).
+pub struct PgConn {
+    pub client: postgres::Client,
+    pub statements: HashMap<String, postgres::Statement>,
+}
+
+/// Where a PostgreSQL statement runs: straight on the client (each statement its own
+/// transaction) or inside an open transaction.
+pub enum PgTarget<'a, 't> {
+    Client(&'a mut postgres::Client),
+    Tx(&'a mut postgres::Transaction<'t>),
+}
+
+/// A handle to run statements on. Borrowed for one store call: the store opens it, the entity
+/// function runs its statements, the store commits.
+pub enum Db<'a, 't> {
+    Sqlite(&'a rusqlite::Connection),
+    Postgres {
+        target: PgTarget<'a, 't>,
+        statements: &'a mut HashMap<String, postgres::Statement>,
+    },
+}
+
+/// `$1` → `?1`: SQLite reads `?NNN` as the NNN-th parameter, as PostgreSQL reads `$NNN`.
+fn sqlite_sql(sql: &str) -> Cow<'_, str> {
+    if sql.contains('$') {
+        Cow::Owned(sql.replace('$', "?"))
+    } else {
+        Cow::Borrowed(sql)
+    }
+}
+
+impl Db<'_, '_> {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    fn pg_statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+        let Db::Postgres { target, statements } = self else {
+            return Err(StoreError::Column("not a PostgreSQL handle".into()));
+        };
+        if let Some(s) = statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = match target {
+            PgTarget::Client(c) => c.prepare(sql)?,
+            PgTarget::Tx(t) => t.prepare(sql)?,
+        };
+        statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    /// Runs a statement; returns the rows it changed.
+    pub fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(&sqlite_sql(sql))?;
+                Ok(stmt.execute(rusqlite::params_from_iter(args.iter()))? as u64)
+            }
+            Db::Postgres { .. } => {
+                let stmt = self.pg_statement(sql)?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+                let Db::Postgres { target, .. } = self else {
+                    unreachable!("matched above")
+                };
+                Ok(match target {
+                    PgTarget::Client(c) => c.execute(&stmt, &params)?,
+                    PgTarget::Tx(t) => t.execute(&stmt, &params)?,
+                })
+            }
+        }
+    }
+
+    /// Calls `each` on every row of a query, in order.
+    pub fn each(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        mut each: impl FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(&sqlite_sql(sql))?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+                while let Some(r) = rows.next()? {
+                    each(&Row::Sqlite(r))?;
+                }
+                Ok(())
+            }
+            Db::Postgres { .. } => {
+                let stmt = self.pg_statement(sql)?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+                let Db::Postgres { target, .. } = self else {
+                    unreachable!("matched above")
+                };
+                let rows = match target {
+                    PgTarget::Client(c) => c.query(&stmt, &params)?,
+                    PgTarget::Tx(t) => t.query(&stmt, &params)?,
+                };
+                for r in &rows {
+                    each(&Row::Postgres(r))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Every row of a query, each read by `read`.
+    pub fn query<T>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        mut read: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(sql, args, |r| {
+            out.push(read(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row of a query, if any.
+    pub fn query_opt<T>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        read: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut read = Some(read);
+        let mut out = None;
+        self.each(sql, args, |r| {
+            if let Some(f) = read.take() {
+                out = Some(f(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The one row a query must return.
+    pub fn query_one<T>(
+        &mut self,
+        sql: &str,
+        args: &[Value],
+        read: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<T> {
+        self.query_opt(sql, args, read)?
+            .ok_or_else(|| StoreError::NotFound("a row the statement must return".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_placeholders_read_as_sqlites_numbered_parameters() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut db = Db::Sqlite(&conn);
+        // $2 before $1, and $1 twice: bound by number, not by order of appearance.
+        let got = db
+            .query_one(
+                "SELECT $2 || '-' || $1 || '-' || $1",
+                args!["a", "b"],
+                |r| r.get::<String>(0),
+            )
+            .unwrap();
+        assert_eq!(got, "b-a-a");
+    }
+}

@@ -1,0 +1,425 @@
+//! Feeds: each configured feed's polling state (URL after redirects, validators, last poll,
+//! next due, errors), the log of its polls, and the lease of the process polling it.
+//!
+//! A poll starts by claiming the feed ([`Store::claim_feed`]): one conditional update that only
+//! one process can win while the feed is due (or, for `feedwatch once`, not yet polled in this
+//! pass) and nobody else's lease is live. The poll's record releases the lease.
+
+use std::time::Duration;
+
+use super::db::{Db, Dialect, Row, args};
+use super::{Lease, Result, Store, StoreError};
+
+/// What the scheduler and fetcher need to know about a feed between polls.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedState {
+    pub id: i64,
+    pub key: String,
+    /// The URL to poll (may differ from the config's after a permanent redirect).
+    pub url: String,
+    pub title: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_poll_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub next_due_at: Option<i64>,
+    pub consecutive_errors: i64,
+    pub disabled_reason: Option<String>,
+    /// Items stored from this feed.
+    pub items: i64,
+    /// When the current run of failed polls began; `None` while the feed is healthy.
+    pub failing_since: Option<i64>,
+    /// The process polling the feed now, if its lease has not expired (as of reading).
+    pub lease: Option<Lease>,
+}
+
+/// How a poll ended, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PollOutcome {
+    /// The feed was fetched and parsed.
+    #[default]
+    Ok,
+    /// The server answered 304: nothing changed.
+    NotModified,
+    /// Fetching or parsing failed.
+    Error,
+}
+
+impl PollOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollOutcome::Ok => "ok",
+            PollOutcome::NotModified => "not-modified",
+            PollOutcome::Error => "error",
+        }
+    }
+}
+
+/// What one poll of a feed did, recorded at once.
+#[derive(Debug, Clone, Default)]
+pub struct PollRecord {
+    pub at: i64,
+    pub outcome: PollOutcome,
+    pub http_status: Option<u16>,
+    pub bytes: Option<usize>,
+    pub new_items: usize,
+    pub error: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next_due_at: i64,
+    pub consecutive_errors: i64,
+    /// Set when the feed moved permanently.
+    pub new_url: Option<String>,
+    /// Set when the feed is gone (410) and must not be polled again.
+    pub disabled_reason: Option<String>,
+    pub title: Option<String>,
+    pub site_link: Option<String>,
+}
+
+/// Which polls a claim takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimMode {
+    /// The daemon's: the feed must be due (`next_due_at` reached, or never polled).
+    Due,
+    /// `feedwatch once`'s: every feed, except one another process claimed after this pass
+    /// began (unix ms), so several `once` started together poll each feed once.
+    Pass { since_ms: i64 },
+}
+
+/// What a claim got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This process holds the feed's lease: poll it.
+    Claimed(Box<FeedState>),
+    /// Another process holds a live lease.
+    Held(Lease),
+    /// Not due until then (another process polled it).
+    NotDue { next_due_at: i64 },
+    /// Another process polled it during this `once` pass.
+    Polled { by: Option<String> },
+    /// The feed is disabled (410 Gone), for this reason.
+    Disabled(String),
+}
+
+const FEED_SELECT: &str = "SELECT f.id, f.key, f.url, f.title, f.etag, f.last_modified, f.last_poll_at, f.last_success_at,
+        f.last_status, f.last_error, f.next_due_at, f.consecutive_errors, f.disabled_reason,
+        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.failing_since, f.lease_owner, f.lease_until
+     FROM feeds f";
+
+fn feed_from_row(r: &Row, now: i64) -> Result<FeedState> {
+    let owner: Option<String> = r.get(15)?;
+    let until: Option<i64> = r.get(16)?;
+    Ok(FeedState {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        url: r.get(2)?,
+        title: r.get(3)?,
+        etag: r.get(4)?,
+        last_modified: r.get(5)?,
+        last_poll_at: r.get(6)?,
+        last_success_at: r.get(7)?,
+        last_status: r.get(8)?,
+        last_error: r.get(9)?,
+        next_due_at: r.get(10)?,
+        consecutive_errors: r.get(11)?,
+        disabled_reason: r.get(12)?,
+        items: r.get(13)?,
+        failing_since: r.get(14)?,
+        lease: match (owner, until) {
+            (Some(owner), Some(until)) if until >= now => Some(Lease { owner, until }),
+            _ => None,
+        },
+    })
+}
+
+fn feed_state(db: &mut Db, key: &str, now: i64) -> Result<Option<FeedState>> {
+    db.query_opt(
+        &format!("{FEED_SELECT} WHERE f.key = $1"),
+        args![key],
+        |r| feed_from_row(r, now),
+    )
+}
+
+/// Makes sure the feed's row exists. A feed whose configured URL changed starts over at the new
+/// URL; one moved by a redirect keeps its move.
+///
+/// Two statements that write (and on PostgreSQL lock the row) only when something changes, so
+/// processes claiming a feed together do not queue behind each other's no-op upsert.
+fn upsert(db: &mut Db, key: &str, config_url: &str) -> Result<()> {
+    db.execute(
+        "INSERT INTO feeds (key, config_url, url) VALUES ($1, $2, $2) ON CONFLICT (key) DO NOTHING",
+        args![key, config_url],
+    )?;
+    db.execute(
+        "UPDATE feeds SET url = $2, disabled_reason = NULL, config_url = $2
+         WHERE key = $1 AND config_url <> $2",
+        args![key, config_url],
+    )?;
+    Ok(())
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Store {
+    /// Makes sure a row exists for each configured feed and returns its state.
+    pub fn sync_feed(&self, key: &str, config_url: &str) -> Result<FeedState> {
+        let now = now();
+        self.tx(|db| {
+            upsert(db, key, config_url)?;
+            feed_state(db, key, now)?.ok_or_else(|| StoreError::NotFound(format!("feed {key}")))
+        })
+    }
+
+    pub fn feed(&self, key: &str) -> Result<Option<FeedState>> {
+        let now = now();
+        self.with(|db| feed_state(db, key, now))
+    }
+
+    pub fn feeds(&self) -> Result<Vec<FeedState>> {
+        let now = now();
+        self.with(|db| {
+            db.query(&format!("{FEED_SELECT} ORDER BY f.key"), &[], |r| {
+                feed_from_row(r, now)
+            })
+        })
+    }
+
+    /// Claims a configured feed for one poll by this process, for `lease` from `now_ms` (unix
+    /// ms; see [`ClaimMode`]).
+    pub fn claim_feed(
+        &self,
+        key: &str,
+        config_url: &str,
+        mode: ClaimMode,
+        lease: Duration,
+        now_ms: i64,
+    ) -> Result<Claim> {
+        let now = now_ms.div_euclid(1000);
+        let until = now
+            + i64::try_from(lease.as_secs())
+                .unwrap_or(i64::MAX / 2)
+                .max(1);
+        let owner: &str = &self.owner;
+        self.tx(|db| {
+            upsert(db, key, config_url)?;
+            // On PostgreSQL a row another process is claiming right now is skipped, not
+            // waited for: that process has the feed.
+            let lock = match db.dialect() {
+                Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+                Dialect::Sqlite => "",
+            };
+            let claim = |condition: &str| {
+                format!(
+                    "UPDATE feeds SET lease_owner = $2, lease_until = $3, claimed_at_ms = $5
+                     WHERE id IN (SELECT id FROM feeds
+                       WHERE key = $1 AND disabled_reason IS NULL
+                         AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2)
+                         AND {condition} {lock})"
+                )
+            };
+            let taken = match mode {
+                ClaimMode::Due => db.execute(
+                    &claim("(next_due_at IS NULL OR next_due_at <= $4)"),
+                    args![key, owner, until, now, now_ms],
+                )?,
+                ClaimMode::Pass { since_ms } => db.execute(
+                    &claim("(claimed_at_ms IS NULL OR claimed_at_ms < $6 OR lease_owner = $2)"),
+                    args![key, owner, until, now, now_ms, since_ms],
+                )?,
+            };
+            let state = feed_state(db, key, now)?
+                .ok_or_else(|| StoreError::NotFound(format!("feed {key}")))?;
+            if taken == 1 {
+                return Ok(Claim::Claimed(Box::new(state)));
+            }
+            if let Some(reason) = state.disabled_reason {
+                return Ok(Claim::Disabled(reason));
+            }
+            if let Some(lease) = state.lease.filter(|l| l.owner != owner) {
+                return Ok(Claim::Held(lease));
+            }
+            Ok(match mode {
+                // Due, free, and still not taken: another process is claiming it this moment
+                // (its row was skipped as locked); it is theirs.
+                ClaimMode::Due if state.next_due_at.is_none_or(|d| d <= now) => {
+                    Claim::Held(Lease {
+                        owner: "another process (claiming it now)".into(),
+                        until: now + 1,
+                    })
+                }
+                ClaimMode::Due => Claim::NotDue {
+                    next_due_at: state.next_due_at.unwrap_or(now),
+                },
+                ClaimMode::Pass { .. } => Claim::Polled {
+                    by: db.query_one(
+                        "SELECT lease_owner FROM feeds WHERE key = $1",
+                        args![key],
+                        |r| r.get(0),
+                    )?,
+                },
+            })
+        })
+    }
+
+    /// Extends this process's lease on a feed it is still polling; false when the lease was
+    /// lost (expired and taken by another process).
+    pub fn renew_feed_lease(&self, feed_id: i64, lease: Duration) -> Result<bool> {
+        let until = now()
+            + i64::try_from(lease.as_secs())
+                .unwrap_or(i64::MAX / 2)
+                .max(1);
+        let owner: &str = &self.owner;
+        self.with(|db| {
+            Ok(db.execute(
+                "UPDATE feeds SET lease_until = $3 WHERE id = $1 AND lease_owner = $2",
+                args![feed_id, owner, until],
+            )? == 1)
+        })
+    }
+
+    /// Records a poll and releases this process's lease on the feed.
+    pub fn record_poll(&self, feed_id: i64, r: &PollRecord) -> Result<()> {
+        let owner: &str = &self.owner;
+        self.tx(|db| {
+            db.execute(
+                "UPDATE feeds SET
+                   last_poll_at = $2,
+                   last_success_at = CASE WHEN $3 = 'error' THEN last_success_at ELSE $2 END,
+                   failing_since = CASE WHEN $3 = 'error' THEN COALESCE(failing_since, $2) END,
+                   last_status = $3 || COALESCE(' ' || $4, ''),
+                   last_error = $5,
+                   etag = CASE WHEN $3 = 'ok' THEN $6 ELSE etag END,
+                   last_modified = CASE WHEN $3 = 'ok' THEN $7 ELSE last_modified END,
+                   next_due_at = $8,
+                   consecutive_errors = $9,
+                   url = COALESCE($10, url),
+                   disabled_reason = COALESCE($11, disabled_reason),
+                   title = COALESCE($12, title),
+                   site_link = COALESCE($13, site_link),
+                   lease_owner = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_owner END,
+                   lease_until = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_until END
+                 WHERE id = $1",
+                args![
+                    feed_id,
+                    r.at,
+                    r.outcome.as_str(),
+                    r.http_status,
+                    r.error.as_deref(),
+                    r.etag.as_deref(),
+                    r.last_modified.as_deref(),
+                    r.next_due_at,
+                    r.consecutive_errors,
+                    r.new_url.as_deref(),
+                    r.disabled_reason.as_deref(),
+                    r.title.as_deref(),
+                    r.site_link.as_deref(),
+                    owner,
+                ],
+            )?;
+            db.execute(
+                "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                args![
+                    feed_id,
+                    r.at,
+                    r.outcome.as_str(),
+                    r.http_status,
+                    r.bytes,
+                    r.new_items,
+                    r.error.as_deref()
+                ],
+            )?;
+            // The log is for diagnosis, not history: keep the last 100 polls of each feed.
+            db.execute(
+                "DELETE FROM fetch_log WHERE feed_id = $1 AND id NOT IN
+                   (SELECT id FROM fetch_log WHERE feed_id = $1 ORDER BY id DESC LIMIT 100)",
+                args![feed_id],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// Whether the process named by a lease owner ("host:pid:tag") is certainly gone: it ran on
+/// this host and no process has its pid. Any doubt (another host, a pid in use) keeps the lease
+/// until it expires.
+fn owner_is_dead(owner: &str, this_host: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(_tag), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    host == this_host
+        && pid.parse::<i32>().is_ok_and(|pid| {
+            // Signal 0 tests for the process without touching it; "no such process" is the
+            // only answer that means gone (one of another user answers "not permitted").
+            pid != std::process::id() as i32
+                && rustix::process::Pid::from_raw(pid).is_some_and(|p| {
+                    rustix::process::test_kill_process(p) == Err(rustix::io::Errno::SRCH)
+                })
+        })
+}
+
+impl Store {
+    /// Frees the leases of processes of this host that have died (a restart after `kill -9`
+    /// or a crash), so their feeds and alerts are taken up at once instead of when the leases
+    /// expire. Returns how many feeds and alerts were freed.
+    pub fn release_dead_leases(&self) -> Result<usize> {
+        let now = now();
+        let this_host = self
+            .owner
+            .rsplitn(3, ':')
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        let owners: Vec<String> = self.with(|db| {
+            let mut owners: Vec<String> = db.query(
+                "SELECT DISTINCT lease_owner FROM feeds WHERE lease_owner IS NOT NULL AND lease_until >= $1",
+                args![now],
+                |r| r.get(0),
+            )?;
+            owners.extend(db.query(
+                "SELECT DISTINCT lease_owner FROM outbox WHERE lease_owner IS NOT NULL AND state = 'sending' AND lease_until >= $1",
+                args![now],
+                |r| r.get::<String>(0),
+            )?);
+            Ok(owners)
+        })?;
+        let mut freed = 0;
+        for owner in owners.iter().filter(|o| owner_is_dead(o, &this_host)) {
+            freed += self.with(|db| {
+                let feeds = db.execute(
+                    "UPDATE feeds SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+                    args![owner],
+                )?;
+                let alerts = db.execute(
+                    "UPDATE outbox SET lease_until = 0 WHERE lease_owner = $1 AND state = 'sending'",
+                    args![owner],
+                )?;
+                Ok((feeds + alerts) as usize)
+            })?;
+            tracing::info!(owner = %owner, "freed the leases of a feedwatch process of this host that is gone");
+        }
+        Ok(freed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_gone_process_of_this_host_loses_its_leases_early() {
+        assert!(owner_is_dead("box:4000000:ab12", "box"), "no such pid");
+        assert!(!owner_is_dead("box:1:ab12", "box"), "pid 1 is alive");
+        assert!(!owner_is_dead(
+            &format!("box:{}:ab12", std::process::id()),
+            "box"
+        ));
+        assert!(!owner_is_dead("other:4000000:ab12", "box"), "another host");
+        assert!(!owner_is_dead("garbage", "box"));
+    }
+}

@@ -1,0 +1,220 @@
+//! Story fingerprints: each story's near-duplicate band keys and shingle sample
+//! (`story_fingerprints`), and the in-memory band index of the recent ones that lookups use.
+//!
+//! The index is read from the rows at the first lookup and kept up to date by reading the rows
+//! stored since (by this process or any other) before each lookup inside a serial transaction,
+//! so a process sees the stories its peers stored. The rules (window, candidate ranking, when two
+//! texts are one story) are `dedup`'s; this file only reads and writes what they need.
+
+use super::db::{Db, args};
+use super::{Result, Store};
+use crate::dedup;
+
+/// The in-memory band index and what it covers.
+pub struct Bands {
+    pub index: dedup::BandIndex,
+    /// Stories first seen before this are not in the index (older than the window when it
+    /// was loaded).
+    horizon: i64,
+    /// The highest story id loaded: stories stored after it (by another process, too) are
+    /// read before the next lookup. Story ids only grow in commit order, since stories are
+    /// stored in serial transactions.
+    loaded_to: i64,
+}
+
+/// How much older than the window (seconds) the band index reaches when loaded.
+const INDEX_SLACK: i64 = 3600;
+
+/// Band keys a story has at most (16 whole-text bands and up to 25 from its leads), to size
+/// the index before reading.
+const KEYS_PER_STORY: usize = 41;
+
+/// The band index, loaded if it is not, and holding every story stored so far that a text
+/// seen at `seen_at` could be joined to.
+pub fn fresh<'a>(db: &mut Db, slot: &'a mut Option<Bands>, seen_at: i64) -> Result<&'a mut Bands> {
+    // Loaded an hour further back than the window, since items fetched at once may be stored
+    // a little out of order; loaded again for a text from before that (a clock set back), and
+    // once stories past the window make up half of it, so it holds about two windows' worth.
+    let window = dedup::NEAR_DUPLICATE_WINDOW;
+    let stale = slot.as_ref().is_none_or(|b| {
+        seen_at - window < b.horizon || seen_at - b.horizon > 2 * window + INDEX_SLACK
+    });
+    if stale {
+        *slot = Some(load(db, seen_at - window - INDEX_SLACK, 0)?);
+    }
+    let Some(bands) = slot.as_mut() else {
+        unreachable!("loaded above")
+    };
+    read_after(db, bands)?;
+    Ok(bands)
+}
+
+/// A band index of the stories first seen from `horizon` on, sized for `extra` more keys.
+fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
+    let (count, first): (i64, Option<i64>) = db.query_one(
+        "SELECT COUNT(*), MIN(id) FROM stories WHERE first_seen_at >= $1",
+        args![horizon],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut bands = Bands {
+        index: dedup::BandIndex::with_room_for(
+            (count.max(0) as usize).saturating_mul(KEYS_PER_STORY) + extra,
+        ),
+        horizon,
+        loaded_to: first.map_or(i64::MAX, |f| f - 1),
+    };
+    if first.is_none() {
+        bands.loaded_to = db.query_one("SELECT COALESCE(MAX(id), 0) FROM stories", &[], |r| {
+            r.get(0)
+        })?;
+        return Ok(bands);
+    }
+    read_after(db, &mut bands)?;
+    // Stories stored before fingerprints were kept (SQLite schema 6) have none: their keys
+    // are computed from the text, which only happens for a window's worth after the upgrade.
+    let old: Vec<(i64, String)> = db.query(
+        "SELECT s.id, s.text FROM stories s WHERE s.first_seen_at >= $1
+           AND NOT EXISTS (SELECT 1 FROM story_fingerprints f WHERE f.story_id = s.id)",
+        args![horizon],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (id, text) in old {
+        if let Some(fp) = dedup::Fingerprint::of(&text) {
+            add(db, &mut bands, id, &fp.bands)?;
+        }
+    }
+    Ok(bands)
+}
+
+/// Rows read at once when catching up: bounds the memory of a first load of a large window.
+const PAGE: i64 = 4096;
+
+/// Adds to the index the stories stored after the last one it holds.
+fn read_after(db: &mut Db, bands: &mut Bands) -> Result<()> {
+    let mut keys: Vec<i64> = Vec::new();
+    loop {
+        let rows: Vec<(i64, Vec<u8>)> = db.query(
+            "SELECT story_id, bands FROM story_fingerprints WHERE story_id > $1 AND first_seen_at >= $2
+             ORDER BY story_id LIMIT $3",
+            args![bands.loaded_to, bands.horizon, PAGE],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let more = rows.len() as i64 == PAGE;
+        for (id, blob) in rows {
+            keys.clear();
+            keys.extend(dedup::decode_bands(&blob));
+            add(db, bands, id, &keys)?;
+            bands.loaded_to = bands.loaded_to.max(id);
+        }
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+/// Puts a story's keys into the index, rebuilding it larger from the rows when it is full.
+fn add(db: &mut Db, bands: &mut Bands, id: i64, keys: &[i64]) -> Result<()> {
+    if !bands.index.has_room_for(keys.len()) {
+        // The table keeps no copy of the keys it was built from, so a larger one is read from
+        // the rows again (this transaction's own included): amortised over a doubling, cheap.
+        let horizon = bands.horizon;
+        *bands = load(db, horizon, bands.index.len() + keys.len())?;
+    }
+    for k in keys {
+        bands.index.insert(*k, id);
+    }
+    Ok(())
+}
+
+/// Stores a new story's fingerprint row and puts its keys in the index.
+pub fn insert(
+    db: &mut Db,
+    bands: &mut Bands,
+    story_id: i64,
+    seen_at: i64,
+    shingles: &dedup::Shingles,
+    keys: &[i64],
+) -> Result<()> {
+    let sketch: Vec<i64> = shingles.sketch().iter().map(|v| *v as i64).collect();
+    // Also for a text too short to have bands: an empty row tells it from a story stored
+    // before fingerprints were kept, whose keys a load computes from the text.
+    db.execute(
+        "INSERT INTO story_fingerprints (story_id, first_seen_at, bands, shingles, sketch)
+         VALUES ($1, $2, $3, $4, $5)",
+        args![
+            story_id,
+            seen_at,
+            &dedup::encode_bands(keys),
+            shingles.len(),
+            &dedup::encode_bands(&sketch)
+        ],
+    )?;
+    add(db, bands, story_id, keys)?;
+    bands.loaded_to = bands.loaded_to.max(story_id);
+    Ok(())
+}
+
+/// The story whose text `shingles` duplicates, among the candidates `dedup` ranks from the
+/// index and first seen within its window.
+pub fn near_duplicate(
+    db: &mut Db,
+    index: &dedup::BandIndex,
+    shingles: &dedup::Shingles,
+    fp: &dedup::Fingerprint,
+    seen_at: i64,
+) -> Result<Option<i64>> {
+    let mut sketch: Vec<u64> = Vec::with_capacity(dedup::SKETCH_LEN);
+    for id in dedup::candidates(index, fp) {
+        // The narrow fingerprint row first: most candidates share a key by chance, and their
+        // window or sample rules them out without reading and shingling their text.
+        let sample: Option<(i64, i64, Vec<u8>)> = db.query_opt(
+            "SELECT first_seen_at, shingles, sketch FROM story_fingerprints WHERE story_id = $1",
+            args![id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        if let Some((seen, len, blob)) = sample {
+            sketch.clear();
+            sketch.extend(dedup::decode_bands(&blob).map(|v| v as u64));
+            if !dedup::within_window(seen_at, seen)
+                || !dedup::could_be_same(shingles, &sketch, len.max(0) as usize)
+            {
+                continue;
+            }
+        }
+        let Some((body, seen)): Option<(String, i64)> = db.query_opt(
+            "SELECT text, first_seen_at FROM stories WHERE id = $1",
+            args![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        else {
+            continue;
+        };
+        if dedup::within_window(seen_at, seen)
+            && dedup::same_shingles(shingles, &dedup::Shingles::of(&body))
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+impl Store {
+    /// The stored story a text seen at `seen_at` is a near-duplicate of, if any: the lookup
+    /// `ingest` does after URL and content hash, exposed for tooling and benchmarks.
+    pub fn find_near_duplicate(&self, text: &str, seen_at: i64) -> Result<Option<i64>> {
+        let sh = dedup::Shingles::of(text);
+        let Some(fp) = dedup::Fingerprint::of_shingles(&sh) else {
+            return Ok(None);
+        };
+        self.with(|db| {
+            let mut slot = self.bands();
+            let bands = fresh(db, &mut slot, seen_at)?;
+            near_duplicate(db, &bands.index, &sh, &fp, seen_at)
+        })
+    }
+
+    /// Memory held by the near-duplicate band index (0 before the first ingest or lookup).
+    pub fn band_index_bytes(&self) -> usize {
+        self.bands().as_ref().map_or(0, |b| b.index.bytes())
+    }
+}
