@@ -1592,9 +1592,9 @@ interval = \"soon\"
     fn a_file_of_many_unknown_keys_is_read_a_bounded_number_of_times() {
         let dir = tempfile::tempdir().unwrap();
         let mut text = String::new();
-        for i in 0..20_000 {
+        for i in 0..10_000 {
             text.push_str(&format!("[[feed]]\nurl = \"https://f{i}.example/rss\"\n"));
-            if i % 100 == 0 {
+            if i % 50 == 0 {
                 text.push_str(&format!("colour{i} = 1\n"));
             }
         }
@@ -1612,8 +1612,9 @@ interval = \"soon\"
             err.to_string().ends_with("run check again for the rest"),
             "{err}"
         );
-        // Once decoded again for each of 200 keys: 23 s for 3 MB in a release build.
-        assert!(took < Duration::from_secs(10), "{took:?}");
+        // Once decoded again for each of 200 keys: 23 s for 3 MB in a release build, about 12 s
+        // for this one (400 KB) in a debug build; now 11 times, under a second.
+        assert!(took < Duration::from_secs(6), "{took:?}");
     }
 
     #[test]
@@ -1703,10 +1704,10 @@ interval = \"soon\"
         let err = load(&path).unwrap_err().to_string();
         let took = start.elapsed();
         assert!(err.contains("feedwatch.toml:36001: feed.name"), "{err}");
-        // Counting lines from the start once per feed took 1.5 s in a release build; linear
-        // is far under this bound even in a debug one.
+        // Counting lines from the start once per feed took 1.5 s in a release build (31 s in a
+        // debug one); linear takes under 2 s in a debug build.
         assert!(
-            took < Duration::from_secs(5),
+            took < Duration::from_secs(10),
             "loading 9,000 feeds took {took:?}"
         );
     }

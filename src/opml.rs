@@ -213,9 +213,9 @@ mod tests {
         ok.push_str(&"</outline>".repeat(MAX_DEPTH));
         ok.push_str("</body></opml>");
         assert_eq!(parse(&ok).unwrap()[0].tags, ["News"]);
-        // 300,000 feeds in a few folders: linear.
+        // 100,000 feeds in one folder: linear.
         let mut flat = String::from("<opml version=\"2.0\"><body><outline text=\"A\">");
-        for i in 0..300_000 {
+        for i in 0..100_000 {
             flat.push_str(&format!(
                 "<outline text=\"f\" xmlUrl=\"https://x.example/{i}\"/>\n"
             ));
@@ -223,8 +223,8 @@ mod tests {
         flat.push_str("</outline></body></opml>");
         let start = std::time::Instant::now();
         let feeds = parse(&flat).unwrap();
-        assert_eq!(feeds.len(), 300_000);
-        assert_eq!(feeds[299_999].line, 300_000);
+        assert_eq!(feeds.len(), 100_000);
+        assert_eq!(feeds[99_999].line, 100_000);
         let took = start.elapsed();
         assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     }
