@@ -17,6 +17,7 @@ use crate::config::{self, Config};
 use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::pipeline::Pipeline;
 use crate::pipeline::PollResult;
+use crate::printable::{self, line};
 use crate::store::{self, ClaimMode, Store};
 use crate::topics::{Document, Query};
 use crate::{daemon, extract, feed, opml};
@@ -266,19 +267,23 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
     for r in &reports {
         match &r.error {
             Some(e) => {
-                let _ = writeln!(out, "{}: {}", r.feed, r.outcome);
-                eprintln!("feed \"{}\": {e}", r.feed);
+                let _ = writeln!(out, "{}: {}", line(&r.feed), r.outcome);
+                eprintln!("feed \"{}\": {}", line(&r.feed), line(&e.to_string()));
             }
             None => {
                 let _ = writeln!(
                     out,
                     "{}: {}, {} new stories, {} copies of known stories, {} alerts queued",
-                    r.feed, r.outcome, r.new_stories, r.joined_stories, r.alerts
+                    line(&r.feed),
+                    r.outcome,
+                    r.new_stories,
+                    r.joined_stories,
+                    r.alerts
                 );
             }
         }
         for note in &r.notes {
-            eprintln!("feed \"{}\": {note}", r.feed);
+            eprintln!("feed \"{}\": {}", line(&r.feed), line(note));
         }
     }
     let delivery = pipeline.deliver_due(true).await;
@@ -288,7 +293,7 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
         delivery.delivered, delivery.retrying, delivery.failed
     );
     for e in &delivery.errors {
-        eprintln!("alert: {e}");
+        eprintln!("alert: {}", line(&e.to_string()));
     }
     Ok(())
 }
@@ -340,16 +345,17 @@ fn feeds(path: &Path) -> CliResult {
                     s.consecutive_errors
                 );
                 if let Some(e) = &s.last_error {
-                    let _ = writeln!(out, "    last error: {e}");
+                    let _ = writeln!(out, "    last error: {}", line(e));
                 }
                 if s.url != f.url.as_str() {
-                    let _ = writeln!(out, "    moved to: {}", crate::redact::url_text(&s.url));
+                    let moved = crate::redact::url_text(&s.url);
+                    let _ = writeln!(out, "    moved to: {}", line(&moved));
                 }
                 if let Some(lease) = &s.lease {
                     let _ = writeln!(
                         out,
                         "    being polled by {} (lease until {})",
-                        lease.owner,
+                        line(&lease.owner),
                         store::rfc3339(lease.until)
                     );
                 }
@@ -371,7 +377,9 @@ fn feeds(path: &Path) -> CliResult {
     Ok(())
 }
 
+/// `s` made printable (see [`printable::line`]) and cut to `n` characters.
 fn truncate(s: &str, n: usize) -> String {
+    let s = line(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {
@@ -394,14 +402,17 @@ fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResu
             let when = row.published.as_deref().unwrap_or(&row.first_seen);
             let _ = writeln!(
                 out,
-                "{when}  {}  [{}]\n    {}",
-                row.title, row.feed, row.url
+                "{}  {}  [{}]\n    {}",
+                line(when),
+                line(&row.title),
+                line(&row.feed),
+                line(&row.url)
             );
             for c in &row.also_at {
-                let _ = writeln!(out, "    also at: {} [{}]", c.url, c.feed);
+                let _ = writeln!(out, "    also at: {} [{}]", line(&c.url), line(&c.feed));
             }
             if !row.topics.is_empty() {
-                let _ = writeln!(out, "    topics: {}", row.topics.join(", "));
+                let _ = writeln!(out, "    topics: {}", line(&row.topics.join(", ")));
             }
         }
     }
@@ -437,10 +448,17 @@ fn search(path: &Path, text: &str, explain: bool) -> CliResult {
         };
         hits += 1;
         let when = store::rfc3339(d.published.unwrap_or(d.first_seen));
-        let _ = writeln!(out, "{when}  {}  [{}]\n    {}", d.title, d.feed, d.url);
+        let _ = writeln!(
+            out,
+            "{when}  {}  [{}]\n    {}",
+            line(&d.title),
+            line(&d.feed),
+            line(&d.url)
+        );
         if explain {
-            let _ = writeln!(out, "    matched: {}", matched.join(", "));
-            let _ = writeln!(out, "    {}", crate::topics::snippet(&doc, &matched, 200));
+            let _ = writeln!(out, "    matched: {}", line(&matched.join(", ")));
+            let snippet = crate::topics::snippet(&doc, &matched, 200);
+            let _ = writeln!(out, "    {}", line(&snippet));
         }
     }
     if explain {
@@ -493,7 +511,12 @@ fn extract_files(url: Option<&Url>, json: bool, files: &[PathBuf]) -> CliResult 
             });
             let _ = writeln!(out, "{v}");
         } else {
-            let _ = writeln!(out, "{}\n\n{}", a.title.as_deref().unwrap_or(""), a.text);
+            let _ = writeln!(
+                out,
+                "{}\n\n{}",
+                line(a.title.as_deref().unwrap_or("")),
+                printable::text(&a.text)
+            );
         }
     }
     if failed {
@@ -517,8 +540,9 @@ fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
                 Ok(f) => {
                     let _ = writeln!(
                         out,
-                        "{name}: {} ({}), {} entries",
-                        f.title.as_deref().unwrap_or("(untitled)"),
+                        "{}: {} ({}), {} entries",
+                        line(&name),
+                        line(f.title.as_deref().unwrap_or("(untitled)")),
                         f.format,
                         f.entries.len()
                     );
@@ -526,13 +550,13 @@ fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
                         let _ = writeln!(
                             out,
                             "  {}  {}",
-                            e.title.as_deref().unwrap_or("(untitled)"),
-                            e.link.as_deref().unwrap_or("")
+                            line(e.title.as_deref().unwrap_or("(untitled)")),
+                            line(e.link.as_deref().unwrap_or(""))
                         );
                     }
                 }
                 Err(e) => {
-                    let _ = writeln!(out, "{name}: error: {e}");
+                    let _ = writeln!(out, "{}: error: {}", line(&name), line(&e.to_string()));
                 }
             }
         }
@@ -540,63 +564,44 @@ fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
     Ok(())
 }
 
+/// The longest file name `import-opml` makes from a title, before `.toml`.
+const SLUG_MAX: usize = 60;
+
 fn import_opml(path: &Path, file: &Path) -> CliResult {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read {}", file.display()))
         .map_err(CliError::User)?;
     let found =
         opml::parse(&text).map_err(|e| CliError::User(anyhow!("{}: {e}", file.display())))?;
-    // The import must work on a config with problems elsewhere? No: it reads the current feeds to
-    // skip duplicates, so a broken config is reported first.
+    // The current feeds decide what is new, so a broken config is reported first.
     let config = config::load(path)?;
     let dir = config::feeds_dir(path);
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create {}", dir.display()))
-        .map_err(CliError::User)?;
-    let mut added = 0;
-    let mut skipped = 0;
-    for f in found {
-        let Ok(url) = Url::parse(&f.url) else {
-            eprintln!("skipped {}: not a URL", f.url);
-            skipped += 1;
-            continue;
-        };
-        let known = config.feeds.iter().any(|c| {
-            c.url == url
-                || f.title
-                    .as_deref()
-                    .is_some_and(|t| c.name.as_deref() == Some(t))
-        });
-        if known {
-            skipped += 1;
-            continue;
-        }
-        let name = f
-            .title
-            .clone()
-            .unwrap_or_else(|| url.host_str().unwrap_or("feed").to_string());
-        let mut slug: String = name
-            .to_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        slug = slug
-            .split('-')
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("-");
-        if slug.is_empty() {
-            slug = "feed".into();
-        }
-        let mut target = dir.join(format!("{slug}.toml"));
-        let mut n = 2;
-        while target.exists() {
-            target = dir.join(format!("{slug}-{n}.toml"));
-            n += 1;
-        }
+    let source = printable::line(&file.display().to_string()).into_owned();
+    let plan = plan_import(&config, found).map_err(|problems| {
+        CliError::User(anyhow!(
+            "{source}: nothing was imported, since {} of its outlines cannot be: fix them in the \
+             file (or remove them) and import again:\n{}",
+            problems.len(),
+            problems.join("\n")
+        ))
+    })?;
+
+    // Every new file is written as `check` will read it, and checked so before any is written.
+    let mut taken: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for f in &plan.new {
+        let target = file_for(
+            &dir,
+            f.name
+                .as_deref()
+                .unwrap_or(f.url.host_str().unwrap_or("feed")),
+            &mut taken,
+        );
         let mut table = toml::Table::new();
-        table.insert("name".into(), toml::Value::String(name));
-        table.insert("url".into(), toml::Value::String(url.to_string()));
+        if let Some(name) = &f.name {
+            table.insert("name".into(), toml::Value::String(name.clone()));
+        }
+        table.insert("url".into(), toml::Value::String(f.url.to_string()));
         if !f.tags.is_empty() {
             table.insert(
                 "tags".into(),
@@ -608,20 +613,216 @@ fn import_opml(path: &Path, file: &Path) -> CliResult {
             "feed".into(),
             toml::Value::Array(vec![toml::Value::Table(table)]),
         );
-        let text = format!(
-            "# Imported from {}\n{}",
-            file.display(),
-            toml::to_string(&doc).map_err(internal)?
-        );
-        std::fs::write(&target, text)
-            .with_context(|| format!("cannot write {}", target.display()))
-            .map_err(CliError::User)?;
-        added += 1;
+        let body = toml::to_string(&doc).map_err(internal)?;
+        files.push((target, format!("# Imported from {source}\n{body}")));
+    }
+    config::load_with(path, &files).map_err(|e| {
+        CliError::User(anyhow!(
+            "{source}: nothing was imported, since the files it would add to {} do not pass \
+             check:\n{e}",
+            dir.display()
+        ))
+    })?;
+    write_all(&dir, &files)?;
+    for (line, note) in &plan.notes {
+        eprintln!("{source}:{line}: {note}");
     }
     println!(
-        "{added} feeds added to {}, {skipped} skipped (already configured or invalid)",
-        dir.display()
+        "{} feeds added to {}, {} skipped (already configured or listed twice)",
+        files.len(),
+        dir.display(),
+        plan.skipped
     );
+    Ok(())
+}
+
+/// A feed `import-opml` will add.
+struct NewFeed {
+    /// Its title, made printable; none when the outline has none (the feed's own title is
+    /// shown then, and its URL is its key).
+    name: Option<String>,
+    url: Url,
+    tags: Vec<String>,
+    /// The line of its outline, to name it.
+    line: usize,
+}
+
+struct ImportPlan {
+    new: Vec<NewFeed>,
+    /// Outlines already configured, or the same feed listed again.
+    skipped: usize,
+    /// What was done with an outline that the user may not expect, by line.
+    notes: Vec<(usize, String)>,
+}
+
+/// Sorts the outlines into feeds to add and feeds already there; every outline that cannot be
+/// added (not an http(s) URL, a name another feed has) is a problem naming its line and what to
+/// do. Any problem means nothing is added.
+fn plan_import(config: &Config, found: Vec<opml::OpmlFeed>) -> Result<ImportPlan, Vec<String>> {
+    let mut plan = ImportPlan {
+        new: Vec::new(),
+        skipped: 0,
+        notes: Vec::new(),
+    };
+    let mut problems = Vec::new();
+    for f in found {
+        let line = f.line;
+        let shown = printable::line(f.title.as_deref().unwrap_or(&f.url)).into_owned();
+        let url = match Url::parse(&f.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+            Ok(u) => {
+                problems.push(format!(
+                    "line {line}: \"{shown}\": only http:// and https:// feeds can be polled, \
+                     not {}: ones; fix its xmlUrl or remove the outline",
+                    u.scheme()
+                ));
+                continue;
+            }
+            Err(e) => {
+                problems.push(format!(
+                    "line {line}: \"{shown}\": its xmlUrl \"{}\" is not a URL ({e}); fix it or \
+                     remove the outline",
+                    printable::line(&f.url)
+                ));
+                continue;
+            }
+        };
+        if config.feeds.iter().any(|c| c.url == url) {
+            plan.skipped += 1;
+            continue;
+        }
+        // The same feed filed under two folders: one feed, tagged with both.
+        if let Some(earlier) = plan.new.iter_mut().find(|n| n.url == url) {
+            for t in f.tags {
+                if !earlier.tags.contains(&t) {
+                    earlier.tags.push(t);
+                }
+            }
+            plan.skipped += 1;
+            plan.notes.push((
+                line,
+                format!("the same feed as line {}: imported once", earlier.line),
+            ));
+            continue;
+        }
+        let name = f
+            .title
+            .as_deref()
+            .map(|t| {
+                printable::line(t)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|t| !t.is_empty());
+        if let Some(name) = &name {
+            if let Some(c) = config
+                .feeds
+                .iter()
+                .find(|c| c.key() == *name || c.name.as_deref() == Some(name))
+            {
+                plan.skipped += 1;
+                plan.notes.push((
+                    line,
+                    format!(
+                        "\"{name}\" skipped: a configured feed has this name ({}); if {url} is \
+                         another feed, give the outline another title and import again",
+                        c.url
+                    ),
+                ));
+                continue;
+            }
+            if let Some(other) = plan.new.iter().find(|n| n.name.as_ref() == Some(name)) {
+                problems.push(format!(
+                    "line {line}: \"{name}\" ({url}): the outline at line {} ({}) has this title \
+                     too; give one of them another title",
+                    other.line, other.url
+                ));
+                continue;
+            }
+        }
+        plan.new.push(NewFeed {
+            name,
+            url,
+            tags: f
+                .tags
+                .iter()
+                .map(|t| printable::line(t).into_owned())
+                .collect(),
+            line,
+        });
+    }
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(problems)
+    }
+}
+
+/// A `feeds.d/` file for a feed named `name`: its name in lower-case letters, digits and
+/// dashes, cut to [`SLUG_MAX`], numbered when taken on disk or by this import.
+fn file_for(dir: &Path, name: &str, taken: &mut std::collections::HashSet<PathBuf>) -> PathBuf {
+    let mut slug: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    slug.truncate(SLUG_MAX);
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "feed" } else { slug };
+    let mut target = dir.join(format!("{slug}.toml"));
+    let mut n = 2;
+    while target.exists() || taken.contains(&target) {
+        target = dir.join(format!("{slug}-{n}.toml"));
+        n += 1;
+    }
+    taken.insert(target.clone());
+    target
+}
+
+/// Writes every file or none: each goes to a temporary name first (which no config load
+/// reads), then all are renamed into place; on a failure, what was written is removed.
+fn write_all(dir: &Path, files: &[(PathBuf, String)]) -> CliResult {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .map_err(CliError::User)?;
+    let temp = |p: &Path| p.with_extension("toml.importing");
+    let mut written: Vec<&Path> = Vec::new();
+    let mut result = Ok(());
+    for (path, text) in files {
+        if let Err(e) = std::fs::write(temp(path), text) {
+            result = Err(anyhow!("cannot write {}: {e}", temp(path).display()));
+            let _ = std::fs::remove_file(temp(path));
+            break;
+        }
+        written.push(path);
+    }
+    if result.is_err() {
+        for p in &written {
+            let _ = std::fs::remove_file(temp(p));
+        }
+        return result.map_err(CliError::User);
+    }
+    let mut placed: Vec<&Path> = Vec::new();
+    for p in &written {
+        if let Err(e) = std::fs::rename(temp(p), p) {
+            for q in &placed {
+                let _ = std::fs::remove_file(q);
+            }
+            for q in &written {
+                let _ = std::fs::remove_file(temp(q));
+            }
+            return Err(CliError::User(anyhow!(
+                "cannot write {}: {e}; nothing was imported",
+                p.display()
+            )));
+        }
+        placed.push(p);
+    }
     Ok(())
 }
 
@@ -634,6 +835,7 @@ fn export_opml(path: &Path) -> CliResult {
             title: f.name.clone(),
             url: f.url.to_string(),
             tags: f.tags.clone(),
+            line: 0,
         })
         .collect();
     print!("{}", opml::write(&feeds));
@@ -715,7 +917,7 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
             .as_deref()
             .filter(|_| row.state != crate::outbox::OutboxState::Delivered)
         {
-            let _ = writeln!(out, "      last error: {e}");
+            let _ = writeln!(out, "      last error: {}", line(e));
         }
     }
     Ok(())

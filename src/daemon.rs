@@ -169,7 +169,13 @@ pub async fn run(
                         }
                         Err(e) => tracing::error!(error = %e, "reload refused; keeping the running configuration"),
                     },
-                    Err(e) => tracing::error!("reload refused; keeping the running configuration:\n{e}"),
+                    Err(e) => {
+                        // One line per problem: a log line holds no line break.
+                        tracing::error!(problems = e.issues.len(), "reload refused; keeping the running configuration");
+                        for issue in &e.issues {
+                            tracing::error!("config: {issue}");
+                        }
+                    }
                 }
             }
             _ = tokio::time::sleep(sleep) => {}

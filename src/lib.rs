@@ -17,6 +17,7 @@ pub mod notify;
 pub mod opml;
 pub mod outbox;
 pub mod pipeline;
+pub mod printable;
 pub mod redact;
 pub mod scheduler;
 pub mod server;

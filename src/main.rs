@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use feedwatch::commands::{self, Cli, CliError};
+use feedwatch::printable;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,12 +25,14 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // An error may quote what a feed, a page or a server said.
         Err(CliError::User(e)) => {
-            eprintln!("feedwatch: {e:#}");
+            eprintln!("feedwatch: {}", printable::text(&format!("{e:#}")));
             ExitCode::from(1)
         }
         Err(CliError::Internal(e)) => {
-            eprintln!("feedwatch: internal error: {e:#}");
+            let e = format!("{e:#}");
+            eprintln!("feedwatch: internal error: {}", printable::text(&e));
             ExitCode::from(2)
         }
     }
@@ -56,6 +59,7 @@ fn init_logging(verbose: bool, daemon: bool) {
     // systemd adds its own timestamps when it captures stderr; so does the journal.
     let under_systemd = std::env::var_os("INVOCATION_ID").is_some();
     let fmt = tracing_subscriber::fmt::layer()
+        .fmt_fields(PrintableFields)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false);
@@ -63,5 +67,94 @@ fn init_logging(verbose: bool, daemon: bool) {
         registry.with(fmt.without_time()).init();
     } else {
         registry.with(fmt).init();
+    }
+}
+
+/// The fields of a log line, each value made one printable line ([`printable::line`]): a value
+/// may quote a feed or a server (an item's link, an error), and a line break in it would forge
+/// a line of the log, an escape sequence rewrite the terminal showing it. The journal keeps
+/// fields apart and needs none of this.
+struct PrintableFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for PrintableFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut visitor = PrintableVisitor {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct PrintableVisitor<'w> {
+    writer: tracing_subscriber::fmt::format::Writer<'w>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl tracing::field::Visit for PrintableVisitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if self.result.is_err() {
+            return;
+        }
+        let value = format!("{value:?}");
+        let value = printable::line(&value);
+        let sep = if self.first { "" } else { " " };
+        self.first = false;
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{sep}{value}")
+        } else {
+            write!(self.writer, "{sep}{}={value}", field.name())
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects what the log writes.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_log_line_holds_no_control_character_of_its_values() {
+        use tracing_subscriber::prelude::*;
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(PrintableFields)
+            .with_ansi(false)
+            .with_writer(move || writer.clone());
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let link = "https://a.example/\r\nERROR forged line\x1b[2J";
+            let note = format!("{link}: no article\u{9b}31m");
+            tracing::warn!(feed = %"W\x07ire", url = link, "{note}");
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 1, "{out:?}");
+        assert!(!out.trim_end().chars().any(|c| c.is_control()), "{out:?}");
+        assert!(
+            out.contains("https://a.example/  ERROR forged line[2J: no article31m feed=Wire"),
+            "{out:?}"
+        );
     }
 }

@@ -14,7 +14,15 @@ pub struct OpmlFeed {
     pub url: String,
     /// The titles of the outlines it is nested in: their categories, used as tags.
     pub tags: Vec<String>,
+    /// The line of its `<outline>` in the document read (0 for a feed not read from one), so
+    /// a bad entry can be named.
+    pub line: usize,
 }
+
+/// How deep outlines may nest. Readers file feeds one or two folders deep; every feed carries
+/// the titles of its folders as tags, so a document nested thousands deep once made each of
+/// its feeds carry thousands (a 234 KB file took 2 GB).
+pub const MAX_DEPTH: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 #[error("not a readable OPML document: {0}")]
@@ -27,8 +35,18 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
     // Titles of the open outlines that are categories (no xmlUrl), for tags.
     let mut stack: Vec<Option<String>> = Vec::new();
     let mut saw_opml = false;
+    // The line at byte `counted`, counted on from the last event: once over the document.
+    let (mut line, mut counted) = (1, 0);
     loop {
-        match reader.read_event() {
+        let start = reader.buffer_position() as usize;
+        let event = reader.read_event();
+        let at = start.min(text.len());
+        line += text.as_bytes()[counted.min(at)..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        counted = counted.max(at);
+        match event {
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == "opml" => {
                 saw_opml = true
             }
@@ -40,6 +58,19 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                 };
                 if e.name().as_ref() != "outline" {
                     continue;
+                }
+                // The event begins after leading whitespace: its line is that of its `<`.
+                let tag_line = line
+                    + text.as_bytes()[at..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_whitespace())
+                        .filter(|&&b| b == b'\n')
+                        .count();
+                if !empty && stack.len() >= MAX_DEPTH {
+                    return Err(OpmlError(format!(
+                        "line {tag_line}: outlines nest deeper than {MAX_DEPTH} levels; \
+                         move the feeds into fewer folders"
+                    )));
                 }
                 let mut url = None;
                 let mut title = None;
@@ -58,11 +89,17 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                 }
                 let title = title.or(text_attr).filter(|t| !t.trim().is_empty());
                 if let Some(url) = url.filter(|u| !u.trim().is_empty()) {
-                    let tags = stack.iter().flatten().cloned().collect();
+                    let mut tags: Vec<String> = Vec::new();
+                    for t in stack.iter().flatten() {
+                        if !tags.contains(t) {
+                            tags.push(t.clone());
+                        }
+                    }
                     feeds.push(OpmlFeed {
                         title: title.clone(),
                         url: url.trim().to_string(),
                         tags,
+                        line: tag_line,
                     });
                     if !empty {
                         stack.push(None);
@@ -140,8 +177,56 @@ mod tests {
             title: Some("A <b> & \"c\"".into()),
             url: "https://a.example/rss?x=1&y=2".into(),
             tags: vec![],
+            line: 7,
         }];
         assert_eq!(parse(&write(&feeds)).unwrap(), feeds);
+    }
+
+    #[test]
+    fn each_feed_knows_the_line_of_its_outline() {
+        let doc = "<opml version=\"2.0\"><body>\n<outline text=\"A\">\n\n  <outline text=\"a\" xmlUrl=\"https://a.example/\"/>\n</outline>\n<outline\n text=\"b\" xmlUrl=\"https://b.example/\"></outline></body></opml>";
+        let lines: Vec<usize> = parse(doc).unwrap().iter().map(|f| f.line).collect();
+        assert_eq!(lines, [4, 6]);
+    }
+
+    #[test]
+    fn outlines_nested_past_the_limit_are_refused_and_a_big_flat_file_is_read_quickly() {
+        // The shape that took 2 GB: thousands of folders deep, a feed in each.
+        let depth = 5_000;
+        let mut doc = String::from("<opml version=\"2.0\"><body>");
+        for i in 0..depth {
+            doc.push_str(&format!(
+                "<outline text=\"c{i}\"><outline text=\"f{i}\" xmlUrl=\"https://x.example/{i}\"/>"
+            ));
+        }
+        doc.push_str(&"</outline>".repeat(depth));
+        doc.push_str("</body></opml>");
+        let e = parse(&doc).unwrap_err().to_string();
+        assert!(
+            e.contains("line 1: outlines nest deeper than 16 levels"),
+            "{e}"
+        );
+        // Up to the limit every feed carries its folders, each once.
+        let mut ok = String::from("<opml version=\"2.0\"><body>");
+        ok.push_str(&"<outline text=\"News\">".repeat(MAX_DEPTH));
+        ok.push_str("<outline text=\"f\" xmlUrl=\"https://x.example/\"/>");
+        ok.push_str(&"</outline>".repeat(MAX_DEPTH));
+        ok.push_str("</body></opml>");
+        assert_eq!(parse(&ok).unwrap()[0].tags, ["News"]);
+        // 100,000 feeds in one folder: linear.
+        let mut flat = String::from("<opml version=\"2.0\"><body><outline text=\"A\">");
+        for i in 0..100_000 {
+            flat.push_str(&format!(
+                "<outline text=\"f\" xmlUrl=\"https://x.example/{i}\"/>\n"
+            ));
+        }
+        flat.push_str("</outline></body></opml>");
+        let start = std::time::Instant::now();
+        let feeds = parse(&flat).unwrap();
+        assert_eq!(feeds.len(), 100_000);
+        assert_eq!(feeds[99_999].line, 100_000);
+        let took = start.elapsed();
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     }
 
     #[test]

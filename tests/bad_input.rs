@@ -247,3 +247,107 @@ async fn check_reports_bad_mail_addresses_and_header_names_of_notifiers() {
     }
     assert!(!stderr.contains("me@example.org\" is not"), "{stderr}");
 }
+
+#[tokio::test]
+async fn check_refuses_a_query_nested_thousands_deep_with_a_clear_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feedwatch.toml");
+    for query in [
+        // 4,808 parentheses in 9.6 KB, and NOTs: each once overflowed the stack of `check`.
+        format!("{}iraq{}", "(".repeat(4_808), ")".repeat(4_808)),
+        format!("iraq {}troops", "NOT ".repeat(3_000)),
+        format!("iraq {}troops", "-".repeat(12_500)),
+        // 12,500 NOTs (50 KB): over the size limit.
+        format!("iraq {}troops", "NOT ".repeat(12_500)),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "[daemon]\ndatabase = \"{}\"\n\n[[topic]]\nname = \"deep\"\nquery = '{query}'\n",
+                dir.path().join("f.db").display()
+            ),
+        )
+        .unwrap();
+        let out = feedwatch(&config, &["check"]).await;
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{:.300}", err);
+        assert!(
+            err.contains("feedwatch.toml:6: topic[0].query: column")
+                && (err.contains("nests deeper than 32 levels") || err.contains("over the limit")),
+            "{err:.400}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_and_line_breaks_in_a_feed_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    // JSON Feed strings can carry any control character.
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Wire\u{1b}]0;owned\u{7}",
+        "items": [
+            {"id": "1", "title": "Troops\u{1b}[2J leave\r\nFAKE LINE",
+             "url": "\u{1b}[31mjavascript:alert(1)\r\n",
+             "content_text": "Troops leave Basra.\u{1b}[1m Iraq \u{9b}31m troops go home."},
+            {"id": "2", "title": "Iraq troops", "url": "https://a.example/x\u{1b}[0m\r\nY",
+             "content_text": "Iraq troops again."}
+        ]
+    });
+    let body = serde_json::to_vec(&feed).unwrap();
+    site.route(
+        "/feed.json",
+        Route::Body {
+            content_type: "application/feed+json",
+            body: body.clone(),
+            etag: None,
+        },
+    );
+    let config = config_with(dir.path(), true, &[("W", format!("{base}/feed.json"))]);
+    let file = dir.path().join("feed.json");
+    std::fs::write(&file, &body).unwrap();
+    let clean = |what: &str, out: &std::process::Output| {
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let t = text(bytes);
+            assert!(
+                !t.chars().any(|c| c.is_control() && c != '\n'),
+                "{what} {stream}: {t:?}"
+            );
+            assert!(
+                !t.lines().any(|l| l.starts_with("FAKE")),
+                "{what} {stream}: {t}"
+            );
+        }
+    };
+    let parsed = feedwatch(&config, &["parse", file.to_str().unwrap()]).await;
+    clean("parse", &parsed);
+    assert!(
+        text(&parsed.stdout).contains("Troops[2J leave FAKE LINE"),
+        "{}",
+        text(&parsed.stdout)
+    );
+    let once = feedwatch(&config, &["once"]).await;
+    assert!(once.status.success(), "{}", text(&once.stderr));
+    clean("once", &once);
+    let stories = feedwatch(&config, &["stories"]).await;
+    clean("stories", &stories);
+    assert!(
+        text(&stories.stdout).contains("Iraq troops"),
+        "{}",
+        text(&stories.stdout)
+    );
+    assert!(
+        text(&stories.stdout).contains("https://a.example/x%1B[0mY"),
+        "{}",
+        text(&stories.stdout)
+    );
+    clean("search", &feedwatch(&config, &["search", "troops"]).await);
+    let explained = feedwatch(&config, &["topics", "test", "troops"]).await;
+    clean("topics test", &explained);
+    assert!(
+        text(&explained.stdout).contains("2 of 2"),
+        "{}",
+        text(&explained.stdout)
+    );
+}

@@ -335,3 +335,88 @@ async fn a_reload_replaces_feeds_and_topics_and_a_broken_one_keeps_the_daemon_ru
     let status = terminate_within(&mut child, 15).await;
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_with_a_query_nested_thousands_deep_is_refused_and_the_daemon_polls_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    for (path, title) in [("/a.xml", "Feed A"), ("/b.xml", "Feed B")] {
+        site.route(
+            path,
+            Route::Body {
+                content_type: "application/rss+xml",
+                body: rss(title, &[("x1", "Iraq troops", &format!("{base}/x1"))]),
+                etag: None,
+            },
+        );
+    }
+    let listen = free_port();
+    let feed = |name: &str| {
+        format!(
+            "[[feed]]\nname = \"{name}\"\nurl = \"{base}/{}.xml\"\n",
+            name.to_lowercase()
+        )
+    };
+    let topic = |query: &str| format!("[[topic]]\nname = \"t\"\nquery = '{query}'\n");
+    let config = write_config(
+        dir.path(),
+        Some(listen),
+        &format!("{}{}", feed("A"), topic("iraq")),
+    );
+    let log_path = dir.path().join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    eventually(20, "the first poll of A", || {
+        !site.requests_to("/a.xml").is_empty()
+    })
+    .await;
+
+    // 4,808 parentheses (9.6 KB): parsing it once overflowed the stack and aborted the daemon.
+    let deep = format!("{}iraq{}", "(".repeat(4_808), ")".repeat(4_808));
+    write_config(
+        dir.path(),
+        Some(listen),
+        &format!("{}{}{}", feed("A"), feed("B"), topic(&deep)),
+    );
+    signal(&child, "-HUP");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    eventually(20, "the refused reload in the log", || {
+        log().contains("reload refused")
+    })
+    .await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon died:\n{}",
+        log()
+    );
+    assert!(log().contains("nests deeper than 32 levels"), "{}", log());
+    assert!(
+        site.requests_to("/b.xml").is_empty(),
+        "the refused config was applied"
+    );
+
+    // It runs on: the health endpoint answers, and a good config is taken and polled.
+    let health = reqwest::get(format!("http://127.0.0.1:{listen}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    write_config(
+        dir.path(),
+        Some(listen),
+        &format!("{}{}{}", feed("A"), feed("B"), topic("iraq")),
+    );
+    signal(&child, "-HUP");
+    eventually(20, "the poll of B after a good reload", || {
+        !site.requests_to("/b.xml").is_empty()
+    })
+    .await;
+    let status = terminate_within(&mut child, 15).await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}

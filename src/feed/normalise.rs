@@ -512,19 +512,20 @@ fn pick_link(links: &[model::Link]) -> Option<&str> {
         .map(|l| l.href.trim())
 }
 
-/// Resolves a link against the base when it is relative; keeps it as given when there is none.
+/// Resolves a link against the base when it is relative. Only an absolute http(s) URL is kept:
+/// a link is fetched, stored, printed and mailed, so one that is not a web address (a relative
+/// link with no base, `javascript:`, plain text with escape sequences or line breaks in it) is
+/// dropped. Parsing drops tabs and line breaks and percent-encodes other control characters.
 fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
     let href = href.trim();
     if href.is_empty() {
         return None;
     }
-    match Url::parse(href) {
-        Ok(u) => Some(u.to_string()),
-        Err(_) => match base.and_then(|b| b.join(href).ok()) {
-            Some(u) => Some(u.to_string()),
-            None => Some(href.to_string()),
-        },
-    }
+    let url = match Url::parse(href) {
+        Ok(u) => u,
+        Err(_) => base?.join(href).ok()?,
+    };
+    (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.to_string())
 }
 
 fn text_field(t: &model::Text, rss_like: bool) -> Option<String> {
@@ -966,6 +967,44 @@ mod tests {
             absolute("../a/b", Some(&base)).unwrap(),
             "http://example.org/a/b"
         );
-        assert_eq!(absolute("/x", None).unwrap(), "/x");
+        assert_eq!(absolute("/x", None), None);
+    }
+
+    #[test]
+    fn a_link_that_is_not_an_absolute_web_address_is_dropped() {
+        let base = Url::parse("http://example.org/feed/").unwrap();
+        for bad in [
+            "javascript:alert(1)",
+            "mailto:me@example.org",
+            "file:///etc/passwd",
+            "data:text/html,<b>x</b>",
+            "http://exa\u{1b}mple.org/",
+            "http://",
+        ] {
+            assert_eq!(absolute(bad, Some(&base)), None, "{bad:?}");
+        }
+        assert_eq!(absolute("not a url", None), None);
+        // Control characters never survive in a kept link.
+        let kept = absolute("https://a.example/x\r\n\x1b[31mred\u{9b}?q=\x07", None).unwrap();
+        assert_eq!(kept, "https://a.example/x%1B[31mred%C2%9B?q=");
+        assert_eq!(
+            absolute("story\x1b]0;title\x07", Some(&base)).unwrap(),
+            "http://example.org/feed/story%1B]0;title"
+        );
+    }
+
+    #[test]
+    fn an_item_link_with_escapes_is_dropped_or_encoded_when_the_feed_is_read() {
+        let doc = "<rss version=\"2.0\"><channel><title>C</title><link>javascript:x</link>\
+            <item><title>A</title><guid>a</guid><link>\x1b[2J\x1b]0;owned\x07</link></item>\
+            <item><title>B</title><guid>b</guid><link>https://b.example/\x1b[31m</link></item>\
+            </channel></rss>";
+        let f = crate::feed::parse(doc.as_bytes(), None, None).unwrap();
+        assert_eq!(f.link, None);
+        assert_eq!(f.entries[0].link, None);
+        assert_eq!(
+            f.entries[1].link.as_deref(),
+            Some("https://b.example/%1B[31m")
+        );
     }
 }

@@ -9,6 +9,33 @@ use serde::Serialize;
 
 use super::{Alert, AlertStory};
 
+/// `alert` with every value made printable ([`crate::printable`]): each shape below starts from
+/// this, so no control character of a feed (an escape sequence, a CR or LF in a title or link)
+/// reaches a notification, whichever shape carries it. The summary keeps its line breaks.
+fn printable(alert: &Alert) -> Alert {
+    use crate::printable::{line, text};
+    let line = |s: &str| line(s).into_owned();
+    Alert {
+        id: alert.id.clone(),
+        kind: alert.kind,
+        topic: line(&alert.topic),
+        stories: alert
+            .stories
+            .iter()
+            .map(|s| AlertStory {
+                id: line(&s.id),
+                title: line(&s.title),
+                url: line(&s.url),
+                feed: line(&s.feed),
+                published: s.published.as_deref().map(line),
+                summary: text(&s.summary).into_owned(),
+                matched: s.matched.iter().map(|m| line(m)).collect(),
+                also_at: s.also_at.iter().map(|u| line(u)).collect(),
+            })
+            .collect(),
+    }
+}
+
 /// design.md's webhook body: `{"type", "topic", "stories": [...]}`.
 #[derive(Serialize)]
 struct JsonBody<'a> {
@@ -23,6 +50,7 @@ struct JsonBody<'a> {
 
 /// The default webhook body of design.md.
 pub fn json_body(alert: &Alert) -> Vec<u8> {
+    let alert = &printable(alert);
     let body = JsonBody {
         kind: alert.kind.as_str(),
         topic: &alert.topic,
@@ -34,6 +62,7 @@ pub fn json_body(alert: &Alert) -> Vec<u8> {
 
 /// One line naming what the alert is about, used by the chat presets and ntfy's title.
 pub fn headline(alert: &Alert) -> String {
+    let alert = &printable(alert);
     match alert.stories.as_slice() {
         [] => format!("{}: {}", alert.topic, alert.kind),
         [one] => format!("{}: {}", alert.topic, one.title),
@@ -43,6 +72,7 @@ pub fn headline(alert: &Alert) -> String {
 
 /// The email subject: `[feedwatch] <topic>: <story title>`, or `N stories` for a digest.
 pub fn subject(alert: &Alert) -> String {
+    let alert = &printable(alert);
     // Feed titles may carry newlines; a subject is one line.
     one_line(&format!("[feedwatch] {}", headline(alert)))
 }
@@ -66,6 +96,7 @@ fn slack_escape(s: &str) -> String {
 
 /// Slack's incoming-webhook body: `{"text": ...}` with `<url|title>` links.
 pub fn slack_body(alert: &Alert) -> Vec<u8> {
+    let alert = &printable(alert);
     let mut text = format!("*[feedwatch] {}*", slack_escape(&headline_prefix(alert)));
     for s in &alert.stories {
         text.push_str("\n• ");
@@ -131,6 +162,7 @@ const DISCORD_MAX: usize = 2000;
 /// Discord's webhook body: `{"content": ...}` with Markdown links; mentions are disabled so a
 /// headline saying "@everyone" pings nobody.
 pub fn discord_body(alert: &Alert) -> Vec<u8> {
+    let alert = &printable(alert);
     let mut content = format!(
         "**[feedwatch] {}**",
         discord_escape(&headline_prefix(alert))
@@ -180,6 +212,7 @@ pub fn discord_body(alert: &Alert) -> Vec<u8> {
 /// ntfy's body: plain text, one story per paragraph (title, link, matched terms). The title and
 /// click-through link go in headers (see `ntfy_headers`).
 pub fn ntfy_body(alert: &Alert) -> Vec<u8> {
+    let alert = &printable(alert);
     let mut out = Vec::new();
     if alert.stories.is_empty() {
         out.push(format!("{}: {}", alert.topic, alert.kind));
@@ -203,6 +236,7 @@ pub fn ntfy_body(alert: &Alert) -> Vec<u8> {
 
 /// ntfy's `Title` and `Click` headers, as `(name, value)` with header-safe values.
 pub fn ntfy_headers(alert: &Alert) -> Vec<(&'static str, String)> {
+    let alert = &printable(alert);
     let mut h = vec![(
         "Title",
         encode_header_word(&format!("[feedwatch] {}", headline_prefix(alert))),
@@ -249,6 +283,7 @@ pub fn message_id(alert_id: &str) -> String {
 
 /// The plain-text part of the mail.
 pub fn email_text(alert: &Alert) -> String {
+    let alert = &printable(alert);
     let mut out = format!("{}\n", subject(alert).trim_start_matches("[feedwatch] "));
     if alert.stories.is_empty() {
         out.push_str(&format!("\nEvent: {}\n", alert.kind));
@@ -305,6 +340,7 @@ fn html_link(url: &str, text: &str) -> String {
 /// The HTML part of the mail: built from escaped values, then sanitised by ammonia, then put in a
 /// fixed document shell (ammonia keeps fragments only).
 pub fn email_html(alert: &Alert) -> String {
+    let alert = &printable(alert);
     let mut body = format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert))));
     if alert.stories.is_empty() {
         body.push_str(&format!("<p>Event: {}</p>\n", esc(alert.kind.as_str())));
@@ -384,6 +420,64 @@ pub(crate) mod tests {
             topic: "iraq-troops".into(),
             stories,
         }
+    }
+
+    #[test]
+    fn no_control_character_of_a_feed_reaches_any_shape_of_a_notification() {
+        // A link stored raw before links were checked at normalisation, and a title, feed name
+        // and summary carrying escape sequences and line breaks.
+        let mut s = story(
+            "Troops\x1b[2J\x1b]0;owned\x07 leave\r\nBcc: victim@example.org",
+            "\x1b[31mhttps://wire.example/a\r\nX-Injected: 1",
+        );
+        s.feed = "Wire\u{9b}31m\u{2028}Fake".into();
+        s.summary = "First line.\r\nSecond\x1b[1m line.\x08".into();
+        s.also_at = vec!["https://b.example/\x1b[0m\n".into()];
+        s.matched = vec!["iraq\x1b".into()];
+        let a = alert(vec![s]);
+        let text_of = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        let mut shapes = vec![
+            ("json", text_of(json_body(&a))),
+            ("slack", text_of(slack_body(&a))),
+            ("discord", text_of(discord_body(&a))),
+            ("ntfy", text_of(ntfy_body(&a))),
+            ("subject", subject(&a)),
+            ("text mail", email_text(&a)),
+            ("html mail", email_html(&a)),
+        ];
+        for (name, value) in ntfy_headers(&a) {
+            shapes.push((name, value));
+        }
+        for (shape, body) in &shapes {
+            assert!(
+                !body.chars().any(|c| c.is_control() && c != '\n'),
+                "{shape}: {body:?}"
+            );
+            // JSON escapes would hide them from the check above.
+            assert!(
+                !body.contains("\\u001b") && !body.contains("\\r"),
+                "{shape}: {body:?}"
+            );
+        }
+        let subject = subject(&a);
+        assert_eq!(
+            subject,
+            "[feedwatch] iraq-troops: Troops[2J]0;owned leave Bcc: victim@example.org"
+        );
+        let ntfy = text_of(ntfy_body(&a));
+        assert!(
+            ntfy.starts_with("Troops[2J]0;owned leave Bcc: victim@example.org\n[31mhttps://"),
+            "{ntfy}"
+        );
+        // The text mail keeps the summary's paragraphs, and nothing else breaks a line.
+        let mail = email_text(&a);
+        assert!(mail.contains("\nFirst line.\nSecond[1m line.\n"), "{mail}");
+        assert!(
+            !mail
+                .lines()
+                .any(|l| l.starts_with("X-Injected") || l.starts_with("Fake")),
+            "{mail}"
+        );
     }
 
     #[test]

@@ -169,15 +169,16 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, QueryError> {
                 i = end;
             }
             _ => {
-                let mut end = i;
-                while end < chars.len() && !ends_word(chars[end]) {
-                    end += 1;
-                }
-                let word: String = chars[i..end].iter().collect();
-                if let Some(colon) = word.find(':').filter(|&k| k > 0) {
-                    let name = &word[..colon];
-                    if let Some(field) = Field::from_name(name) {
-                        let next = i + name.chars().count() + 1;
+                // A field name ends at the word's first ':'. Only that far is read before the
+                // field is known, so a chain of fields (title:title:…) costs its length once,
+                // not once per field.
+                let name_end = (i..chars.len())
+                    .find(|&k| ends_word(chars[k]) || chars[k] == ':')
+                    .unwrap_or(chars.len());
+                if name_end > i && chars.get(name_end) == Some(&':') {
+                    let name: String = chars[i..name_end].iter().collect();
+                    if let Some(field) = Field::from_name(&name) {
+                        let next = name_end + 1;
                         if chars
                             .get(next)
                             .is_none_or(|&n| n.is_whitespace() || n == ')' || n == ',')
@@ -196,7 +197,7 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, QueryError> {
                         continue;
                     }
                     let looks_like_field = name.chars().all(|c| c.is_ascii_alphabetic());
-                    if looks_like_field && !word[colon + 1..].starts_with('/') {
+                    if looks_like_field && chars.get(name_end + 1) != Some(&'/') {
                         return Err(err(
                             column,
                             format!(
@@ -206,6 +207,11 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, QueryError> {
                         ));
                     }
                 }
+                let mut end = name_end;
+                while end < chars.len() && !ends_word(chars[end]) {
+                    end += 1;
+                }
+                let word: String = chars[i..end].iter().collect();
                 let keyword = match word.as_str() {
                     "NEAR" if chars.get(end) == Some(&'(') => Some(TokenKind::Near),
                     // Right after `title:` an operator's spelling is a word to look for.

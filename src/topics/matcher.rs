@@ -150,6 +150,8 @@ struct FieldIndex {
     /// Folded-word ids sorted by their text, built on the first prefix query: a prefix is then
     /// a binary search, not a scan of the vocabulary.
     sorted: OnceLock<Vec<u32>>,
+    /// Where the [`BARRIER`]s stand, in increasing order.
+    barriers: Vec<u32>,
 }
 
 /// The part of a field index a term looks at: all of it, or only the words before `end`
@@ -185,6 +187,7 @@ impl FieldIndex {
         let mut buf = String::new();
         for (n, part) in parts.iter().enumerate() {
             if n > 0 && !index.folded_at.is_empty() {
+                index.barriers.push(index.folded_at.len() as u32);
                 index.folded_at.push(BARRIER);
                 index.stem_at.push(BARRIER);
             }
@@ -229,6 +232,12 @@ impl FieldIndex {
             .iter()
             .copied()
             .take_while(move |&id| self.folded.word(id).starts_with(prefix))
+    }
+
+    /// Whether a barrier stands in `start..end`: a binary search, however long the span.
+    fn barrier_within(&self, start: u32, end: u32) -> bool {
+        let first = self.barriers.partition_point(|&b| b < start);
+        self.barriers.get(first).is_some_and(|&b| b < end)
     }
 
     /// Whether the word at `pos` is `folded_id`, or starts with `prefix` when one is given.
@@ -284,17 +293,46 @@ impl Scope<'_> {
             }
         }
         let Some(first) = ids[0] else { return false };
-        index
-            .folded_postings
-            .get(first)
-            .iter()
-            .take_while(|&&p| p < self.end)
-            .any(|&start| {
+        let starts = index.folded_postings.get(first);
+        let starts = &starts[..starts.partition_point(|&p| p < self.end)];
+        let words = index.folded_at.len() as u64;
+        if starts.len() as u64 * last as u64 <= 2 * words + 64 {
+            // The usual case: the first word is rare enough to try each place it stands.
+            return starts.iter().any(|&start| {
                 (1..=last).all(|i| {
                     let prefix = (i == last && seq.last_prefix).then(|| &*seq.words[i].text);
                     index.word_at_is(start as usize + i, ids[i], prefix)
                 }) && f(start)
-            })
+            });
+        }
+        // A long sequence whose first word is everywhere (the same word again and again): trying
+        // each place would cost their product; Knuth-Morris-Pratt over the word ids costs the
+        // story's length once. A barrier equals no word, so no match runs across one.
+        let pattern: Vec<u32> = ids.iter().map_while(|id| *id).collect();
+        let fail = kmp_table(&pattern);
+        let last_prefix = seq.last_prefix.then(|| &*seq.words[last].text);
+        let mut k = 0;
+        for (j, &word) in index.folded_at.iter().enumerate() {
+            while k > 0 && pattern[k] != word {
+                k = fail[k - 1];
+            }
+            if pattern[k] == word {
+                k += 1;
+            }
+            if k == pattern.len() {
+                k = fail[k - 1];
+                let start = j + 1 - pattern.len();
+                if start as u32 >= self.end {
+                    break;
+                }
+                if last_prefix.is_none_or(|p| index.word_at_is(start + last, None, Some(p)))
+                    && f(start as u32)
+                {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     fn has_seq(&self, seq: &Seq) -> bool {
@@ -315,64 +353,86 @@ impl Scope<'_> {
         self.seq_starts(seq, |_| true)
     }
 
-    /// Where a NEAR item occurs, as (first word, last word) positions sorted by start.
-    fn occurrences(&self, item: &NearKind) -> Vec<(u32, u32)> {
+    /// Where a NEAR item starts, in increasing order, and how many words after its first its
+    /// last one stands.
+    fn occurrences(&self, item: &NearKind) -> (Vec<u32>, u32) {
         match item {
             NearKind::Word(stem) => match self.index.stems.find(stem) {
                 Some(id) => {
                     let positions = self.index.stem_postings.get(id);
-                    positions
-                        .iter()
-                        .take_while(|&&p| p < self.end)
-                        .map(|&p| (p, p))
-                        .collect()
+                    (
+                        positions[..positions.partition_point(|&p| p < self.end)].to_vec(),
+                        0,
+                    )
                 }
-                None => Vec::new(),
+                None => (Vec::new(), 0),
             },
             NearKind::Seq(seq) => {
-                let span = seq.words.len() as u32 - 1;
                 let mut out = Vec::new();
                 self.seq_starts(seq, |start| {
-                    out.push((start, start + span));
+                    out.push(start);
                     false
                 });
-                out
+                (out, seq.words.len() as u32 - 1)
             }
         }
     }
 
     /// Whether every item occurs with at most `distance` words between the end of the first
-    /// and the start of the last (SQLite FTS5's definition of NEAR).
-    fn near(&self, items: &[super::parser::NearItem], distance: u32) -> bool {
-        let mut all: Vec<(u32, u32, usize)> = Vec::new();
-        for (n, item) in items.iter().enumerate() {
-            let occ = self.occurrences(&item.kind);
-            if occ.is_empty() {
+    /// and the start of the last (SQLite FTS5's definition of NEAR). Only the `distinct` items
+    /// are looked for: one written twice would double the work and change nothing.
+    fn near(&self, items: &[super::parser::NearItem], distinct: &[usize], distance: u32) -> bool {
+        let mut found = Vec::with_capacity(distinct.len());
+        for &i in distinct {
+            let (starts, span) = self.occurrences(&items[i].kind);
+            if starts.is_empty() {
                 return false;
             }
-            all.extend(occ.into_iter().map(|(s, e)| (s, e, n)));
+            found.push((span, starts));
         }
-        all.sort_unstable();
+        // Every occurrence as (start, end, item), in that order. Phrases can make this list a
+        // few times longer than the story (many items starting at each word), so it is put in
+        // order by counting starts, in linear time, not by sorting. Numbering the items by
+        // their span makes (start, end, item) order the order they are placed in.
+        found.sort_by_key(|(span, _)| *span);
+        let words = self.index.folded_at.len();
+        let mut cursor = vec![0u32; words + 1];
+        for (_, starts) in &found {
+            for &s in starts {
+                cursor[s as usize + 1] += 1;
+            }
+        }
+        for i in 1..cursor.len() {
+            cursor[i] += cursor[i - 1];
+        }
+        let mut all = vec![(0u32, 0u32, 0u32); cursor[words] as usize];
+        for (item, (span, starts)) in found.iter().enumerate() {
+            for &s in starts {
+                let at = &mut cursor[s as usize];
+                all[*at as usize] = (s, s + span, item as u32);
+                *at += 1;
+            }
+        }
         // Slide a window over the occurrences in order; each window holding every item once is
-        // a candidate, and the tightest ones are all visited.
-        let mut counts = vec![0usize; items.len()];
+        // a candidate, and the tightest ones are all visited. Each step is constant time (the
+        // barrier test is a binary search), so the whole walk is linear in the occurrences.
+        let mut counts = vec![0usize; distinct.len()];
         let mut covered = 0;
         let mut left = 0;
         for right in 0..all.len() {
-            let item = all[right].2;
+            let item = all[right].2 as usize;
             counts[item] += 1;
             if counts[item] == 1 {
                 covered += 1;
             }
-            while covered == items.len() {
+            while covered == distinct.len() {
                 let gap = i64::from(all[right].0) - i64::from(all[left].1) - 1;
                 if gap <= i64::from(distance)
-                    && !self.index.stem_at[all[left].0 as usize..all[right].1 as usize]
-                        .contains(&BARRIER)
+                    && !self.index.barrier_within(all[left].0, all[right].1)
                 {
                     return true;
                 }
-                let gone = all[left].2;
+                let gone = all[left].2 as usize;
                 counts[gone] -= 1;
                 if counts[gone] == 0 {
                     covered -= 1;
@@ -382,6 +442,23 @@ impl Scope<'_> {
         }
         false
     }
+}
+
+/// Knuth-Morris-Pratt's table: for each prefix of `pattern`, the length of its longest proper
+/// prefix that is also its suffix.
+fn kmp_table(pattern: &[u32]) -> Vec<usize> {
+    let mut fail = vec![0; pattern.len()];
+    let mut k = 0;
+    for i in 1..pattern.len() {
+        while k > 0 && pattern[i] != pattern[k] {
+            k = fail[k - 1];
+        }
+        if pattern[i] == pattern[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    fail
 }
 
 /// A story tokenised, folded and stemmed once, ready for any number of queries.
@@ -440,7 +517,11 @@ impl<'a> PreparedDocument<'a> {
         match &term.kind {
             TermKind::Word { stem } => self.scope(term.field).has_stem(stem),
             TermKind::Seq(seq) => self.scope(term.field).has_seq(seq),
-            TermKind::Near { items, distance } => self.scope(term.field).near(items, *distance),
+            TermKind::Near {
+                items,
+                distinct,
+                distance,
+            } => self.scope(term.field).near(items, distinct, *distance),
             TermKind::TagIs(tag) => self.tags.iter().any(|t| t == &**tag),
             TermKind::TagPrefix(prefix) => self.tags.iter().any(|t| t.starts_with(&**prefix)),
             TermKind::Regex(re) => match term.field {

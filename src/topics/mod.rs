@@ -15,6 +15,9 @@
 //! - Case and diacritics are folded (é = e) and bare words are stemmed in English
 //!   (troops = troop).
 //!
+//! - A query is at most [`MAX_QUERY_BYTES`] long and nests groups and NOTs at most 32 deep;
+//!   past either it is refused with an error, never a stack overflow.
+//!
 //! Matching many queries against one story: build a [`PreparedDocument`] once and call
 //! [`Query::matches_prepared`] for each query.
 
@@ -47,6 +50,10 @@ pub struct Document<'a> {
     pub url: &'a str,
 }
 
+/// The longest query accepted, in bytes: ten times a long real one. Parsing is linear, but every
+/// story is matched against every topic, so the size of a query is a cost paid per story.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
 /// A query the user wrote, with its column when it is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
@@ -68,6 +75,16 @@ pub struct Query {
 
 impl Query {
     pub fn parse(text: &str) -> Result<Query, QueryError> {
+        if text.len() > MAX_QUERY_BYTES {
+            return Err(QueryError {
+                column: 1,
+                message: format!(
+                    "this query is {} bytes long, over the limit of {MAX_QUERY_BYTES}; \
+                     split it into several topics",
+                    text.len()
+                ),
+            });
+        }
         let tokens = lexer::tokenize(text)?;
         let root = matcher::optimise(parser::parse(tokens)?);
         let query = Query {

@@ -12,6 +12,11 @@ use super::matcher::Key;
 /// NEAR's distance when the query gives none (the same default as SQLite FTS5).
 const DEFAULT_NEAR_DISTANCE: u32 = 10;
 
+/// How deep groups and NOTs may nest. Parsing, matching and dropping a query each recurse once
+/// per level, so without a bound a query of a few KB of `(` or `NOT` overflows the stack and
+/// aborts the process (a stack overflow cannot be caught); no real query comes near it.
+pub(crate) const MAX_DEPTH: usize = 32;
+
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     And(Vec<Node>),
@@ -52,7 +57,11 @@ pub(crate) enum TermKind {
     Seq(Seq),
     /// `NEAR(a b, n)`: every item within `distance` words of the others.
     Near {
+        /// The items as written, for the terms reported.
         items: Vec<NearItem>,
+        /// Indices in `items` of the items that differ (`troops` and `troop` are one stem):
+        /// the matcher looks for these, so an item written twice costs nothing more.
+        distinct: Vec<usize>,
         distance: u32,
     },
     Regex(Regex),
@@ -76,6 +85,20 @@ pub(crate) enum NearKind {
     Seq(Seq),
 }
 
+impl NearKind {
+    /// Equal for items that match the same places.
+    fn identity(&self) -> (bool, Vec<&str>, bool) {
+        match self {
+            NearKind::Word(stem) => (false, vec![&*stem.text], false),
+            NearKind::Seq(seq) => (
+                true,
+                seq.words.iter().map(|w| &*w.text).collect(),
+                seq.last_prefix,
+            ),
+        }
+    }
+}
+
 fn err(column: usize, message: impl Into<String>) -> QueryError {
     QueryError {
         column,
@@ -88,10 +111,16 @@ struct Parser {
     tokens: Vec<Token>,
     /// Index of the next token to read.
     pos: usize,
+    /// Groups and NOTs open around the token being read.
+    depth: usize,
 }
 
 pub(crate) fn parse(tokens: Vec<Token>) -> Result<Node, QueryError> {
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     if p.peek().is_none() {
         return Err(err(
             1,
@@ -156,6 +185,28 @@ impl Parser {
         ))
     }
 
+    /// Runs `f` one level deeper, the level opened by `at` (a `(`, `NOT` or `-`); refuses a
+    /// level past [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        at: &Token,
+        f: impl FnOnce(&mut Self) -> Result<Node, QueryError>,
+    ) -> Result<Node, QueryError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(err(
+                at.column,
+                format!(
+                    "the query nests deeper than {MAX_DEPTH} levels of parentheses and NOTs here; \
+                     write it flatter (NOT NOT x is x, and ((a)) is a)"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let node = f(self);
+        self.depth -= 1;
+        node
+    }
+
     fn or_expr(&mut self, field: Field) -> Result<Node, QueryError> {
         let mut alternatives = vec![self.and_expr(field)?];
         while let Some(op) = self
@@ -204,19 +255,24 @@ impl Parser {
             TokenKind::Not | TokenKind::Minus => {
                 self.pos += 1;
                 self.need_term_after(&token)?;
-                Ok(Node::Not(Box::new(self.unary(field)?)))
+                let inner = self.nested(&token, |p| p.unary(field))?;
+                Ok(Node::Not(Box::new(inner)))
             }
             _ => self.primary(field),
         }
     }
 
-    fn primary(&mut self, field: Field) -> Result<Node, QueryError> {
-        let Some(token) = self.next() else {
-            return Err(err(1, "the query ends where a term was expected"));
-        };
+    fn primary(&mut self, mut field: Field) -> Result<Node, QueryError> {
+        let ended = || err(1, "the query ends where a term was expected");
+        let mut token = self.next().ok_or_else(ended)?;
+        // In a chain of fields (title:author:x) the one nearest the term holds; read in a loop,
+        // so a long chain costs no stack.
+        while let TokenKind::Field(inner) = token.kind {
+            field = inner;
+            token = self.next().ok_or_else(ended)?;
+        }
         let display = |source: &str| format!("{}{source}", field.prefix());
         match token.kind {
-            TokenKind::Field(inner) => self.primary(inner),
             TokenKind::Word { text, prefix } => {
                 let kind = word_term(&text, prefix, field, token.column)?;
                 Ok(Node::Term(Term {
@@ -258,7 +314,7 @@ impl Parser {
                         "these parentheses are empty; put terms inside or remove them",
                     ));
                 }
-                let inner = self.or_expr(field)?;
+                let inner = self.nested(&token, |p| p.or_expr(field))?;
                 match self.next() {
                     Some(t) if matches!(t.kind, TokenKind::RParen) => Ok(inner),
                     _ => Err(err(
@@ -279,7 +335,8 @@ impl Parser {
                 token.column,
                 "this ) has no matching (; remove it or add the ( it closes",
             )),
-            TokenKind::Not | TokenKind::Minus | TokenKind::Comma => {
+            // A field was read above, so never meets this match.
+            TokenKind::Not | TokenKind::Minus | TokenKind::Comma | TokenKind::Field(_) => {
                 Err(err(token.column, format!("unexpected {}", token.source)))
             }
         }
@@ -397,9 +454,14 @@ impl Parser {
             .map(|i| i.display.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        let mut seen = std::collections::HashSet::new();
+        let distinct = (0..items.len())
+            .filter(|&i| seen.insert(items[i].kind.identity()))
+            .collect();
         Ok(Node::Term(Term {
             field,
             kind: TermKind::Near {
+                distinct,
                 items,
                 distance: distance.unwrap_or(DEFAULT_NEAR_DISTANCE),
             },

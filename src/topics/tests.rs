@@ -518,3 +518,169 @@ fn every_cut_of_a_query_parses_or_names_a_column_inside_it() {
         }
     }
 }
+
+// Hostile and oversized queries: each is refused with a message or answered in time linear in
+// its size, never a stack overflow. The bounds are generous for a debug build on a busy machine;
+// the quadratic code these replace took minutes on the same inputs.
+
+/// Runs `f`, failing when it takes longer than `secs`.
+fn within<T>(secs: u64, what: &str, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let out = f();
+    let took = start.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(secs),
+        "{what} took {took:?}"
+    );
+    out
+}
+
+#[test]
+fn a_query_over_the_size_limit_is_refused_at_column_one() {
+    let long = "iraq ".repeat(MAX_QUERY_BYTES / 5 + 1);
+    let e = error(&long);
+    assert_eq!(e.column, 1);
+    assert!(e.message.contains("limit"), "{}", e.message);
+    assert!(Query::parse(&"iraq ".repeat(MAX_QUERY_BYTES / 5 - 1)).is_ok());
+}
+
+#[test]
+fn nesting_past_the_depth_limit_is_an_error_not_a_stack_overflow() {
+    // 4,808 parentheses, as found in the wild: each level costs the parser several frames.
+    let deep = format!("{}iraq{}", "(".repeat(4_808), ")".repeat(4_808));
+    let e = error(&deep);
+    assert!(e.message.contains("nests deeper"), "{}", e.message);
+    assert_eq!(e.column, parser::MAX_DEPTH + 1);
+    for q in [
+        format!("iraq {}troops", "NOT ".repeat(3_000)),
+        format!("iraq {}troops", "-".repeat(12_500)),
+        format!("iraq {}troops", "-(".repeat(2_000)),
+    ] {
+        assert!(error(&q).message.contains("nests deeper"), "{q:.40}");
+    }
+    // Up to the limit it parses and means what it says.
+    let ok = |n: usize| format!("{}iraq{}", "(".repeat(n), ")".repeat(n));
+    assert!(hits(&ok(parser::MAX_DEPTH)));
+    assert!(hits(&format!("iraq {}baghdad", "NOT NOT ".repeat(15))));
+}
+
+#[test]
+fn a_chain_of_fields_is_read_in_linear_time_and_the_last_field_holds() {
+    // 96 KB of `title:`: the lexer once read the rest of the chain again for every field.
+    let chain = format!("{}baghdad", "title:".repeat(16_000));
+    let tokens = within(5, "lexing 96 KB of title: chains", || {
+        lexer::tokenize(&chain).unwrap()
+    });
+    assert_eq!(tokens.len(), 16_001);
+    // Under the size limit, a chain parses without recursion; the field nearest the term wins.
+    let q = |f: &str, word: &str| format!("{}{f}{word}", "author:".repeat(2_000));
+    assert!(hits(&q("title:", "iraq")));
+    assert!(!hits(&q("title:", "baghdad")));
+    assert!(hits(&q("", "jane")));
+}
+
+/// `n` words, each a different one.
+fn distinct_words(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("w{i}x")).collect()
+}
+
+/// About `bytes` of text made of `words` in turn.
+fn text_of(words: &[String], bytes: usize) -> String {
+    let mut text = String::with_capacity(bytes + 16);
+    for w in words.iter().cycle() {
+        if text.len() >= bytes {
+            break;
+        }
+        text.push_str(w);
+        text.push(' ');
+    }
+    text
+}
+
+#[test]
+fn a_near_of_two_thousand_terms_over_400_kb_is_matched_in_linear_time() {
+    let words = distinct_words(2_000);
+    let text = text_of(&words, 400_000);
+    // Every term everywhere, never all within ten words of each other.
+    let spread = format!("NEAR({})", words.join(" "));
+    assert!(!within(5, "2,000 distinct terms", || matches_text(
+        &spread, "", &text
+    )));
+    // A distance that lets the window run from the title across the barrier into the text:
+    // every window once checked the whole span for the barrier.
+    let far = format!("NEAR({}, 1000000)", words.join(" "));
+    assert!(within(5, "a window across the barrier", || matches_text(
+        &far,
+        &text[..100_000],
+        &text
+    )));
+    // One word written 2,000 times over a text of nothing else: once 2,000 copies of every
+    // position, sorted (minutes, gigabytes).
+    let same = format!("NEAR({})", vec!["aaa"; 2_000].join(" "));
+    let a_text = "aaa ".repeat(100_000);
+    assert!(within(5, "one term 2,000 times", || matches_text(
+        &same, "", &a_text
+    )));
+    // Distinct phrases sharing every position ("a a", "a a a", …), up to the size limit.
+    let mut chain = Vec::new();
+    let mut len = 2;
+    while chain.iter().map(|p: &String| p.len() + 1).sum::<usize>() + 2 * len + 16 < MAX_QUERY_BYTES
+    {
+        chain.push(format!("\"{}\"", vec!["a"; len].join(" ")));
+        len += 1;
+    }
+    let phrases = format!("NEAR({} b)", chain.join(" "));
+    let a_text = format!("{} b", "a ".repeat(10_000));
+    assert!(within(5, "a chain of phrases", || matches_text(
+        &phrases, "", &a_text
+    )));
+}
+
+#[test]
+fn a_long_phrase_of_one_word_repeated_is_found_in_linear_time() {
+    // Each start of "a a a … a" (8,000 words) used to be checked word by word: 8,000 times the
+    // length of the story when the phrase almost matches everywhere.
+    let phrase = format!("\"{}\"", vec!["a"; 8_000].join(" "));
+    let near_miss = format!("{} b ", "a ".repeat(7_999)).repeat(25);
+    assert!(!within(5, "a near miss everywhere", || matches_text(
+        &phrase, "", &near_miss
+    )));
+    let hit = format!("{near_miss}{}", "a ".repeat(8_000));
+    assert!(matches_text(&phrase, "", &hit));
+}
+
+#[test]
+fn near_and_phrases_mean_the_same_through_either_search() {
+    // The word-by-word check at each start of the first word, and the linear scan it switches
+    // to when that word is everywhere, give the same answers.
+    let text = "a b a b a b c a b a b a b a b c d";
+    // The long text starts with a run of a's, so phrases starting with a take the scan.
+    let long = format!("{}{text}", "a ".repeat(5_000));
+    let cases = [
+        ("\"a b c\"", true, true),
+        ("\"a b a b c\"", true, true),
+        ("\"a b a b a b a b c d\"", true, true),
+        ("\"b a b a b a b a\"", false, false),
+        ("\"a b a b c a\"", true, true),
+        ("\"a b a b a b c*\"", true, true),
+        ("\"a b a b a b d*\"", false, false),
+        ("\"a a a b a b\"", false, true),
+        ("\"a a a a b a b a b c*\"", false, true),
+        ("NEAR(\"a b c\" d, 0)", true, true),
+        ("NEAR(\"a b a b c\" d, 0)", true, true),
+        ("NEAR(\"a b a b a b c a\" d, 7)", false, false),
+        ("NEAR(\"a b a b a b c a\" d, 8)", true, true),
+        ("NEAR(\"a b a b c\" d, 8)", true, true),
+        ("NEAR(\"a a a a b a b\" d, 9)", false, false),
+        ("NEAR(\"a a a a b a b\" d, 14)", false, true),
+    ];
+    for (q, short, in_long) in cases {
+        assert_eq!(matches_text(q, "", text), short, "{q}");
+        assert_eq!(matches_text(q, "", &long), in_long, "{q} in the long text");
+    }
+    // A phrase never runs from the title into the text, on either path.
+    let title = "a ".repeat(5_000);
+    assert!(!matches_text("\"a a a b c\"", &title, "b c"));
+    assert!(!matches_text("title:\"a a a a b\"", &title, "a a a a b"));
+    assert!(matches_text("\"a a a a b\"", &title, "a a a a b"));
+}
