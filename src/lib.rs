@@ -5,6 +5,7 @@
 //! `config` → `scheduler` → `fetch` → `feed` → `dedup`/`store` → `extract` → `topics` → `notify`.
 //! `pipeline` joins the stages for one feed poll, `daemon` runs them on schedule.
 
+pub mod bounds;
 pub mod commands;
 pub mod config;
 pub mod daemon;
