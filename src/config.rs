@@ -228,6 +228,12 @@ pub struct FeedConfig {
     pub tags: Vec<String>,
     /// Whether each item's page is fetched and extracted, or the feed's own text kept.
     pub full_article: bool,
+    /// Items taken from one poll: the newest. Bounds what a huge feed costs in time and memory.
+    pub max_items_per_poll: usize,
+    /// Article pages fetched in one poll, and from any one host in one poll: a feed naming
+    /// thousands of pages (or hosts) must not turn feedwatch into a request amplifier.
+    pub max_articles_per_poll: usize,
+    pub max_articles_per_host: usize,
     /// Where the feed was declared, for error messages.
     pub source: PathBuf,
     /// The line of its `[[feed]]` table in `source`, for the same.
@@ -551,7 +557,18 @@ struct RawDefaults {
     schedule: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
     full_article: Option<bool>,
+    // The per-poll caps, here and in each `[[feed]]` (not a flattened struct: `Spanned` and
+    // `deny_unknown_fields` do not survive serde's flatten).
+    max_items_per_poll: Option<Spanned<i64>>,
+    max_articles_per_poll: Option<Spanned<i64>>,
+    max_articles_per_host: Option<Spanned<i64>>,
 }
+
+/// Defaults of the per-poll caps: the newest 2,000 items (a daily feed with years of items
+/// still gives all that is new), 100 article pages, 50 of them from one host.
+pub const DEFAULT_MAX_ITEMS_PER_POLL: usize = 2000;
+pub const DEFAULT_MAX_ARTICLES_PER_POLL: usize = 100;
+pub const DEFAULT_MAX_ARTICLES_PER_HOST: usize = 50;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -563,6 +580,9 @@ struct RawFeed {
     #[serde(default)]
     tags: Vec<String>,
     full_article: Option<bool>,
+    max_items_per_poll: Option<Spanned<i64>>,
+    max_articles_per_poll: Option<Spanned<i64>>,
+    max_articles_per_host: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -1201,12 +1221,52 @@ fn resolve_feed(
     } else {
         Schedule::parse_cron("*/30 * * * *").ok()
     };
+    // A cap from the feed, else from `[defaults]`; at least 1.
+    let mut cap = |own: &Option<Spanned<i64>>,
+                   default: &Option<Spanned<i64>>,
+                   name: &str,
+                   fallback: usize| {
+        let (value, field_name) = match (own, default) {
+            (Some(v), _) => (v, field(name)),
+            (None, Some(v)) => (v, format!("defaults.{name}")),
+            (None, None) => return fallback,
+        };
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                issues.push(lines.issue(value.span().start, field_name, "must be at least 1"));
+                fallback
+            }
+        }
+    };
+    let d = defaults;
+    let max_items_per_poll = cap(
+        &raw.max_items_per_poll,
+        &d.max_items_per_poll,
+        "max_items_per_poll",
+        DEFAULT_MAX_ITEMS_PER_POLL,
+    );
+    let max_articles_per_poll = cap(
+        &raw.max_articles_per_poll,
+        &d.max_articles_per_poll,
+        "max_articles_per_poll",
+        DEFAULT_MAX_ARTICLES_PER_POLL,
+    );
+    let max_articles_per_host = cap(
+        &raw.max_articles_per_host,
+        &d.max_articles_per_host,
+        "max_articles_per_host",
+        DEFAULT_MAX_ARTICLES_PER_HOST,
+    );
     Some(FeedConfig {
         name: raw.name.filter(|n| !n.trim().is_empty()),
         url: url?,
         schedule: schedule?,
         tags: raw.tags,
         full_article: raw.full_article.or(defaults.full_article).unwrap_or(true),
+        max_items_per_poll,
+        max_articles_per_poll,
+        max_articles_per_host,
         source: lines.file.to_path_buf(),
         source_line: lines.line_of(start),
     })
@@ -1545,6 +1605,45 @@ notify = ["nobody"]
                 "feedwatch.toml:12: topic[0].notify: no [[notifier]] is named \"nobody\""
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn poll_caps_come_from_the_feed_then_the_defaults_and_must_be_positive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\nmax_items_per_poll = 500\nmax_articles_per_host = 7\n\n[[feed]]\nurl = \"https://a.example/rss\"\nmax_items_per_poll = 20\n\n[[feed]]\nurl = \"https://b.example/rss\"\n",
+        );
+        let config = load(&path).unwrap();
+        let caps: Vec<(usize, usize, usize)> = config
+            .feeds
+            .iter()
+            .map(|f| {
+                (
+                    f.max_items_per_poll,
+                    f.max_articles_per_poll,
+                    f.max_articles_per_host,
+                )
+            })
+            .collect();
+        assert_eq!(
+            caps,
+            [
+                (20, DEFAULT_MAX_ARTICLES_PER_POLL, 7),
+                (500, DEFAULT_MAX_ARTICLES_PER_POLL, 7)
+            ]
+        );
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[[feed]]\nurl = \"https://a.example/rss\"\nmax_articles_per_poll = 0\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("feedwatch.toml:3: feed[0].max_articles_per_poll: must be at least 1"),
+            "{err}"
         );
     }
 

@@ -6,6 +6,7 @@
 //! `pipeline` joins the stages for one feed poll, `daemon` runs them on schedule.
 
 pub mod address;
+pub mod bounds;
 pub mod commands;
 pub mod config;
 pub mod daemon;

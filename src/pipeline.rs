@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 use url::Url;
 
+use crate::bounds::{Budget, EXTRACT_BUDGET, FEED_PARSE_BUDGET, OutOfTime};
 use crate::config::{Config, FeedConfig, SiteRule, TopicConfig};
 use crate::extract::{self, Article};
 use crate::feed::{self, Entry, ParsedFeed};
@@ -324,11 +325,19 @@ impl Pipeline {
                 let charset = fetched.charset.clone();
                 let base = fetched.final_url.clone();
                 let body = fetched.body;
-                let parsed = tokio::task::spawn_blocking(move || {
-                    feed::parse(&body, charset.as_deref(), Some(&base))
+                let limits = feed::Limits {
+                    max_items: feed.max_items_per_poll,
+                    budget: Budget::new(FEED_PARSE_BUDGET),
+                };
+                let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
+                    feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
                 })
                 .await
-                .unwrap_or_else(|e| Err(feed::FeedError::Panicked(e.to_string())));
+                {
+                    Ok(Ok(parsed)) => parsed,
+                    Ok(Err(e)) => Err(feed::FeedError::Panicked(e.to_string())),
+                    Err(e) => Err(feed::FeedError::OutOfTime(e)),
+                };
                 match parsed {
                     Ok(parsed) => {
                         record.outcome = PollOutcome::Ok;
@@ -488,19 +497,35 @@ impl Pipeline {
             }
         }
         let owned: Vec<Entry> = fresh.iter().map(|e| (*e).clone()).collect();
+        let pages = article_quota(feed, &owned);
+        let skipped = pages.iter().filter(|p| !**p).count();
+        if skipped > 0 {
+            report.notes.push(format!(
+                "{skipped} article pages not fetched (at most {} a poll, {} from one host: max_articles_per_poll, max_articles_per_host); those items keep the feed's text",
+                feed.max_articles_per_poll, feed.max_articles_per_host
+            ));
+        }
         // Owned clones so the futures are 'static (a borrowed closure here trips the compiler's
-        // higher-ranked lifetime inference inside spawned tasks).
-        let articles: Vec<(Option<Article>, Option<String>)> = futures_util::stream::iter(owned)
-            .map(|entry| {
+        // higher-ranked lifetime inference inside spawned tasks). Consumed as they come, so a
+        // poll holds PAGE_CONCURRENCY articles at most, whatever the item count.
+        let mut articles = futures_util::stream::iter(owned.into_iter().zip(pages))
+            .map(|(entry, page)| {
                 let this = self.clone();
                 let feed = feed.clone();
-                async move { this.article_for(&feed, &entry).await }
+                async move {
+                    if page {
+                        this.article_for(&feed, &entry).await
+                    } else {
+                        (None, None)
+                    }
+                }
             })
-            .buffered(PAGE_CONCURRENCY)
-            .collect()
-            .await;
-        let mut batch: Vec<(NewItem, Vec<TopicHit>)> = Vec::with_capacity(fresh.len());
-        for (entry, (article, note)) in fresh.into_iter().zip(articles) {
+            .buffered(PAGE_CONCURRENCY);
+        let mut batch: Vec<(NewItem, Vec<TopicHit>)> = Vec::with_capacity(INGEST_CHUNK);
+        for entry in fresh {
+            let Some((article, note)) = articles.next().await else {
+                break;
+            };
             if let Some(n) = &note {
                 report.notes.push(format!(
                     "{}: {n}",
@@ -510,26 +535,33 @@ impl Pipeline {
             let item = compose_item(feed_id, entry, article.as_ref(), note);
             let hits = self.match_topics(feed, &feed_name, &item);
             batch.push((item, hits));
-        }
-        // One transaction per chunk of the poll's items (one commit, one turn of the lock
-        // that stores stories across processes, held briefly); if one fails, its items go one
-        // by one, so a bad item costs only itself.
-        let mut results: Vec<(String, Result<Ingested, store::StoreError>)> = Vec::new();
-        for chunk in batch.chunks(INGEST_CHUNK) {
-            match self.store.ingest_many(chunk) {
-                Ok(done) => results.extend(
-                    chunk
-                        .iter()
-                        .map(|(i, _)| i.guid.clone())
-                        .zip(done.into_iter().map(Ok)),
-                ),
-                Err(_) => results.extend(
-                    chunk
-                        .iter()
-                        .map(|(item, hits)| (item.guid.clone(), self.store.ingest(item, hits))),
-                ),
+            if batch.len() == INGEST_CHUNK {
+                self.ingest_batch(&mut batch, report);
             }
         }
+        self.ingest_batch(&mut batch, report);
+    }
+
+    /// Stores a chunk of a poll's items in one transaction (one commit, one turn of the lock
+    /// that stores stories across processes, held briefly); if that fails, item by item, so a
+    /// bad item costs only itself. Leaves `batch` empty.
+    fn ingest_batch(&self, batch: &mut Vec<(NewItem, Vec<TopicHit>)>, report: &mut PollReport) {
+        if batch.is_empty() {
+            return;
+        }
+        let results: Vec<(String, Result<Ingested, store::StoreError>)> =
+            match self.store.ingest_many(batch) {
+                Ok(done) => batch
+                    .iter()
+                    .map(|(i, _)| i.guid.clone())
+                    .zip(done.into_iter().map(Ok))
+                    .collect(),
+                Err(_) => batch
+                    .iter()
+                    .map(|(item, hits)| (item.guid.clone(), self.store.ingest(item, hits)))
+                    .collect(),
+            };
+        batch.clear();
         for (guid, result) in results {
             match result {
                 Ok(Ingested::NewStory { alerts, .. }) => {
@@ -583,10 +615,22 @@ impl Pipeline {
         let fetched_url = final_url.to_string();
         let charset = fetched.charset.clone();
         let body = fetched.body;
-        let article = tokio::task::spawn_blocking(move || {
+        let article = within_budget(EXTRACT_BUDGET, move || {
             extract::extract(&body, charset.as_deref(), Some(&final_url), &sites)
         })
         .await;
+        let article = match article {
+            Ok(article) => article,
+            Err(e) => {
+                tracing::warn!(feed = %feed.key(), page = %link, error = %e, "article page not extracted in time");
+                return (
+                    None,
+                    Some(format!(
+                        "article page not extracted ({e}); kept the feed's text"
+                    )),
+                );
+            }
+        };
         match article {
             Ok(a) if a.not_article.is_some() => {
                 let why = a.not_article.clone().unwrap_or_default();
@@ -755,6 +799,53 @@ impl Pipeline {
     }
 }
 
+/// Runs `work` on the blocking pool and waits for it at most `budget` and a grace second. The
+/// work checks its own budget as it goes; this is the backstop for one that cannot, so the
+/// poll moves on (the work's result, should it come, is dropped).
+async fn within_budget<T: Send + 'static>(
+    budget: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<Result<T, tokio::task::JoinError>, OutOfTime> {
+    tokio::time::timeout(
+        budget + Duration::from_secs(1),
+        tokio::task::spawn_blocking(work),
+    )
+    .await
+    .map_err(|_| OutOfTime(budget))
+}
+
+/// Which of a poll's new entries (oldest first) may have their article page fetched: the
+/// newest, up to the feed's caps per poll and per host.
+fn article_quota(feed: &FeedConfig, entries: &[Entry]) -> Vec<bool> {
+    let mut per_host: std::collections::HashMap<String, usize> = Default::default();
+    let mut taken = 0;
+    let mut quota = vec![true; entries.len()];
+    if !feed.full_article {
+        return quota;
+    }
+    // Newest first: by date, then (undated, or on a tie) later in the list.
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((entries[i].published.or(entries[i].updated), i)));
+    for i in order {
+        let Some(host) = entries[i]
+            .link
+            .as_deref()
+            .and_then(|l| Url::parse(l).ok())
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        else {
+            continue;
+        };
+        let from_host = per_host.entry(host).or_default();
+        if taken >= feed.max_articles_per_poll || *from_host >= feed.max_articles_per_host {
+            quota[i] = false;
+        } else {
+            taken += 1;
+            *from_host += 1;
+        }
+    }
+    quota
+}
+
 /// Entries whose GUID repeats inside one feed are told apart by GUID + link: some feeds give
 /// every item the same GUID (or reuse one per day), and those are different items.
 fn distinct_ids(entries: &[Entry]) -> Vec<Entry> {
@@ -814,7 +905,10 @@ fn compose_item(
         .clone()
         .or(entry.summary.clone())
         .unwrap_or_default();
-    let text = good.map(|a| a.text.clone()).unwrap_or(feed_text);
+    let mut text = good.map(|a| a.text.clone()).unwrap_or(feed_text);
+    // Topic matching and fingerprints cost a multiple of the text: a page's 5 MB is cut to
+    // what the feed stage keeps of a field.
+    text.truncate(crate::bounds::prefix(&text, feed::normalise::MAX_TEXT_BYTES).len());
     let title = entry
         .title
         .clone()
@@ -951,6 +1045,61 @@ mod tests {
         );
         assert!(alert_backoff(3, "msg_x") > first);
         assert!(alert_backoff(40, "msg_x") <= Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn article_pages_go_to_the_newest_items_within_the_caps_per_poll_and_host() {
+        let mut feed = FeedConfig {
+            name: None,
+            url: Url::parse("https://a.example/rss").unwrap(),
+            schedule: crate::config::Schedule::Every(Duration::from_secs(60)),
+            tags: vec![],
+            full_article: true,
+            max_items_per_poll: 10,
+            max_articles_per_poll: 3,
+            max_articles_per_host: 2,
+            source: std::path::PathBuf::new(),
+            source_line: 1,
+        };
+        // Oldest first, as the poll hands them on; b.example has the two newest.
+        let entries: Vec<Entry> = [
+            "https://a.example/1",
+            "https://a.example/2",
+            "https://a.example/3",
+            "https://b.example/4",
+            "https://b.example/5",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| entry(&i.to_string(), l))
+        .collect();
+        assert_eq!(
+            article_quota(&feed, &entries),
+            [false, false, true, true, true]
+        );
+        feed.max_articles_per_poll = 10;
+        assert_eq!(
+            article_quota(&feed, &entries),
+            [false, true, true, true, true]
+        );
+    }
+
+    #[tokio::test]
+    async fn work_past_its_budget_is_left_behind_and_the_poll_moves_on() {
+        let start = std::time::Instant::now();
+        let out = within_budget(Duration::from_millis(10), || {
+            std::thread::sleep(Duration::from_secs(2));
+        })
+        .await;
+        assert!(out.is_err());
+        assert!(start.elapsed() < Duration::from_millis(1900));
+        assert_eq!(
+            within_budget(Duration::from_secs(5), || 7)
+                .await
+                .unwrap()
+                .unwrap(),
+            7
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::io::Read;
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use crate::bounds::{self, Budget, EXTRACT_BUDGET, OutOfTime};
 use crate::config::SiteRule;
 use content::{Kind, Overrides};
 
@@ -78,22 +79,55 @@ pub fn page_bytes(raw: Vec<u8>) -> Result<Vec<u8>, ExtractError> {
 }
 
 /// Extracts the article from a page. `charset` is the HTTP `Content-Type` charset if any.
+///
+/// Bounded in time: the page is cut down before html5ever reads it (see
+/// [`crate::bounds::html`]), and a page still unread after [`EXTRACT_BUDGET`] gives an empty
+/// article whose `not_article` says so.
 pub fn extract(
     html: &[u8],
     charset: Option<&str>,
     page_url: Option<&Url>,
     rules: &[SiteRule],
 ) -> Article {
+    extract_within(html, charset, page_url, rules, &Budget::new(EXTRACT_BUDGET))
+}
+
+/// [`extract`] with a time budget of the caller's.
+pub fn extract_within(
+    html: &[u8],
+    charset: Option<&str>,
+    page_url: Option<&Url>,
+    rules: &[SiteRule],
+    budget: &Budget,
+) -> Article {
+    match try_extract(html, charset, page_url, rules, budget) {
+        Ok(article) => article,
+        Err(e) => Article {
+            not_article: Some(format!("the page could not be read in time: {e}")),
+            ..Article::default()
+        },
+    }
+}
+
+fn try_extract(
+    html: &[u8],
+    charset: Option<&str>,
+    page_url: Option<&Url>,
+    rules: &[SiteRule],
+    budget: &Budget,
+) -> Result<Article, OutOfTime> {
     let html = &html[..html.len().min(MAX_PAGE_BYTES)];
     let tld = page_url
         .and_then(Url::host_str)
         .and_then(|h| h.rsplit('.').next());
     let source = charset::decode(html, charset, tld);
-    let doc = scraper::Html::parse_document(&source);
+    let doc = bounds::html::parse_document(&source, budget)?;
     let dom = dom::Dom::new(&doc);
     let meta = metadata::read(&dom, page_url);
     let overrides = site_overrides(&doc, page_url, rules);
+    budget.check()?;
     let body = content::find(&dom, &overrides, &meta);
+    budget.check()?;
 
     let title_key = meta
         .title
@@ -125,7 +159,7 @@ pub fn extract(
             .filter(|t| t.len() > 500)
             .collect();
         if !fallback.is_empty() {
-            let inner = scraper::Html::parse_document(&fallback);
+            let inner = bounds::html::parse_document(&fallback, budget)?;
             let inner_dom = dom::Dom::new(&inner);
             let inner_meta = metadata::read(&inner_dom, page_url);
             let found = content::find(&inner_dom, &Overrides::default(), &inner_meta);
@@ -164,7 +198,7 @@ pub fn extract(
         .join("\n\n");
     let html = ammonia::clean(&render(&paras));
     let not_article = classify(&dom, &meta, &text);
-    Article {
+    Ok(Article {
         title: meta.title,
         byline: meta.byline,
         published: meta.published,
@@ -175,7 +209,7 @@ pub fn extract(
         text,
         html,
         not_article,
-    }
+    })
 }
 
 /// Resolves the site rules that apply to `page_url`'s host (the host itself or a subdomain).

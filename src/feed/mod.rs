@@ -1,11 +1,13 @@
 //! The feed stage: bytes of a feed document in, a normalised [`ParsedFeed`] out.
 //!
-//! Owns charset detection ([`encoding`]), telling feeds from other documents and repairing
-//! broken XML ([`repair`]), the feed-rs call (isolated so a panic in it costs one feed), dates
+//! Owns charset detection ([`encoding`]), taking the newest items of a huge feed before the
+//! parser holds them all ([`cap`]), telling feeds from other documents and repairing broken XML
+//! in time linear in the document ([`repair`]), the feed-rs call (isolated so a panic in it costs one feed), dates
 //! ([`dates`]), and normalising every format (RSS 0.9x–2.0, RSS 1.0, Atom 0.3/1.0, JSON Feed)
 //! to one model with UTC dates, absolute links, plain-text fields and stable ids
 //! ([`normalise`]). Hands [`ParsedFeed`] to the store; `to_json` is the `parse --json` line.
 
+pub mod cap;
 pub mod dates;
 pub mod encoding;
 pub mod extras;
@@ -16,6 +18,8 @@ use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::bounds::{Budget, FEED_PARSE_BUDGET, OutOfTime};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -75,6 +79,27 @@ pub enum FeedError {
     /// Looks like a feed but stays unreadable after every repair (truncated, badly nested).
     #[error("the feed is broken beyond repair ({0}); ask its publisher to fix it")]
     Malformed(String),
+    /// Reading it ran past its time budget.
+    #[error("the feed could not be read in time: {0}")]
+    OutOfTime(#[from] OutOfTime),
+}
+
+/// Bounds on reading one untrusted document.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Items kept: the newest, by date (see [`cap`]).
+    pub max_items: usize,
+    pub budget: Budget,
+}
+
+impl Limits {
+    /// Every item, under the default time budget: what [`parse`] reads.
+    pub fn all_items() -> Limits {
+        Limits {
+            max_items: usize::MAX,
+            budget: Budget::new(FEED_PARSE_BUDGET),
+        }
+    }
 }
 
 /// Parses a feed. `charset` is the HTTP `Content-Type` charset if any; `base` resolves relative
@@ -84,12 +109,39 @@ pub fn parse(
     charset: Option<&str>,
     base: Option<&Url>,
 ) -> Result<ParsedFeed, FeedError> {
+    parse_within(bytes, charset, base, &Limits::all_items())
+}
+
+/// [`parse`] keeping at most `limits.max_items` items (the newest) and giving up once
+/// `limits.budget` is spent. Every step is linear in the document; the budget is the backstop.
+pub fn parse_within(
+    bytes: &[u8],
+    charset: Option<&str>,
+    base: Option<&Url>,
+    limits: &Limits,
+) -> Result<ParsedFeed, FeedError> {
+    let budget = &limits.budget;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FeedError::Empty);
     }
-    let decoded = encoding::decode(bytes, charset);
+    let mut decoded = encoding::decode(bytes, charset);
     let kind = repair::sniff(&decoded.text)?;
     let mut recovered = decoded.mislabelled;
+    budget.check()?;
+    let newest = match kind {
+        repair::Kind::Json => cap::newest_json(&decoded.text, limits.max_items),
+        repair::Kind::Xml => cap::newest_xml(&decoded.text, limits.max_items),
+    };
+    if let Some(newest) = newest {
+        decoded.text = Cow::Owned(newest);
+    }
+    budget.check()?;
+    let run_feed_rs = |input: &[u8], base: Option<&Url>| {
+        let result = run_feed_rs(input, base, budget);
+        // An error may be the budget's, surfacing as a read error inside the parser.
+        budget.check()?;
+        result
+    };
 
     if kind == repair::Kind::Json {
         let feed = match run_feed_rs(decoded.text.as_bytes(), base) {
@@ -123,6 +175,7 @@ pub fn parse(
             }
             let mut found = None;
             for attempt in attempts {
+                budget.check()?;
                 let (fixed, again) = repair::adapt(Cow::Owned(attempt));
                 match run_feed_rs(fixed.as_bytes(), base) {
                     Ok(feed) => {
@@ -138,6 +191,7 @@ pub fn parse(
                     Err(_) => {}
                 }
             }
+            budget.check()?;
             found.ok_or(first)?
         }
     };
@@ -149,8 +203,10 @@ pub fn parse(
         feed_rs::model::FeedType::RSS1 => "rss1",
         feed_rs::model::FeedType::RSS2 => "rss2",
     };
+    budget.check()?;
     let mut parsed = normalise::from_feed_rs(feed, format, base);
     parsed.recovered = recovered;
+    budget.check()?;
     if format == "atom" {
         normalise::resolve_atom_ids(&mut parsed, &text);
     }
@@ -169,8 +225,13 @@ pub fn sanitize_html(html: &str) -> String {
 }
 
 /// One feed-rs run with a parser built for it alone (a `Parser` reused after an error panics),
-/// so a panic inside feed-rs or quick-xml becomes this document's error.
-fn run_feed_rs(input: &[u8], base: Option<&Url>) -> Result<feed_rs::model::Feed, FeedError> {
+/// so a panic inside feed-rs or quick-xml becomes this document's error. The parser reads
+/// through `budget`, so it stops within one read of the deadline.
+fn run_feed_rs(
+    input: &[u8],
+    base: Option<&Url>,
+    budget: &Budget,
+) -> Result<feed_rs::model::Feed, FeedError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         // Never a random id: an empty one is filled in by `normalise` from link or content.
@@ -178,7 +239,7 @@ fn run_feed_rs(input: &[u8], base: Option<&Url>) -> Result<feed_rs::model::Feed,
         .timestamp_parser(dates::parse_date)
         .sanitize_content(false)
         .build();
-    match catch_unwind(AssertUnwindSafe(|| parser.parse(input))) {
+    match catch_unwind(AssertUnwindSafe(|| parser.parse(budget.reader(input)))) {
         Ok(Ok(feed)) => Ok(feed),
         Ok(Err(e)) => Err(describe(e)),
         Err(panic) => {

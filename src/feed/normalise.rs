@@ -10,6 +10,7 @@ use url::Url;
 
 use super::repair::NO_LINK;
 use super::{Entry, ParsedFeed};
+use crate::bounds::{Budget, SANITISE_BUDGET};
 
 /// Fixed keys so a stored id means the same item after an upgrade of Rust or of this crate.
 const ID_KEYS: (u64, u64) = (0x6665_6564_7761_7463, 0x6869_6473_2d76_3031);
@@ -64,7 +65,14 @@ pub fn from_feed_rs(feed: model::Feed, format: &str, base: Option<&Url>) -> Pars
 
 fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
     let link = pick_link(&e.links).and_then(|l| absolute(l, base));
-    let title = e.title.as_ref().and_then(|t| text_field(t, rss_like));
+    let title = e
+        .title
+        .as_ref()
+        .and_then(|t| text_field(t, rss_like))
+        .map(|mut t| {
+            t.truncate(crate::bounds::prefix(&t, MAX_TITLE_BYTES).len());
+            t
+        });
     let summary = e.summary.as_ref().and_then(|t| text_field(t, rss_like));
     let (content, content_markup) = match &e.content {
         Some(c) => match c.body.as_deref() {
@@ -74,6 +82,7 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
                 } else {
                     Markup::Plain
                 };
+                let body = crate::bounds::prefix(body, MAX_FIELD_BYTES);
                 (to_text(body, markup), Some((body.to_string(), markup)))
             }
             None => (None, None),
@@ -88,7 +97,10 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
                 } else {
                     Markup::Plain
                 };
-                (t.content.clone(), markup)
+                (
+                    crate::bounds::prefix(&t.content, MAX_FIELD_BYTES).to_string(),
+                    markup,
+                )
             })
         })
         // Not sanitised here: most items never need their feed HTML (the article page is
@@ -194,7 +206,11 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
         if e.content.is_none() {
             e.content = text(&x.content);
             if e.content_html.is_none() {
-                e.content_html = x.content.clone().or_else(|| x.summary.clone());
+                e.content_html = x
+                    .content
+                    .as_deref()
+                    .or(x.summary.as_deref())
+                    .map(|h| crate::bounds::prefix(h, MAX_FIELD_BYTES).to_string());
             }
         }
         if e.published.is_none() {
@@ -407,15 +423,35 @@ fn has_marker(hay: &str, needle: &str) -> bool {
 
 /// ammonia's default policy, built once: `ammonia::clean` rebuilds its tag and attribute sets
 /// on every call, which costs more than the cleaning of a short summary.
+///
+/// Bounded like article pages: the markup is cut down first (nesting, attributes: see
+/// [`crate::bounds::html`]), and read under [`SANITISE_BUDGET`]; HTML still unread then is
+/// kept as its plain text, escaped.
 pub fn sanitise_html(html: &str) -> String {
+    sanitise_html_within(html, &Budget::new(SANITISE_BUDGET))
+}
+
+/// [`sanitise_html`] with a time budget of the caller's.
+pub fn sanitise_html_within(html: &str, budget: &Budget) -> String {
     static CLEANER: std::sync::OnceLock<ammonia::Builder<'static>> = std::sync::OnceLock::new();
     if !has_markup(html) {
         return escape_text(html);
     }
-    CLEANER
+    let limits = crate::bounds::html::Limits {
+        raw_text_as_markup: true,
+        ..Default::default()
+    };
+    let html = crate::bounds::html::limit(html, &limits);
+    match CLEANER
         .get_or_init(ammonia::Builder::default)
-        .clean(html)
-        .to_string()
+        .clean_from_reader(budget.reader(html.as_bytes()))
+    {
+        Ok(clean) => clean.to_string(),
+        Err(e) => {
+            tracing::warn!(error = %e, bytes = html.len(), "feed HTML not sanitised in time; kept as plain text");
+            escape_text(&html_to_text(&html))
+        }
+    }
 }
 
 /// Plain text as HTML that shows it literally. Cheaper than `ammonia::clean_text`, which also
@@ -537,11 +573,22 @@ fn text_field(t: &model::Text, rss_like: bool) -> Option<String> {
     to_text(&t.content, markup)
 }
 
+/// Bytes of a field's markup read (a description of 10 MB is a hostile one, not an article).
+pub const MAX_FIELD_BYTES: usize = 1024 * 1024;
+/// Bytes of plain text kept of a field: some 40,000 words, more than any article. Bounds the
+/// memory of everything after the feed stage (topic matching, fingerprints, the store), which
+/// grew to 60 times the text.
+pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+/// Bytes kept of a title.
+pub const MAX_TITLE_BYTES: usize = 2048;
+
 fn to_text(s: &str, markup: Markup) -> Option<String> {
-    let out = match markup {
+    let s = crate::bounds::prefix(s, MAX_FIELD_BYTES);
+    let mut out = match markup {
         Markup::Plain => collapse(s),
         Markup::Html => html_to_text(s),
     };
+    out.truncate(crate::bounds::prefix(&out, MAX_TEXT_BYTES).len());
     (!out.is_empty()).then_some(out)
 }
 

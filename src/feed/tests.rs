@@ -237,7 +237,11 @@ fn a_panic_inside_feed_rs_is_this_feeds_error() {
     // Raw UTF-16BE with a BOM is what makes quick-xml panic inside feed-rs; `parse` never hands
     // it over, so call the isolated runner with it directly.
     std::panic::set_hook(Box::new(|_| {}));
-    let result = run_feed_rs(&fixture("utf16be_bom.xml"), None);
+    let result = run_feed_rs(
+        &fixture("utf16be_bom.xml"),
+        None,
+        &crate::bounds::Budget::unlimited(),
+    );
     let _ = std::panic::take_hook();
     match result {
         Err(FeedError::Panicked(_))

@@ -1,0 +1,1652 @@
+//! A linear pre-pass that cuts hostile HTML down before html5ever builds a tree of it.
+//!
+//! html5ever's tree builder does work proportional to the depth of its stack of open elements
+//! for many tokens (the "has a `p` in button scope" check on every `<div>`, scope checks on end
+//! tags, reconstructing formatting elements), and proportional to the attributes already read
+//! for each attribute of a tag (the duplicate check). So 100,000 nested `<div>` (1 MB) took half
+//! a minute, one tag with 500,000 attributes two minutes. [`limit`] reads the markup once, with
+//! a model of the tree builder's stack close enough to follow real pages, and drops
+//! - start tags that would open an element deeper than [`Limits::max_depth`] (their text is
+//!   kept, in the element at the limit, as browsers do: Blink stops nesting at 512), with their
+//!   end tags;
+//! - attributes past [`Limits::max_attributes`] on a tag (past a few once the page's tags
+//!   have cost [`Limits::attribute_work`] comparisons);
+//! - formatting elements (`<b>`, `<font>`…) past [`Limits::max_formatting`] open at once, which
+//!   the tree builder would otherwise reopen inside every later paragraph;
+//! - `<html>` and `<body>` start tags with attributes repeated past
+//!   [`Limits::max_repeated_roots`], whose attributes would be merged one by one into the
+//!   first.
+//!
+//! A page that needs none of this comes back borrowed and unchanged (the extraction benchmark's
+//! pages all do: see `every_page_of_the_fixtures_is_left_as_it_is`). The model follows
+//! the HTML standard's "in body" and table rules as html5ever implements them: implied end
+//! tags (`<p>`, `<li>`, `<dd>`, `<option>`, cells and rows), scope boundaries (`</div>` does not
+//! close across a `<table>` or `<object>`), the adoption agency's two outcomes, raw-text
+//! elements, foreign content (SVG, MathML), templates and the list of active formatting
+//! elements. Where it cannot tell, it errs towards counting an element as open. It is still a
+//! model: contrived mixes of template, table and foreign-content modes can make the tree
+//! builder nest deeper than the model counts (random tag soup stays within three times the
+//! limit: `random_tag_soup_stays_near_the_limit`); the time budget of the parse that follows
+//! (see [`parse_document`]) is the backstop for those.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// What [`limit`] allows.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Elements open at once. No page of the extraction benchmark (1,678 pages) comes near.
+    pub max_depth: usize,
+    /// Attributes read on one tag. A real page of the benchmark has a tag with 712.
+    pub max_attributes: usize,
+    /// The tokenizer compares each attribute of a tag with those before it: once the tags of
+    /// a page have cost this many comparisons, each later tag keeps [`Self::few_attributes`].
+    pub attribute_work: usize,
+    pub few_attributes: usize,
+    /// Formatting elements active at once (after the last table cell or `<object>`).
+    pub max_formatting: usize,
+    /// `<html>` and `<body>` tags with attributes after the first of each, whose attributes
+    /// the tree builder merges one by one into the first.
+    pub max_repeated_roots: usize,
+    /// Read the text of raw-text elements (`<script>`, `<style>`, `<title>`…) as markup too,
+    /// cutting there as well. The model cannot follow every insertion mode of the tree
+    /// builder, and where it takes for raw text what the tree builder reads as markup, what
+    /// it skipped is not cut; reading it as markup closes that gap, at the price of counting
+    /// tags written inside scripts (HTML in JSON with `<\/div>` end tags nests past the
+    /// limit on one page of the benchmark). Set for feed HTML, which ammonia reduces to text
+    /// and a few tags anyway; not for article pages, whose scripts carry JSON-LD.
+    pub raw_text_as_markup: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 256,
+            max_attributes: 1024,
+            attribute_work: 16_000_000,
+            few_attributes: 64,
+            max_formatting: 64,
+            max_repeated_roots: 16,
+            raw_text_as_markup: false,
+        }
+    }
+}
+
+/// `html` with what exceeds `limits` dropped; borrowed when nothing was.
+pub fn limit<'a>(html: &'a str, limits: &Limits) -> Cow<'a, str> {
+    let mut cut = Cut {
+        src: html,
+        out: None,
+        copied: 0,
+    };
+    let mut model = Model::new(*limits);
+    scan(html, limits, &mut cut, &mut model);
+    match cut.out {
+        None => Cow::Borrowed(html),
+        Some(mut out) => {
+            out.push_str(&html[cut.copied..]);
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// Parses a page as [`scraper::Html::parse_document`] does, after [`limit`], feeding
+/// html5ever a chunk at a time and stopping once `budget` is spent.
+pub fn parse_document(
+    html: &str,
+    budget: &super::Budget,
+) -> Result<scraper::Html, super::OutOfTime> {
+    use html5ever::tendril::{StrTendril, TendrilSink};
+    // Small enough that a page the cut could not tame overruns its budget by little.
+    const CHUNK: usize = 16 * 1024;
+    let html = limit(html, &Limits::default());
+    let mut parser = html5ever::driver::parse_document(
+        scraper::HtmlTreeSink::new(scraper::Html::new_document()),
+        Default::default(),
+    );
+    let mut rest: &str = &html;
+    while !rest.is_empty() {
+        budget.check()?;
+        let chunk = super::prefix(rest, CHUNK);
+        // A chunk is never empty: a character is at most 4 bytes.
+        let chunk = if chunk.is_empty() {
+            &rest[..rest.chars().next().map_or(rest.len(), char::len_utf8)]
+        } else {
+            chunk
+        };
+        parser.process(StrTendril::from_slice(chunk));
+        rest = &rest[chunk.len()..];
+    }
+    let doc = parser.finish();
+    budget.check()?;
+    Ok(doc)
+}
+
+/// The output, built only once something is dropped.
+struct Cut<'a> {
+    src: &'a str,
+    out: Option<String>,
+    /// `src[..copied]` is in `out` (or would be).
+    copied: usize,
+}
+
+impl Cut<'_> {
+    /// Leaves `src[from..to]` out. Ranges come in increasing order.
+    fn drop(&mut self, from: usize, to: usize) {
+        if from >= to {
+            return;
+        }
+        let out = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(self.src.len()));
+        out.push_str(&self.src[self.copied..from]);
+        self.copied = to;
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+/// A tag as the tokenizer reads it.
+struct Tag {
+    /// One past the `>`.
+    end: usize,
+    self_closing: bool,
+    /// A hash of the attributes as written, standing for the attribute set in the "Noah's Ark"
+    /// rule (three identical formatting elements at most).
+    attrs_key: u64,
+    has_attrs: bool,
+    /// A `color`, `face` or `size` attribute: `<font>` with one leaves SVG and MathML.
+    font_breakout: bool,
+    /// The attributes to leave out (those past the limit, all of an end tag's), as one range.
+    drop_attrs: Option<(usize, usize)>,
+}
+
+/// Reads the attributes of a tag from `i` (just after its name) to its `>`, dropping those
+/// past the limit; `None` when the document ends inside the tag (html5ever then drops it).
+fn read_tag(b: &[u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option<Tag> {
+    let allowed = if *work < limits.attribute_work {
+        limits.max_attributes
+    } else {
+        limits.few_attributes
+    };
+    use std::hash::{Hash, Hasher};
+    let attrs_start = i;
+    let mut count = 0usize;
+    let mut self_closing = false;
+    let mut drop_attrs: Option<(usize, usize)> = None;
+    let mut font_breakout = false;
+    // Where the last attribute kept ends: a drop starts there, taking the space before it.
+    let mut kept_end = i;
+    loop {
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        let c = *b.get(i)?;
+        if c == b'>' {
+            i += 1;
+            break;
+        }
+        if c == b'/' {
+            if b.get(i + 1) == Some(&b'>') {
+                self_closing = true;
+                i += 2;
+                break;
+            }
+            i += 1;
+            continue;
+        }
+        // An attribute: its name (a leading '=' belongs to it), then maybe '=' and a value.
+        let name_start = i;
+        i += 1;
+        while i < b.len() && !is_space(b[i]) && !matches!(b[i], b'/' | b'>' | b'=') {
+            i += 1;
+        }
+        let attr = &b[name_start..i];
+        font_breakout |= [&b"color"[..], b"face", b"size"]
+            .iter()
+            .any(|n| attr.eq_ignore_ascii_case(n));
+        let mut j = i;
+        while j < b.len() && is_space(b[j]) {
+            j += 1;
+        }
+        if b.get(j) == Some(&b'=') {
+            let mut k = j + 1;
+            while k < b.len() && is_space(b[k]) {
+                k += 1;
+            }
+            match *b.get(k)? {
+                q @ (b'"' | b'\'') => {
+                    let close = b[k + 1..].iter().position(|&x| x == q)?;
+                    i = k + 1 + close + 1;
+                }
+                b'>' => i = k,
+                _ => {
+                    i = k;
+                    while i < b.len() && !is_space(b[i]) && b[i] != b'>' {
+                        i += 1;
+                    }
+                }
+            }
+        } else {
+            i = j;
+        }
+        count += 1;
+        if count > allowed {
+            drop_attrs = Some((drop_attrs.map_or(kept_end, |d| d.0), i));
+        } else {
+            kept_end = i;
+        }
+    }
+    let kept = count.min(allowed);
+    *work = work.saturating_add(kept * kept / 2);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    b[attrs_start..i].hash(&mut h);
+    Some(Tag {
+        end: i,
+        self_closing,
+        attrs_key: h.finish(),
+        has_attrs: count > 0,
+        font_breakout,
+        drop_attrs,
+    })
+}
+
+/// Where a comment starting at `at` (`<!--`) ends: the earliest end html5ever accepts.
+fn comment_end(b: &[u8], at: usize) -> usize {
+    let body = at + 4;
+    if b.get(body) == Some(&b'>') {
+        return body + 1;
+    }
+    if b.get(body..body + 2) == Some(b"->") {
+        return body + 2;
+    }
+    let mut i = body;
+    while let Some(d) = find(&b[i..], b"--") {
+        let after = i + d + 2;
+        if b.get(after) == Some(&b'>') {
+            return after + 1;
+        }
+        if b.get(after..after + 2) == Some(b"!>") {
+            return after + 2;
+        }
+        i = i + d + 1;
+    }
+    b.len()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&x| x == first) {
+        let at = from + p;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Where the raw text of `name` (script, style, title…) ends: its end tag, found
+/// case-insensitively and followed by what ends a tag name.
+fn raw_text_end(b: &[u8], from: usize, name: &[u8]) -> Option<usize> {
+    let mut i = from;
+    while let Some(p) = find(&b[i..], b"</") {
+        let at = i + p;
+        let n = at + 2;
+        if b.len() >= n + name.len()
+            && b[n..n + name.len()].eq_ignore_ascii_case(name)
+            && b.get(n + name.len())
+                .is_none_or(|&c| is_space(c) || c == b'/' || c == b'>')
+        {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+fn scan(html: &str, limits: &Limits, cut: &mut Cut<'_>, model: &mut Model) {
+    let mut work = 0usize;
+    scan_range(html, 0, html.len(), false, limits, cut, model, &mut work);
+}
+
+/// Scans `html[from..to]` (`to` on a character boundary). Inside the text of a raw-text
+/// element (`raw`), tags are read as markup too, but none reaches past the end tag.
+#[allow(clippy::too_many_arguments)]
+fn scan_range(
+    html: &str,
+    from: usize,
+    to: usize,
+    raw: bool,
+    limits: &Limits,
+    cut: &mut Cut<'_>,
+    model: &mut Model,
+    work: &mut usize,
+) {
+    let b = &html.as_bytes()[..to];
+    let mut pos = from;
+    let mut name = String::new();
+    while pos < b.len() {
+        let Some(off) = b[pos..].iter().position(|&x| x == b'<') else {
+            model.text();
+            return;
+        };
+        let lt = pos + off;
+        if lt > pos {
+            model.text();
+        }
+        let next = b.get(lt + 1).copied().unwrap_or(0);
+        if b[lt..].starts_with(b"<!--") {
+            pos = comment_end(b, lt);
+            continue;
+        }
+        if next == b'!'
+            || next == b'?'
+            || (next == b'/' && !b.get(lt + 2).is_some_and(u8::is_ascii_alphabetic))
+        {
+            // A doctype, a bogus comment or `</>`: up to the next '>'.
+            pos = match b[lt + 1..].iter().position(|&x| x == b'>') {
+                Some(g) => lt + 1 + g + 1,
+                None => b.len(),
+            };
+            continue;
+        }
+        let end_tag = next == b'/';
+        let name_start = if end_tag { lt + 2 } else { lt + 1 };
+        if !b.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+            // A '<' that starts no tag is text.
+            model.text();
+            pos = lt + 1;
+            continue;
+        }
+        let mut i = name_start;
+        while i < b.len() && !is_space(b[i]) && b[i] != b'/' && b[i] != b'>' {
+            i += 1;
+        }
+        name.clear();
+        name.push_str(&html[name_start..i]);
+        name.make_ascii_lowercase();
+        let Some(tag) = read_tag(b, i, limits, work) else {
+            return;
+        };
+        pos = tag.end;
+        let keep = if end_tag {
+            model.end(&name)
+        } else {
+            let text_only = if raw { Raw::No } else { model.raw_text(&name) };
+            let keep = model.start(&name, &tag);
+            if text_only == Raw::Until {
+                let end = raw_text_end(b, pos, name.as_bytes()).unwrap_or(b.len());
+                if limits.raw_text_as_markup {
+                    // Read as markup as well, as far as its end tag (a tag never closed
+                    // stops there): the tree builder may not have taken it for raw text, and
+                    // counting what might be tags errs on the safe side.
+                    match (keep, tag.drop_attrs) {
+                        (Keep::Drop, _) => cut.drop(lt, tag.end),
+                        (Keep::Keep, Some((from, to))) => cut.drop(from, to),
+                        (Keep::Keep, None) => {}
+                    }
+                    scan_range(html, pos, end, true, limits, cut, model, work);
+                    pos = end;
+                    continue;
+                }
+                pos = end;
+            } else if text_only == Raw::Rest && !limits.raw_text_as_markup {
+                pos = b.len();
+            }
+            keep
+        };
+        match (keep, tag.drop_attrs) {
+            (Keep::Drop, _) => cut.drop(lt, tag.end),
+            (Keep::Keep, Some((from, to))) => cut.drop(from, to),
+            (Keep::Keep, None) => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Keep,
+    Drop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    No,
+    /// Text up to the element's end tag.
+    Until,
+    /// Text to the end of the document (`<plaintext>`).
+    Rest,
+}
+
+// Flags of an HTML element name.
+const VOID: u32 = 1;
+const SPECIAL: u32 = 1 << 1;
+/// Ends the default scope (and so every other scope but the table scope).
+const SCOPE: u32 = 1 << 2;
+/// Closes an open `<p>` (in button scope) before it opens.
+const CLOSES_P: u32 = 1 << 3;
+const FORMATTING: u32 = 1 << 4;
+/// Puts a marker on the list of active formatting elements.
+const MARKER: u32 = 1 << 5;
+const HEADING: u32 = 1 << 6;
+/// `special` less address, div and p: where a new `<li>` stops looking for one to close.
+const EXTRA_SPECIAL: u32 = 1 << 7;
+/// Opening it inside SVG or MathML closes the foreign content first.
+const BREAKOUT: u32 = 1 << 8;
+/// Text whose contents are not markup.
+const RAW: u32 = 1 << 9;
+/// Starts no element in the body (table parts outside a table, `<head>`, `<frame>`).
+const TABLE_PART: u32 = 1 << 10;
+/// Triggers reconstruction of the active formatting elements before it opens.
+const RECONSTRUCTS: u32 = 1 << 11;
+
+fn flags(name: &str) -> u32 {
+    let f = match name {
+        "area" | "br" | "embed" | "img" | "keygen" | "wbr" | "input" | "image" => {
+            VOID | SPECIAL | EXTRA_SPECIAL | RECONSTRUCTS
+        }
+        "base" | "basefont" | "bgsound" | "link" | "meta" | "param" | "source" | "track" => {
+            VOID | SPECIAL | EXTRA_SPECIAL
+        }
+        "col" => VOID | SPECIAL | EXTRA_SPECIAL | TABLE_PART,
+        "hr" => VOID | SPECIAL | EXTRA_SPECIAL | CLOSES_P,
+        "frame" | "head" => SPECIAL | EXTRA_SPECIAL | TABLE_PART,
+        "address" | "div" | "p" => SPECIAL | CLOSES_P,
+        "article" | "aside" | "blockquote" | "center" | "details" | "dialog" | "dir" | "dl"
+        | "fieldset" | "figcaption" | "figure" | "footer" | "header" | "hgroup" | "main"
+        | "menu" | "nav" | "ol" | "search" | "section" | "summary" | "ul" | "pre" | "listing"
+        | "form" => SPECIAL | EXTRA_SPECIAL | CLOSES_P,
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => SPECIAL | EXTRA_SPECIAL | CLOSES_P | HEADING,
+        "li" | "dd" | "dt" => SPECIAL | EXTRA_SPECIAL | CLOSES_P,
+        "plaintext" | "xmp" => SPECIAL | EXTRA_SPECIAL | CLOSES_P | RAW,
+        "applet" | "marquee" | "object" => SPECIAL | EXTRA_SPECIAL | SCOPE | MARKER | RECONSTRUCTS,
+        "caption" => SPECIAL | EXTRA_SPECIAL | SCOPE | MARKER | TABLE_PART,
+        "td" | "th" => SPECIAL | EXTRA_SPECIAL | SCOPE | MARKER | TABLE_PART,
+        "template" => SPECIAL | EXTRA_SPECIAL | SCOPE | MARKER,
+        "table" => SPECIAL | EXTRA_SPECIAL | SCOPE,
+        "html" => SPECIAL | EXTRA_SPECIAL | SCOPE,
+        "select" => SPECIAL | EXTRA_SPECIAL | SCOPE | RECONSTRUCTS,
+        "tbody" | "tfoot" | "thead" | "tr" | "colgroup" => SPECIAL | EXTRA_SPECIAL | TABLE_PART,
+        "body" | "frameset" | "button" => SPECIAL | EXTRA_SPECIAL | RECONSTRUCTS,
+        "iframe" | "noembed" | "noframes" | "noscript" | "script" | "style" | "textarea"
+        | "title" => SPECIAL | EXTRA_SPECIAL | RAW,
+        "a" | "b" | "big" | "code" | "em" | "font" | "i" | "nobr" | "s" | "small" | "strike"
+        | "strong" | "tt" | "u" => FORMATTING | RECONSTRUCTS,
+        _ => RECONSTRUCTS,
+    };
+    let breakout = matches!(
+        name,
+        "b" | "big"
+            | "blockquote"
+            | "body"
+            | "br"
+            | "center"
+            | "code"
+            | "dd"
+            | "div"
+            | "dl"
+            | "dt"
+            | "em"
+            | "embed"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "head"
+            | "hr"
+            | "i"
+            | "img"
+            | "li"
+            | "listing"
+            | "menu"
+            | "meta"
+            | "nobr"
+            | "ol"
+            | "p"
+            | "pre"
+            | "ruby"
+            | "s"
+            | "small"
+            | "span"
+            | "strong"
+            | "strike"
+            | "sub"
+            | "sup"
+            | "table"
+            | "tt"
+            | "u"
+            | "ul"
+            | "var"
+            | "font"
+    );
+    if breakout { f | BREAKOUT } else { f }
+}
+
+/// Names the model asks about by id; interned first, in this order.
+const KNOWN: [&str; 34] = [
+    "p", "li", "dd", "dt", "button", "ol", "ul", "table", "template", "td", "th", "tr", "tbody",
+    "thead", "tfoot", "caption", "select", "option", "optgroup", "a", "nobr", "ruby", "form",
+    "svg", "math", "rb", "colgroup", "html", "body", "head", "rtc", "rp", "rt", "col",
+];
+const P: u32 = 0;
+const LI: u32 = 1;
+const DD: u32 = 2;
+const DT: u32 = 3;
+const BUTTON: u32 = 4;
+const OL: u32 = 5;
+const UL: u32 = 6;
+const TABLE: u32 = 7;
+const TEMPLATE: u32 = 8;
+const TD: u32 = 9;
+const TH: u32 = 10;
+const TR: u32 = 11;
+const TBODY: u32 = 12;
+const THEAD: u32 = 13;
+const TFOOT: u32 = 14;
+const CAPTION: u32 = 15;
+const SELECT: u32 = 16;
+const OPTION: u32 = 17;
+const OPTGROUP: u32 = 18;
+const A: u32 = 19;
+const NOBR: u32 = 20;
+const RUBY: u32 = 21;
+const FORM: u32 = 22;
+const SVG: u32 = 23;
+const MATH: u32 = 24;
+const RB: u32 = 25;
+const COLGROUP: u32 = 26;
+const HTML: u32 = 27;
+const BODY: u32 = 28;
+const HEAD: u32 = 29;
+const RTC: u32 = 30;
+const RP: u32 = 31;
+const RT: u32 = 32;
+const COL: u32 = 33;
+
+const NONE: u32 = u32::MAX;
+
+/// The namespace of an element, as far as the model cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ns {
+    Html,
+    Svg,
+    Math,
+}
+
+/// One open element.
+struct Open {
+    id: u32,
+    flags: u32,
+    /// Its entry on the list of active formatting elements, by serial, or [`NONE`].
+    afe: u32,
+    ns: Ns,
+    /// An SVG or MathML element whose children are HTML (`foreignObject`, `mi`…).
+    integration: bool,
+    /// A template whose contents began with `<col>`: the tree builder ignores every start
+    /// tag in it but `<col>` and `<template>` (raw-text ones too, so their text is markup).
+    columns_only: bool,
+}
+
+/// One entry of the list of active formatting elements.
+struct Active {
+    /// `None` for a marker.
+    id: Option<u32>,
+    key: u64,
+    serial: u32,
+    /// Its position on the stack while it is open.
+    at: Option<u32>,
+}
+
+/// The tree builder's stack of open elements and list of active formatting elements, as far
+/// as depth goes. Every query is O(1) but the searches of the formatting list, which is short.
+struct Model {
+    limits: Limits,
+    names: HashMap<Box<str>, u32>,
+    name_flags: Vec<u32>,
+    stack: Vec<Open>,
+    /// For each name, the stack positions where it is open, lowest first.
+    at: Vec<Vec<u32>>,
+    /// Stack positions of elements that end the default scope, of special elements, of
+    /// `special` less address/div/p, and of HTML elements.
+    scope: Vec<u32>,
+    special: Vec<u32>,
+    extra_special: Vec<u32>,
+    html: Vec<u32>,
+    active: Vec<Active>,
+    serial: u32,
+    /// Start tags dropped and not yet closed, by name id: their end tags are dropped too.
+    dropped: Vec<u32>,
+    seen_html: bool,
+    seen_body: bool,
+    /// `<html>` and `<body>` tags with attributes seen after the first.
+    repeated_roots: usize,
+    /// The tree builder's form element pointer: set by `<form>`, cleared by `</form>` (which
+    /// takes the form off the stack but leaves what is open inside it).
+    form_pointer: bool,
+}
+
+impl Model {
+    fn new(limits: Limits) -> Model {
+        let mut m = Model {
+            limits,
+            names: HashMap::new(),
+            name_flags: Vec::new(),
+            stack: Vec::new(),
+            at: Vec::new(),
+            scope: Vec::new(),
+            special: Vec::new(),
+            extra_special: Vec::new(),
+            html: Vec::new(),
+            active: Vec::new(),
+            serial: 0,
+            dropped: Vec::new(),
+            seen_html: false,
+            seen_body: false,
+            repeated_roots: 0,
+            form_pointer: false,
+        };
+        for n in KNOWN {
+            m.intern(n);
+        }
+        m
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.names.get(name) {
+            return id;
+        }
+        let id = self.name_flags.len() as u32;
+        self.names.insert(name.into(), id);
+        // Names of SVG and MathML elements are kept apart by a prefix no tag name can hold.
+        self.name_flags.push(if name.starts_with(' ') {
+            0
+        } else {
+            flags(name)
+        });
+        self.at.push(Vec::new());
+        self.dropped.push(0);
+        id
+    }
+
+    /// The id of an SVG or MathML element's name.
+    fn foreign_id(&mut self, ns: Ns, name: &str) -> u32 {
+        let key = match ns {
+            Ns::Svg => format!(" svg:{name}"),
+            _ => format!(" math:{name}"),
+        };
+        self.intern(&key)
+    }
+
+    fn last(&self, id: u32) -> Option<u32> {
+        self.at[id as usize].last().copied()
+    }
+
+    fn top(&self) -> Option<&Open> {
+        self.stack.last()
+    }
+
+    fn top_is(&self, id: u32) -> bool {
+        self.top().is_some_and(|o| o.id == id)
+    }
+
+    /// Whether the current node is an SVG or MathML element other than an integration point:
+    /// where the tree builder reads tags as foreign content.
+    fn in_foreign(&self) -> bool {
+        self.top()
+            .is_some_and(|t| t.ns != Ns::Html && !t.integration)
+    }
+
+    /// Where `id` is open and in scope: no scope boundary above it (nor one of `extra`).
+    fn in_scope(&self, id: u32, extra: &[u32]) -> Option<u32> {
+        let p = self.last(id)?;
+        let mut boundary = self.scope.last().copied();
+        for &e in extra {
+            boundary = boundary.max(self.last(e));
+        }
+        boundary.is_none_or(|b| b <= p).then_some(p)
+    }
+
+    /// Where `id` is open in table scope (only html, table and template end it).
+    fn in_table_scope(&self, id: u32) -> Option<u32> {
+        let p = self.last(id)?;
+        let boundary = self.last(TABLE).max(self.last(TEMPLATE));
+        boundary.is_none_or(|b| b <= p).then_some(p)
+    }
+
+    fn push(&mut self, id: u32, flags: u32, afe: u32) {
+        self.push_ns(id, flags, afe, Ns::Html, false);
+    }
+
+    fn push_ns(&mut self, id: u32, flags: u32, afe: u32, ns: Ns, integration: bool) {
+        let pos = self.stack.len() as u32;
+        self.at[id as usize].push(pos);
+        if ns == Ns::Html {
+            self.html.push(pos);
+            if flags & SCOPE != 0 {
+                self.scope.push(pos);
+            }
+            if flags & SPECIAL != 0 {
+                self.special.push(pos);
+            }
+            if flags & EXTRA_SPECIAL != 0 {
+                self.extra_special.push(pos);
+            }
+        } else if integration {
+            // Integration points end the default scope.
+            self.scope.push(pos);
+        }
+        self.stack.push(Open {
+            id,
+            flags,
+            afe,
+            ns,
+            integration,
+            columns_only: false,
+        });
+    }
+
+    fn pop(&mut self) {
+        let Some(open) = self.stack.pop() else {
+            return;
+        };
+        let pos = self.stack.len() as u32;
+        self.at[open.id as usize].pop();
+        for list in [
+            &mut self.scope,
+            &mut self.special,
+            &mut self.extra_special,
+            &mut self.html,
+        ] {
+            if list.last() == Some(&pos) {
+                list.pop();
+            }
+        }
+        if open.afe != NONE
+            && let Some(entry) = self.active.iter_mut().rev().find(|a| a.serial == open.afe)
+        {
+            entry.at = None;
+        }
+        if open.flags & MARKER != 0 {
+            self.clear_to_marker();
+        }
+    }
+
+    /// Pops up to and including the element at `pos`.
+    fn pop_to(&mut self, pos: u32) {
+        while self.stack.len() as u32 > pos {
+            self.pop();
+        }
+    }
+
+    fn push_marker(&mut self) {
+        self.active.push(Active {
+            id: None,
+            key: 0,
+            serial: 0,
+            at: None,
+        });
+    }
+
+    fn clear_to_marker(&mut self) {
+        while let Some(a) = self.active.pop() {
+            if a.id.is_none() {
+                break;
+            }
+        }
+    }
+
+    /// The last active formatting element named `id` after the last marker.
+    fn find_active(&self, id: u32) -> Option<usize> {
+        for (i, a) in self.active.iter().enumerate().rev() {
+            match a.id {
+                None => return None,
+                Some(x) if x == id => return Some(i),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Reopens the formatting elements that were closed implicitly, as the tree builder does
+    /// before text and most start tags.
+    fn reconstruct(&mut self) {
+        if self.in_foreign() {
+            return;
+        }
+        let mut first = self.active.len();
+        while first > 0 {
+            let a = &self.active[first - 1];
+            if a.id.is_none() || a.at.is_some() {
+                break;
+            }
+            first -= 1;
+        }
+        for i in first..self.active.len() {
+            let Some(id) = self.active[i].id else {
+                continue;
+            };
+            self.active[i].at = Some(self.stack.len() as u32);
+            let serial = self.active[i].serial;
+            let f = self.name_flags[id as usize];
+            self.push(id, f, serial);
+        }
+    }
+
+    /// The adoption agency for formatting element `id`: closes it, or leaves the depth as it
+    /// is where a block was opened inside it (the tree builder then moves the block out and
+    /// keeps a copy of the element open). `false` if `id` is not an active formatting element.
+    fn adopt(&mut self, id: u32) -> bool {
+        let Some(i) = self.find_active(id) else {
+            return false;
+        };
+        let Some(pos) = self.active[i].at else {
+            self.active.remove(i);
+            return true;
+        };
+        if self.scope.last().is_some_and(|&b| b > pos) {
+            return true;
+        }
+        if self.special.last().is_some_and(|&s| s > pos) {
+            return true;
+        }
+        self.pop_to(pos);
+        if let Some(i) = self.find_active(id) {
+            self.active.remove(i);
+        }
+        true
+    }
+
+    /// Whether the list of active formatting elements has no room for another `id` with these
+    /// attributes (after the "Noah's Ark" rule made room for a fourth identical one).
+    fn formatting_full(&self, id: u32, key: u64) -> bool {
+        let mut since_marker = 0;
+        let mut same = 0;
+        for a in self.active.iter().rev() {
+            match a.id {
+                None => break,
+                Some(x) => {
+                    since_marker += 1;
+                    same += usize::from(x == id && a.key == key);
+                }
+            }
+        }
+        since_marker - usize::from(same >= 3) >= self.limits.max_formatting
+    }
+
+    /// Adds a formatting element to the active list (there is room: see [`Self::formatting_full`]),
+    /// dropping the earliest of three identical ones; returns its serial.
+    fn activate(&mut self, id: u32, key: u64) -> u32 {
+        let mut same = 0;
+        let mut earliest = None;
+        for (i, a) in self.active.iter().enumerate().rev() {
+            match a.id {
+                None => break,
+                Some(x) if x == id && a.key == key => {
+                    same += 1;
+                    earliest = Some(i);
+                }
+                Some(_) => {}
+            }
+        }
+        if same >= 3
+            && let Some(i) = earliest
+        {
+            self.active.remove(i);
+        }
+        self.serial = self.serial.wrapping_add(1);
+        let serial = self.serial;
+        self.active.push(Active {
+            id: Some(id),
+            key,
+            serial,
+            at: Some(self.stack.len() as u32),
+        });
+        serial
+    }
+
+    fn close_p(&mut self) {
+        if let Some(p) = self.in_scope(P, &[BUTTON]) {
+            self.pop_to(p);
+        }
+    }
+
+    /// Pops elements whose end tags are implied (`<li>`, `<option>`, `<p>`, ruby parts).
+    fn pop_implied(&mut self, except: Option<u32>) {
+        while let Some(top) = self.top() {
+            let id = top.id;
+            if Some(id) == except {
+                break;
+            }
+            if ![P, LI, DD, DT, OPTION, OPTGROUP, RB, RP, RT, RTC].contains(&id) {
+                break;
+            }
+            self.pop();
+        }
+    }
+
+    /// Whether the current node ignores this start tag (see [`Open::columns_only`]).
+    fn ignores(&self, name: &str) -> bool {
+        self.top().is_some_and(|t| t.columns_only) && name != "col" && name != "template"
+    }
+
+    fn raw_text(&mut self, name: &str) -> Raw {
+        if self.in_foreign() || self.ignores(name) {
+            return Raw::No;
+        }
+        let id = self.intern(name);
+        match self.name_flags[id as usize] & RAW {
+            0 => Raw::No,
+            _ if name == "plaintext" => Raw::Rest,
+            _ => Raw::Until,
+        }
+    }
+
+    fn text(&mut self) {
+        self.reconstruct();
+    }
+
+    /// Opens an element from the document (the depth was checked before anything changed).
+    fn open(&mut self, id: u32, f: u32) -> Keep {
+        self.push(id, f, NONE);
+        Keep::Keep
+    }
+
+    /// A start tag. Whether it is dropped is decided before it changes anything, so the model
+    /// never follows an effect (a paragraph closed, foreign content left) that the tree
+    /// builder will not see.
+    fn start(&mut self, name: &str, tag: &Tag) -> Keep {
+        if self.ignores(name) {
+            return Keep::Keep;
+        }
+        let full = self.stack.len() >= self.limits.max_depth;
+        let mut breaking_out = false;
+        if let Some(top) = self.top()
+            && top.ns != Ns::Html
+        {
+            let ns = top.ns;
+            // Start tags in an integration point are HTML, but for MathML's glyph elements.
+            let html_here =
+                top.integration && !(ns == Ns::Math && matches!(name, "mglyph" | "malignmark"));
+            if !html_here {
+                breaking_out = flags(name) & BREAKOUT != 0 || (name == "font" && tag.font_breakout);
+                if !breaking_out {
+                    if tag.self_closing {
+                        return Keep::Keep;
+                    }
+                    let id = self.foreign_id(ns, name);
+                    if full {
+                        self.dropped[id as usize] += 1;
+                        return Keep::Drop;
+                    }
+                    let integration = match ns {
+                        Ns::Svg => matches!(name, "foreignobject" | "desc" | "title"),
+                        _ => matches!(name, "mi" | "mo" | "mn" | "ms" | "mtext"),
+                    };
+                    self.push_ns(id, 0, NONE, ns, integration);
+                    return Keep::Keep;
+                }
+            }
+        }
+        let id = self.intern(name);
+        let f = self.name_flags[id as usize];
+        let seen = match id {
+            HTML => Some(std::mem::replace(&mut self.seen_html, true)),
+            BODY => Some(std::mem::replace(&mut self.seen_body, true)),
+            HEAD => Some(false),
+            _ => None,
+        };
+        if seen == Some(true) && tag.has_attrs {
+            // Its attributes would be merged one by one into the first.
+            self.repeated_roots += 1;
+            if self.repeated_roots > self.limits.max_repeated_roots {
+                return Keep::Drop;
+            }
+        }
+        let self_closed_foreign = (id == SVG || id == MATH) && tag.self_closing;
+        let opens = seen.is_none() && f & (VOID | RAW) == 0 && !self_closed_foreign;
+        if opens && full {
+            let dropped = match id {
+                SVG => self.foreign_id(Ns::Svg, name),
+                MATH => self.foreign_id(Ns::Math, name),
+                _ => id,
+            };
+            self.dropped[dropped as usize] += 1;
+            return Keep::Drop;
+        }
+        if f & FORMATTING != 0 && self.formatting_full(id, tag.attrs_key) {
+            self.dropped[id as usize] += 1;
+            return Keep::Drop;
+        }
+        if breaking_out {
+            while self.in_foreign() {
+                self.pop();
+            }
+        }
+        match id {
+            HTML | BODY | HEAD => return Keep::Keep,
+            SVG | MATH => {
+                self.reconstruct();
+                if !tag.self_closing {
+                    let ns = if id == SVG { Ns::Svg } else { Ns::Math };
+                    let root = self.foreign_id(ns, name);
+                    self.push_ns(root, 0, NONE, ns, false);
+                }
+                return Keep::Keep;
+            }
+            _ => {}
+        }
+        if f & RAW != 0 {
+            // Holds text only and closes at its end tag: never deeper than one.
+            if f & CLOSES_P != 0 {
+                self.close_p();
+            }
+            return Keep::Keep;
+        }
+        if f & TABLE_PART != 0 {
+            return self.table_part(id, f);
+        }
+        if f & VOID != 0 {
+            if f & CLOSES_P != 0 {
+                self.close_p();
+            }
+            if f & RECONSTRUCTS != 0 {
+                self.reconstruct();
+            }
+            return Keep::Keep;
+        }
+        match id {
+            LI | DD | DT => {
+                let target = if id == LI {
+                    self.last(LI)
+                } else {
+                    self.last(DD).max(self.last(DT))
+                };
+                if let Some(p) = target
+                    && self.extra_special.last().is_none_or(|&s| s <= p)
+                {
+                    self.pop_to(p);
+                }
+                self.close_p();
+                return self.open(id, f);
+            }
+            FORM => {
+                if self.form_pointer && self.last(TEMPLATE).is_none() {
+                    return Keep::Keep;
+                }
+                self.close_p();
+                let keep = self.open(id, f);
+                self.form_pointer = keep == Keep::Keep && self.last(TEMPLATE).is_none();
+                return keep;
+            }
+            BUTTON => {
+                if let Some(p) = self.in_scope(BUTTON, &[]) {
+                    self.pop_to(p);
+                }
+                self.reconstruct();
+                return self.open(id, f);
+            }
+            TABLE => {
+                // `<table>` straight inside a table (not in a cell) closes the first one.
+                if let Some(t) = self.in_table_scope(TABLE) {
+                    let cell = self.last(TD).max(self.last(TH)).max(self.last(CAPTION));
+                    if cell.is_none_or(|c| c < t) {
+                        self.pop_to(t);
+                    }
+                }
+                self.close_p();
+                return self.open(id, f);
+            }
+            SELECT => {
+                if let Some(p) = self.in_scope(SELECT, &[]) {
+                    self.pop_to(p);
+                    return Keep::Keep;
+                }
+                self.reconstruct();
+                return self.open(id, f);
+            }
+            OPTION | OPTGROUP => {
+                if self.top_is(OPTION) {
+                    self.pop();
+                }
+                if id == OPTGROUP && self.in_scope(SELECT, &[]).is_some() && self.top_is(OPTGROUP) {
+                    self.pop();
+                }
+                self.reconstruct();
+                return self.open(id, f);
+            }
+            // An open `<a>` (or `<nobr>` in scope) is closed by the adoption agency first.
+            A | NOBR if id == A || self.in_scope(NOBR, &[]).is_some() => {
+                self.adopt(id);
+            }
+            _ => {}
+        }
+        if matches!(id, RB | RTC | RP | RT) {
+            if self.in_scope(RUBY, &[]).is_some() {
+                let keep_rtc = matches!(id, RP | RT);
+                self.pop_implied(keep_rtc.then_some(RTC));
+            }
+            return self.open(id, f);
+        }
+        if f & CLOSES_P != 0 {
+            self.close_p();
+            if f & HEADING != 0 && self.top().is_some_and(|t| t.flags & HEADING != 0) {
+                self.pop();
+            }
+            return self.open(id, f);
+        }
+        if f & RECONSTRUCTS != 0 {
+            self.reconstruct();
+        }
+        if f & FORMATTING != 0 {
+            let serial = self.activate(id, tag.attrs_key);
+            self.push(id, f, serial);
+            return Keep::Keep;
+        }
+        if f & MARKER != 0 {
+            let keep = self.open(id, f);
+            if keep == Keep::Keep {
+                self.push_marker();
+            }
+            return keep;
+        }
+        self.open(id, f)
+    }
+
+    /// Table parts: ignored outside a table; inside one, they close the cell, row or section
+    /// they replace, and a cell or row gets the row and body the tree builder implies.
+    fn table_part(&mut self, id: u32, f: u32) -> Keep {
+        // A template's contents may start with table parts: they go straight in, with nothing
+        // implied, and a `<col>` there makes the template ignore all but more columns.
+        let template = self.last(TEMPLATE);
+        let table = match self.in_table_scope(TABLE) {
+            Some(t) if template.is_none_or(|p| p < t) => t,
+            _ => match template {
+                Some(t) => {
+                    if id == COL {
+                        // First in the template: it takes columns only from now on; after a
+                        // caption or rows: back to the template, as in a table.
+                        if self.top().is_some_and(|o| o.id == TEMPLATE) {
+                            if let Some(o) = self.stack.last_mut() {
+                                o.columns_only = true;
+                            }
+                        } else {
+                            self.pop_to(t + 1);
+                        }
+                        return Keep::Keep;
+                    }
+                    return self.template_part(t, id, f);
+                }
+                None => return Keep::Keep,
+            },
+        };
+        let section = self.last(TBODY).max(self.last(THEAD)).max(self.last(TFOOT));
+        let section = section.filter(|&s| s > table);
+        match id {
+            TD | TH | TR => {
+                // Close the open cell (and, for a row, the open row), then clear the stack back
+                // to the row, section or table the new element goes in.
+                if let Some(c) = self.last(TD).max(self.last(TH)).filter(|&c| c > table) {
+                    self.pop_to(c);
+                }
+                let mut row = self.last(TR).filter(|&r| r > table);
+                if id == TR
+                    && let Some(r) = row.take()
+                {
+                    self.pop_to(r);
+                }
+                let mut implied = Vec::new();
+                match (row, section) {
+                    (Some(r), _) => self.pop_to(r + 1),
+                    (None, Some(s)) => {
+                        self.pop_to(s + 1);
+                        if id != TR {
+                            implied.push(TR);
+                        }
+                    }
+                    (None, None) => {
+                        self.pop_to(table + 1);
+                        implied.push(TBODY);
+                        if id != TR {
+                            implied.push(TR);
+                        }
+                    }
+                }
+                for part in implied {
+                    self.push(part, self.name_flags[part as usize], NONE);
+                }
+                let keep = self.open(id, f);
+                if id != TR && keep == Keep::Keep {
+                    self.push_marker();
+                }
+                keep
+            }
+            TBODY | THEAD | TFOOT | CAPTION | COLGROUP => {
+                self.pop_to(table + 1);
+                let keep = self.open(id, f);
+                if id == CAPTION && keep == Keep::Keep {
+                    self.push_marker();
+                }
+                keep
+            }
+            // A column closes the caption, cell or row it is in (the tree builder goes back to
+            // the table and opens a column group), and opens nothing that stays open.
+            COL => {
+                self.pop_to(table + 1);
+                Keep::Keep
+            }
+            // `<head>`, `<frame>`: nothing to open.
+            _ => Keep::Keep,
+        }
+    }
+
+    /// A table part straight inside a template (see [`Self::table_part`]).
+    fn template_part(&mut self, template: u32, id: u32, f: u32) -> Keep {
+        if !matches!(
+            id,
+            TD | TH | TR | TBODY | THEAD | TFOOT | CAPTION | COLGROUP
+        ) {
+            return Keep::Keep;
+        }
+        if let Some(c) = self.last(TD).max(self.last(TH)).filter(|&c| c > template) {
+            self.pop_to(c);
+        }
+        match (id, self.last(TR).filter(|&r| r > template)) {
+            (TD | TH, Some(r)) => self.pop_to(r + 1),
+            (_, Some(r)) => self.pop_to(r),
+            _ => {}
+        }
+        if self.stack.len() as u32 > template + 1 && !matches!(id, TD | TH) {
+            self.pop_to(template + 1);
+        }
+        let keep = self.open(id, f);
+        if matches!(id, TD | TH | CAPTION) {
+            self.push_marker();
+        }
+        keep
+    }
+
+    fn end(&mut self, name: &str) -> Keep {
+        if self.top().is_some_and(|t| t.ns != Ns::Html) {
+            // Foreign content: the nearest SVG or MathML element of that name above the
+            // nearest HTML element closes; `</p>` and `</br>` leave foreign content first.
+            let mut nearest = None;
+            for ns in [Ns::Svg, Ns::Math] {
+                let fid = self.foreign_id(ns, name);
+                if self.dropped[fid as usize] > 0 {
+                    self.dropped[fid as usize] -= 1;
+                    return Keep::Drop;
+                }
+                nearest = nearest.max(self.last(fid));
+            }
+            let html = self.html.last().copied();
+            if let Some(p) = nearest
+                && html.is_none_or(|h| h < p)
+            {
+                self.pop_to(p);
+                return Keep::Keep;
+            }
+            if name == "p" || name == "br" {
+                if let Some(&id) = self.names.get(name)
+                    && self.dropped[id as usize] > 0
+                {
+                    self.dropped[id as usize] -= 1;
+                    return Keep::Drop;
+                }
+                while self.in_foreign() {
+                    self.pop();
+                }
+            }
+        }
+        let Some(&id) = self.names.get(name) else {
+            // Never opened, so it closes nothing.
+            return Keep::Keep;
+        };
+        if self.dropped[id as usize] > 0 {
+            self.dropped[id as usize] -= 1;
+            return Keep::Drop;
+        }
+        let f = self.name_flags[id as usize];
+        match id {
+            P => {
+                self.close_p();
+                return Keep::Keep;
+            }
+            LI => {
+                if let Some(p) = self.in_scope(LI, &[OL, UL]) {
+                    self.pop_to(p);
+                }
+                return Keep::Keep;
+            }
+            FORM => {
+                // The form leaves the stack alone, elements open inside it staying open: the
+                // model keeps it counted, which errs on the deep side.
+                self.form_pointer = false;
+                return Keep::Keep;
+            }
+            BODY | HTML | HEAD => return Keep::Keep,
+            TABLE | TBODY | THEAD | TFOOT | TR | TD | TH | CAPTION | TEMPLATE => {
+                if let Some(p) = self.in_table_scope(id) {
+                    self.pop_to(p);
+                }
+                return Keep::Keep;
+            }
+            _ => {}
+        }
+        if name == "br" {
+            self.reconstruct();
+            return Keep::Keep;
+        }
+        if f & HEADING != 0 {
+            let nearest = ["h1", "h2", "h3", "h4", "h5", "h6"]
+                .iter()
+                .filter_map(|h| self.names.get(*h).and_then(|&i| self.last(i)))
+                .max();
+            if let Some(p) = nearest
+                && self.scope.last().is_none_or(|&b| b <= p)
+            {
+                self.pop_to(p);
+            }
+            return Keep::Keep;
+        }
+        if f & FORMATTING != 0 && self.adopt(id) {
+            return Keep::Keep;
+        }
+        if f & (CLOSES_P | SCOPE) != 0 || id == BUTTON || id == SELECT {
+            if let Some(p) = self.in_scope(id, &[]) {
+                self.pop_to(p);
+            }
+            return Keep::Keep;
+        }
+        // Any other end tag: closes the element if no special element is open inside it.
+        if let Some(p) = self.last(id)
+            && self.special.last().is_none_or(|&s| s <= p)
+        {
+            self.pop_to(p);
+        }
+        Keep::Keep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(html: &str) -> String {
+        limit(html, &Limits::default()).into_owned()
+    }
+
+    /// The deepest element of the tree html5ever builds (a template's contents fragment not
+    /// counted: it is no element).
+    pub(crate) fn depth(html: &str) -> usize {
+        let doc = scraper::Html::parse_document(html);
+        let mut deepest = 0;
+        let mut stack = vec![(doc.tree.root(), 0usize)];
+        while let Some((node, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            let step = usize::from(!node.value().is_fragment());
+            for c in node.children() {
+                stack.push((c, d + step));
+            }
+        }
+        deepest
+    }
+
+    #[test]
+    fn ordinary_markup_is_left_as_it_is() {
+        for html in [
+            "<p>one<p>two<ul><li>a<li>b</ul><dl><dt>x<dd>y</dl>",
+            "<table><tr><td>a<td>b<tr><td>c</table><select><option>1<option>2</select>",
+            "<div><b>bold <i>both</b> italic</i></div><p>a<b>b<p>c</b>",
+            "<svg><circle r=1/><g><path d='M0'/></g></svg><math><mi>x</mi></math>",
+            "<script>if (a < b && c) document.write('<div>')</script><style>p>a{}</style>",
+            "<!-- <div> --><!DOCTYPE html><title>a <b> c</title><textarea><p></textarea>",
+        ] {
+            assert!(
+                matches!(limit(html, &Limits::default()), Cow::Borrowed(_)),
+                "{html}"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_flattened_and_its_text_kept() {
+        let html = format!(
+            "{}deep text{}",
+            "<div>".repeat(10_000),
+            "</div>".repeat(10_000)
+        );
+        let out = cut(&html);
+        assert!(out.contains("deep text"));
+        assert!(out.matches("<div>").count() <= 256, "{}", out.len());
+        assert_eq!(out.matches("<div>").count(), out.matches("</div>").count());
+        assert!(depth(&out) < 300);
+    }
+
+    #[test]
+    fn attributes_past_the_limit_are_dropped() {
+        let attrs: String = (0..3000).map(|i| format!(" a{i}=\"v\"")).collect();
+        let out = cut(&format!("<p{attrs} id=last>text</p></p{attrs}>"));
+        assert_eq!(out.matches("=\"v\"").count(), 2048);
+        assert!(out.contains(" a1023=\"v\">text") && !out.contains("a1024=\"v\">text"));
+        assert!(!out.contains("last"));
+        // Once the page's tags have cost enough comparisons, tags keep a few.
+        let many = format!("<p{attrs}>x</p>").repeat(40);
+        let out = cut(&many);
+        assert!(
+            out.ends_with(" a63=\"v\">x</p>"),
+            "{}",
+            &out[out.len() - 40..]
+        );
+    }
+
+    #[test]
+    fn unclosed_paragraphs_list_items_and_cells_do_not_nest() {
+        let html = "<p>x".repeat(5000)
+            + &"<li>y".repeat(5000)
+            + "<table>"
+            + &"<tr><td>z".repeat(5000)
+            + "</table>"
+            + &"<option>o".repeat(5000);
+        assert!(matches!(limit(&html, &Limits::default()), Cow::Borrowed(_)));
+    }
+
+    /// Each shape nests without bound in html5ever unless the model follows it.
+    #[test]
+    fn hostile_shapes_are_cut_to_a_bounded_depth() {
+        let n = 3000;
+        let shapes = [
+            "<div>".repeat(n),
+            "<span>".repeat(n),
+            "<div><object></div>".repeat(n),
+            "<a><div>".repeat(n),
+            "<b><div></b>".repeat(n),
+            (0..n).map(|i| format!("<p><b class=c{i}>x</p>")).collect(),
+            (0..n).map(|i| format!("<p><font size={i}>")).collect(),
+            "<table><td>".repeat(n),
+            "<table><div>".repeat(n),
+            "<svg><g>".repeat(n),
+            "<svg><foreignObject><div>".repeat(n),
+            "<li><div>".repeat(n),
+            "<dl><dd><div>".repeat(n),
+            "<select><div>".repeat(n),
+            "<form><div></form>".repeat(n),
+            "<ruby><rt><div>".repeat(n),
+            "<h1><div>".repeat(n),
+            "<template><div>".repeat(n),
+            "<button><div>".repeat(n),
+            "<nobr><div>".repeat(n),
+            "<p><i><b><u><s>".repeat(n),
+            "<table><caption><div>".repeat(n),
+            "<table><caption><col><math></caption><title>".to_string() + &"<div>".repeat(n),
+            "<template><caption><col><math></caption><title>".to_string() + &"<div>".repeat(n),
+            "<x-a><y-b>".repeat(n),
+        ];
+        for html in shapes {
+            let out = cut(&html);
+            let d = depth(&out);
+            assert!(
+                d <= Limits::default().max_depth + 80,
+                "{}…: depth {d}",
+                &html[..40]
+            );
+        }
+    }
+
+    #[test]
+    fn many_repeated_html_and_body_tags_with_attributes_are_dropped() {
+        let html =
+            "<html lang=en><body class=a>".to_string() + &"<html x=1><body y=2><p>t".repeat(20);
+        let out = cut(&html);
+        assert_eq!(
+            out.matches("<html x=1>").count() + out.matches("<body y=2>").count(),
+            16
+        );
+        assert_eq!(out.matches("<p>t").count(), 20);
+        assert!(matches!(
+            limit("<html><body><p><html><body>", &Limits::default()),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_tag_or_comment_cut_off_by_the_end_of_the_document_is_left_alone() {
+        for html in ["<div a=\"1", "<div a", "<!-- x", "<script>x", "</div x='"] {
+            assert_eq!(cut(html), html);
+        }
+    }
+}
+
+#[cfg(test)]
+mod soup {
+    use super::*;
+
+    const VOCAB: [&str; 62] = [
+        "div",
+        "p",
+        "span",
+        "b",
+        "i",
+        "a",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "tbody",
+        "li",
+        "ul",
+        "ol",
+        "dd",
+        "dt",
+        "dl",
+        "option",
+        "optgroup",
+        "select",
+        "svg",
+        "math",
+        "g",
+        "foreignObject",
+        "mi",
+        "object",
+        "template",
+        "form",
+        "button",
+        "h1",
+        "h2",
+        "nobr",
+        "font",
+        "caption",
+        "colgroup",
+        "ruby",
+        "rt",
+        "rp",
+        "textarea",
+        "script",
+        "title",
+        "br",
+        "img",
+        "html",
+        "body",
+        "head",
+        "frameset",
+        "hr",
+        "pre",
+        "em",
+        "strong",
+        "u",
+        "s",
+        "center",
+        "marquee",
+        "desc",
+        "annotation-xml",
+        "mtext",
+        "x-y",
+        "section",
+        "col",
+        "input",
+    ];
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    fn soup(rng: &mut Rng, tokens: usize) -> String {
+        let mut out = String::new();
+        for _ in 0..tokens {
+            let name = VOCAB[rng.below(VOCAB.len())];
+            match rng.below(10) {
+                0..=4 => {
+                    out.push('<');
+                    out.push_str(name);
+                    if rng.below(3) == 0 {
+                        out.push_str(&format!(" c={}", rng.below(50)));
+                    }
+                    if rng.below(8) == 0 {
+                        out.push('/');
+                    }
+                    out.push('>');
+                }
+                5..=7 => {
+                    out.push_str("</");
+                    out.push_str(name);
+                    out.push('>');
+                }
+                _ => out.push_str("t "),
+            }
+        }
+        out
+    }
+
+    /// Random tag soup from the tags whose rules the model follows: whatever the mix, the
+    /// tree html5ever builds from the cut stays within a small multiple of the limit (contrived
+    /// mixes of template, table and foreign-content modes can fool the model; the time budget
+    /// covers those).
+    #[test]
+    fn random_tag_soup_stays_near_the_limit() {
+        let limits = Limits {
+            max_depth: 32,
+            max_formatting: 8,
+            ..Limits::default()
+        };
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..300 {
+            let html = soup(&mut rng, 400);
+            let d = super::tests::depth(&limit(&html, &limits));
+            assert!(d <= 3 * limits.max_depth, "depth {d}: {html}");
+        }
+    }
+}
