@@ -22,6 +22,16 @@ fn rss_with(base: &str, n: usize) -> Vec<u8> {
     rss_owned("Feed", &items)
 }
 
+/// The daemon, killed if the test ends early (a failed assertion must not leave it running).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 async fn health(port: u16) -> (u16, String) {
     match reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await {
         Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
@@ -57,16 +67,18 @@ async fn a_daemon_waits_out_a_postgres_outage_and_then_alerts_what_came_meanwhil
         ),
     )
     .unwrap();
-    let log_path = std::path::PathBuf::from("/tmp/dd-daemon.log");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let log_path = dir.path().join("daemon.log");
+    let mut daemon = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     eventually(30, "the first alert", || {
         hook.received.lock().unwrap().len() == 1
     })
@@ -96,7 +108,7 @@ async fn a_daemon_waits_out_a_postgres_outage_and_then_alerts_what_came_meanwhil
     let fetches_when_down = site.requests_to("/feed.xml").len();
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(
-        daemon.try_wait().unwrap().is_none(),
+        daemon.0.try_wait().unwrap().is_none(),
         "the daemon keeps running"
     );
     assert_eq!(
@@ -120,9 +132,9 @@ async fn a_daemon_waits_out_a_postgres_outage_and_then_alerts_what_came_meanwhil
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(log.contains("polling resumes"), "{log}");
     let _ = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
+        .args(["-TERM", &daemon.0.id().to_string()])
         .status();
-    let _ = daemon.wait();
+    let _ = daemon.0.wait();
     // Each alert once, each under its own id.
     let ids: std::collections::HashSet<String> = hook
         .received
