@@ -945,7 +945,7 @@ fn compose_item(
         // The feed's HTML arrives unsanitised (see `Entry::content_html`): it is cleaned here,
         // the one place it is stored, so nothing unsafe reaches the database or a mail.
         html: good
-            .map(|a| a.html.clone())
+            .map(|a| cut_html(&a.html))
             .or_else(|| entry.content_html.as_deref().map(feed::sanitize_html))
             .unwrap_or_default(),
         text,
@@ -953,6 +953,18 @@ fn compose_item(
         entry_hash: entry_hash(entry),
         categories: entry.categories.clone(),
     }
+}
+
+/// An article's clean HTML cut to what the feed stage keeps of a field, before a tag (the
+/// elements left open close at the end of the document): a 5 MB page's HTML is not held in a
+/// poll's ingest batch nor stored whole.
+fn cut_html(html: &str) -> String {
+    let max = feed::normalise::MAX_FIELD_BYTES;
+    if html.len() <= max {
+        return html.to_string();
+    }
+    let head = crate::bounds::prefix(html, max);
+    head[..head.rfind('<').unwrap_or(head.len())].to_string()
 }
 
 /// What the feed itself says of an entry, hashed: a change in it is an update of the item.
@@ -1100,6 +1112,22 @@ mod tests {
                 .unwrap(),
             7
         );
+    }
+
+    #[test]
+    fn a_huge_article_is_stored_cut_before_a_tag() {
+        let e = entry("g", "https://a.example/1");
+        let big = Article {
+            text: "word ".repeat(200_000),
+            html: "<p>word word</p>".repeat(100_000),
+            ..Default::default()
+        };
+        let item = compose_item(1, &e, Some(&big), None);
+        assert!(item.text.len() <= feed::normalise::MAX_TEXT_BYTES);
+        assert!(item.html.len() <= feed::normalise::MAX_FIELD_BYTES);
+        // Never inside a tag.
+        assert!(item.html.rfind('<') < item.html.rfind('>'));
+        assert!(item.html.starts_with("<p>word word</p>"));
     }
 
     #[test]
