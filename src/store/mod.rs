@@ -329,10 +329,13 @@ pub fn rfc3339(ts: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Kept for callers that serialise a lease holder next to a feed.
+/// Who holds a feed (or an alert) and until when: shown by `feedwatch feeds` and in the
+/// reason `once --feed` gives for not polling.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Lease {
+    /// The holding process, "host:pid:tag".
     pub owner: String,
+    /// Unix seconds; after this the lease is free for any process.
     pub until: i64,
 }
 
