@@ -123,9 +123,29 @@ pub struct PollReport {
     pub joined_stories: usize,
     pub updated: usize,
     pub alerts: usize,
+    /// Items matching a topic that were stored without an alert: what a feed already carried
+    /// at its first successful poll, unless `alert_backlog = true`.
+    pub kept_back: usize,
     pub error: Option<String>,
     /// Per-item problems that did not stop the poll (an article page that failed).
     pub notes: Vec<String>,
+}
+
+/// Whether the matches of a poll's new items are alerted, or kept back as the backlog a feed
+/// carried when it was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backlog {
+    Alert,
+    KeepBack,
+}
+
+/// What to say of a poll's kept-back items (see [`PollReport::kept_back`]).
+pub fn kept_back_note(n: usize) -> String {
+    format!(
+        "first poll: {n} items the feed already carried match a topic; they are stored (see \
+         `feedwatch stories`) but not alerted. To alert what a new feed carries, set \
+         alert_backlog = true on it before its first poll"
+    )
 }
 
 /// What one pass over the outbox did.
@@ -351,7 +371,12 @@ impl Pipeline {
                                 parsed.entries.len()
                             ));
                         }
-                        self.store_entries(feed, state.id, &parsed, &mut report)
+                        let backlog = if feed.alert_backlog || state.last_success_at.is_some() {
+                            Backlog::Alert
+                        } else {
+                            Backlog::KeepBack
+                        };
+                        self.store_entries(feed, state.id, &parsed, backlog, &mut report)
                             .await;
                         record.new_items = report.new_stories + report.joined_stories;
                     }
@@ -472,6 +497,7 @@ impl Pipeline {
         feed: &FeedConfig,
         feed_id: i64,
         parsed: &ParsedFeed,
+        backlog: Backlog,
         report: &mut PollReport,
     ) {
         let feed_name = feed
@@ -533,7 +559,16 @@ impl Pipeline {
                 ));
             }
             let item = compose_item(feed_id, entry, article.as_ref(), note);
-            let hits = self.match_topics(feed, &feed_name, &item);
+            let mut hits = self.match_topics(feed, &feed_name, &item);
+            if backlog == Backlog::KeepBack && !hits.is_empty() {
+                // Recorded (the story lists its topics; a later copy does not alert them
+                // either), sent to no one, never digested.
+                for hit in &mut hits {
+                    hit.notifiers.clear();
+                    hit.digest = false;
+                }
+                report.kept_back += 1;
+            }
             batch.push((item, hits));
             if batch.len() == INGEST_CHUNK {
                 self.ingest_batch(&mut batch, report);
@@ -1070,6 +1105,7 @@ mod tests {
             max_items_per_poll: 10,
             max_articles_per_poll: 3,
             max_articles_per_host: 2,
+            alert_backlog: false,
             source: std::path::PathBuf::new(),
             source_line: 1,
         };

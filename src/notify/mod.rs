@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{NotifierConfig, NotifierKind};
 
+pub use guard::private_kind;
 pub use webhook::signing_key as webhook_signing_key;
 
 /// One alert as the outbox holds it: what is sent, independent of how.
