@@ -50,7 +50,12 @@ struct JsonBody<'a> {
 
 /// The default webhook body of design.md.
 pub fn json_body(alert: &Alert) -> Vec<u8> {
-    let alert = &printable(alert);
+    let mut alert = printable(alert);
+    // The summary is plain text: the `**` marking matched terms is for the mail.
+    for s in &mut alert.stories {
+        s.summary = unmarked(&s.summary);
+    }
+    let alert = &alert;
     let body = JsonBody {
         kind: alert.kind.as_str(),
         topic: &alert.topic,
@@ -322,6 +327,31 @@ pub fn email_text(alert: &Alert) -> String {
     out
 }
 
+/// A summary without the `**` that mark its matched terms (see [`crate::topics::snippet`]).
+fn unmarked(summary: &str) -> String {
+    summary.replace("**", "")
+}
+
+/// Escaped HTML of a summary, its `**marked**` terms in `<strong>`: pairs of markers only, so
+/// a stray one stays as text.
+fn marked_html(summary: &str) -> String {
+    let parts: Vec<&str> = summary.split("**").collect();
+    if parts.len().is_multiple_of(2) {
+        return esc(summary);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<strong>{}</strong>", esc(p))
+            } else {
+                esc(p)
+            }
+        })
+        .collect()
+}
+
 /// HTML-escaped text for the mail body: the same escaping the feed stage uses.
 fn esc(s: &str) -> String {
     crate::feed::normalise::escape_text(s)
@@ -370,7 +400,7 @@ pub fn email_html(alert: &Alert) -> String {
             body.push_str(&format!("<p>Matched: {}</p>\n", terms.join(", ")));
         }
         if !s.summary.trim().is_empty() {
-            body.push_str(&format!("<p>{}</p>\n", esc(s.summary.trim())));
+            body.push_str(&format!("<p>{}</p>\n", marked_html(s.summary.trim())));
         }
         if !s.also_at.is_empty() {
             body.push_str("<p>Also at:</p>\n<ul>\n");
@@ -420,6 +450,28 @@ pub(crate) mod tests {
             topic: "iraq-troops".into(),
             stories,
         }
+    }
+
+    #[test]
+    fn matched_terms_are_emphasis_in_the_mail_and_plain_in_the_webhook() {
+        let mut s = story("Troops", "https://a.example/1");
+        s.summary = "The **coalition forces** moved 3 * 4 km <north>.".into();
+        let a = alert(vec![s]);
+        let html = email_html(&a);
+        assert!(
+            html.contains("The <strong>coalition forces</strong> moved 3 * 4 km &lt;north&gt;."),
+            "{html}"
+        );
+        assert!(!html.contains("**"), "{html}");
+        let json: serde_json::Value = serde_json::from_slice(&json_body(&a)).unwrap();
+        assert_eq!(
+            json["stories"][0]["summary"],
+            "The coalition forces moved 3 * 4 km <north>."
+        );
+        // A lone marker is text, not the start of emphasis.
+        let mut odd = story("T", "https://a.example/2");
+        odd.summary = "rated ** of 5".into();
+        assert!(email_html(&alert(vec![odd])).contains("rated ** of 5"));
     }
 
     #[test]

@@ -1,0 +1,772 @@
+//! What an operator meets, through the real binary (issue 13): the database a command reads,
+//! the daemon's first log line, a new feed's backlog, what `check` refuses, exit codes, and the
+//! commands that look after feeds and alerts.
+
+mod support;
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::*;
+
+fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
+
+/// A config polling `feeds` (name, URL) with one topic "iraq" sent to a webhook.
+fn config(dir: &Path, db: &str, hook: &str, defaults: &str, feeds: &[(&str, String)]) -> PathBuf {
+    let mut c = format!(
+        "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n\n\
+         [defaults]\ninterval = \"1h\"\nfull_article = false\n{defaults}\n"
+    );
+    for (name, url) in feeds {
+        c.push_str(&format!("\n[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
+    }
+    c.push_str(&format!(
+        "\n[[topic]]\nname = \"iraq\"\nquery = \"iraq troops\"\nnotify = [\"hook\"]\n\n\
+         [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{hook}\"\n"
+    ));
+    write(&dir.join("feedwatch.toml"), &c)
+}
+
+#[tokio::test]
+async fn read_commands_never_create_a_database_and_name_the_one_they_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss("F", &[("a1", "Harbour reopens", &format!("{base}/a1"))]),
+            etag: None,
+        },
+    );
+    // The service's database, which this shell has not got.
+    let db = dir.path().join("state/feedwatch.db");
+    let config = config(
+        dir.path(),
+        &db.display().to_string(),
+        "http://127.0.0.1:9/hook",
+        "",
+        &[("F", format!("{base}/feed.xml"))],
+    );
+    for args in [
+        &["feeds"][..],
+        &["stories"],
+        &["alerts"],
+        &["search", "harbour"],
+        &["feeds", "--json"],
+    ] {
+        let out = feedwatch(&config, args).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("no database at {}", db.display())),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("internal error"), "{stderr}");
+        assert!(!db.exists(), "{args:?} created the database");
+        assert!(
+            !db.parent().unwrap().exists(),
+            "{args:?} created its folder"
+        );
+    }
+    // `once` writes: it creates the database; then the read commands say which one they read.
+    let once = feedwatch(&config, &["once"]).await;
+    assert!(once.status.success(), "{}", text(&once.stderr));
+    assert!(db.exists());
+    let feeds = feedwatch(&config, &["feeds"]).await;
+    assert!(feeds.status.success(), "{}", text(&feeds.stderr));
+    assert!(
+        text(&feeds.stderr).contains(&format!("database: {}", db.display())),
+        "{}",
+        text(&feeds.stderr)
+    );
+    assert!(
+        text(&feeds.stdout).contains("ok 200"),
+        "{}",
+        text(&feeds.stdout)
+    );
+}
+
+#[tokio::test]
+async fn the_daemons_first_log_line_names_version_config_and_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let config = config(dir.path(), &db, "http://127.0.0.1:9/hook", "", &[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("RUST_LOG")
+        .env_remove("FEEDWATCH_DATABASE")
+        .env_remove("JOURNAL_STREAM")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stderr).read_line(&mut line);
+        line
+    })
+    .await
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.contains("feedwatch starting"), "{first}");
+    assert!(
+        first.contains(&format!("version={}", env!("CARGO_PKG_VERSION"))),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!("config={}", config.display())),
+        "{first}"
+    );
+    // A PostgreSQL URL is shown as configured, without a password (it has none here).
+    assert!(first.contains(&format!("database={db}")), "{first}");
+}
+
+#[tokio::test]
+async fn a_new_feeds_backlog_is_stored_but_not_alerted_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    let old: Vec<(String, String, String)> = (1..=3)
+        .map(|i| {
+            (
+                format!("old{i}"),
+                format!("Iraq troops story {i} from 2019"),
+                format!("{base}/old{i}"),
+            )
+        })
+        .collect();
+    let route = |items: &[(String, String, String)]| Route::Body {
+        content_type: "application/rss+xml",
+        body: rss_owned("Wire", items),
+        etag: None,
+    };
+    site.route("/wire.xml", route(&old));
+    let hook = webhook_receiver(vec![200]).await;
+    let db = database(dir.path());
+    let config = config(
+        dir.path(),
+        &db,
+        &hook.url,
+        "",
+        &[("Wire", format!("{base}/wire.xml"))],
+    );
+
+    let first = feedwatch(&config, &["once"]).await;
+    let stdout = text(&first.stdout);
+    let stderr = text(&first.stderr);
+    assert!(first.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "Wire: ok, 3 new stories, 0 copies of known stories, 0 alerts queued, 3 kept back"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("feed \"Wire\": first poll: 3 items")
+            && stderr.contains("alert_backlog = true"),
+        "{stderr}"
+    );
+    let received = hook.received.lock().unwrap().len();
+    assert_eq!(received, 0, "the backlog was alerted");
+    // Stored and searchable.
+    let stories = feedwatch(&config, &["stories"]).await;
+    for i in 1..=3 {
+        assert!(
+            text(&stories.stdout).contains(&format!("Iraq troops story {i} from 2019")),
+            "{}",
+            text(&stories.stdout)
+        );
+    }
+    assert!(text(&stories.stdout).contains("topics: iraq"));
+
+    // What the feed carries later is alerted.
+    let mut newer = old.clone();
+    newer.push((
+        "new1".into(),
+        "Iraq troops leave the base today".into(),
+        format!("{base}/new1"),
+    ));
+    site.route("/wire.xml", route(&newer));
+    let second = feedwatch(&config, &["once"]).await;
+    assert!(
+        text(&second.stdout)
+            .contains("Wire: ok, 1 new stories, 0 copies of known stories, 1 alerts queued"),
+        "{}",
+        text(&second.stdout)
+    );
+    assert!(!text(&second.stdout).contains("kept back"));
+    let bodies: Vec<String> = hook
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| b.clone())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let body: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(
+        body["stories"][0]["title"],
+        "Iraq troops leave the base today"
+    );
+    // The summary is plain text: no markdown markers around the matched terms.
+    let summary = body["stories"][0]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("Iraq troops") && !summary.contains('*'),
+        "{summary}"
+    );
+}
+
+#[tokio::test]
+async fn a_feed_with_alert_backlog_alerts_what_it_carries_at_its_first_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss(
+                "F",
+                &[
+                    ("o1", "Iraq troops in 2019", &format!("{base}/o1")),
+                    ("o2", "Iraq troops in 2020", &format!("{base}/o2")),
+                ],
+            ),
+            etag: None,
+        },
+    );
+    let hook = webhook_receiver(vec![200]).await;
+    let db = database(dir.path());
+    let config = config(
+        dir.path(),
+        &db,
+        &hook.url,
+        "alert_backlog = true",
+        &[("F", format!("{base}/feed.xml"))],
+    );
+    let out = feedwatch(&config, &["once"]).await;
+    assert!(
+        text(&out.stdout)
+            .contains("F: ok, 2 new stories, 0 copies of known stories, 2 alerts queued"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(hook.received.lock().unwrap().len(), 2);
+}
+
+/// Runs `check` on `body` (after a `[daemon]` that allows nothing private), in `dir`.
+async fn check(dir: &Path, body: &str) -> (Option<i32>, String, String) {
+    let config = write(
+        &dir.join("feedwatch.toml"),
+        &format!("[daemon]\ndatabase = \"{}/x.db\"\n\n{body}", dir.display()),
+    );
+    let out = feedwatch(&config, &["check"]).await;
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+#[tokio::test]
+async fn check_refuses_what_run_could_not_do_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("feedwatch.toml").display().to_string();
+    let secret = d.join("hook.secret");
+    let cases: Vec<(String, &str, String)> = vec![
+        (
+            format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"h\"\ntype = \"webhook\"\nurl = \"https://hooks.example/x\"\nsecret_file = \"{}\"\n",
+                secret.display()
+            ),
+            "notifier[0].secret_file",
+            format!("{} does not exist", secret.display()),
+        ),
+        (
+            format!(
+                "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"m\"\ntype = \"email\"\nsmtp_url = \"smtps://mail.example:465\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\nusername = \"u\"\npassword_file = \"{}/smtp.pw\"\n",
+                d.display()
+            ),
+            "notifier[0].password_file",
+            "smtp.pw does not exist".into(),
+        ),
+        (
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"h\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:8080/hook\"\n".into(),
+            "notifier[0].url",
+            "127.0.0.1 is a loopback address".into(),
+        ),
+        (
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"h\"\ntype = \"webhook\"\nurl = \"http://localhost/hook\"\n".into(),
+            "notifier[0].url",
+            "allow_private_addresses = true".into(),
+        ),
+        (
+            "[[feed]]\nname = \"A\"\nurl = \"https://a.example/f\"\n\n[[feed]]\nname = \"B\"\nurl = \"https://a.example/f\"\n".into(),
+            "feed.url",
+            format!("is already the feed \"A\" at {file}:4"),
+        ),
+        (
+            "[[feed]]\nurl = \"https://a.example/f\"\nschedule = \"0 25 * * *\"\n".into(),
+            "feed[0].schedule",
+            "the hour field takes 0-23, not 25".into(),
+        ),
+        (
+            "[[feed]]\nurl = \"https://a.example/f\"\nschedule = \"@fortnightly\"\n".into(),
+            "feed[0].schedule",
+            "use @hourly, @daily, @weekly".into(),
+        ),
+        (
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[topic]]\nname = \"t\"\nquery = \"x\"\nnotify = [\"nobody\", \"noone\"]\n".into(),
+            "topic[0].notify",
+            "no [[notifier]] is named \"nobody\"".into(),
+        ),
+    ];
+    for (body, field, message) in cases {
+        let (code, _, stderr) = check(d, &body).await;
+        assert_eq!(code, Some(1), "{body}\n{stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(field))
+            .unwrap_or_else(|| panic!("no line names {field}:\n{stderr}"));
+        assert!(line.starts_with(&format!("{file}:")), "{line}");
+        assert!(line.contains(&message), "{message:?} not in {line}");
+    }
+}
+
+#[tokio::test]
+async fn check_accepts_cron_shorthands_and_warns_of_what_is_allowed_but_odd() {
+    let dir = tempfile::tempdir().unwrap();
+    // No feeds at all, and a topic that sends nowhere: warnings, exit 0.
+    let (code, stdout, stderr) = check(
+        dir.path(),
+        "[defaults]\nschedule = \"@hourly\"\n\n[[topic]]\nname = \"quiet\"\nquery = \"x\"\n",
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("ok (0 feeds"), "{stdout}");
+    assert!(
+        stderr.contains("warning: ") && stderr.contains("no feeds are configured"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("topic[0].notify") && stderr.contains("names no notifier"));
+    for shorthand in ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"] {
+        let (code, _, stderr) = check(
+            dir.path(),
+            &format!("[[feed]]\nurl = \"https://a.example/f\"\nschedule = \"{shorthand}\"\n"),
+        )
+        .await;
+        assert_eq!(code, Some(0), "{shorthand}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn exit_codes_say_user_error_for_what_the_user_can_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A usage error is 1, not clap's 2 (2 is an internal failure here).
+    let config = write(&d.join("feedwatch.toml"), "");
+    let out = feedwatch(&config, &["no-such-command"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let help = feedwatch(&config, &["--help"]).await;
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        text(&help.stdout).contains("Exit status: 0 ok; 1 a user error"),
+        "{}",
+        text(&help.stdout)
+    );
+
+    // A database whose folder cannot be made (a file stands in its place).
+    std::fs::write(d.join("not-a-folder"), "").unwrap();
+    let config = write(
+        &d.join("feedwatch.toml"),
+        &format!(
+            "[daemon]\ndatabase = \"{}/not-a-folder/feedwatch.db\"\n\n[[feed]]\nurl = \"https://a.example/f\"\n",
+            d.display()
+        ),
+    );
+    let out = feedwatch(&config, &["run"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("feedwatch: cannot open the database")
+            && last.contains("not-a-folder/feedwatch.db"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("internal error"), "{stderr}");
+
+    // A listen port another process holds.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let config = write(
+        &d.join("feedwatch.toml"),
+        &format!(
+            "[daemon]\ndatabase = \"{}\"\nlisten = \"127.0.0.1:{port}\"\n\n[[feed]]\nurl = \"https://a.example/f\"\n",
+            database(d)
+        ),
+    );
+    let out = feedwatch(&config, &["run"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "feedwatch: cannot listen on 127.0.0.1:{port} ([daemon] listen)"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    drop(taken);
+}
+
+#[tokio::test]
+async fn feeds_reset_polls_a_gone_feed_again_and_feeds_json_shows_each_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/feed.xml",
+        Route::Status {
+            status: 410,
+            retry_after: None,
+        },
+    );
+    let db = database(dir.path());
+    let config = config(
+        dir.path(),
+        &db,
+        "http://127.0.0.1:9/hook",
+        "",
+        &[("F", format!("{base}/feed.xml"))],
+    );
+    let out = feedwatch(&config, &["once"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let json = feedwatch(&config, &["feeds", "--json"]).await;
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let lines: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", text(&json.stdout));
+    assert_eq!(lines[0]["name"], "F");
+    assert_eq!(lines[0]["status"], "disabled");
+    assert_eq!(lines[0]["consecutive_errors"], 1);
+    assert!(lines[0]["next_due"].is_null());
+
+    // The site is back: a reset feed is polled again.
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss("F", &[("b1", "Back again", &format!("{base}/b1"))]),
+            etag: None,
+        },
+    );
+    let before = site.requests_to("/feed.xml").len();
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    assert_eq!(
+        site.requests_to("/feed.xml").len(),
+        before,
+        "a disabled feed was polled"
+    );
+    let reset = feedwatch(&config, &["feeds", "reset", "F"]).await;
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    assert!(text(&reset.stdout).contains("feed \"F\" reset"));
+    let out = feedwatch(&config, &["once"]).await;
+    assert!(
+        text(&out.stdout).contains("F: ok, 1 new stories"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let json = feedwatch(&config, &["feeds", "--json"]).await;
+    let state: serde_json::Value = serde_json::from_str(text(&json.stdout).trim()).unwrap();
+    assert_eq!(state["consecutive_errors"], 0);
+    assert_eq!(state["items"], 1);
+    let unknown = feedwatch(&config, &["feeds", "reset", "Nope"]).await;
+    assert_eq!(unknown.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn alerts_retry_takes_the_alert_id_the_logs_print() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss(
+                "F",
+                &[("i1", "Iraq troops withdraw", &format!("{base}/i1"))],
+            ),
+            etag: None,
+        },
+    );
+    // Refused for good (a 4xx), then accepted.
+    let hook = webhook_receiver(vec![400, 200]).await;
+    let db = database(dir.path());
+    let config = config(
+        dir.path(),
+        &db,
+        &hook.url,
+        "alert_backlog = true",
+        &[("F", format!("{base}/feed.xml"))],
+    );
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    let alerts = feedwatch(&config, &["alerts", "--json"]).await;
+    let row: serde_json::Value = serde_json::from_str(
+        text(&alerts.stdout)
+            .lines()
+            .next()
+            .unwrap_or_else(|| panic!("no alert: {}", text(&alerts.stderr))),
+    )
+    .unwrap();
+    assert_eq!(row["state"], "failed", "{row}");
+    let id = row["alert_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("msg_"), "{id}");
+
+    let retry = feedwatch(&config, &["alerts", "retry", &id]).await;
+    assert!(retry.status.success(), "{}", text(&retry.stderr));
+    assert!(text(&retry.stdout).contains(&format!("alert {id} queued again")));
+    assert!(feedwatch(&config, &["once"]).await.status.success());
+    let alerts = feedwatch(&config, &["alerts", "--json"]).await;
+    let row: serde_json::Value =
+        serde_json::from_str(text(&alerts.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(row["state"], "delivered", "{row}");
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    assert_eq!(
+        received[0].0.get("webhook-id"),
+        received[1].0.get("webhook-id"),
+        "a retry keeps the alert's id"
+    );
+    let unknown = feedwatch(&config, &["alerts", "retry", "msg_nope"]).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("msg_nope"));
+}
+
+#[tokio::test]
+async fn opml_import_names_each_skipped_feed_keeps_letters_and_export_writes_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        &dir.path().join("feedwatch.toml"),
+        &format!(
+            "[daemon]\ndatabase = \"{}\"\n\n[[feed]]\nname = \"Known\"\nurl = \"https://known.example/rss\"\n",
+            database(dir.path())
+        ),
+    );
+    let opml = write(
+        &dir.path().join("subs.opml"),
+        r#"<?xml version="1.0"?><opml version="2.0"><body>
+<outline text="Nachrichten">
+  <outline text="Süddeutsche Zeitung" xmlUrl="https://sz.example/rss"/>
+  <outline text="Ελληνικά" xmlUrl="https://gr.example/rss"/>
+</outline>
+<outline text="Old name" xmlUrl="https://known.example/rss"/>
+</body></opml>"#,
+    );
+    let out = feedwatch(&config, &["import-opml", opml.to_str().unwrap()]).await;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("2 feeds added"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        stderr.contains(":6: \"Old name\" skipped: already configured as \"Known\""),
+        "{stderr}"
+    );
+    let sz = std::fs::read_to_string(dir.path().join("feeds.d/süddeutsche-zeitung.toml"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}: {:?}",
+                std::fs::read_dir(dir.path().join("feeds.d"))
+                    .unwrap()
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert!(sz.contains("Nachrichten"), "{sz}");
+    assert!(dir.path().join("feeds.d/ελληνικά.toml").exists());
+
+    let export = text(&feedwatch(&config, &["export-opml"]).await.stdout);
+    let folder = export
+        .find("<outline text=\"Nachrichten\" title=\"Nachrichten\">")
+        .unwrap_or_else(|| panic!("{export}"));
+    let inner = &export[folder..export[folder..].find("</outline>").unwrap() + folder];
+    assert!(
+        inner.contains("xmlUrl=\"https://sz.example/rss\""),
+        "{export}"
+    );
+    assert!(
+        inner.contains("xmlUrl=\"https://gr.example/rss\""),
+        "{export}"
+    );
+    assert!(!inner.contains("known.example"), "{export}");
+}
+
+#[tokio::test]
+async fn a_refused_reload_is_reported_to_systemd_and_the_daemon_stays_ready() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let db = database(dir.path());
+    let config = config(
+        dir.path(),
+        &db,
+        "http://127.0.0.1:9/hook",
+        "",
+        &[("F", "http://127.0.0.1:9/feed.xml".to_string())],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env_remove("FEEDWATCH_DATABASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Reads what the daemon tells systemd until a message holds READY=1.
+    let until_ready = move |socket: UnixDatagram| {
+        tokio::task::spawn_blocking(move || {
+            let mut said = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = socket.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let ready = msg.lines().any(|l| l == "READY=1");
+                said.push(msg);
+                if ready {
+                    break;
+                }
+            }
+            (said, socket)
+        })
+    };
+    let (started, socket) = until_ready(socket).await.unwrap();
+    assert!(
+        started
+            .concat()
+            .contains("STATUS=running: 1 feeds, 1 topics"),
+        "{started:?}"
+    );
+    std::fs::write(&config, "[daemon]\nlisten = \"nope\"\n").unwrap();
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    let (reload, _socket) = until_ready(socket).await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let said = reload.concat();
+    assert!(said.contains("RELOADING=1"), "{reload:?}");
+    assert!(said.contains("MONOTONIC_USEC="), "{reload:?}");
+    assert!(
+        said.contains(
+            "STATUS=reload refused, running the previous configuration: 1 problems, the first: "
+        ) && said.contains("daemon.listen"),
+        "{reload:?}"
+    );
+    assert!(said.contains("READY=1"), "{reload:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_feeds_and_notifiers_and_healthz_names_a_failing_notifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss(
+                "F",
+                &[("i1", "Iraq troops withdraw", &format!("{base}/i1"))],
+            ),
+            etag: None,
+        },
+    );
+    let hook = webhook_receiver(vec![500]).await;
+    let port = free_port();
+    let db = database(dir.path());
+    let config = config(
+        dir.path(),
+        &db,
+        &hook.url,
+        "alert_backlog = true",
+        &[("F", format!("{base}/feed.xml"))],
+    );
+    // Given up after 20 s: failing for more than 10 s makes the daemon unhealthy.
+    let text_of = std::fs::read_to_string(&config).unwrap().replace(
+        "allow_private_addresses = true\n",
+        &format!("allow_private_addresses = true\nlisten = \"127.0.0.1:{port}\"\ngive_up_after = \"20s\"\n"),
+    );
+    std::fs::write(&config, text_of).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("FEEDWATCH_DATABASE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port);
+    let client = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let client = client.clone();
+        async move {
+            match client
+                .get(format!("http://127.0.0.1:{port}{path}"))
+                .send()
+                .await
+            {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(_) => (0, String::new()),
+            }
+        }
+    };
+    let mut metrics = String::new();
+    for _ in 0..300 {
+        metrics = get("/metrics").await.1;
+        if metrics.contains("feedwatch_notifier_alerts{notifier=\"hook\",state=\"retrying\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut health = (0, String::new());
+    for _ in 0..300 {
+        health = get("/healthz").await;
+        if health.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for line in [
+        "feedwatch_notifier_alerts{notifier=\"hook\",state=\"retrying\"} 1",
+        "feedwatch_notifier_alerts{notifier=\"hook\",state=\"delivered\"} 0",
+        "feedwatch_feed_consecutive_errors{feed=\"F\"} 0",
+        "feedwatch_feed_items{feed=\"F\"} 1",
+        "feedwatch_feed_poll_duration_seconds{feed=\"F\"} ",
+        "feedwatch_scheduler_lag_seconds ",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("feedwatch_feed_last_success_timestamp_seconds{feed=\"F\"} 0\n"),
+        "{metrics}"
+    );
+    assert_eq!(health.0, 503, "{}", health.1);
+    assert!(
+        health
+            .1
+            .contains("notifier \"hook\" has failed to deliver for"),
+        "{}",
+        health.1
+    );
+}
