@@ -98,6 +98,12 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The feeds a web page offers (its <link rel="alternate"> and the usual paths such as
+    /// /feed and /rss.xml); nothing is stored.
+    Discover {
+        /// The page (or feed) to look at.
+        url: Url,
+    },
     /// Add the feeds of an OPML file as feeds.d/*.toml beside the config.
     ImportOpml { file: PathBuf },
     /// Print the configured feeds as OPML 2.0.
@@ -198,6 +204,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         } => search(&path, &query, true),
         Command::Extract { url, json, files } => extract_files(url.as_ref(), json, &files),
         Command::Parse { json, files } => parse_files(json, &files),
+        Command::Discover { url } => discover(&path, &url).await,
         Command::ImportOpml { file } => import_opml(&path, &file),
         Command::ExportOpml => export_opml(&path),
         Command::Notify {
@@ -491,7 +498,12 @@ fn feeds(path: &Path, json: bool) -> CliResult {
                 }
                 if s.url != f.url.as_str() {
                     let moved = crate::redact::url_text(&s.url);
-                    let _ = writeln!(out, "    moved to: {}", line(&moved));
+                    let _ = writeln!(
+                        out,
+                        "    polling {} (the url moved there, or is a page linking that feed); \
+                         put it in the config",
+                        line(&moved)
+                    );
                 }
                 if let Some(lease) = &s.lease {
                     let _ = writeln!(
@@ -1004,6 +1016,69 @@ fn export_opml(path: &Path) -> CliResult {
         })
         .collect();
     print!("{}", opml::write(&feeds));
+    Ok(())
+}
+
+/// `feedwatch discover URL`: what feeds the page offers. The config, when there is one, gives
+/// the user agent and whether private addresses may be reached; without one, the defaults.
+async fn discover(path: &Path, url: &Url) -> CliResult {
+    let (user_agent, allow_private) = match config::load(path) {
+        Ok(c) => (c.daemon.user_agent, c.daemon.allow_private_addresses),
+        Err(_) => (
+            format!(
+                "feedwatch/{} (+https://github.com/feedwatch/feedwatch)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            false,
+        ),
+    };
+    let fetcher = crate::fetch::Fetcher::new(crate::fetch::FetchOptions {
+        user_agent,
+        allow_private_addresses: allow_private,
+        ..crate::fetch::FetchOptions::default()
+    })
+    .map_err(internal)?;
+    let shown = crate::redact::url(url);
+    let found = crate::discover::discover(&fetcher, url)
+        .await
+        .map_err(|e| CliError::User(anyhow!("{}: {}", line(&shown), line(&e))))?;
+    match found {
+        crate::discover::Found::Feed { format, title } => {
+            println!(
+                "{} is a feed ({format}{}): use it as the url",
+                line(&shown),
+                title
+                    .map(|t| format!(", \"{}\"", line(&t)))
+                    .unwrap_or_default()
+            );
+        }
+        crate::discover::Found::Page { linked, usual } => {
+            if linked.is_empty() && usual.is_empty() {
+                return Err(CliError::User(anyhow!(
+                    "{}: the page links no feed and none is at {}; look for an RSS or Atom link on \
+                     the site",
+                    line(&shown),
+                    crate::discover::USUAL_PATHS.join(", ")
+                )));
+            }
+            if !linked.is_empty() {
+                println!("feeds the page links:");
+                for c in &linked {
+                    println!("  {c}");
+                }
+            }
+            if !usual.is_empty() {
+                println!("feeds at the usual paths:");
+                for c in &usual {
+                    println!("  {c}");
+                }
+            }
+            println!(
+                "use one as a feed's url (the first is usually the site's main feed); the page \
+                 itself works too when it links exactly one"
+            );
+        }
+    }
     Ok(())
 }
 

@@ -25,7 +25,7 @@ use crate::outbox::AlertKind;
 use crate::scheduler::{self, PollTiming};
 use crate::store::{Claim, ClaimMode, Ingested, NewItem, PollOutcome, PollRecord, Store, TopicHit};
 use crate::topics::{Document, PreparedDocument, Query};
-use crate::{dedup, store};
+use crate::{dedup, discover, store};
 
 /// Article pages fetched at once for one feed; the fetcher's own per-host cap still applies.
 const PAGE_CONCURRENCY: usize = 4;
@@ -349,20 +349,55 @@ impl Pipeline {
                     max_items: feed.max_items_per_poll,
                     budget: Budget::new(FEED_PARSE_BUDGET),
                 };
-                let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
-                    feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
+                let (parsed, alternates) = match within_budget(FEED_PARSE_BUDGET, move || {
+                    let parsed =
+                        feed::parse_within(&body, charset.as_deref(), Some(&base), &limits);
+                    // A site's page instead of its feed: the feeds it links.
+                    let alternates = match &parsed {
+                        Err(feed::FeedError::HtmlPage) => discover::alternates(&body, &base),
+                        _ => Vec::new(),
+                    };
+                    (parsed, alternates)
                 })
                 .await
                 {
-                    Ok(Ok(parsed)) => parsed,
-                    Ok(Err(e)) => Err(feed::FeedError::Panicked(e.to_string())),
-                    Err(e) => Err(feed::FeedError::OutOfTime(e)),
+                    Ok(Ok(done)) => done,
+                    Ok(Err(e)) => (Err(feed::FeedError::Panicked(e.to_string())), Vec::new()),
+                    Err(e) => (Err(feed::FeedError::OutOfTime(e)), Vec::new()),
+                };
+                let (mut etag, mut last_modified) = (fetched.etag, fetched.last_modified);
+                let parsed = match (parsed, alternates.as_slice()) {
+                    (Err(feed::FeedError::HtmlPage), [one]) => {
+                        match self.discovered_feed(feed, one).await {
+                            Ok((parsed, found_etag, found_last_modified)) => {
+                                report.notes.push(format!(
+                                    "the url is a web page; polling the feed it links from now \
+                                     on: {one} (put it in the config to skip the page)"
+                                ));
+                                record.new_url = Some(one.url.to_string());
+                                etag = found_etag;
+                                last_modified = found_last_modified;
+                                Ok(parsed)
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    (Err(feed::FeedError::HtmlPage), many) if many.len() > 1 => {
+                        let list: Vec<String> = many.iter().map(|c| c.to_string()).collect();
+                        Err(feed::FeedError::NotAFeed(format!(
+                            "the url is a web page linking {} feeds: {}; set the feed's url to \
+                             the one you want (usually the first, the site's main feed)",
+                            many.len(),
+                            list.join(", ")
+                        )))
+                    }
+                    (parsed, _) => parsed,
                 };
                 match parsed {
                     Ok(parsed) => {
                         record.outcome = PollOutcome::Ok;
-                        record.etag = fetched.etag;
-                        record.last_modified = fetched.last_modified;
+                        record.etag = etag;
+                        record.last_modified = last_modified;
                         record.title = feed.name.clone().or(parsed.title.clone());
                         record.site_link = parsed.link.clone();
                         if parsed.recovered {
@@ -440,6 +475,49 @@ impl Pipeline {
             self.alerts_queued.notify_one();
         }
         report
+    }
+
+    /// Fetches and parses the feed a page links (see [`discover`]): the parsed feed and the
+    /// validators to store with it.
+    async fn discovered_feed(
+        &self,
+        feed: &FeedConfig,
+        found: &discover::Candidate,
+    ) -> Result<(ParsedFeed, Option<String>, Option<String>), feed::FeedError> {
+        let fetched = match self
+            .fetcher
+            .get(&found.url, &Conditional::default(), FEED_MAX_BYTES)
+            .await
+        {
+            Ok(FetchOutcome::Fetched(f)) => f,
+            Ok(FetchOutcome::NotModified { .. }) => {
+                return Err(feed::FeedError::NotAFeed(format!(
+                    "the feed the page links ({found}) answered 304 to a plain request"
+                )));
+            }
+            Err(e) => {
+                return Err(feed::FeedError::NotAFeed(format!(
+                    "the url is a web page; the feed it links ({found}) could not be fetched: {e}"
+                )));
+            }
+        };
+        let limits = feed::Limits {
+            max_items: feed.max_items_per_poll,
+            budget: Budget::new(FEED_PARSE_BUDGET),
+        };
+        let charset = fetched.charset.clone();
+        let base = fetched.final_url.clone();
+        let body = fetched.body;
+        let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
+            feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
+        })
+        .await
+        {
+            Ok(Ok(parsed)) => parsed,
+            Ok(Err(e)) => Err(feed::FeedError::Panicked(e.to_string())),
+            Err(e) => Err(feed::FeedError::OutOfTime(e)),
+        }?;
+        Ok((parsed, fetched.etag, fetched.last_modified))
     }
 
     /// A feed answered through permanent redirects only (with content or a 304): say so once

@@ -770,3 +770,120 @@ async fn metrics_show_feeds_and_notifiers_and_healthz_names_a_failing_notifier()
         health.1
     );
 }
+
+#[tokio::test]
+async fn a_feed_url_that_is_a_page_uses_the_feed_it_links_and_discover_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    let page = |links: &[&str]| {
+        let mut html = String::from("<!DOCTYPE html><html><head><title>Site</title>");
+        for l in links {
+            html.push_str(l);
+        }
+        html.push_str("</head><body><h1>News</h1><p>Read us.</p></body></html>");
+        Route::Body {
+            content_type: "text/html; charset=utf-8",
+            body: html.into_bytes(),
+            etag: None,
+        }
+    };
+    site.route(
+        "/news/",
+        page(&[
+            r#"<link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml">"#,
+        ]),
+    );
+    site.route(
+        "/multi/",
+        page(&[
+            r#"<link rel="alternate" type="application/rss+xml" title="Main" href="/feed.xml">"#,
+            r#"<link rel="alternate" type="application/atom+xml" title="Comments" href="/comments.atom">"#,
+        ]),
+    );
+    site.route("/bare/", page(&[]));
+    site.route(
+        "/feed.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss("Site", &[("s1", "Harbour reopens", &format!("{base}/s1"))]),
+            etag: None,
+        },
+    );
+    site.route(
+        "/rss.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss("Usual", &[("u1", "Usual path", &format!("{base}/u1"))]),
+            etag: None,
+        },
+    );
+    let db = database(dir.path());
+    let config = config(
+        dir.path(),
+        &db,
+        "http://127.0.0.1:9/hook",
+        "",
+        &[
+            ("Page", format!("{base}/news/")),
+            ("Multi", format!("{base}/multi/")),
+        ],
+    );
+    let out = feedwatch(&config, &["once"]).await;
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(
+        stdout.contains("Page: ok, 1 new stories"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "feed \"Page\": the url is a web page; polling the feed it links from now on: {base}/feed.xml (RSS, \"Main\")"
+        )),
+        "{stderr}"
+    );
+    // Two feeds: the user picks, told which is which.
+    let multi = stderr
+        .lines()
+        .find(|l| l.starts_with("feed \"Multi\""))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        multi.contains("linking 2 feeds")
+            && multi.contains(&format!("{base}/feed.xml (RSS, \"Main\")"))
+            && multi.contains(&format!("{base}/comments.atom (Atom, \"Comments\")"))
+            && multi.contains("set the feed's url to the one you want"),
+        "{multi}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let feeds = text(&feedwatch(&config, &["feeds"]).await.stdout);
+    assert!(
+        feeds.contains(&format!("polling {base}/feed.xml")),
+        "{feeds}"
+    );
+    // From now on the feed itself is polled, not the page.
+    let pages = site.requests_to("/news/").len();
+    feedwatch(&config, &["once", "--feed", "Page"]).await;
+    assert_eq!(site.requests_to("/news/").len(), pages);
+
+    let linked = feedwatch(&config, &["discover", &format!("{base}/multi/")]).await;
+    let listed = text(&linked.stdout);
+    assert!(linked.status.success(), "{}", text(&linked.stderr));
+    assert!(
+        listed.contains(&format!("  {base}/feed.xml (RSS, \"Main\")"))
+            && listed.contains(&format!("  {base}/comments.atom (Atom, \"Comments\")")),
+        "{listed}"
+    );
+    let usual = feedwatch(&config, &["discover", &format!("{base}/bare/")]).await;
+    let listed = text(&usual.stdout);
+    assert!(
+        listed.contains("feeds at the usual paths:")
+            && listed.contains(&format!("  {base}/rss.xml (RSS, \"Usual\")")),
+        "{listed}{}",
+        text(&usual.stderr)
+    );
+    let itself = feedwatch(&config, &["discover", &format!("{base}/feed.xml")]).await;
+    assert!(
+        text(&itself.stdout).contains("is a feed (rss2, \"Site\")"),
+        "{}",
+        text(&itself.stdout)
+    );
+}
