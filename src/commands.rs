@@ -104,6 +104,14 @@ pub enum Command {
         /// The page (or feed) to look at.
         url: Url,
     },
+    /// Print shell completions: `feedwatch completions bash > /etc/bash_completion.d/feedwatch`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), as the package installs it.
+    #[command(hide = true)]
+    Man,
     /// Add the feeds of an OPML file as feeds.d/*.toml beside the config.
     ImportOpml { file: PathBuf },
     /// Print the configured feeds as OPML 2.0.
@@ -205,6 +213,22 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Extract { url, json, files } => extract_files(url.as_ref(), json, &files),
         Command::Parse { json, files } => parse_files(json, &files),
         Command::Discover { url } => discover(&path, &url).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "feedwatch",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(internal)
+        }
         Command::ImportOpml { file } => import_opml(&path, &file),
         Command::ExportOpml => export_opml(&path),
         Command::Notify {

@@ -887,3 +887,56 @@ async fn a_feed_url_that_is_a_page_uses_the_feed_it_links_and_discover_lists_the
         text(&itself.stdout)
     );
 }
+
+#[tokio::test]
+async fn completions_and_the_man_page_come_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("none.toml");
+    for (shell, expect) in [
+        ("bash", "_feedwatch()"),
+        ("zsh", "#compdef feedwatch"),
+        ("fish", "complete -c feedwatch"),
+    ] {
+        let out = feedwatch(&config, &["completions", shell]).await;
+        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(expect), "{shell}: {script}");
+        assert!(
+            script.contains("discover") && script.contains("import-opml"),
+            "{shell}"
+        );
+    }
+    let man = feedwatch(&config, &["man"]).await;
+    let page = text(&man.stdout);
+    assert!(man.status.success());
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH feedwatch 1"),
+        "{page}"
+    );
+    assert!(page.contains("Exit status: 0 ok"), "{page}");
+    let bad = feedwatch(&config, &["completions", "tcsh"]).await;
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+#[test]
+fn the_unit_documents_its_man_page_and_runs_as_the_packaged_user() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("systemd/feedwatch.service")).unwrap();
+    assert!(unit.contains("Documentation=man:feedwatch(1)"), "{unit}");
+    assert!(unit.contains("User=feedwatch"), "{unit}");
+    let sysusers = std::fs::read_to_string(root.join("systemd/feedwatch.sysusers")).unwrap();
+    assert!(sysusers.lines().any(|l| l.starts_with("u feedwatch ")));
+    let tmpfiles = std::fs::read_to_string(root.join("systemd/feedwatch.tmpfiles")).unwrap();
+    assert!(
+        tmpfiles.contains("d /var/lib/feedwatch ") || tmpfiles.contains("d /var/lib/feedwatch")
+    );
+    // The example config the package installs names the service's database.
+    let example = std::fs::read_to_string(root.join("config/feedwatch.example.toml")).unwrap();
+    assert!(example.contains("\ndatabase = \"/var/lib/feedwatch/feedwatch.db\"\n"));
+    // The README links nothing outside the repository.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        !readme.contains("../shared"),
+        "the README links outside the repository"
+    );
+}
