@@ -572,6 +572,15 @@ fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResu
     let store = open_existing_store(&config)?;
     let from = Utc::now().timestamp() - since.as_secs() as i64;
     let rows = store.stories(from, topic, 1000).map_err(store_error)?;
+    if rows.is_empty() && !json {
+        eprintln!(
+            "no stories stored in the last {}{}",
+            humantime::format_duration(since),
+            topic
+                .map(|t| format!(" for the topic \"{}\"", line(t)))
+                .unwrap_or_default()
+        );
+    }
     let mut out = std::io::stdout().lock();
     for row in rows {
         if json {
@@ -1139,7 +1148,15 @@ async fn notify_test(path: &Path, name: &str) -> CliResult {
     tokio::time::timeout(Duration::from_secs(60), notifiers.send(name, &alert))
         .await
         .map_err(|_| CliError::User(anyhow!("notifier \"{name}\": no answer within 60 s")))?
-        .map_err(|e| CliError::User(anyhow!("notifier \"{name}\": {e}")))?;
+        .map_err(|e| {
+            // The sender's errors name the notifier already.
+            let e = e.to_string();
+            if e.contains(&format!("notifier {name}")) || e.contains(&format!("\"{name}\"")) {
+                CliError::User(anyhow!("{e}"))
+            } else {
+                CliError::User(anyhow!("notifier \"{name}\": {e}"))
+            }
+        })?;
     println!("test alert sent through \"{name}\"");
     Ok(())
 }
@@ -1168,7 +1185,13 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    for row in store.alerts(200).map_err(store_error)? {
+    let rows = store.alerts(200).map_err(store_error)?;
+    if rows.is_empty() && !json {
+        eprintln!(
+            "no alerts yet: none has matched a topic (`feedwatch stories` shows what was stored)"
+        );
+    }
+    for row in rows {
         if json {
             let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
             continue;

@@ -896,14 +896,23 @@ pub fn load_with(path: &Path, extra: &[(PathBuf, String)]) -> Result<Config, Con
             });
         }
         Err(ReadError::Io(e)) => {
+            let message = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "no config file here (feedwatch looks at --config, then $FEEDWATCH_CONFIG, \
+                     then {}); pass --config PATH, or start from the example \
+                     (config/feedwatch.example.toml in the source, \
+                     /usr/share/doc/feedwatch/examples/feedwatch.toml from the package)",
+                    DEFAULT_PATHS.join(", then ")
+                )
+            } else {
+                format!("cannot read the config file ({e}); check its permissions")
+            };
             return Err(ConfigError {
                 issues: vec![ConfigIssue {
                     file: path.to_path_buf(),
                     line: 0,
                     field: String::new(),
-                    message: format!(
-                        "cannot read the config file ({e}); pass --config PATH or set FEEDWATCH_CONFIG"
-                    ),
+                    message,
                 }],
             });
         }

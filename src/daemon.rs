@@ -72,7 +72,9 @@ pub async fn run(
     // command in a terminal opened sees at once whether they look at the same database.
     tracing::info!(
         version = %env!("CARGO_PKG_VERSION"),
-        config = %config.path.display(),
+        config = %std::fs::canonicalize(&config.path)
+            .unwrap_or_else(|_| config.path.clone())
+            .display(),
         database = %config.daemon.database,
         "feedwatch starting"
     );
@@ -168,7 +170,7 @@ pub async fn run(
             let when = match due.get(&key) {
                 Some(w) => *w,
                 None => {
-                    let w = first_due(&store, feed, now);
+                    let w = first_due(&store, feed, now, &metrics);
                     due.insert(key.clone(), w);
                     w
                 }
@@ -349,9 +351,24 @@ async fn watch_database(
     }
 }
 
-/// When a feed is first due in this run: as stored, or now for a feed never polled.
-fn first_due(store: &Store, feed: &FeedConfig, now: i64) -> i64 {
-    match store.feed(&feed.key()) {
+/// When a feed is first due in this run: as stored, or now for a feed never polled. Its gauges
+/// in `/metrics` start from what is stored.
+fn first_due(store: &Store, feed: &FeedConfig, now: i64, metrics: &Metrics) -> i64 {
+    let state = store.feed(&feed.key());
+    if let Ok(Some(s)) = &state {
+        metrics
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(feed.key())
+            .or_insert_with(|| crate::server::FeedGauges {
+                last_success: s.last_success_at.unwrap_or(0),
+                consecutive_errors: s.consecutive_errors,
+                items: s.items,
+                poll_seconds: 0.0,
+            });
+    }
+    match state {
         Ok(Some(s)) if s.disabled_reason.is_some() && s.url == feed.url.as_str() => i64::MAX,
         Ok(Some(s)) => s.next_due_at.unwrap_or(now),
         _ => now,

@@ -142,9 +142,12 @@ enum Backlog {
 /// What to say of a poll's kept-back items (see [`PollReport::kept_back`]).
 pub fn kept_back_note(n: usize) -> String {
     format!(
-        "first poll: {n} items the feed already carried match a topic; they are stored (see \
+        "first poll: {n} {} the feed already carried {} a topic; {} stored (see \
          `feedwatch stories`) but not alerted. To alert what a new feed carries, set \
-         alert_backlog = true on it before its first poll"
+         alert_backlog = true on it before its first poll",
+        if n == 1 { "item" } else { "items" },
+        if n == 1 { "matches" } else { "match" },
+        if n == 1 { "it is" } else { "they are" }
     )
 }
 

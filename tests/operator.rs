@@ -89,6 +89,20 @@ async fn read_commands_never_create_a_database_and_name_the_one_they_read() {
         "{}",
         text(&feeds.stdout)
     );
+    // An empty list says it is empty.
+    let alerts = feedwatch(&config, &["alerts"]).await;
+    assert!(alerts.status.success());
+    assert!(
+        text(&alerts.stderr).contains("no alerts yet"),
+        "{}",
+        text(&alerts.stderr)
+    );
+    // A notifier that cannot be reached is named once, with the address tried.
+    let test = feedwatch(&config, &["notify", "test", "hook"]).await;
+    let said = text(&test.stderr);
+    assert_eq!(test.status.code(), Some(1), "{said}");
+    assert_eq!(said.matches("notifier").count(), 1, "{said}");
+    assert!(said.contains("127.0.0.1:9"), "{said}");
 }
 
 #[tokio::test]
@@ -377,6 +391,17 @@ async fn exit_codes_say_user_error_for_what_the_user_can_fix() {
         text(&help.stdout).contains("Exit status: 0 ok; 1 a user error"),
         "{}",
         text(&help.stdout)
+    );
+
+    // No config where it was looked for: where feedwatch looked, and where the example is.
+    let out = feedwatch(&d.join("missing.toml"), &["check"]).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no config file here")
+            && stderr.contains("/etc/feedwatch/feedwatch.toml")
+            && stderr.contains("config/feedwatch.example.toml"),
+        "{stderr}"
     );
 
     // A database whose folder cannot be made (a file stands in its place).
