@@ -3,7 +3,7 @@
 # from the CLI itself (target/assets/), from the release binary. Then `cargo deb --no-build`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/feedwatch
+bin=${FEEDWATCH_BIN:-target/release/feedwatch}
 mkdir -p target/assets
 "$bin" man | gzip -9n >target/assets/feedwatch.1.gz
 "$bin" completions bash >target/assets/feedwatch.bash

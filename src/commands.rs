@@ -252,9 +252,9 @@ fn open_existing_store(config: &Config) -> Result<Store, CliError> {
         && !file.exists()
     {
         return Err(CliError::User(anyhow!(
-            "no database at {}: nothing has been stored there. If the service runs feedwatch, \
-             give this command the service's config (--config /etc/feedwatch/feedwatch.toml), \
-             whose [daemon] database names its file; `feedwatch once` or `run` creates it",
+            "no database at {}: nothing has been stored there yet (the service, or `feedwatch \
+             once`, creates it at its first poll). If the service stores elsewhere, pass its \
+             config (--config /etc/feedwatch/feedwatch.toml): its [daemon] database names the file",
             file.display()
         )));
     }
@@ -1143,6 +1143,8 @@ async fn notify_test(path: &Path, name: &str) -> CliResult {
             summary: "If you can read this, the notifier works.".into(),
             matched: vec!["test".into()],
             also_at: vec![],
+            byline: None,
+            text: String::new(),
         }],
     };
     tokio::time::timeout(Duration::from_secs(60), notifiers.send(name, &alert))

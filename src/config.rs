@@ -407,6 +407,9 @@ pub struct EmailConfig {
     pub password_file: Option<PathBuf>,
     /// A PEM CA certificate for private mail servers.
     pub ca_file: Option<PathBuf>,
+    /// How much of each article the mail carries (`article`) and the zone its times are in
+    /// (`timezone`).
+    pub style: crate::notify::MailStyle,
 }
 
 /// How an email notifier's connection is secured.
@@ -682,6 +685,8 @@ struct RawNotifier {
     password_file: Option<PathBuf>,
     ca_file: Option<PathBuf>,
     tls: Option<Spanned<String>>,
+    article: Option<Spanned<toml::Value>>,
+    timezone: Option<Spanned<String>>,
     // webhook
     url: Option<Spanned<String>>,
     secret_file: Option<Spanned<PathBuf>>,
@@ -1487,7 +1492,33 @@ fn resolve_notifier(
                     issues.push(lines.issue(at, field(e.field), e.message));
                 }
             }
+            let mut style = crate::notify::MailStyle::default();
+            if let Some(a) = &raw.article {
+                match a.get_ref() {
+                    toml::Value::Integer(n) if *n >= 0 => {
+                        style.article = crate::notify::ArticleCut::Paragraphs(
+                            usize::try_from(*n).unwrap_or(usize::MAX),
+                        );
+                    }
+                    toml::Value::String(f) if f == "full" => {
+                        style.article = crate::notify::ArticleCut::Full;
+                    }
+                    _ => issues.push(lines.issue(
+                        a.span().start,
+                        field("article"),
+                        "how many of the article's paragraphs a mail carries: a number (0 for \
+                         none, 3 by default) or \"full\"",
+                    )),
+                }
+            }
+            if let Some(z) = &raw.timezone {
+                match mail_zone(z.get_ref()) {
+                    Ok(zone) => style.zone = zone,
+                    Err(m) => issues.push(lines.issue(z.span().start, field("timezone"), m)),
+                }
+            }
             NotifierKind::Email(EmailConfig {
+                style,
                 smtp_url: smtp_url?,
                 tls,
                 from: from?,
@@ -1603,6 +1634,33 @@ fn resolve_notifier(
         }
     }
     Some(NotifierConfig { name, kind, events })
+}
+
+/// An email notifier's `timezone`: "local" (the system's, or the `TZ` environment variable's),
+/// "UTC", or a fixed offset such as "+01:00".
+fn mail_zone(text: &str) -> Result<crate::notify::MailZone, String> {
+    use crate::notify::MailZone;
+    use chrono::Offset;
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("local") {
+        return Ok(MailZone::Local);
+    }
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(MailZone::Fixed(chrono::Utc.fix()));
+    }
+    let offset = t
+        .strip_prefix("UTC")
+        .unwrap_or(t)
+        .parse::<chrono::FixedOffset>()
+        .ok();
+    offset.map(MailZone::Fixed).ok_or_else(|| {
+        format!(
+            "\"{text}\" is not a zone feedwatch reads: write \"local\" (the system's, the default), \
+             \"UTC\" or an offset such as \"+01:00\"; for a named zone with summer time, leave \
+             timezone out and set TZ for the service (systemctl edit feedwatch: \
+             Environment=TZ={text})"
+        )
+    })
 }
 
 /// Whether a secret file (`password_file`, `secret_file`) can be read now, or what to do. A

@@ -564,6 +564,8 @@ impl Pipeline {
                 summary: title,
                 matched: vec![],
                 also_at: vec![],
+                byline: None,
+                text: String::new(),
             }],
         };
         match self.store.queue_alert(&alert, &notifiers, now.timestamp()) {

@@ -338,6 +338,16 @@ async fn check_refuses_what_run_could_not_do_naming_file_line_and_field() {
             "topic[0].notify",
             "no [[notifier]] is named \"nobody\"".into(),
         ),
+        (
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"m\"\ntype = \"email\"\nsmtp_url = \"smtp://mail.example:25\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\narticle = \"lots\"\n".into(),
+            "notifier[0].article",
+            "a number (0 for none, 3 by default) or \"full\"".into(),
+        ),
+        (
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"m\"\ntype = \"email\"\nsmtp_url = \"smtp://mail.example:25\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\ntimezone = \"Europe/Berlin\"\n".into(),
+            "notifier[0].timezone",
+            "Environment=TZ=Europe/Berlin".into(),
+        ),
     ];
     for (body, field, message) in cases {
         let (code, _, stderr) = check(d, &body).await;
@@ -964,4 +974,198 @@ fn the_unit_documents_its_man_page_and_runs_as_the_packaged_user() {
         !readme.contains("../shared"),
         "the README links outside the repository"
     );
+}
+
+/// The parts of the first mail the SMTP sink received, decoded: (text, html).
+fn first_mail(smtp: &SmtpServer) -> (String, String) {
+    let json = std::fs::read_to_string(smtp.maildir.join("1.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let part = |ct: &str| {
+        v["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["content_type"] == ct)
+            .and_then(|p| p["text"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    (part("text/plain"), part("text/html"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_mail_carries_the_article_its_outlet_and_times_in_the_notifiers_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    let page = String::from_utf8(fixture("tome-iraq-troops.html"))
+        .unwrap()
+        .replacen(
+            "<meta charset=\"utf-8\">",
+            "<meta charset=\"utf-8\"><meta name=\"author\" content=\"Jane Roe\">",
+            1,
+        );
+    site.route(
+        "/tome.html",
+        Route::Body {
+            content_type: "text/html; charset=utf-8",
+            body: page.into_bytes(),
+            etag: None,
+        },
+    );
+    site.route(
+        "/rss.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss(
+                "TOME",
+                &[(
+                    "t1",
+                    "Iraq troops talks to begin",
+                    &format!("{base}/tome.html"),
+                )],
+            ),
+            etag: None,
+        },
+    );
+    let smtp = SmtpServer::start(dir.path());
+    let config = write(
+        &dir.path().join("feedwatch.toml"),
+        &format!(
+            "[daemon]\ndatabase = \"{}\"\nallow_private_addresses = true\n\n\
+             [defaults]\nalert_backlog = true\n\n\
+             [[feed]]\nname = \"TOME\"\nurl = \"{base}/rss.xml\"\n\n\
+             [[topic]]\nname = \"iraq\"\nquery = '\"coalition forces\" AND troops'\nnotify = [\"me\"]\n\n\
+             [[notifier]]\nname = \"me\"\ntype = \"email\"\nsmtp_url = \"smtp://127.0.0.1:{}\"\n\
+             from = \"fw@example.org\"\nto = [\"me@example.org\"]\narticle = 2\ntimezone = \"+02:00\"\n",
+            database(dir.path()),
+            smtp.port
+        ),
+    );
+    let out = feedwatch(&config, &["once"]).await;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    eventually(20, "the mail", || smtp.maildir.join("1.json").exists()).await;
+    let (plain, html) = first_mail(&smtp);
+
+    let first = "The United States and Iraq have announced that they will begin discussions";
+    let third = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tome-iraq-troops.expected.txt"),
+    )
+    .unwrap()
+    .split("\n\n")
+    .nth(3)
+    .unwrap()
+    .chars()
+    .take(60)
+    .collect::<String>();
+    for (part, body) in [("text", &plain), ("html", &html)] {
+        assert!(body.contains("TOME"), "{part}: the outlet\n{body}");
+        assert!(body.contains("by Jane Roe"), "{part}: the byline\n{body}");
+        // Published 10:00 UTC, shown at +02:00.
+        assert!(
+            body.contains("Wed 29 May 2024, 12:00 (+02:00)"),
+            "{part}: the time\n{body}"
+        );
+        assert!(
+            body.contains(first),
+            "{part}: the article's first paragraph\n{body}"
+        );
+        assert!(
+            !body.contains(&third),
+            "{part}: past the cut of 2 paragraphs\n{body}"
+        );
+        assert!(
+            body.contains("coalition forces"),
+            "{part}: the matched terms\n{body}"
+        );
+    }
+    // The story's address is the page's own (its og:url), absolute.
+    assert!(
+        plain.contains(
+            "[…] The rest at https://tome.example/world/2024/05/29/foreign-troops-iraq-talks/"
+        ),
+        "{plain}"
+    );
+    // Emphasis as emphasis, no literal markdown, every link absolute.
+    assert!(html.contains("<strong>coalition forces</strong>"), "{html}");
+    assert!(!html.contains("**"), "{html}");
+    for href in html.split("href=\"").skip(1) {
+        assert!(
+            href.starts_with("http://") || href.starts_with("https://"),
+            "{href}"
+        );
+    }
+    assert!(html.contains("Read the whole article"), "{html}");
+    render_in_chromium(dir.path(), &html);
+}
+
+/// Renders a mail's HTML in headless Chromium, light and dark, as a reader's mail client would:
+/// the page parses to the same text (well-formed: nothing swallowed by a broken tag), shows no
+/// markdown, and both screenshots are written (kept beside the test's files; look at them with
+/// FEEDWATCH_KEEP_RENDERING=DIR).
+fn render_in_chromium(dir: &Path, html: &str) {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("the mail rendering check needs Debian's chromium (apt-get install chromium)");
+    let page = dir.join("mail.html");
+    std::fs::write(&page, html).unwrap();
+    let url = format!("file://{}", page.display());
+    let run = |extra: &[&str]| {
+        let out = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.join("chromium").display()
+            ))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        out
+    };
+    let dom = text(&run(&["--dump-dom"]).stdout);
+    assert!(dom.contains("<strong>coalition forces</strong>"), "{dom}");
+    assert!(!dom.contains("**"), "{dom}");
+    assert_eq!(
+        dom.matches("<p>").count(),
+        html.matches("<p>").count(),
+        "{dom}"
+    );
+    let keep = std::env::var_os("FEEDWATCH_KEEP_RENDERING").map(std::path::PathBuf::from);
+    for (mode, flags) in [
+        ("light", &[][..]),
+        (
+            "dark",
+            &[
+                "--force-dark-mode",
+                "--blink-settings=forceDarkModeEnabled=true",
+            ][..],
+        ),
+    ] {
+        let png = keep
+            .clone()
+            .unwrap_or_else(|| dir.to_path_buf())
+            .join(format!("mail-{mode}.png"));
+        let shot = format!("--screenshot={}", png.display());
+        let mut args = vec!["--window-size=800,1400", shot.as_str()];
+        args.extend_from_slice(flags);
+        run(&args);
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{mode}: {} bytes",
+            bytes.len()
+        );
+    }
 }

@@ -9,6 +9,72 @@ use serde::Serialize;
 
 use super::{Alert, AlertStory};
 
+/// How much of the article a mail carries: the first paragraphs, or all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleCut {
+    Paragraphs(usize),
+    Full,
+}
+
+/// The zone a mail gives times in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailZone {
+    /// The system's (or the `TZ` environment variable's).
+    Local,
+    Fixed(chrono::FixedOffset),
+}
+
+/// How an email notifier writes its mails (`article`, `timezone` in its config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailStyle {
+    pub article: ArticleCut,
+    pub zone: MailZone,
+}
+
+impl Default for MailStyle {
+    fn default() -> Self {
+        MailStyle {
+            article: ArticleCut::Paragraphs(3),
+            zone: MailZone::Local,
+        }
+    }
+}
+
+impl MailStyle {
+    /// An RFC 3339 time as a reader reads it, in the mail's zone: "Sat 5 Dec 2026, 11:00
+    /// (+01:00)"; anything else unchanged.
+    fn time(&self, rfc3339: &str) -> String {
+        let Ok(t) = chrono::DateTime::parse_from_rfc3339(rfc3339) else {
+            return rfc3339.to_string();
+        };
+        let format = "%a %-d %b %Y, %H:%M (%:z)";
+        match self.zone {
+            MailZone::Local => t.with_timezone(&chrono::Local).format(format).to_string(),
+            MailZone::Fixed(z) if z.local_minus_utc() == 0 => t
+                .with_timezone(&z)
+                .format("%a %-d %b %Y, %H:%M UTC")
+                .to_string(),
+            MailZone::Fixed(z) => t.with_timezone(&z).format(format).to_string(),
+        }
+    }
+
+    /// The article's paragraphs the mail carries, and whether some were left out.
+    fn paragraphs<'a>(&self, text: &'a str) -> (Vec<&'a str>, bool) {
+        let all: Vec<&str> = text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        match self.article {
+            ArticleCut::Full => (all, false),
+            ArticleCut::Paragraphs(n) => {
+                let cut = all.len() > n;
+                (all.into_iter().take(n).collect(), cut)
+            }
+        }
+    }
+}
+
 /// `alert` with every value made printable ([`crate::printable`]): each shape below starts from
 /// this, so no control character of a feed (an escape sequence, a CR or LF in a title or link)
 /// reaches a notification, whichever shape carries it. The summary keeps its line breaks.
@@ -31,6 +97,8 @@ fn printable(alert: &Alert) -> Alert {
                 summary: text(&s.summary).into_owned(),
                 matched: s.matched.iter().map(|m| line(m)).collect(),
                 also_at: s.also_at.iter().map(|u| line(u)).collect(),
+                byline: s.byline.as_deref().map(line),
+                text: text(&s.text).into_owned(),
             })
             .collect(),
     }
@@ -51,9 +119,11 @@ struct JsonBody<'a> {
 /// The default webhook body of design.md.
 pub fn json_body(alert: &Alert) -> Vec<u8> {
     let mut alert = printable(alert);
-    // The summary is plain text: the `**` marking matched terms is for the mail.
+    // The summary is plain text: the `**` marking matched terms is for the mail; the article's
+    // text is for the mail too (the contract's fields, and the byline beside them).
     for s in &mut alert.stories {
         s.summary = unmarked(&s.summary);
+        s.text.clear();
     }
     let alert = &alert;
     let body = JsonBody {
@@ -286,8 +356,14 @@ pub fn message_id(alert_id: &str) -> String {
     format!("<{local}@feedwatch>")
 }
 
-/// The plain-text part of the mail.
+/// The plain-text part of the mail, written the default way.
+#[cfg(test)]
 pub fn email_text(alert: &Alert) -> String {
+    email_text_styled(alert, &MailStyle::default())
+}
+
+/// The plain-text part of the mail.
+pub fn email_text_styled(alert: &Alert, style: &MailStyle) -> String {
     let alert = &printable(alert);
     let mut out = format!("{}\n", subject(alert).trim_start_matches("[feedwatch] "));
     if alert.stories.is_empty() {
@@ -300,10 +376,13 @@ pub fn email_text(alert: &Alert) -> String {
         }
         let mut meta = Vec::new();
         if !s.feed.is_empty() {
-            meta.push(format!("Feed: {}", one_line(&s.feed)));
+            meta.push(one_line(&s.feed));
+        }
+        if let Some(b) = &s.byline {
+            meta.push(format!("by {}", one_line(b)));
         }
         if let Some(p) = &s.published {
-            meta.push(format!("Published: {p}"));
+            meta.push(style.time(p));
         }
         if !meta.is_empty() {
             out.push_str(&format!("{}\n", meta.join(" · ")));
@@ -312,7 +391,18 @@ pub fn email_text(alert: &Alert) -> String {
             out.push_str(&format!("Matched: {}\n", s.matched.join(", ")));
         }
         if !s.summary.trim().is_empty() {
+            // `**term**` reads as emphasis in plain text too.
             out.push_str(&format!("\n{}\n", s.summary.trim()));
+        }
+        let (paragraphs, cut) = style.paragraphs(&s.text);
+        if !paragraphs.is_empty() {
+            out.push_str("\n---\n");
+            for p in &paragraphs {
+                out.push_str(&format!("\n{p}\n"));
+            }
+            if cut && !s.url.is_empty() {
+                out.push_str(&format!("\n[…] The rest at {}\n", s.url.trim()));
+            }
         }
         if !s.also_at.is_empty() {
             out.push_str("\nAlso at:\n");
@@ -367,9 +457,15 @@ fn html_link(url: &str, text: &str) -> String {
     }
 }
 
+/// The HTML part of the mail, written the default way.
+#[cfg(test)]
+pub fn email_html(alert: &Alert) -> String {
+    email_html_styled(alert, &MailStyle::default())
+}
+
 /// The HTML part of the mail: built from escaped values, then sanitised by ammonia, then put in a
 /// fixed document shell (ammonia keeps fragments only).
-pub fn email_html(alert: &Alert) -> String {
+pub fn email_html_styled(alert: &Alert, style: &MailStyle) -> String {
     let alert = &printable(alert);
     let mut body = format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert))));
     if alert.stories.is_empty() {
@@ -385,8 +481,11 @@ pub fn email_html(alert: &Alert) -> String {
         if !s.feed.is_empty() {
             meta.push(esc(&one_line(&s.feed)));
         }
+        if let Some(b) = &s.byline {
+            meta.push(format!("by {}", esc(&one_line(b))));
+        }
         if let Some(p) = &s.published {
-            meta.push(esc(p));
+            meta.push(esc(&style.time(p)));
         }
         if !meta.is_empty() {
             body.push_str(&format!("<p><small>{}</small></p>\n", meta.join(" · ")));
@@ -400,7 +499,20 @@ pub fn email_html(alert: &Alert) -> String {
             body.push_str(&format!("<p>Matched: {}</p>\n", terms.join(", ")));
         }
         if !s.summary.trim().is_empty() {
-            body.push_str(&format!("<p>{}</p>\n", marked_html(s.summary.trim())));
+            body.push_str(&format!(
+                "<blockquote>{}</blockquote>\n",
+                marked_html(s.summary.trim())
+            ));
+        }
+        let (paragraphs, cut) = style.paragraphs(&s.text);
+        for p in &paragraphs {
+            body.push_str(&format!("<p>{}</p>\n", esc(p)));
+        }
+        if cut {
+            body.push_str(&format!(
+                "<p>{}</p>\n",
+                html_link(&s.url, "Read the whole article")
+            ));
         }
         if !s.also_at.is_empty() {
             body.push_str("<p>Also at:</p>\n<ul>\n");
@@ -440,6 +552,8 @@ pub(crate) mod tests {
             summary: "Coalition forces moved north.".into(),
             matched: vec!["iraq".into(), "coalition forces".into()],
             also_at: vec!["https://second.example/iraq".into()],
+            byline: None,
+            text: String::new(),
         }
     }
 

@@ -339,7 +339,8 @@ impl Store {
     }
 
     /// Refreshes the "also at" lists of an alert's stories at send time, so copies found after
-    /// the alert was queued are included.
+    /// the alert was queued are included, and adds each story's byline and clean text for the
+    /// mail (kept out of the outbox row: a story's text is stored once, with the story).
     pub fn refresh_alert(&self, alert: &mut Alert) -> Result<()> {
         self.with(|db| {
             for story in &mut alert.stories {
@@ -348,6 +349,10 @@ impl Store {
                         .into_iter()
                         .map(|c| c.url)
                         .collect();
+                    if let Some((byline, text)) = stories::article(db, id)? {
+                        story.byline = byline.filter(|b| !b.trim().is_empty());
+                        story.text = text;
+                    }
                 }
             }
             Ok(())

@@ -123,6 +123,7 @@ fn mail(smtp_url: &str) -> EmailConfig {
         username: None,
         password_file: None,
         ca_file: None,
+        style: crate::notify::MailStyle::default(),
     }
 }
 
