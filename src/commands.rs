@@ -437,8 +437,9 @@ fn feeds_reset(path: &Path, name: &str) -> CliResult {
     match store.reset_feed(&key).map_err(store_error)? {
         true => {
             println!(
-                "feed \"{}\" reset: enabled, errors cleared, due now (the running daemon polls it \
-                 within a minute; `feedwatch once --feed NAME` polls it here)",
+                "feed \"{}\" reset: enabled, errors cleared, due now. A running service polls it \
+                 after `systemctl reload feedwatch`; `feedwatch once --feed \"{}\"` polls it here",
+                line(&key),
                 line(&key)
             );
             Ok(())
@@ -1219,7 +1220,13 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
             .as_deref()
             .filter(|_| row.state != crate::outbox::OutboxState::Delivered)
         {
-            let _ = writeln!(out, "      last error: {}", line(e));
+            // The id the logs print, which `alerts retry` takes, beside the error to act on.
+            let _ = writeln!(
+                out,
+                "      {}: last error: {}",
+                line(&row.alert_id),
+                line(e)
+            );
         }
     }
     Ok(())

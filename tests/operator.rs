@@ -561,6 +561,9 @@ async fn alerts_retry_takes_the_alert_id_the_logs_print() {
     assert_eq!(row["state"], "failed", "{row}");
     let id = row["alert_id"].as_str().unwrap().to_string();
     assert!(id.starts_with("msg_"), "{id}");
+    // The table shows the id to retry beside the error.
+    let table = text(&feedwatch(&config, &["alerts"]).await.stdout);
+    assert!(table.contains(&format!("{id}: last error: ")), "{table}");
 
     let retry = feedwatch(&config, &["alerts", "retry", &id]).await;
     assert!(retry.status.success(), "{}", text(&retry.stderr));
