@@ -23,7 +23,9 @@ use crate::fetch::{
 use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::outbox::AlertKind;
 use crate::scheduler::{self, PollTiming};
-use crate::store::{Claim, ClaimMode, Ingested, NewItem, PollOutcome, PollRecord, Store, TopicHit};
+use crate::store::{
+    Claim, ClaimMode, Ingested, KnownQuery, NewItem, PollOutcome, PollRecord, Store, TopicHit,
+};
 use crate::topics::{Document, PreparedDocument, Query};
 use crate::{dedup, discover, store};
 
@@ -590,21 +592,39 @@ impl Pipeline {
             .unwrap_or_else(|| feed.key());
         let entries = distinct_ids(&parsed.entries);
         // Oldest first, so the first outlet to carry a story is the one it is filed under.
-        let mut fresh: Vec<&Entry> = Vec::new();
-        for entry in entries.iter().rev() {
-            let canonical = entry.link.as_deref().and_then(dedup::canonical_url);
-            match self.store.item_known(
+        let oldest_first: Vec<&Entry> = entries.iter().rev().collect();
+        let canonical: Vec<Option<String>> = oldest_first
+            .iter()
+            .map(|e| e.link.as_deref().and_then(dedup::canonical_url))
+            .collect();
+        let hashes: Vec<String> = oldest_first.iter().map(|e| entry_hash(e)).collect();
+        let queries: Vec<KnownQuery> = oldest_first
+            .iter()
+            .zip(&canonical)
+            .zip(&hashes)
+            .map(|((e, c), h)| KnownQuery {
                 feed_id,
-                &entry.id,
-                canonical.as_deref(),
-                entry.title.as_deref(),
-                &entry_hash(entry),
-            ) {
-                Ok(false) => fresh.push(entry),
-                Ok(true) => {}
-                Err(e) => report.notes.push(format!("item {}: {e}", entry.id)),
+                guid: &e.id,
+                canonical_url: c.as_deref(),
+                title: e.title.as_deref(),
+                entry_hash: h,
+            })
+            .collect();
+        // One lookup for the poll's items: they are checked together, not one round trip each.
+        let fresh: Vec<&Entry> = match self.store.items_known(&queries) {
+            Ok(known) => oldest_first
+                .iter()
+                .zip(known)
+                .filter(|(_, known)| !known)
+                .map(|(e, _)| *e)
+                .collect(),
+            Err(e) => {
+                report
+                    .notes
+                    .push(format!("the feed's stored items could not be read: {e}"));
+                Vec::new()
             }
-        }
+        };
         let owned: Vec<Entry> = fresh.iter().map(|e| (*e).clone()).collect();
         let pages = article_quota(feed, &owned);
         let skipped = pages.iter().filter(|p| !**p).count();
