@@ -467,7 +467,15 @@ pub fn email_html(alert: &Alert) -> String {
 /// fixed document shell (ammonia keeps fragments only).
 pub fn email_html_styled(alert: &Alert, style: &MailStyle) -> String {
     let alert = &printable(alert);
-    let mut body = format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert))));
+    // One story: its headline below is the mail's heading; a line above says which topic.
+    // Several (a digest) or none (an event): the headline says it.
+    let mut body = match alert.stories.len() {
+        1 => format!(
+            "<p><small>feedwatch · topic “{}”</small></p>\n",
+            esc(&one_line(&alert.topic))
+        ),
+        _ => format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert)))),
+    };
     if alert.stories.is_empty() {
         body.push_str(&format!("<p>Event: {}</p>\n", esc(alert.kind.as_str())));
     }
@@ -564,6 +572,28 @@ pub(crate) mod tests {
             topic: "iraq-troops".into(),
             stories,
         }
+    }
+
+    #[test]
+    fn a_one_story_mail_shows_its_headline_once() {
+        let html = email_html(&alert(vec![story("Troops leave", "https://a.example/1")]));
+        assert_eq!(
+            html.matches("Troops leave").count(),
+            2,
+            "title and heading: {html}"
+        );
+        assert!(
+            html.contains("<small>feedwatch · topic “iraq-troops”</small>"),
+            "{html}"
+        );
+        let digest = email_html(&alert(vec![
+            story("One", "https://a.example/1"),
+            story("Two", "https://a.example/2"),
+        ]));
+        assert!(
+            digest.contains("<h2>iraq-troops: 2 stories</h2>"),
+            "{digest}"
+        );
     }
 
     #[test]
