@@ -36,6 +36,8 @@ pub struct NewItem {
 pub struct TopicHit {
     pub topic: String,
     pub matched: Vec<String>,
+    /// Where its alert goes. None: the match is recorded (the story lists the topic, and a later
+    /// copy does not alert it) but never sent nor digested: how a new feed's backlog is kept.
     pub notifiers: Vec<String>,
     /// Digest topics queue the match for the next digest instead of alerting at once.
     pub digest: bool,
