@@ -163,6 +163,11 @@ impl Fetcher {
             .deflate(true)
             .connect_timeout(options.connect_timeout)
             .timeout(options.total_timeout)
+            // A feed host is polled again in minutes, not milliseconds: a couple of idle
+            // connections per host are reused within a pass; thousands kept open (each with
+            // its buffers) cost memory for nothing.
+            .pool_max_idle_per_host(2)
+            .pool_idle_timeout(Duration::from_secs(30))
             // Redirects are followed in `get`, so every hop is checked and permanence reported.
             .redirect(reqwest::redirect::Policy::none())
             // A proxy would resolve names itself and bypass the address guard.
