@@ -323,7 +323,7 @@ fn feeds(path: &Path) -> CliResult {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+        "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}  WHY",
         "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "ERRORS"
     );
     for f in &config.feeds {
@@ -339,7 +339,7 @@ fn feeds(path: &Path) -> CliResult {
                     .or(s.last_status.clone());
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}  {}",
                     truncate(&key, 28),
                     when(s.last_poll_at),
                     truncate(status.as_deref().unwrap_or("-"), 22),
@@ -349,7 +349,12 @@ fn feeds(path: &Path) -> CliResult {
                     } else {
                         when(s.next_due_at.or(Some(Utc::now().timestamp())))
                     },
-                    s.consecutive_errors
+                    s.consecutive_errors,
+                    if s.disabled_reason.is_some() {
+                        "-".into()
+                    } else {
+                        why_due(&s)
+                    }
                 );
                 if let Some(e) = &s.last_error {
                     let _ = writeln!(out, "    last error: {}", line(e));
@@ -370,7 +375,7 @@ fn feeds(path: &Path) -> CliResult {
             None => {
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}  new",
                     truncate(&key, 28),
                     "never",
                     "-",
@@ -382,6 +387,28 @@ fn feeds(path: &Path) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Why a feed is due when it is, for the `feeds` table: the reason, and the interval it stands
+/// for where it has one ("rate (47m)", "ttl (2h)", "backoff (4m)", "cron").
+fn why_due(s: &store::FeedState) -> String {
+    use crate::scheduler::DueReason;
+    let Some(reason) = s.due_reason else {
+        // Polled by a release that did not record why.
+        return "-".into();
+    };
+    match (reason, s.due_interval.and_then(|i| u64::try_from(i).ok())) {
+        (DueReason::Cron | DueReason::SkipHours | DueReason::SkipDays, _) | (_, None) => {
+            reason.to_string()
+        }
+        (_, Some(secs)) => {
+            let shown = if secs >= 60 { secs - secs % 60 } else { secs };
+            format!(
+                "{reason} ({})",
+                humantime::format_duration(std::time::Duration::from_secs(shown))
+            )
+        }
+    }
 }
 
 /// `s` made printable (see [`printable::line`]) and cut to `n` characters.

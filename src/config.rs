@@ -224,6 +224,9 @@ pub struct FeedConfig {
     pub name: Option<String>,
     pub url: Url,
     pub schedule: Schedule,
+    /// The bounds the interval adapts within, following the feed's publish rate; `None` when
+    /// the schedule is kept as configured (a cron line, or `adaptive = false`).
+    pub adaptive: Option<crate::scheduler::Bounds>,
     /// Free labels that topics can scope on (`tag:world`).
     pub tags: Vec<String>,
     /// Whether each item's page is fetched and extracted, or the feed's own text kept.
@@ -556,12 +559,30 @@ struct RawDaemon {
 struct RawDefaults {
     schedule: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
+    adaptive: Option<bool>,
+    min_interval: Option<Spanned<String>>,
+    max_interval: Option<Spanned<String>>,
     full_article: Option<bool>,
     // The per-poll caps, here and in each `[[feed]]` (not a flattened struct: `Spanned` and
     // `deny_unknown_fields` do not survive serde's flatten).
     max_items_per_poll: Option<Spanned<i64>>,
     max_articles_per_poll: Option<Spanned<i64>>,
     max_articles_per_host: Option<Spanned<i64>>,
+}
+
+/// The interval of a feed given neither a schedule nor an interval (here or in `[defaults]`).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// Defaults of the bounds an adaptive interval moves within: a feed that posts every few
+/// minutes is polled every 10 minutes, one that posts weekly every 6 hours.
+pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(10 * 60);
+pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
+/// A `min_interval`/`max_interval` value: a duration of at least a minute.
+fn parse_bound(text: &str) -> Result<Duration, String> {
+    match Schedule::parse_interval(text)? {
+        Schedule::Every(d) => Ok(d),
+        Schedule::Cron(..) => Err("not a duration".into()),
+    }
 }
 
 /// Defaults of the per-poll caps: the newest 2,000 items (a daily feed with years of items
@@ -577,6 +598,9 @@ struct RawFeed {
     url: Spanned<String>,
     schedule: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
+    adaptive: Option<bool>,
+    min_interval: Option<Spanned<String>>,
+    max_interval: Option<Spanned<String>>,
     #[serde(default)]
     tags: Vec<String>,
     full_article: Option<bool>,
@@ -880,6 +904,30 @@ fn parse_main(
                 issues.push(lines.issue(v.span().start, field, m));
             }
         }
+    }
+    let mut bounds = [DEFAULT_MIN_INTERVAL, DEFAULT_MAX_INTERVAL];
+    for (slot, (field, value)) in bounds.iter_mut().zip([
+        ("defaults.min_interval", &defaults.min_interval),
+        ("defaults.max_interval", &defaults.max_interval),
+    ]) {
+        if let Some(v) = value {
+            match parse_bound(v.get_ref()) {
+                Ok(d) => *slot = d,
+                Err(m) => issues.push(lines.issue(v.span().start, field, m)),
+            }
+        }
+    }
+    if bounds[1] < bounds[0]
+        && let Some(v) = defaults
+            .max_interval
+            .as_ref()
+            .or(defaults.min_interval.as_ref())
+    {
+        issues.push(lines.issue(
+            v.span().start,
+            "defaults.max_interval",
+            "max_interval is shorter than min_interval",
+        ));
     }
 
     let mut feeds = Vec::new();
@@ -1219,8 +1267,48 @@ fn resolve_feed(
     } else if let Some(s) = &defaults.interval {
         Schedule::parse_interval(s.get_ref()).ok()
     } else {
-        Schedule::parse_cron("*/30 * * * *").ok()
+        Some(Schedule::Every(DEFAULT_INTERVAL))
     };
+    // The bounds of the adaptive interval: the feed's, else `[defaults]`' (whose errors are
+    // reported once, at `[defaults]`).
+    let mut bound = |own: &Option<Spanned<String>>,
+                     default: &Option<Spanned<String>>,
+                     name: &str,
+                     fallback: Duration| match (own, default) {
+        (Some(v), _) => parse_bound(v.get_ref()).unwrap_or_else(|m| {
+            issues.push(lines.issue(v.span().start, field(name), m));
+            fallback
+        }),
+        (None, Some(v)) => parse_bound(v.get_ref()).unwrap_or(fallback),
+        (None, None) => fallback,
+    };
+    let min_interval = bound(
+        &raw.min_interval,
+        &defaults.min_interval,
+        "min_interval",
+        DEFAULT_MIN_INTERVAL,
+    );
+    let max_interval = bound(
+        &raw.max_interval,
+        &defaults.max_interval,
+        "max_interval",
+        DEFAULT_MAX_INTERVAL,
+    );
+    if max_interval < min_interval && (raw.min_interval.is_some() || raw.max_interval.is_some()) {
+        issues.push(lines.issue(
+            start,
+            field("max_interval"),
+            "max_interval is shorter than min_interval",
+        ));
+    }
+    // A cron line, the feed's or (when the feed gives no interval) `[defaults]`', wins.
+    let cron = raw.schedule.is_some() || (raw.interval.is_none() && defaults.schedule.is_some());
+    let adaptive = (!cron && raw.adaptive.or(defaults.adaptive).unwrap_or(true)).then_some(
+        crate::scheduler::Bounds {
+            min: min_interval,
+            max: max_interval.max(min_interval),
+        },
+    );
     // A cap from the feed, else from `[defaults]`; at least 1.
     let mut cap = |own: &Option<Spanned<i64>>,
                    default: &Option<Spanned<i64>>,
@@ -1262,6 +1350,7 @@ fn resolve_feed(
         name: raw.name.filter(|n| !n.trim().is_empty()),
         url: url?,
         schedule: schedule?,
+        adaptive,
         tags: raw.tags,
         full_article: raw.full_article.or(defaults.full_article).unwrap_or(true),
         max_items_per_poll,
@@ -1727,6 +1816,74 @@ interval = \"soon\"
                 .ends_with("than the 4 above; fix these and run check again for the rest"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn intervals_adapt_within_their_bounds_unless_a_cron_line_or_adaptive_false_says_not() {
+        use crate::scheduler::Bounds;
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\nmin_interval = \"5m\"\nmax_interval = \"2h\"\n\n\
+             [[feed]]\nname = \"plain\"\nurl = \"https://a.example/1\"\n\n\
+             [[feed]]\nname = \"own\"\nurl = \"https://a.example/2\"\ninterval = \"1h\"\nmax_interval = \"1d\"\n\n\
+             [[feed]]\nname = \"cron\"\nurl = \"https://a.example/3\"\nschedule = \"0 * * * *\"\n\n\
+             [[feed]]\nname = \"fixed\"\nurl = \"https://a.example/4\"\ninterval = \"20m\"\nadaptive = false\n",
+        );
+        let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let by = |n: &str| {
+            config
+                .feeds
+                .iter()
+                .find(|f| f.name.as_deref() == Some(n))
+                .unwrap()
+        };
+        let min = Duration::from_secs(300);
+        assert!(matches!(by("plain").schedule, Schedule::Every(d) if d == DEFAULT_INTERVAL));
+        assert_eq!(
+            by("plain").adaptive,
+            Some(Bounds {
+                min,
+                max: Duration::from_secs(7200)
+            })
+        );
+        assert_eq!(
+            by("own").adaptive,
+            Some(Bounds {
+                min,
+                max: Duration::from_secs(86_400)
+            })
+        );
+        assert_eq!(by("cron").adaptive, None);
+        assert_eq!(by("fixed").adaptive, None);
+
+        // A cron line in [defaults] keeps its feeds on it; bounds the wrong way round and a
+        // bound that is no duration are named where they are.
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\nschedule = \"*/30 * * * *\"\n\n\
+             [[feed]]\nurl = \"https://a.example/1\"\n\n\
+             [[feed]]\nurl = \"https://a.example/2\"\nmin_interval = \"3h\"\nmax_interval = \"1h\"\n\n\
+             [[feed]]\nurl = \"https://a.example/3\"\nmin_interval = \"often\"\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("feedwatch.toml:7: feed[1].max_interval"),
+            "{err}"
+        );
+        assert!(err.contains("shorter than min_interval"), "{err}");
+        assert!(
+            err.contains("feedwatch.toml:14: feed[2].min_interval"),
+            "{err}"
+        );
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\nschedule = \"*/30 * * * *\"\n\n[[feed]]\nurl = \"https://a.example/1\"\n",
+        );
+        assert_eq!(load(&path).unwrap().feeds[0].adaptive, None);
     }
 
     #[test]
