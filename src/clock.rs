@@ -6,6 +6,11 @@
 //! advances it, so a week of polling runs in milliseconds and never sleeps for real. Sleeping
 //! goes through the same clock ([`Clock::sleep_until`]), so the daemon wakes when the clock
 //! says, whichever clock it is.
+//!
+//! Paused tokio time jumps to the next timer whenever every task waits, network reads
+//! included: a poll waiting for a loopback server's answer would see its fetch time out. Work
+//! in flight therefore holds the clock ([`Clock::hold`]): a no-op on the system clock; on a
+//! tokio clock, a blocking task that lives as long as the hold, which keeps tokio from jumping.
 
 use std::time::Duration;
 
@@ -59,11 +64,32 @@ impl Clock {
         (when - self.now()).to_std().unwrap_or(Duration::ZERO)
     }
 
+    /// Keeps a tokio clock from jumping ahead while the returned hold lives (see the module's
+    /// doc); nothing on the system clock.
+    pub fn hold(&self) -> Hold {
+        match self {
+            Clock::System => Hold(None),
+            Clock::Tokio { .. } => {
+                let (tx, rx) = std::sync::mpsc::channel::<()>();
+                // Ends when the hold's sender is dropped; tokio does not move paused time
+                // while a blocking task runs.
+                tokio::task::spawn_blocking(move || {
+                    let _ = rx.recv();
+                });
+                Hold(Some(tx))
+            }
+        }
+    }
+
     /// Sleeps until this clock reads `when` (at once when it has passed).
     pub async fn sleep_until(&self, when: DateTime<Utc>) {
         tokio::time::sleep(self.until(when)).await;
     }
 }
+
+/// See [`Clock::hold`]; released when dropped (the sender's drop ends the blocking task).
+#[derive(Debug)]
+pub struct Hold(#[allow(dead_code)] Option<std::sync::mpsc::Sender<()>>);
 
 #[cfg(test)]
 mod tests {

@@ -321,10 +321,11 @@ fn feeds(path: &Path) -> CliResult {
     let config = config::load(path)?;
     let store = open_store(&config)?;
     let mut out = std::io::stdout().lock();
+    // WHY (why the feed is due then) sits beside NEXT DUE; ERRORS stays the last column.
     let _ = writeln!(
         out,
-        "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}  WHY",
-        "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "ERRORS"
+        "{:<28} {:<20} {:<22} {:>6} {:<20} {:<22} {:>6}",
+        "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "WHY", "ERRORS"
     );
     for f in &config.feeds {
         let key = f.key();
@@ -339,7 +340,7 @@ fn feeds(path: &Path) -> CliResult {
                     .or(s.last_status.clone());
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}  {}",
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:<22} {:>6}",
                     truncate(&key, 28),
                     when(s.last_poll_at),
                     truncate(status.as_deref().unwrap_or("-"), 22),
@@ -349,12 +350,12 @@ fn feeds(path: &Path) -> CliResult {
                     } else {
                         when(s.next_due_at.or(Some(Utc::now().timestamp())))
                     },
-                    s.consecutive_errors,
                     if s.disabled_reason.is_some() {
                         "-".into()
                     } else {
                         why_due(&s)
-                    }
+                    },
+                    s.consecutive_errors
                 );
                 if let Some(e) = &s.last_error {
                     let _ = writeln!(out, "    last error: {}", line(e));
@@ -375,12 +376,13 @@ fn feeds(path: &Path) -> CliResult {
             None => {
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}  new",
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:<22} {:>6}",
                     truncate(&key, 28),
                     "never",
                     "-",
                     0,
                     "now",
+                    "new",
                     0
                 );
             }

@@ -209,6 +209,8 @@ impl Pipeline {
             feed: key.clone(),
             ..Default::default()
         };
+        // A test's paused clock stands still while the poll talks to its servers.
+        let _hold = self.clock.hold();
         let Ok(_slot) = self.poll_slots.acquire().await else {
             report.outcome = PollResult::Error;
             report.error = Some("shutting down".into());
@@ -760,6 +762,7 @@ impl Pipeline {
     /// Sends the alerts that are due (all undelivered ones with `all_pending`), one attempt
     /// each; failures are scheduled for a retry with backoff, or given up after the limit.
     pub async fn deliver_due(&self, all_pending: bool) -> DeliveryReport {
+        let _hold = self.clock.hold();
         let mut report = DeliveryReport::default();
         let now = self.clock.unix();
         let rows = match self.store.claim_alerts(now, all_pending, 500, self.lease) {

@@ -332,8 +332,16 @@ pub fn next_due(
     let mut due = match (schedule, adaptive) {
         (Schedule::Every(base), Some(bounds)) => {
             let (interval, reason) = adaptive_interval(*base, bounds, timing.rate, now.timestamp());
+            // A steady interval (the configured one, a bound) keeps the feed's place in its
+            // period, as a fixed interval does; one that follows the rate moves a little at
+            // each poll, and a place in a period that moves jumps about: it is simply added.
+            let at = if reason == DueReason::Rate {
+                after(interval)
+            } else {
+                next_regular(&Schedule::Every(interval), key, now)
+            };
             Due {
-                at: next_regular(&Schedule::Every(interval), key, now),
+                at,
                 reason,
                 interval,
             }

@@ -1201,7 +1201,10 @@ fn why_a_feed_is_due_and_its_publish_rate_and_hints_are_kept_with_it(b: Backend)
     record.hints = Hints::default();
     other.record_poll(feed.id, &record).unwrap();
     let back = store.feed("a").unwrap().unwrap();
-    assert_eq!((back.due_reason, back.rate), (Some(DueReason::Backoff), None));
+    assert_eq!(
+        (back.due_reason, back.rate),
+        (Some(DueReason::Backoff), None)
+    );
     assert!(back.hints.is_empty());
 }
 
