@@ -366,3 +366,73 @@ async fn a_digest_goes_at_its_hour_and_an_alert_in_quiet_hours_when_they_end() {
         vec![("topic.digest".to_string(), 2)]
     );
 }
+
+/// An RSS document of undated items.
+fn undated_rss(guids: &[String]) -> Vec<u8> {
+    let mut s = String::from(
+        "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>Blog</title>\
+         <link>https://example.org/</link><description>t</description>\n",
+    );
+    for g in guids {
+        s.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{g}</guid><title>Post {g}</title>\
+             <link>https://example.org/{g}</link></item>\n"
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s.into_bytes()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_undated_feed_is_timed_by_first_sightings_and_its_republished_archive_is_one_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    let mut posts: Vec<String> = (0..5).map(|i| format!("p{i}")).collect();
+    serve(&site, "/blog.xml", undated_rss(&posts), 0);
+    let config = write_config(
+        dir.path(),
+        &format!("[[feed]]\nname = \"blog\"\nurl = \"{base}/blog.xml\"\n"),
+    );
+    let daemon = Daemon::start(&config, Utc::now());
+    let mut version = 0;
+    let mut post = |site: &Site, posts: &mut Vec<String>, extra: &[String]| {
+        version += 1;
+        posts.insert(0, format!("n{version}"));
+        let mut all = posts.clone();
+        all.extend_from_slice(extra);
+        serve(site, "/blog.xml", undated_rss(&all), version);
+    };
+    // A post every two hours for a day: polled about hourly once that is seen.
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_secs(2 * HOUR)).await;
+        post(&site, &mut posts, &[]);
+    }
+    let line = feeds_line(&config, "blog").await;
+    assert!(
+        line.contains("rate (1h") || line.contains("rate (5"),
+        "{line}"
+    );
+    let before = site.requests_to("/blog.xml").len();
+    // The whole archive, 300 old posts, republished at once with the next post; then a post
+    // every two hours again.
+    let archive: Vec<String> = (0..300).map(|i| format!("old{i}")).collect();
+    tokio::time::sleep(Duration::from_secs(2 * HOUR)).await;
+    post(&site, &mut posts, &archive);
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_secs(2 * HOUR)).await;
+        post(&site, &mut posts, &archive);
+    }
+    daemon.stop().await;
+    let after = site.requests_to("/blog.xml").len() - before;
+    // Twelve hours at about an hour apart; not the 72 polls of a feed that looked busy.
+    assert!(
+        (9..=16).contains(&after),
+        "{after} polls in 12 h: {:?}",
+        gaps_minutes(&site, "/blog.xml")
+    );
+    let line = feeds_line(&config, "blog").await;
+    assert!(
+        line.contains("rate (") && !line.contains("min-interval"),
+        "{line}"
+    );
+}
