@@ -1303,6 +1303,21 @@ fn resolve_feed(
     }
     // A cron line, the feed's or (when the feed gives no interval) `[defaults]`', wins.
     let cron = raw.schedule.is_some() || (raw.interval.is_none() && defaults.schedule.is_some());
+    // Bounds left at their defaults stretch to take in the configured interval: a feed written
+    // `interval = "5m"` (or "1d") is not held to 10 minutes (or 6 hours) until its rate is
+    // known, as it was not before intervals adapted.
+    let base = match &schedule {
+        Some(Schedule::Every(d)) => Some(*d),
+        _ => None,
+    };
+    let min_interval = match (&raw.min_interval, &defaults.min_interval, base) {
+        (None, None, Some(b)) => min_interval.min(b),
+        _ => min_interval,
+    };
+    let max_interval = match (&raw.max_interval, &defaults.max_interval, base) {
+        (None, None, Some(b)) => max_interval.max(b),
+        _ => max_interval,
+    };
     let adaptive = (!cron && raw.adaptive.or(defaults.adaptive).unwrap_or(true)).then_some(
         crate::scheduler::Bounds {
             min: min_interval,
@@ -1857,6 +1872,32 @@ interval = \"soon\"
         );
         assert_eq!(by("cron").adaptive, None);
         assert_eq!(by("fixed").adaptive, None);
+
+        // Bounds left at their defaults take in the interval written.
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[[feed]]\nname = \"fast\"\nurl = \"https://a.example/1\"\ninterval = \"5m\"\n\n\
+             [[feed]]\nname = \"slow\"\nurl = \"https://a.example/2\"\ninterval = \"1d\"\n\n\
+             [[feed]]\nname = \"held\"\nurl = \"https://a.example/3\"\ninterval = \"5m\"\nmin_interval = \"10m\"\n",
+        );
+        let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let by = |n: &str| {
+            config
+                .feeds
+                .iter()
+                .find(|f| f.name.as_deref() == Some(n))
+                .unwrap()
+        };
+        let bounds = |min: u64, max: u64| {
+            Some(Bounds {
+                min: Duration::from_secs(min),
+                max: Duration::from_secs(max),
+            })
+        };
+        assert_eq!(by("fast").adaptive, bounds(300, 6 * 3600));
+        assert_eq!(by("slow").adaptive, bounds(600, 86_400));
+        assert_eq!(by("held").adaptive, bounds(600, 6 * 3600));
 
         // A cron line in [defaults] keeps its feeds on it; bounds the wrong way round and a
         // bound that is no duration are named where they are.
