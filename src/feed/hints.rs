@@ -96,12 +96,26 @@ pub fn scan(text: &str) -> Hints {
     }
     let mut found = Found::default();
     // The channel before the first item, and what follows the last one.
-    let head_end = text.find("<item").unwrap_or(text.len());
+    let head_end = first_item(text).unwrap_or(text.len());
     read(&text[..head_end], &mut found);
     if let Some(tail) = text.rfind("</item>") {
         read(&text[tail + "</item>".len()..], &mut found);
     }
     found.into_hints()
+}
+
+/// Where the first `<item>` element starts (not `<items>`, which RSS 1.0's channel holds).
+fn first_item(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("<item") {
+        let at = from + i;
+        let next = text.as_bytes().get(at + "<item".len()).copied();
+        if matches!(next, Some(b'>' | b'/' | b' ' | b'\t' | b'\r' | b'\n')) {
+            return Some(at);
+        }
+        from = at + "<item".len();
+    }
+    None
 }
 
 #[derive(Default)]
@@ -276,5 +290,11 @@ mod tests {
             "<rdf:RDF><channel><sy:updateFrequency>4</sy:updateFrequency></channel><item/></rdf:RDF>",
         );
         assert_eq!(h.update_period, Some(Duration::from_secs(6 * 3600)));
+        // RSS 1.0: the channel lists its items (`<items>`) before the hints may come.
+        let h = scan(
+            "<rdf:RDF><channel><items><rdf:Seq/></items><sy:updatePeriod>weekly</sy:updatePeriod>\
+             </channel><item rdf:about=\"x\"><title>t</title></item></rdf:RDF>",
+        );
+        assert_eq!(h.update_period, Some(Duration::from_secs(7 * 86_400)));
     }
 }
