@@ -25,7 +25,9 @@
 //! [--addresses 250] [--concurrency 64] [--per-host 8] [--timeout 900] [--keep DIR]`
 //! (`--concurrency` and `--per-host` are `max_concurrent_fetches` and `per_host_concurrency`;
 //! `--keep DIR` writes configs, databases and each process's output under DIR and keeps them;
-//! `--procs 1,2` runs only those process counts).
+//! `--procs 1,2` runs only those process counts; `--binary PATH` runs another feedwatch build,
+//! e.g. an earlier commit's, to compare the two on one machine; `--pg-stats` prints the
+//! statements PostgreSQL spent most time on in each case, from pg_stat_statements).
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
@@ -55,6 +57,11 @@ struct Options {
     per_host: usize,
     timeout: Duration,
     keep: Option<PathBuf>,
+    /// The feedwatch binary to run: the one built beside the bench unless `--binary` names
+    /// another (an earlier build, to compare two in one run on one machine).
+    binary: PathBuf,
+    /// Print the statements the server spent most time on in each PostgreSQL case.
+    pg_stats: bool,
     /// The process counts to run (default 1, 2 on SQLite and 1, 2, 4 on PostgreSQL).
     procs: Option<Vec<usize>>,
 }
@@ -70,6 +77,8 @@ fn options() -> Options {
         timeout: Duration::from_secs(900),
         keep: None,
         procs: None,
+        pg_stats: false,
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_feedwatch")),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -88,6 +97,7 @@ fn options() -> Options {
             "--per-host" => o.per_host = num().max(1),
             "--timeout" => o.timeout = Duration::from_secs(num() as u64),
             "--keep" => o.keep = Some(PathBuf::from(&val)),
+            "--binary" => o.binary = PathBuf::from(&val),
             "--procs" => {
                 let list: Option<Vec<usize>> = val
                     .split(',')
@@ -117,6 +127,11 @@ fn options() -> Options {
                     std::process::exit(2)
                 }
             },
+            "--pg-stats" => {
+                o.pg_stats = true;
+                i += 1;
+                continue;
+            }
             // `cargo bench` passes `--bench`; nothing else is ours.
             _ => {
                 i += 1;
@@ -367,7 +382,7 @@ fn run_case(
         })
         .collect();
     feeds.reset();
-    let binary = env!("CARGO_BIN_EXE_feedwatch");
+    let binary = &o.binary;
     let start = Instant::now();
     let mut children = Vec::new();
     for (k, config) in configs.iter().enumerate() {
@@ -388,7 +403,7 @@ fn run_case(
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         children.push(child);
     }
     let pids: Vec<i32> = children.iter().map(|c| c.id() as i32).collect();
@@ -611,7 +626,7 @@ fn main() {
         "serving {} feeds on {} addresses; binary {}",
         o.feeds,
         o.addresses,
-        env!("CARGO_BIN_EXE_feedwatch")
+        o.binary.display()
     );
 
     let mut rows = Vec::new();
@@ -640,17 +655,38 @@ fn main() {
         }
     }
     if o.postgres {
-        let cluster = postgres::Cluster::start(&["synchronous_commit=off", "max_connections=200"]);
+        let mut settings = vec!["synchronous_commit=off", "max_connections=200"];
+        if o.pg_stats {
+            settings.push("shared_preload_libraries=pg_stat_statements");
+        }
+        let cluster = postgres::Cluster::start(&settings);
         for procs in o.procs.clone().unwrap_or(vec![1, 2, 4]) {
             let dir = root.join(format!("postgres-{procs}"));
             let db = cluster.create_database();
             eprintln!("postgres, {procs} process(es) on {db}...");
+            if o.pg_stats {
+                cluster.psql(&db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+                cluster.psql(&db, "SELECT pg_stat_statements_reset()");
+            }
             let before = server_cpu(&cluster);
             let mut row = run_case(Backend::Postgres, procs, &db, &dir, &urls, &feeds, &o);
             // The server processes of the case's connections end (and are counted in the
             // postmaster's children's time) a moment after the clients exit.
             std::thread::sleep(Duration::from_millis(500));
             row.server_cpu_s = before.zip(server_cpu(&cluster)).map(|(b, a)| a - b);
+            if o.pg_stats {
+                println!(
+                    "postgres x{procs}: statements by server time (ms total, calls, ms per call, rows):\n{}",
+                    cluster.psql(
+                        &db,
+                        "SELECT round((total_exec_time + total_plan_time)::numeric, 0) || ' ms, ' || calls \
+                         || ' calls, ' || round(((total_exec_time + total_plan_time) / calls)::numeric, 3) \
+                         || ' ms, ' || rows || ' rows: ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 110) \
+                         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                         ORDER BY total_exec_time + total_plan_time DESC LIMIT 12"
+                    )
+                );
+            }
             // A binary without the PostgreSQL backend takes the URL for a file path and
             // "succeeds" on SQLite: say so rather than report SQLite's figures as PostgreSQL's.
             let tables = cluster.psql(

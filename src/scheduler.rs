@@ -61,10 +61,12 @@ pub enum DueReason {
     RetryAfter,
     /// Failed polls in a row: backing off.
     Backoff,
+    /// Made due at once by `feedwatch feeds reset`.
+    Reset,
 }
 
 impl DueReason {
-    pub const ALL: [DueReason; 13] = [
+    pub const ALL: [DueReason; 14] = [
         DueReason::Interval,
         DueReason::Cron,
         DueReason::Rate,
@@ -78,6 +80,7 @@ impl DueReason {
         DueReason::Expires,
         DueReason::RetryAfter,
         DueReason::Backoff,
+        DueReason::Reset,
     ];
 
     /// The stored and shown spelling.
@@ -96,6 +99,7 @@ impl DueReason {
             DueReason::Expires => "expires",
             DueReason::RetryAfter => "retry-after",
             DueReason::Backoff => "backoff",
+            DueReason::Reset => "reset",
         }
     }
 

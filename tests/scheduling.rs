@@ -326,7 +326,7 @@ async fn a_digest_goes_at_its_hour_and_an_alert_in_quiet_hours_when_they_end() {
     let config = write_config(
         dir.path(),
         &format!(
-            "[[feed]]\nname = \"moon\"\nurl = \"{base}/moon.xml\"\n\n\
+            "[[feed]]\nname = \"moon\"\nurl = \"{base}/moon.xml\"\nalert_backlog = true\n\n\
              [[topic]]\nname = \"daily\"\nquery = \"moon\"\nnotify = [\"digest\"]\ndigest = \"0 {digest_hour} * * *\"\n\n\
              [[topic]]\nname = \"night\"\nquery = \"moon\"\nnotify = [\"quiet\"]\nquiet_hours = \"22:00-07:00\"\n\n\
              [[notifier]]\nname = \"digest\"\ntype = \"webhook\"\nurl = \"{}\"\n\n\

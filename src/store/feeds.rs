@@ -376,6 +376,21 @@ impl Store {
         })
     }
 
+    /// Makes a feed due now and healthy again (`feedwatch feeds reset`): a feed disabled by
+    /// 410 Gone is enabled, its backoff and failure streak cleared. `false` when the feed has
+    /// no row (it was never polled).
+    pub fn reset_feed(&self, key: &str) -> Result<bool> {
+        let n = self.with(|db| {
+            db.execute(
+                "UPDATE feeds SET disabled_reason = NULL, consecutive_errors = 0,
+                   failing_since = NULL, next_due_at = NULL, due_reason = $2, due_interval = NULL
+                 WHERE key = $1",
+                args![key, DueReason::Reset.as_str()],
+            )
+        })?;
+        Ok(n > 0)
+    }
+
     /// Records a poll and releases this process's lease on the feed. On PostgreSQL the feed's
     /// row and its log line go in one statement (one round trip to the server).
     pub fn record_poll(&self, feed_id: i64, r: &PollRecord) -> Result<()> {

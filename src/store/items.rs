@@ -3,7 +3,7 @@
 //! matched and queue their alerts, all in one serial transaction, so a crash loses nothing and
 //! two processes never file one story twice or queue one alert twice.
 
-use super::db::{Db, Value, args, values_list};
+use super::db::{Db, Value, args};
 use super::fingerprints::{self, Bands};
 use super::{Result, Store, outbox, stories};
 use crate::dedup;
@@ -36,6 +36,8 @@ pub struct NewItem {
 pub struct TopicHit {
     pub topic: String,
     pub matched: Vec<String>,
+    /// Where its alert goes. None: the match is recorded (the story lists the topic, and a later
+    /// copy does not alert it) but never sent nor digested: how a new feed's backlog is kept.
     pub notifiers: Vec<String>,
     /// Digest topics queue the match for the next digest instead of alerting at once.
     pub digest: bool,
@@ -76,14 +78,17 @@ struct ItemKey<'a> {
     canonical_url: Option<&'a str>,
 }
 
-/// Keys looked up in one statement at most (four parameters each).
-const LOOKUP_CHUNK: usize = 256;
+/// Keys looked up in one statement at most (two `SELECT`s each, under SQLite's limit of 500
+/// in one compound statement).
+const LOOKUP_CHUNK: usize = 100;
 
 /// For each key, the feed's stored item, `columns` (of `items i`) read by `read` from column 3
 /// on: by its GUID, else (a feed re-issuing GUIDs for one page) the newest at the same
-/// canonical URL. One statement for a whole batch: one round trip to a database server. The
-/// newest is chosen here rather than by `ORDER BY id DESC LIMIT 1`: with that, SQLite (built
-/// with STAT4) planned the statement again on every run, a tenth of an ingest's time.
+/// canonical URL. One statement for a whole batch (one round trip to a database server), made
+/// of one indexed lookup per key and field: a join of the keys with `items` let PostgreSQL,
+/// before it had statistics of a new table, scan the whole table for every batch. The newest is
+/// chosen here rather than by `ORDER BY id DESC LIMIT 1`: with that, SQLite (built with STAT4)
+/// planned the statement again on every run, a tenth of an ingest's time.
 fn stored_items<T>(
     db: &mut Db,
     columns: &str,
@@ -93,30 +98,35 @@ fn stored_items<T>(
     let mut best: Vec<Option<(i64, i64, T)>> = (0..keys.len()).map(|_| None).collect();
     for (chunk_no, chunk) in keys.chunks(LOOKUP_CHUNK).enumerate() {
         let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        let mut sql = String::new();
         for (n, k) in chunk.iter().enumerate() {
-            params.extend([
-                Value::from(n),
-                Value::Int(k.feed_id),
-                Value::Text(k.guid),
-                Value::from(k.canonical_url),
-            ]);
+            let p = params.len();
+            params.extend([Value::from(n), Value::Int(k.feed_id), Value::Text(k.guid)]);
+            if n > 0 {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&format!(
+                "SELECT CAST(${} AS BIGINT), 1, i.id, {columns} FROM items i
+                 WHERE i.feed_id = ${} AND i.guid = ${}",
+                p + 1,
+                p + 2,
+                p + 3
+            ));
+            if let Some(url) = k.canonical_url {
+                params.push(Value::Text(url));
+                sql.push_str(&format!(
+                    " UNION ALL SELECT CAST(${} AS BIGINT), 0, i.id, {columns} FROM items i
+                     WHERE i.feed_id = ${} AND i.canonical_url = ${}",
+                    p + 1,
+                    p + 2,
+                    p + 4
+                ));
+            }
         }
-        let values = values_list(chunk.len(), &[Some("BIGINT"), Some("BIGINT"), None, None]);
-        let rows: Vec<(usize, i64, i64, T)> = db.query(
-            &format!(
-                "WITH q(n, feed_id, guid, url) AS (VALUES {values})
-                 SELECT q.n, 1, i.id, {columns} FROM q JOIN items i
-                   ON i.feed_id = q.feed_id AND i.guid = q.guid
-                 UNION ALL
-                 SELECT q.n, 0, i.id, {columns} FROM q JOIN items i
-                   ON i.feed_id = q.feed_id AND i.canonical_url = q.url"
-            ),
-            &params,
-            |r| {
-                let n: i64 = r.get(0)?;
-                Ok((n as usize, r.get(1)?, r.get(2)?, read(r)?))
-            },
-        )?;
+        let rows: Vec<(usize, i64, i64, T)> = db.query(&sql, &params, |r| {
+            let n: i64 = r.get(0)?;
+            Ok((n as usize, r.get(1)?, r.get(2)?, read(r)?))
+        })?;
         for (n, by_guid, id, t) in rows {
             let Some(slot) = best.get_mut(chunk_no * LOOKUP_CHUNK + n) else {
                 continue;
@@ -412,6 +422,23 @@ impl Store {
         }
         // The hashing and shingling, outside the lock every process's ingest takes.
         let prepared: Vec<Prepared> = items.iter().map(|(item, _)| Prepared::of(item)).collect();
+        // The items' stored copies, also before the lock: only the process polling a feed
+        // stores its items (it holds the feed's lease). Were another to slip one in, storing
+        // it again would break the feed's unique GUID and the batch would go again, item by
+        // item, looking afresh.
+        let keys: Vec<ItemKey> = items
+            .iter()
+            .map(|(i, _)| ItemKey {
+                feed_id: i.feed_id,
+                guid: &i.guid,
+                canonical_url: i.canonical_url.as_deref(),
+            })
+            .collect();
+        let prior_columns = "i.content_hash, i.story_id";
+        let read_prior =
+            |r: &super::db::Row| -> Result<Prior> { Ok((r.get(2)?, r.get(3)?, r.get(4)?)) };
+        let priors: Vec<Option<Prior>> =
+            self.with(|db| stored_items(db, prior_columns, &keys, read_prior))?;
         let done = self.serial(|db| {
             // Inside the serial transaction: the band index is brought up to date with every
             // process's stories under the lock, so none can slip in between.
@@ -421,20 +448,8 @@ impl Store {
                     return Ok(Vec::new());
                 };
                 fingerprints::fresh(db, &mut bands, first.seen_at)?;
-                // Each item's stored copy and its story by URL or text, for the whole batch
-                // at once; the batch's own earlier items are added as it goes.
-                let keys: Vec<ItemKey> = items
-                    .iter()
-                    .map(|(i, _)| ItemKey {
-                        feed_id: i.feed_id,
-                        guid: &i.guid,
-                        canonical_url: i.canonical_url.as_deref(),
-                    })
-                    .collect();
-                let priors: Vec<Option<Prior>> =
-                    stored_items(db, "i.content_hash, i.story_id", &keys, |r| {
-                        Ok((r.get(2)?, r.get(3)?, r.get(4)?))
-                    })?;
+                // Each item's story by URL or text, for the whole batch at once; the batch's
+                // own earlier items are added as it goes.
                 let lookups: Vec<(Option<&str>, Option<&str>)> = items
                     .iter()
                     .zip(&prepared)
@@ -447,11 +462,9 @@ impl Store {
                     let index = fingerprints::current(db, &mut bands, item.seen_at)?;
                     let prior = if so_far.touches(item) {
                         // An earlier item of this batch was stored under its GUID or URL.
-                        stored_items(db, "i.content_hash, i.story_id", &keys[k..=k], |r| {
-                            Ok((r.get(2)?, r.get(3)?, r.get(4)?))
-                        })?
-                        .pop()
-                        .flatten()
+                        stored_items(db, prior_columns, &keys[k..=k], read_prior)?
+                            .pop()
+                            .flatten()
                     } else {
                         priors.get(k).cloned().flatten()
                     };

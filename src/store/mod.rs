@@ -31,7 +31,7 @@ use serde::Serialize;
 
 pub use feeds::{Claim, ClaimMode, FeedState, PollOutcome, PollRecord};
 pub use items::{Ingested, KnownQuery, NewItem, Revision, TopicHit};
-pub use outbox::OutboxRow;
+pub use outbox::{NotifierStats, OutboxRow};
 pub use stories::{Copy, StoryDoc, StoryRow};
 
 use db::Db;

@@ -152,6 +152,10 @@ pub struct Pool {
     freed: Condvar,
     /// Set once this process has brought the schema up to date.
     migrated: AtomicBool,
+    /// Held through each serial transaction of this process: its polls take the advisory
+    /// lock one at a time, so at most one of its connections waits on it while the others
+    /// go on claiming feeds and recording polls.
+    serial_gate: Mutex<()>,
 }
 
 impl Pool {
@@ -164,6 +168,7 @@ impl Pool {
             busy: Mutex::new(0),
             freed: Condvar::new(),
             migrated: AtomicBool::new(false),
+            serial_gate: Mutex::new(()),
         })
     }
 
@@ -229,6 +234,7 @@ impl Pool {
         f: impl FnOnce(&mut Db) -> Result<T> + Send,
     ) -> Result<T> {
         blocking(|| {
+            let _gate = serial.then(|| Self::lock(&self.serial_gate));
             let mut checked = self.checkout()?;
             // Until COMMIT or ROLLBACK has gone through, the connection is mid-transaction: if
             // anything panics or fails before, it is closed rather than pooled.

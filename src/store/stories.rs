@@ -186,7 +186,18 @@ pub fn alert_story(db: &mut Db, story_id: i64, matched: Vec<String>) -> Result<A
         summary,
         matched,
         also_at,
+        byline: None,
+        text: String::new(),
     })
+}
+
+/// A story's byline and clean text, for the mail (see [`AlertStory::text`]).
+pub fn article(db: &mut Db, story_id: i64) -> Result<Option<(Option<String>, String)>> {
+    db.query_opt(
+        "SELECT byline, text FROM stories WHERE id = $1",
+        args![story_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// The other places a story was seen, excluding its own URL.
