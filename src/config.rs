@@ -1437,6 +1437,24 @@ fn resolve_feed(
     }
     // A cron line, the feed's or (when the feed gives no interval) `[defaults]`', wins.
     let cron = raw.schedule.is_some() || (raw.interval.is_none() && defaults.schedule.is_some());
+    // The adaptive keys beside the feed's own cron line would be silently ignored: say so.
+    if let Some(s) = &raw.schedule {
+        let named = [
+            ("min_interval", raw.min_interval.is_some()),
+            ("max_interval", raw.max_interval.is_some()),
+            ("adaptive", raw.adaptive == Some(true)),
+        ];
+        if let Some((name, _)) = named.iter().find(|(_, set)| *set) {
+            issues.push(lines.issue(
+                s.span().start,
+                field(name),
+                format!(
+                    "{name} applies to an interval, and this feed has a cron line (which never \
+                     adapts); write interval = \"…\" instead of schedule, or remove {name}"
+                ),
+            ));
+        }
+    }
     // Bounds left at their defaults stretch to take in the configured interval: a feed written
     // `interval = "5m"` (or "1d") is not held to 10 minutes (or 6 hours) until its rate is
     // known, as it was not before intervals adapted.
@@ -2171,6 +2189,18 @@ interval = \"soon\"
             err.contains("feedwatch.toml:14: feed[2].min_interval"),
             "{err}"
         );
+        // The adaptive keys beside a feed's own cron line are a mistake, named as such.
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[[feed]]\nurl = \"https://a.example/1\"\nschedule = \"0 * * * *\"\nmax_interval = \"2h\"\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("feedwatch.toml:3: feed[0].max_interval"),
+            "{err}"
+        );
+        assert!(err.contains("never adapts"), "{err}");
         write(
             dir.path(),
             "feedwatch.toml",
