@@ -5,8 +5,8 @@
 //!
 //! These are channel elements, written before the first item (RSS 2.0) or in the channel that
 //! precedes the items (RSS 1.0), now and then after the last one: only those two stretches of
-//! the document are read, and only when one of the names occurs at all, so a poll of a feed
-//! without hints costs a few substring searches.
+//! the document are searched, and read only when one of the names occurs there, so the items
+//! (most of a feed) cost nothing.
 
 use std::time::Duration;
 
@@ -91,15 +91,17 @@ pub fn scan(text: &str) -> Hints {
         "skipHours",
         "skipDays",
     ];
-    if !NAMES.iter().any(|n| text.contains(n)) {
-        return Hints::default();
-    }
-    let mut found = Found::default();
-    // The channel before the first item, and what follows the last one.
+    // The channel before the first item, and what follows the last one: each read only when
+    // one of the names is in it, so the items (most of a feed) are never searched.
     let head_end = first_item(text).unwrap_or(text.len());
-    read(&text[..head_end], &mut found);
-    if let Some(tail) = text.rfind("</item>") {
-        read(&text[tail + "</item>".len()..], &mut found);
+    let tail_start = text
+        .rfind("</item>")
+        .map_or(text.len(), |i| (i + "</item>".len()).max(head_end));
+    let mut found = Found::default();
+    for stretch in [&text[..head_end], &text[tail_start..]] {
+        if NAMES.iter().any(|n| stretch.contains(n)) {
+            read(stretch, &mut found);
+        }
     }
     found.into_hints()
 }
