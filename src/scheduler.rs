@@ -344,6 +344,11 @@ pub fn next_due(
             } else {
                 next_regular(&Schedule::Every(interval), key, now)
             };
+            // Never sooner than min_interval nor later than max_interval, whatever the feed's
+            // place in its period (a feed moving between the rate and a bound changes period).
+            let at = at
+                .max(after(bounds.min))
+                .min(after(bounds.max.max(bounds.min)));
             Due {
                 at,
                 reason,
@@ -603,6 +608,38 @@ mod tests {
                 ahead >= d.interval / 2 && ahead <= d.interval * 3 / 2,
                 "{d:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_feed_whose_rate_hovers_at_a_bound_is_never_polled_past_it() {
+        let mut now = at("2026-01-01T10:00:00Z");
+        for i in 0..200 {
+            let t = now.timestamp();
+            // Posts 18 or 22 minutes apart by turns: the rate asks for 9 minutes (under the
+            // bound: 10) or 11 (the rate itself).
+            let gap = if i % 2 == 0 { 18 * 60 } else { 22 * 60 };
+            let rate = Rate::from_dates((1..=20).map(|k| t - k * gap + gap), t);
+            let d = adaptive(rated(rate), now);
+            assert!(
+                d.at - now >= chrono::Duration::minutes(10),
+                "poll {i}: {:?} after {now}",
+                d
+            );
+            now = d.at;
+        }
+        // And never later than max_interval (6 h) when it hovers there (11 or 13 hours).
+        for i in 0..200 {
+            let t = now.timestamp();
+            let gap = if i % 2 == 0 { 11 * 3600 } else { 13 * 3600 };
+            let rate = Rate::from_dates((1..=20).map(|k| t - k * gap + gap), t);
+            let d = adaptive(rated(rate), now);
+            assert!(
+                d.at - now <= chrono::Duration::hours(6),
+                "poll {i}: {:?} after {now}",
+                d
+            );
+            now = d.at;
         }
     }
 
