@@ -286,20 +286,29 @@ pub fn backoff(errors: u32, key: &str) -> Duration {
 
 /// The interval a feed's publish rate asks for: half its typical gap between posts (a post
 /// waits a quarter of a gap on average), within `bounds`; the configured `base` while the rate
-/// is unknown.
+/// is unknown. A feed seen to post once and silent since has a gap at least that silence: once
+/// half of it is longer than `base`, that is the interval (so a feed that never changes slows
+/// to `max_interval`).
 pub fn adaptive_interval(
     base: Duration,
     bounds: Bounds,
     rate: Option<Rate>,
     now: i64,
 ) -> (Duration, DueReason) {
-    let Some(gap) = rate.and_then(|r| r.gap(now)) else {
+    let want = rate.and_then(|r| match r.gap(now) {
+        Some(gap) => Some(gap / 2),
+        None if r.posts == 1 => {
+            let silence = Duration::from_secs(u64::try_from(now - r.since).unwrap_or(0));
+            Some(silence / 2).filter(|w| *w > base)
+        }
+        None => None,
+    });
+    let Some(want) = want else {
         return (
             base.clamp(bounds.min, bounds.max.max(bounds.min)),
             DueReason::Interval,
         );
     };
-    let want = gap / 2;
     if want < bounds.min {
         (bounds.min, DueReason::MinInterval)
     } else if want > bounds.max {
@@ -641,6 +650,18 @@ mod tests {
             );
             now = d.at;
         }
+    }
+
+    #[test]
+    fn a_feed_seen_to_post_once_slows_down_as_its_silence_grows() {
+        let t = at("2026-01-01T00:00:00Z").timestamp();
+        let once = Some(Rate { since: t, posts: 1 });
+        let base = Duration::from_secs(1800);
+        let at_hour = |h: i64| adaptive_interval(base, BOUNDS, once, t + h * HOUR);
+        assert_eq!(at_hour(0), (base, DueReason::Interval));
+        assert_eq!(at_hour(1), (base, DueReason::Interval));
+        assert_eq!(at_hour(3), (Duration::from_secs(5400), DueReason::Rate));
+        assert_eq!(at_hour(24), (BOUNDS.max, DueReason::MaxInterval));
     }
 
     #[test]
