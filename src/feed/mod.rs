@@ -11,6 +11,7 @@ pub mod cap;
 pub mod dates;
 pub mod encoding;
 pub mod extras;
+pub mod hints;
 pub mod normalise;
 pub mod repair;
 
@@ -36,6 +37,8 @@ pub struct ParsedFeed {
     pub entries: Vec<Entry>,
     /// The document was not well-formed and was repaired before parsing (feedparser's "bozo").
     pub recovered: bool,
+    /// What the feed says about how often to poll it (`<ttl>`, `sy:updatePeriod`, skips).
+    pub hints: hints::Hints,
 }
 
 /// One item of a feed.
@@ -206,6 +209,9 @@ pub fn parse_within(
     budget.check()?;
     let mut parsed = normalise::from_feed_rs(feed, format, base);
     parsed.recovered = recovered;
+    if format != "atom" {
+        parsed.hints = hints::scan(&text);
+    }
     budget.check()?;
     if format == "atom" {
         normalise::resolve_atom_ids(&mut parsed, &text);

@@ -60,6 +60,7 @@ pub fn from_feed_rs(feed: model::Feed, format: &str, base: Option<&Url>) -> Pars
         updated,
         entries,
         recovered: false,
+        hints: Default::default(),
     }
 }
 
