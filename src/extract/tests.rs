@@ -950,3 +950,56 @@ fn every_page_of_the_fixtures_is_left_as_it_is() {
     );
     assert!(pages >= 30, "{pages} pages");
 }
+
+/// `--explain` names the element chosen as the body, keeps each paragraph by the scoring core
+/// and says which rule dropped each piece of furniture.
+#[test]
+fn the_explanation_names_the_body_and_the_rule_behind_every_cut() {
+    let html = include_bytes!("../../tests/fixtures/tome-iraq-troops.html");
+    let x = explain(html, None, Rules::ALL);
+    let lines: Vec<&str> = x.lines().collect();
+    assert!(
+        lines[0].starts_with("body: div.entry-content (score "),
+        "{x}"
+    );
+    let line_of = |text: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(text))
+            .copied()
+            .unwrap_or_else(|| panic!("no line for {text:?} in\n{x}"))
+    };
+    let lead = line_of("The United States and Iraq have announced");
+    assert!(lead.contains(" keep ") && lead.contains(" body "), "{lead}");
+    let tags = line_of("Tags: Iraq United States");
+    assert!(
+        tags.contains(" drop ") && tags.contains("boilerplate-names"),
+        "{tags}"
+    );
+    let latest = line_of("Latest stories");
+    assert!(
+        latest.contains(" drop ") && latest.contains("landmarks"),
+        "{latest}"
+    );
+}
+
+/// A rule switched off no longer acts: without `furniture-labels` a bare "Advertisement" label
+/// inside the body stays, with it the label goes.
+#[test]
+fn a_rule_switched_off_no_longer_cuts() {
+    let html = format!(
+        "<html><body><article><h1>Night buses</h1><p>{P1} after a long debate in the chamber \
+         that ran late into the evening.</p><p>Advertisement</p><p>{P2}, and that fares would \
+         stay as they are for the first year.</p><p>{P3}, which had waited years.</p></article>\
+         </body></html>"
+    );
+    let on = super::extract_with_rules(html.as_bytes(), None, Rules::ALL);
+    assert!(!on.text.contains("Advertisement"), "{}", on.text);
+    let off = super::extract_with_rules(
+        html.as_bytes(),
+        None,
+        Rules::ALL.without(Rule::FurnitureLabels),
+    );
+    assert!(off.text.contains("Advertisement"), "{}", off.text);
+    assert!(off.text.contains(P2), "{}", off.text);
+}
