@@ -59,6 +59,18 @@ impl Block {
         self.is_prose_with(self.link_chars)
     }
 
+    /// Running text however short: a sentence or more, ending as sentences end, with few
+    /// links (a one-sentence lead, the last line of a story), not a heading.
+    pub fn is_sentences(&self) -> bool {
+        self.chars >= LIMITS.sentence_chars
+            && !matches!(self.kind, Kind::Heading(_))
+            && LIMITS.prose_links.below(self.link_chars, self.chars)
+            && self
+                .text
+                .trim_end()
+                .ends_with(['.', '!', '?', '"', '\u{201d}', '\u{3002}'])
+    }
+
     /// [`Block::is_prose`] counting `links` characters of links.
     fn is_prose_with(&self, links: usize) -> bool {
         self.chars >= LIMITS.prose_chars && LIMITS.prose_links.below(links, self.chars)
@@ -647,15 +659,140 @@ static NOTICES: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable_regex())
 });
 
+/// A short line that signs a comment: who said it ("Mike said..."), when (a date with its
+/// time, "3 hours ago"), the button to answer it ("Reply").
+static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^(?:
+            (?:reply|replies|permalink|report|\d+\ repl(?:y|ies))
+            |.{1,40}\s(?:said|says|wrote)\s*(?:\.\.\.|…|:)?
+            |.{0,40}\b(?:19|20)\d\d\b.{0,20}\b\d{1,2}:\d\d\b.{0,30}
+            |.{0,40}\b\d{1,2}:\d\d\b.{0,20}\b(?:19|20)\d\d\b.{0,30}
+            |.{0,40}\b\d+\s+(?:minutes?|hours?|days?|weeks?|months?|years?)\s+ago\b.{0,30}
+        )$",
+    )
+    .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// Signed lines are at most this long.
+const SIGNATURE_CHARS: usize = 80;
+
+/// Comment threads by their structure rather than their names: schema.org `Comment` items,
+/// and a run of sibling elements of one tag, at least three, most of them holding a short
+/// signed line (an author's "said", a time, a "Reply"), that starts after an article's worth
+/// of prose and after the headline. Marks each such comment.
+fn comment_structure(dom: &Dom, first: &[Block], headline: Option<usize>) -> Vec<bool> {
+    let n = dom.items.len();
+    let mut comment = vec![false; n];
+    for (idx, item) in dom.items.iter().enumerate() {
+        comment[idx] = item
+            .schema_type()
+            .is_some_and(|t| t.eq_ignore_ascii_case("Comment"))
+            || item
+                .attr("itemprop")
+                .is_some_and(|p| p.eq_ignore_ascii_case("comment"));
+    }
+    let mut signed = vec![0usize; n];
+    // What a comment says: running text that is neither a signature nor a link.
+    let mut said = vec![0usize; n];
+    // Headings: the items of a listing have them (each blurb its title), comments do not.
+    let mut headings = vec![0usize; n];
+    let mut chars = vec![0usize; n];
+    // Prose before each block, in document order, to know what precedes a run.
+    let mut prose_before: Vec<(usize, usize)> = Vec::with_capacity(first.len());
+    let mut seen = 0;
+    for b in first {
+        chars[b.owner] += b.chars;
+        if matches!(b.kind, Kind::Heading(_)) {
+            headings[b.owner] += 1;
+        }
+        if b.chars <= SIGNATURE_CHARS && SIGNATURE.is_match(&b.text) {
+            signed[b.owner] += 1;
+        } else if b.chars >= LIMITS.sentence_chars
+            && LIMITS.prose_links.below(b.link_chars, b.chars)
+            && !matches!(b.kind, Kind::Heading(_))
+        {
+            said[b.owner] += 1;
+        }
+        prose_before.push((b.start, seen));
+        if b.is_prose() {
+            seen += b.chars;
+        }
+    }
+    roll_up(dom, &mut signed);
+    roll_up(dom, &mut said);
+    roll_up(dom, &mut headings);
+    roll_up(dom, &mut chars);
+    // A comment is signed and says something: a list of linked headlines with their times (a
+    // news ticker) is signed too, but says nothing of its own.
+    let is_post = |idx: usize| signed[idx] > 0 && said[idx] > 0 && headings[idx] == 0;
+    // (parent, tag) -> (members with text, signed members, first member, their characters)
+    let mut groups: HashMap<(u32, &str), (usize, usize, usize, usize)> = HashMap::new();
+    for (idx, item) in dom.items.iter().enumerate() {
+        let tag = item.tag();
+        if chars[idx] == 0
+            || item.parent == u32::MAX
+            || matches!(
+                tag,
+                "" | "p" | "a" | "span" | "br" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            )
+        {
+            continue;
+        }
+        let g = groups.entry((item.parent, tag)).or_insert((0, 0, idx, 0));
+        g.0 += 1;
+        if is_post(idx) {
+            g.1 += 1;
+            g.3 += chars[idx];
+        }
+    }
+    for ((parent, tag), (members, signed_members, first_member, posts_chars)) in groups {
+        let after_article = prose_before
+            .partition_point(|&(start, _)| start < first_member)
+            .checked_sub(1)
+            .map_or(0, |i| prose_before[i].1)
+            >= LIMITS.article_elsewhere;
+        let after_headline = headline.is_some_and(|h| h < first_member);
+        // Comments are replies, short on average; a listing's signed items are stories.
+        let short = posts_chars <= LIMITS.comment_chars * signed_members;
+        if signed_members < 3
+            || signed_members * 3 < members * 2
+            || !short
+            || !after_article
+            || !after_headline
+        {
+            continue;
+        }
+        let p = parent as usize;
+        let mut idx = p + 1;
+        while idx < dom.items[p].end as usize {
+            if dom.items[idx].tag() == tag && is_post(idx) {
+                comment[idx] = true;
+            }
+            idx = (dom.items[idx].end as usize).max(idx + 1);
+        }
+    }
+    comment
+}
+
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
 /// or cookie policy outweighs a short article, so the prose guard must not protect them.
-fn never_body(dom: &Dom, idx: usize, hints: &[u8], sheets: bool, rules: Rules) -> Option<Rule> {
+fn never_body(
+    dom: &Dom,
+    idx: usize,
+    hints: &[u8],
+    sheets: bool,
+    rules: Rules,
+    comments: &[bool],
+) -> Option<Rule> {
     let item = &dom.items[idx];
     if matches!(item.tag(), "html" | "body" | "main" | "article") {
         return None;
     }
     if rules.on(Rule::Dialogs) && is_dialog(dom, idx, sheets) {
         Some(Rule::Dialogs)
+    } else if rules.on(Rule::CommentStructure) && comments[idx] {
+        Some(Rule::CommentStructure)
     } else if rules.on(Rule::CommentSections) && hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER {
         Some(Rule::CommentSections)
     } else if rules.on(Rule::Notices) && hints[idx] & (C_NOTICE | C_POSITIVE) == C_NOTICE {
@@ -690,8 +827,14 @@ fn never_body_parts(
     thread: bool,
     sheets: bool,
     rules: Rules,
+    headline: Option<usize>,
 ) -> Vec<Option<Rule>> {
     let n = dom.items.len();
+    let comments = if rules.on(Rule::CommentStructure) && !thread {
+        comment_structure(dom, blocks, headline)
+    } else {
+        vec![false; n]
+    };
     let mut inside: Vec<Option<Rule>> = vec![None; n];
     for idx in 0..n {
         let p = dom.items[idx].parent;
@@ -700,7 +843,7 @@ fn never_body_parts(
         } else {
             inside[p as usize]
         };
-        inside[idx] = up.or_else(|| never_body(dom, idx, hints, sheets, rules));
+        inside[idx] = up.or_else(|| never_body(dom, idx, hints, sheets, rules, &comments));
     }
     let outside: usize = blocks
         .iter()
@@ -724,7 +867,7 @@ fn never_body_parts(
             in_post[idx] = thread && (up_post || is_qa_post(dom, idx));
             inside[idx] = up_inside.or_else(|| dialog(idx)).or_else(|| {
                 if in_post[idx] {
-                    never_body(dom, idx, hints, sheets, rules)
+                    never_body(dom, idx, hints, sheets, rules, &comments)
                 } else {
                     None
                 }
@@ -990,6 +1133,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
         meta.declares_thread,
         meta.declares_product,
         rules,
+        headline,
     );
     let regions = if rules.on(Rule::Landmarks) {
         [
@@ -1094,6 +1238,14 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
             };
         }
     }
+    let mut sibling_starts = Vec::new();
+    if rules.on(Rule::SiblingParts) {
+        let extra = sibling_parts(&page, source, pick.choice);
+        sibling_starts.extend(extra.iter().map(|b| b.start));
+        if !extra.is_empty() {
+            pick.blocks = merge(std::mem::take(&mut pick.blocks), extra);
+        }
+    }
     let mut list_dropped = Vec::new();
     let (out, cards_root) = match listed {
         Some((root, mut list)) => {
@@ -1105,13 +1257,107 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
         }
         None => (pick.blocks.clone(), None),
     };
-    let explanation =
-        explain.then(|| explain_pick(&page, &first, &out, &pick, &list_dropped, cards_root));
+    let explanation = explain.then(|| {
+        explain_pick(
+            &page,
+            &first,
+            &out,
+            &pick,
+            &list_dropped,
+            &sibling_starts,
+            cards_root,
+        )
+    });
     Body {
         blocks: out,
         by_rule: false,
         explanation,
     }
+}
+
+/// How many siblings on each side of the body are looked at for its lead or its rest.
+const SIBLING_REACH: usize = 3;
+
+/// The body's parts in sibling elements beside the chosen one, which the scoring leaves out
+/// when the body's container is classed as content and its neighbour is not: the lead in a
+/// standfirst or an intro element before it (between the headline and the body, in their
+/// common container, wholly sentences), and the
+/// rest of a body that an advert or a widget splits in two (an element of the same tag and
+/// class after it). Furniture between them (a byline, the advert) is stepped over.
+fn sibling_parts(page: &Page, all: &[Block], choice: Choice) -> Vec<Block> {
+    let dom = page.dom;
+    let best = choice.best;
+    let parent = dom.items[best].parent;
+    let Some(h) = page.headline else {
+        return Vec::new();
+    };
+    if parent == u32::MAX || best == 0 {
+        return Vec::new();
+    }
+    let p = parent as usize;
+    let mut kids = Vec::new();
+    let mut idx = p + 1;
+    while idx < dom.items[p].end as usize {
+        if !dom.items[idx].tag().is_empty() {
+            kids.push(idx);
+        }
+        idx = (dom.items[idx].end as usize).max(idx + 1);
+    }
+    let Some(at) = kids.iter().position(|&k| k == best) else {
+        return Vec::new();
+    };
+    let h_end = dom.items[h].end as usize;
+    let blocks_in = |k: usize| -> Vec<Block> {
+        let end = dom.items[k].end as usize;
+        all.iter()
+            .filter(|b| !b.is_boiler() && b.owner >= k && b.owner < end)
+            .cloned()
+            .collect()
+    };
+    let first_class = |k: usize| {
+        dom.items[k]
+            .attr("class")
+            .and_then(|c| c.split_ascii_whitespace().next())
+    };
+    let mut out = Vec::new();
+    // A lead is looked for only where the story's own container holds the headline, the lead
+    // and the body side by side: elsewhere the text before the body is a dek or a teaser.
+    let headline_beside = dom.items[h].parent == parent;
+    for &k in kids[..at]
+        .iter()
+        .rev()
+        .take(SIBLING_REACH)
+        .filter(|_| headline_beside)
+    {
+        if k < h_end {
+            break;
+        }
+        let bs = blocks_in(k);
+        if bs.is_empty() {
+            continue;
+        }
+        if !bs.iter().all(Block::is_sentences) {
+            break;
+        }
+        out.extend(bs);
+    }
+    for &k in kids[at + 1..].iter().take(SIBLING_REACH) {
+        let bs = blocks_in(k);
+        if bs.is_empty() {
+            continue;
+        }
+        let same = dom.items[k].tag() == dom.items[best].tag()
+            && first_class(k).is_some()
+            && first_class(k) == first_class(best);
+        if !same || !bs.iter().all(|b| b.is_sentences() || b.is_prose()) {
+            break;
+        }
+        out.extend(
+            bs.into_iter()
+                .filter(|b| !LIMITS.body_links.above(b.link_chars, b.chars)),
+        );
+    }
+    out
 }
 
 /// Says of every block of the unjudged cut whether it is in the body and why.
@@ -1121,6 +1367,7 @@ fn explain_pick(
     out: &[Block],
     pick: &Pick,
     list_dropped: &[(usize, Rule)],
+    sibling_starts: &[usize],
     cards_root: Option<usize>,
 ) -> Explanation {
     let dom = page.dom;
@@ -1157,7 +1404,9 @@ fn explain_pick(
             };
             let inside = b.owner >= best && b.owner < end;
             let why = if kept.contains(&b.start) {
-                if !in_pick.contains(&b.start) {
+                if sibling_starts.contains(&b.start) {
+                    Rule::SiblingParts.name()
+                } else if !in_pick.contains(&b.start) {
                     Rule::Cards.name()
                 } else if boiler.is_none()
                     && looks_boiler(dom, b.owner, &page.hints, false, page.rules).is_some()

@@ -190,6 +190,11 @@ fn try_extract(
         .and_then(Url::host_str)
         .and_then(|h| h.rsplit('.').next());
     let source = charset::decode(html, charset, tld);
+    let source = if switches.on(Rule::UnclosedTitle) {
+        close_runaway_title(&source)
+    } else {
+        std::borrow::Cow::Borrowed(source.as_str())
+    };
     let doc = bounds::html::parse_document(&source, budget)?;
     let dom = dom::Dom::new(&doc);
     let meta = metadata::read(&dom, page_url);
@@ -298,6 +303,59 @@ fn try_extract(
         not_article,
     };
     Ok((article, explanation))
+}
+
+/// Where `pat` (ASCII, lowercase) first occurs in `hay` from `from` on, ignoring ASCII case.
+fn find_ascii(hay: &[u8], pat: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(pat.len())
+        .position(|w| w.eq_ignore_ascii_case(pat))
+        .map(|i| i + from)
+}
+
+/// A page whose `<title>` is never closed before its body (a 2000s template that forgot
+/// `</title>`, often with a script after it) is read by an HTML parser as one long title: the
+/// whole page becomes the title's text and no body is left. Old browsers ended such a title at
+/// the next tag; so does this, by putting the missing `</title>` before the first `<` after
+/// it. A title closed in the head (even one holding a script's text) is left alone. Linear:
+/// three scans of the head at most.
+fn close_runaway_title(source: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let bytes = source.as_bytes();
+    let Some(open) = find_ascii(bytes, b"<title", 0) else {
+        return Cow::Borrowed(source);
+    };
+    // Only the document's own title, in its head: an SVG's `<title>` sits in the body.
+    if find_ascii(&bytes[..open], b"<body", 0).is_some() {
+        return Cow::Borrowed(source);
+    }
+    let Some(text_at) = bytes[open..]
+        .iter()
+        .position(|&b| b == b'>')
+        .map(|i| open + i + 1)
+    else {
+        return Cow::Borrowed(source);
+    };
+    let body =
+        find_ascii(bytes, b"<body", text_at).or_else(|| find_ascii(bytes, b"</head", text_at));
+    let close = find_ascii(bytes, b"</title", text_at);
+    let runaway = match (close, body) {
+        (None, _) => true,
+        (Some(c), Some(b)) => b < c,
+        (Some(_), None) => false,
+    };
+    if !runaway {
+        return Cow::Borrowed(source);
+    }
+    let end = bytes[text_at..]
+        .iter()
+        .position(|&b| b == b'<')
+        .map_or(bytes.len(), |i| text_at + i);
+    let mut fixed = String::with_capacity(source.len() + 8);
+    fixed.push_str(&source[..end]);
+    fixed.push_str("</title>");
+    fixed.push_str(&source[end..]);
+    Cow::Owned(fixed)
 }
 
 /// In the explanation, the page's blocks gave way to another source of the text.

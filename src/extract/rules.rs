@@ -63,11 +63,20 @@ pub enum Rule {
     NoscriptFallback,
     /// The page's structured-data `articleBody` stands in when it holds clearly more.
     StructuredBody,
+    /// A `<title>` never closed before the body ends at the next tag, as old browsers read it,
+    /// instead of swallowing the page.
+    UnclosedTitle,
+    /// Comment threads by their structure: schema.org `Comment` items, and runs of sibling
+    /// posts each signed with an author, a time or a "Reply", after the article.
+    CommentStructure,
+    /// The body's lead or its continuation in a sibling element beside the chosen one: a
+    /// standfirst before the body, the second half of a body an advert splits.
+    SiblingParts,
 }
 
 impl Rule {
     /// Every rule, in the order the explanation and the ablation table list them.
-    pub const ALL: [Rule; 24] = [
+    pub const ALL: [Rule; 27] = [
         Rule::BoilerplateNames,
         Rule::FurnitureRoles,
         Rule::ProseGuard,
@@ -92,6 +101,9 @@ impl Rule {
         Rule::PostLabels,
         Rule::NoscriptFallback,
         Rule::StructuredBody,
+        Rule::UnclosedTitle,
+        Rule::CommentStructure,
+        Rule::SiblingParts,
     ];
 
     /// The rule's name, as `--without` takes it and `--explain` prints it.
@@ -121,6 +133,9 @@ impl Rule {
             Rule::PostLabels => "post-labels",
             Rule::NoscriptFallback => "noscript-fallback",
             Rule::StructuredBody => "structured-body",
+            Rule::UnclosedTitle => "unclosed-title",
+            Rule::CommentStructure => "comment-structure",
+            Rule::SiblingParts => "sibling-parts",
         }
     }
 
@@ -197,6 +212,9 @@ pub struct Limits {
     pub prose_chars: usize,
     /// …and links making less than this share of them.
     pub prose_links: Share,
+    /// `sibling-parts`: a lead or a closing line is a sentence of at least this many
+    /// characters.
+    pub sentence_chars: usize,
     /// Core: a block shorter than this, not a heading, is worth -1.
     pub short_block: usize,
     /// Core: a block whose links are more than this share of it is worth minus its linked part.
@@ -223,6 +241,8 @@ pub struct Limits {
     pub plain_below: Share,
     /// `comment-sections`, `notices`: prose outside them that makes an article beside them.
     pub article_elsewhere: usize,
+    /// `comment-structure`: signed posts are comments when on average at most this long.
+    pub comment_chars: usize,
     /// `comment-sections`: a comment section takes at most this share off its container.
     pub comments_weight: f64,
     /// `tail-headings`: a closing heading counts past this share of the body…
@@ -256,6 +276,7 @@ pub struct Limits {
 pub const LIMITS: Limits = Limits {
     prose_chars: 80,
     prose_links: Share::of(1, 4),
+    sentence_chars: 40,
     short_block: 25,
     link_block: Share::of(1, 2),
     body_links: Share::of(1, 2),
@@ -267,6 +288,7 @@ pub const LIMITS: Limits = Limits {
     headline_after: Share::of(1, 4),
     plain_below: Share::of(1, 4),
     article_elsewhere: 300,
+    comment_chars: 800,
     comments_weight: 0.5,
     tail_after: Share::of(1, 2),
     teaser_after: Share::of(1, 5),
