@@ -1756,6 +1756,11 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable_regex())
 });
 
+/// A byline without a date ("By Ann Porter, Staff Writer"): furniture above the first
+/// paragraph, like a dateline.
+static BYLINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?i:by)\s+\p{Lu}").unwrap_or_else(|_| unreachable_regex()));
+
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
 /// the first real paragraph, bare "Advertisement" labels, the names of a page's own
 /// tools (the table of contents whose links are gone, "Edit this page", the feedback
@@ -1829,7 +1834,8 @@ fn trim_furniture(blocks: &mut Vec<Block>, rules: Rules, dropped: &mut Vec<(usiz
             && lead
             && b.chars < LIMITS.dateline_chars
             && !matches!(b.kind, Kind::Heading(_))
-            && DATE_LINE.is_match(&b.text);
+            && (DATE_LINE.is_match(&b.text)
+                || b.chars < LIMITS.label_chars * 2 && BYLINE.is_match(b.text.trim()));
         if label {
             dropped.push((b.start, Rule::FurnitureLabels));
         } else if dateline {
