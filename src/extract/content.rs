@@ -1419,6 +1419,11 @@ fn explain_pick(
                 r.name()
             } else if let Some(r) = dropped.get(&b.start) {
                 r.name()
+            } else if page
+                .headline
+                .is_some_and(|h| b.start >= h && b.start < dom.items[h].end as usize)
+            {
+                Rule::Headline.name()
             } else if !inside {
                 "outside-body"
             } else if before

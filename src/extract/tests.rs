@@ -1029,6 +1029,8 @@ fn a_page_whose_title_is_never_closed_gives_its_story() {
     }
     assert_eq!(a.title.as_deref(), Some("Council extends night buses"));
     assert!(!a.text.contains("openWin"), "{}", a.text);
+    // The byline above the story, without a date, is furniture like a dateline.
+    assert!(!a.text.contains("By Ann Porter"), "{}", a.text);
     let without = fixture_with(
         "unclosed-title.html",
         Rules::ALL.without(Rule::UnclosedTitle),
