@@ -345,11 +345,17 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
         feeds.rotate_left(offset);
     }
     let mut set = tokio::task::JoinSet::new();
+    let mut reports = Vec::new();
     for f in feeds {
+        // A few polls beyond those running at once: the rest wait here, not as spawned tasks.
+        while set.len() >= pipeline.polls_in_flight {
+            if let Some(r) = set.join_next().await {
+                reports.push(r.map_err(internal)?);
+            }
+        }
         let p = pipeline.clone();
         set.spawn(async move { p.poll(&f, ClaimMode::Pass { since_ms }).await });
     }
-    let mut reports = Vec::new();
     while let Some(r) = set.join_next().await {
         reports.push(r.map_err(internal)?);
     }

@@ -179,6 +179,10 @@ pub async fn run(
             next_wake = now + DB_RETRY.as_secs() as i64;
         }
         for feed in config.feeds.iter().filter(|_| db_up) {
+            // Enough polls under way: the next to finish wakes this loop to start more.
+            if polls.len() >= pipeline.polls_in_flight {
+                break;
+            }
             let key = feed.key();
             if running.contains(&key) {
                 continue;

@@ -66,6 +66,10 @@ pub struct Pipeline {
     /// Polls under way at once, so thousands of due feeds claim (and hold database
     /// connections) a few at a time; the fetcher's own limits still apply inside.
     pub poll_slots: Arc<tokio::sync::Semaphore>,
+    /// Poll tasks worth having at once: a few more than [`Pipeline::poll_slots`] lets run.
+    /// Each waiting task holds its whole future (kilobytes): ten thousand feeds due together
+    /// are spawned as others finish, not all at once.
+    pub polls_in_flight: usize,
 }
 
 /// How a poll ended, for logs and `feedwatch once`.
@@ -216,6 +220,7 @@ impl Pipeline {
             poll_slots: Arc::new(tokio::sync::Semaphore::new(
                 d.max_concurrent_fetches.saturating_mul(2).max(1),
             )),
+            polls_in_flight: d.max_concurrent_fetches.saturating_mul(3).max(1),
         })
     }
 
