@@ -6,6 +6,11 @@
 //! pages/s for our extractor and for a bare html5ever parse of the same pages (the floor for any
 //! DOM-based extractor), the slowest page, any panic, and the peak resident memory.
 //!
+//! `--without RULE` (repeatable, or `--without A,B`) switches extraction rules off for the run
+//! (names as `feedwatch extract --explain` prints them; see `src/extract/rules.rs`).
+//! `--ablate` also writes, for every rule, `OUT.without-RULE.jsonl`: the predictions with that
+//! rule alone switched off, for `scripts/extract_ablation.py`.
+//!
 //! With `--features bench-dom-smoothie` the same run also times dom_smoothie (a Readability
 //! port on the same html5ever) on the same pages and writes its predictions to
 //! `OUT.dom_smoothie.jsonl`, for a side-by-side score.
@@ -14,24 +19,59 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use feedwatch::extract;
+use feedwatch::extract::{self, Rule, Rules};
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let mut args: Vec<String> = Vec::new();
+    let mut rules = Rules::ALL;
+    let mut ablate = false;
+    let mut all = std::env::args().skip(1);
+    while let Some(a) = all.next() {
+        let names = if a == "--without" {
+            all.next().unwrap_or_default()
+        } else if let Some(v) = a.strip_prefix("--without=") {
+            v.to_string()
+        } else if a == "--ablate" {
+            ablate = true;
+            continue;
+        } else {
+            if !a.starts_with("--") {
+                args.push(a);
+            }
+            continue;
+        };
+        for name in names.split(',').filter(|n| !n.is_empty()) {
+            match Rule::from_name(name) {
+                Some(rule) => rules = rules.without(rule),
+                None => {
+                    let known: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+                    eprintln!(
+                        "no rule named {name:?}; the rules are: {}",
+                        known.join(", ")
+                    );
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
     let (Some(set), Some(out)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: cargo bench --bench extract -- SET_DIR OUT.jsonl");
+        eprintln!(
+            "usage: cargo bench --bench extract -- SET_DIR OUT.jsonl [--without RULE] [--ablate]"
+        );
         std::process::exit(1);
     };
-    if let Err(e) = run(Path::new(set), Path::new(out)) {
+    if let Err(e) = run(Path::new(set), Path::new(out), rules, ablate) {
         eprintln!("extract bench: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn run(
+    set: &Path,
+    out: &Path,
+    rules: Rules,
+    ablate: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(set.join("truth.json"))?)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(set.join("html"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -48,6 +88,17 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut slowest = (Duration::ZERO, String::new());
     let mut panics = Vec::new();
     let mut flagged: std::collections::BTreeMap<String, usize> = Default::default();
+    // One prediction file per rule switched off, for the ablation table.
+    let mut ablations = Vec::new();
+    if ablate {
+        for rule in Rule::ALL {
+            let path = out.with_extension(format!("without-{}.jsonl", rule.name()));
+            ablations.push((
+                rules.without(rule),
+                std::io::BufWriter::new(std::fs::File::create(path)?),
+            ));
+        }
+    }
     #[cfg(feature = "bench-dom-smoothie")]
     let mut ds = (
         Duration::ZERO,
@@ -77,7 +128,8 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         parse_time += t.elapsed();
 
         let t = Instant::now();
-        let result = std::panic::catch_unwind(|| extract::extract(&bytes, None, url.as_ref(), &[]));
+        let result =
+            std::panic::catch_unwind(|| extract::extract_with_rules(&bytes, url.as_ref(), rules));
         let took = t.elapsed();
         total += took;
         if took > slowest.0 {
@@ -97,6 +149,13 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         writeln!(w, "{}", serde_json::json!({"file": name, "text": text}))?;
+        for (without, aw) in &mut ablations {
+            let text = std::panic::catch_unwind(|| {
+                extract::extract_with_rules(&bytes, url.as_ref(), *without).text
+            })
+            .unwrap_or_default();
+            writeln!(aw, "{}", serde_json::json!({"file": name, "text": text}))?;
+        }
 
         #[cfg(feature = "bench-dom-smoothie")]
         {
@@ -126,6 +185,9 @@ fn run(set: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     w.flush()?;
+    for (_, aw) in &mut ablations {
+        aw.flush()?;
+    }
 
     let n = files.len() as f64;
     println!("pages: {}", files.len());

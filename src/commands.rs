@@ -88,6 +88,11 @@ pub enum Command {
         url: Option<Url>,
         #[arg(long)]
         json: bool,
+        /// Print how the body was found instead: for each block of the page its score,
+        /// whether it is kept, the rule (or scoring step) that kept or dropped it, and its
+        /// element, after the element chosen as the body.
+        #[arg(long, conflicts_with = "json")]
+        explain: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -210,7 +215,12 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Topics {
             command: TopicsCommand::Test { query },
         } => search(&path, &query, true),
-        Command::Extract { url, json, files } => extract_files(url.as_ref(), json, &files),
+        Command::Extract {
+            url,
+            json,
+            explain,
+            files,
+        } => extract_files(url.as_ref(), json, explain, &files),
         Command::Parse { json, files } => parse_files(json, &files),
         Command::Discover { url } => discover(&path, &url).await,
         Command::Completions { shell } => {
@@ -722,7 +732,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn extract_files(url: Option<&Url>, json: bool, files: &[PathBuf]) -> CliResult {
+fn extract_files(url: Option<&Url>, json: bool, explain: bool, files: &[PathBuf]) -> CliResult {
     let mut out = std::io::stdout().lock();
     let mut failed = false;
     for file in files {
@@ -735,6 +745,14 @@ fn extract_files(url: Option<&Url>, json: bool, files: &[PathBuf]) -> CliResult 
                 continue;
             }
         };
+        if explain {
+            let _ = write!(
+                out,
+                "== {name}\n{}",
+                printable::text(&extract::explain(&bytes, url, extract::Rules::ALL))
+            );
+            continue;
+        }
         let a = extract::extract(&bytes, None, url, &[]);
         if json {
             let v = serde_json::json!({

@@ -54,6 +54,44 @@ async fn extract_json_gives_one_object_per_file_with_the_contract_fields() {
 }
 
 #[tokio::test]
+async fn extract_explain_shows_the_body_element_and_the_rule_behind_each_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("none.toml");
+    let page = fixture_path("extract/wire-lead-sibling.html");
+    let out = feedwatch(&config, &["extract", "--explain", &page]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], format!("== {page}"));
+    assert!(
+        lines[1].starts_with("body: div.story-body (score "),
+        "{shown}"
+    );
+    let line_of = |t: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(t))
+            .copied()
+            .unwrap_or_else(|| panic!("no line for {t:?} in\n{shown}"))
+    };
+    let lead = line_of("The council voted on Tuesday");
+    assert!(
+        lead.contains(" keep ") && lead.contains("sibling-parts"),
+        "{lead}"
+    );
+    let byline = line_of("By Associated Press");
+    assert!(
+        byline.contains(" drop ") && byline.contains("boilerplate-names"),
+        "{byline}"
+    );
+    let footer = line_of("All rights reserved");
+    assert!(
+        footer.contains(" drop ") && footer.contains("site-furniture"),
+        "{footer}"
+    );
+}
+
+#[tokio::test]
 async fn parse_json_reports_a_broken_file_as_a_line_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.xml");

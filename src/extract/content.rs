@@ -15,6 +15,7 @@ use regex::{Regex, RegexSet};
 
 use super::dom::{Dom, push_collapsed};
 use super::metadata::Meta;
+use super::rules::{LIMITS, Rule, Rules};
 
 /// What a text block is, for layout of the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +44,49 @@ pub struct Block {
     /// Characters of the text.
     pub chars: usize,
     pub kind: Kind,
-    /// Inside an element whose class/id/role/tag marks boilerplate.
-    pub boiler: bool,
+    /// Inside an element marked as boilerplate, by the rule that marked it.
+    pub boiler: Option<Rule>,
+}
+
+impl Block {
+    /// Whether the block is marked as boilerplate.
+    pub fn is_boiler(&self) -> bool {
+        self.boiler.is_some()
+    }
+
+    /// A long block with few links: what an article is made of.
+    pub fn is_prose(&self) -> bool {
+        self.is_prose_with(self.link_chars)
+    }
+
+    /// Running text however short: a sentence or more, ending as sentences end, with few
+    /// links (a one-sentence lead, the last line of a story), not a heading.
+    pub fn is_sentences(&self) -> bool {
+        self.chars >= LIMITS.sentence_chars
+            && !matches!(self.kind, Kind::Heading(_))
+            && LIMITS.prose_links.below(self.link_chars, self.chars)
+            && self
+                .text
+                .trim_end()
+                .ends_with(['.', '!', '?', '"', '\u{201d}', '\u{3002}'])
+    }
+
+    /// [`Block::is_prose`] counting `links` characters of links.
+    fn is_prose_with(&self, links: usize) -> bool {
+        self.chars >= LIMITS.prose_chars && LIMITS.prose_links.below(links, self.chars)
+    }
+}
+
+/// Adds each element's value into its parent's, deepest first, so that each element holds the
+/// sum over its subtree (items are in pre-order: every child comes after its parent).
+fn roll_up<T: Copy + std::ops::AddAssign>(dom: &Dom, values: &mut [T]) {
+    for idx in (1..dom.items.len()).rev() {
+        let p = dom.items[idx].parent;
+        if p != u32::MAX {
+            let v = values[idx];
+            values[p as usize] += v;
+        }
+    }
 }
 
 /// Per-site overrides resolved against the parsed page.
@@ -215,6 +257,9 @@ const C_POSTS: u8 = 16;
 /// Named as a comment section, whatever the page.
 const C_COMMENTS: u8 = 32;
 
+/// Named as a cookie or consent notice, a popup or a modal.
+const C_NOTICE: u8 = 128;
+
 /// Class names of text kept for screen readers only, drawn off-screen or clipped to nothing:
 /// a reader of the page never sees it ("Regular price", "Opens in a new window").
 const C_SCREEN_READER: u8 = 64;
@@ -236,10 +281,11 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
         POSITIVE.as_str(),
         BOILER.as_str(),
-        NEVER_BODY.as_str(),
+        NEVER_COMMENTS.as_str(),
         SHOP_BOILER.as_str(),
         COMMENTS.as_str(),
         SCREEN_READER.as_str(),
+        NOTICES.as_str(),
     ])
     .unwrap_or_else(|_| RegexSet::empty())
 });
@@ -263,6 +309,7 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
                     C_SHOP,
                     C_POSTS | C_COMMENTS,
                     C_SCREEN_READER,
+                    C_NOTICE,
                 ]
                 .into_iter()
                 .enumerate()
@@ -328,25 +375,34 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
 
 /// Why an element is boilerplate, from its tag, role and class/id (the page's footer and
 /// menus, whatever they hold, are `is_site_furniture`).
-fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8], sheets: bool) -> bool {
+fn looks_boiler(dom: &Dom, idx: usize, hints: &[u8], sheets: bool, rules: Rules) -> Option<Rule> {
     let item = &dom.items[idx];
     let tag = item.tag();
-    if matches!(tag, "aside" | "form" | "figcaption") {
-        return true;
-    }
-    if let Some(role) = item.attr("role")
-        && !(sheets && item.attr("aria-modal") == Some("false"))
-        && matches!(
-            role.to_ascii_lowercase().as_str(),
-            "banner" | "complementary" | "search" | "menu" | "menubar" | "dialog" | "alertdialog"
-        )
-    {
-        return true;
+    if rules.on(Rule::FurnitureRoles) {
+        if matches!(tag, "aside" | "form" | "figcaption") {
+            return Some(Rule::FurnitureRoles);
+        }
+        if let Some(role) = item.attr("role")
+            && !(sheets && item.attr("aria-modal") == Some("false"))
+            && matches!(
+                role.to_ascii_lowercase().as_str(),
+                "banner"
+                    | "complementary"
+                    | "search"
+                    | "menu"
+                    | "menubar"
+                    | "dialog"
+                    | "alertdialog"
+            )
+        {
+            return Some(Rule::FurnitureRoles);
+        }
     }
     if matches!(tag, "html" | "body" | "main" | "article") {
-        return false;
+        return None;
     }
-    hints[idx] & (C_BOILER | C_POSITIVE | C_POSTS) == C_BOILER
+    (rules.on(Rule::BoilerplateNames) && hints[idx] & (C_BOILER | C_POSITIVE | C_POSTS) == C_BOILER)
+        .then_some(Rule::BoilerplateNames)
 }
 
 /// A part of a product's page that is not the product: reviews and ratings, by class/id or by
@@ -398,6 +454,8 @@ pub struct Body {
     pub blocks: Vec<Block>,
     /// Whether a per-site rule chose the content.
     pub by_rule: bool,
+    /// Why each block is in or out, when asked for.
+    pub explanation: Option<Explanation>,
 }
 
 /// Cuts the page into blocks, marking what is removed and what is boilerplate.
@@ -406,13 +464,13 @@ pub struct Body {
 fn blocks(
     dom: &Dom,
     ov: &Overrides,
-    is_boiler: &dyn Fn(usize) -> bool,
-    is_dropped: &dyn Fn(usize) -> bool,
+    is_boiler: &dyn Fn(usize) -> Option<Rule>,
+    is_dropped: &dyn Fn(usize) -> Option<Rule>,
 ) -> Vec<Block> {
     let n = dom.items.len();
     let mut out: Vec<Block> = Vec::new();
-    // Open block-level elements: (index, end, boilerplate).
-    let mut stack: Vec<(usize, usize, bool)> = Vec::new();
+    // Open block-level elements: (index, end, why boilerplate).
+    let mut stack: Vec<(usize, usize, Option<Rule>)> = Vec::new();
     // Open links and `pre`: ends of their subtrees.
     let mut links: Vec<(usize, bool)> = Vec::new();
     let mut pres: Vec<usize> = Vec::new();
@@ -424,39 +482,40 @@ fn blocks(
         card_link_chars: 0,
         chars: 0,
         kind: Kind::Para,
-        boiler: false,
+        boiler: None,
     };
 
-    let flush = |cur: &mut Block, out: &mut Vec<Block>, owner: usize, kind: Kind, boiler: bool| {
-        let text = if kind == Kind::Pre {
-            cur.text.trim_matches('\n').to_string()
-        } else {
-            cur.text.trim().to_string()
+    let flush =
+        |cur: &mut Block, out: &mut Vec<Block>, owner: usize, kind: Kind, boiler: Option<Rule>| {
+            let text = if kind == Kind::Pre {
+                cur.text.trim_matches('\n').to_string()
+            } else {
+                cur.text.trim().to_string()
+            };
+            if !text.is_empty() {
+                let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+                out.push(Block {
+                    owner: cur.owner,
+                    start: cur.start,
+                    text,
+                    link_chars: cur.link_chars.min(chars),
+                    card_link_chars: cur.card_link_chars.min(chars),
+                    chars,
+                    kind: cur.kind,
+                    boiler: cur.boiler,
+                });
+            }
+            *cur = Block {
+                owner,
+                start: 0,
+                text: String::new(),
+                link_chars: 0,
+                card_link_chars: 0,
+                chars: 0,
+                kind,
+                boiler,
+            };
         };
-        if !text.is_empty() {
-            let chars = text.chars().filter(|c| !c.is_whitespace()).count();
-            out.push(Block {
-                owner: cur.owner,
-                start: cur.start,
-                text,
-                link_chars: cur.link_chars.min(chars),
-                card_link_chars: cur.card_link_chars.min(chars),
-                chars,
-                kind: cur.kind,
-                boiler: cur.boiler,
-            });
-        }
-        *cur = Block {
-            owner,
-            start: 0,
-            text: String::new(),
-            link_chars: 0,
-            card_link_chars: 0,
-            chars: 0,
-            kind,
-            boiler,
-        };
-    };
     let kind_of = |tag: &str| match tag {
         "h1" => Kind::Heading(1),
         "h2" => Kind::Heading(2),
@@ -477,10 +536,9 @@ fn blocks(
                 break;
             }
             stack.pop();
-            let (owner, kind, boiler) =
-                stack.last().map_or((0, Kind::Para, false), |&(o, _, b)| {
-                    (o, kind_of(dom.items[o].tag()), b)
-                });
+            let (owner, kind, boiler) = stack.last().map_or((0, Kind::Para, None), |&(o, _, b)| {
+                (o, kind_of(dom.items[o].tag()), b)
+            });
             let _ = open;
             flush(&mut cur, &mut out, owner, kind, boiler);
         }
@@ -526,7 +584,10 @@ fn blocks(
                     "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "dt" | "summary"
                 )
             });
-        if is_skipped(tag) && !heading_button || ov.remove.contains(&id) || is_dropped(idx) {
+        if is_skipped(tag) && !heading_button
+            || ov.remove.contains(&id)
+            || is_dropped(idx).is_some()
+        {
             idx = end;
             continue;
         }
@@ -555,55 +616,190 @@ fn blocks(
         if tag == "pre" {
             pres.push(end);
         }
-        let parent_boiler = stack.last().is_some_and(|s| s.2);
-        let boiler = parent_boiler || (!ov.content.contains(&id) && is_boiler(idx));
-        if is_block(tag) || boiler != parent_boiler {
+        let parent_boiler = stack.last().and_then(|s| s.2);
+        let boiler = parent_boiler.or_else(|| {
+            if ov.content.contains(&id) {
+                None
+            } else {
+                is_boiler(idx)
+            }
+        });
+        if is_block(tag) || boiler.is_some() != parent_boiler.is_some() {
             flush(&mut cur, &mut out, idx, kind_of(tag), boiler);
             stack.push((idx, end, boiler));
         }
         idx += 1;
     }
-    flush(&mut cur, &mut out, 0, Kind::Para, false);
+    flush(&mut cur, &mut out, 0, Kind::Para, None);
     out
 }
 
-/// Characters of prose (long blocks with few links) under each element, from a first cut of
-/// the page that ignores class names: a wrapper holding much of the page's prose is layout,
-/// whatever its class says (`content-with-sidebar`, `theiaStickySidebar`).
+/// Characters of prose under each element, from a first cut of the page that ignores class
+/// names: a wrapper holding much of the page's prose is layout, whatever its class says
+/// (`content-with-sidebar`, `theiaStickySidebar`).
 fn prose_totals(dom: &Dom, blocks: &[Block]) -> Vec<usize> {
-    let n = dom.items.len();
-    let mut totals = vec![0usize; n];
-    for b in blocks {
-        if b.chars >= 80 && b.link_chars * 4 < b.chars {
-            totals[b.owner] += b.chars;
-        }
+    let mut totals = vec![0usize; dom.items.len()];
+    for b in blocks.iter().filter(|b| b.is_prose()) {
+        totals[b.owner] += b.chars;
     }
-    for idx in (1..n).rev() {
-        let p = dom.items[idx].parent;
-        if p != u32::MAX {
-            totals[p as usize] += totals[idx];
-        }
-    }
+    roll_up(dom, &mut totals);
     totals
 }
 
-/// Class/id names of parts that are never the article, however much text they hold: comment
-/// threads, and the cookie and consent notices and modal dialogs laid over the page.
-static NEVER_BODY: LazyLock<Regex> = LazyLock::new(|| {
+/// Class/id names of comment threads, which are never the article however much text they
+/// hold.
+static NEVER_COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s_-])(?:comments?|comment-?list|disqus|replies|respond)(?:$|[\s_-])")
+        .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// Class/id names of the cookie and consent notices and modal dialogs laid over the page.
+static NOTICES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s_-])(?:cookies?|cookie-?law|consent|gdpr|modal|popup)(?:$|[\s_-])")
+        .unwrap_or_else(|_| unreachable_regex())
+});
+
+/// A short line that signs a comment: who said it ("Mike said..."), when (a date with its
+/// time, "3 hours ago"), the button to answer it ("Reply").
+static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?:^|[\s_-])(?:comments?|comment-?list|disqus|replies|respond|cookies?|cookie-?law|consent|gdpr|modal|popup)(?:$|[\s_-])",
+        r"(?ix)^(?:
+            (?:reply|replies|permalink|report|\d+\ repl(?:y|ies))
+            |.{1,40}\s(?:said|says|wrote)\s*(?:\.\.\.|…|:)?
+            |.{0,40}\b(?:19|20)\d\d\b.{0,20}\b\d{1,2}:\d\d\b.{0,30}
+            |.{0,40}\b\d{1,2}:\d\d\b.{0,20}\b(?:19|20)\d\d\b.{0,30}
+            |.{0,40}\b\d+\s+(?:minutes?|hours?|days?|weeks?|months?|years?)\s+ago\b.{0,30}
+        )$",
     )
     .unwrap_or_else(|_| unreachable_regex())
 });
 
+/// Signed lines are at most this long.
+const SIGNATURE_CHARS: usize = 80;
+
+/// Comment threads by their structure rather than their names: schema.org `Comment` items,
+/// and a run of sibling elements of one tag, at least three, most of them holding a short
+/// signed line (an author's "said", a time, a "Reply"), that starts after an article's worth
+/// of prose and after the headline. Marks each such comment.
+fn comment_structure(dom: &Dom, first: &[Block], headline: Option<usize>) -> Vec<bool> {
+    let n = dom.items.len();
+    let mut comment = vec![false; n];
+    for (idx, item) in dom.items.iter().enumerate() {
+        comment[idx] = item
+            .schema_type()
+            .is_some_and(|t| t.eq_ignore_ascii_case("Comment"))
+            || item
+                .attr("itemprop")
+                .is_some_and(|p| p.eq_ignore_ascii_case("comment"));
+    }
+    let mut signed = vec![0usize; n];
+    // What a comment says: running text that is neither a signature nor a link.
+    let mut said = vec![0usize; n];
+    // Headings: the items of a listing have them (each blurb its title), comments do not.
+    let mut headings = vec![0usize; n];
+    let mut chars = vec![0usize; n];
+    // Prose before each block, in document order, to know what precedes a run.
+    let mut prose_before: Vec<(usize, usize)> = Vec::with_capacity(first.len());
+    let mut seen = 0;
+    for b in first {
+        chars[b.owner] += b.chars;
+        if matches!(b.kind, Kind::Heading(_)) {
+            headings[b.owner] += 1;
+        }
+        if b.chars <= SIGNATURE_CHARS && SIGNATURE.is_match(&b.text) {
+            signed[b.owner] += 1;
+        } else if b.chars >= LIMITS.sentence_chars
+            && LIMITS.prose_links.below(b.link_chars, b.chars)
+            && !matches!(b.kind, Kind::Heading(_))
+        {
+            said[b.owner] += 1;
+        }
+        prose_before.push((b.start, seen));
+        if b.is_prose() {
+            seen += b.chars;
+        }
+    }
+    roll_up(dom, &mut signed);
+    roll_up(dom, &mut said);
+    roll_up(dom, &mut headings);
+    roll_up(dom, &mut chars);
+    // A comment is signed and says something: a list of linked headlines with their times (a
+    // news ticker) is signed too, but says nothing of its own.
+    let is_post = |idx: usize| signed[idx] > 0 && said[idx] > 0 && headings[idx] == 0;
+    // (parent, tag) -> (members with text, signed members, first member, their characters)
+    let mut groups: HashMap<(u32, &str), (usize, usize, usize, usize)> = HashMap::new();
+    for (idx, item) in dom.items.iter().enumerate() {
+        let tag = item.tag();
+        if chars[idx] == 0
+            || item.parent == u32::MAX
+            || matches!(
+                tag,
+                "" | "p" | "a" | "span" | "br" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
+            )
+        {
+            continue;
+        }
+        let g = groups.entry((item.parent, tag)).or_insert((0, 0, idx, 0));
+        g.0 += 1;
+        if is_post(idx) {
+            g.1 += 1;
+            g.3 += chars[idx];
+        }
+    }
+    for ((parent, tag), (members, signed_members, first_member, posts_chars)) in groups {
+        let after_article = prose_before
+            .partition_point(|&(start, _)| start < first_member)
+            .checked_sub(1)
+            .map_or(0, |i| prose_before[i].1)
+            >= LIMITS.article_elsewhere;
+        let after_headline = headline.is_some_and(|h| h < first_member);
+        // Comments are replies, short on average; a listing's signed items are stories.
+        let short = posts_chars <= LIMITS.comment_chars * signed_members;
+        if signed_members < 3
+            || signed_members * 3 < members * 2
+            || !short
+            || !after_article
+            || !after_headline
+        {
+            continue;
+        }
+        let p = parent as usize;
+        let mut idx = p + 1;
+        while idx < dom.items[p].end as usize {
+            if dom.items[idx].tag() == tag && is_post(idx) {
+                comment[idx] = true;
+            }
+            idx = (dom.items[idx].end as usize).max(idx + 1);
+        }
+    }
+    comment
+}
+
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
 /// or cookie policy outweighs a short article, so the prose guard must not protect them.
-fn never_body(dom: &Dom, idx: usize, hints: &[u8], sheets: bool) -> bool {
+fn never_body(
+    dom: &Dom,
+    idx: usize,
+    hints: &[u8],
+    sheets: bool,
+    rules: Rules,
+    comments: &[bool],
+) -> Option<Rule> {
     let item = &dom.items[idx];
     if matches!(item.tag(), "html" | "body" | "main" | "article") {
-        return false;
+        return None;
     }
-    is_dialog(dom, idx, sheets) || hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER
+    if rules.on(Rule::Dialogs) && is_dialog(dom, idx, sheets) {
+        Some(Rule::Dialogs)
+    } else if rules.on(Rule::CommentStructure) && comments[idx] {
+        Some(Rule::CommentStructure)
+    } else if rules.on(Rule::CommentSections) && hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER {
+        Some(Rule::CommentSections)
+    } else if rules.on(Rule::Notices) && hints[idx] & (C_NOTICE | C_POSITIVE) == C_NOTICE {
+        Some(Rule::Notices)
+    } else {
+        None
+    }
 }
 
 /// A modal dialog, by its ARIA role or attribute. On a product's page (`sheets`) a dialog
@@ -620,44 +816,62 @@ fn is_dialog(dom: &Dom, idx: usize, sheets: bool) -> bool {
     }
 }
 
-/// Which elements are [`never_body`] parts on this page. Only beside an article, though: on a
-/// forum thread or a policy page the comments or the notice are the content, so when the
-/// page declares itself a discussion (`thread`), or the prose outside all such parts is too
-/// short to be an article, only modal dialogs are marked.
+/// Which elements are [`never_body`] parts on this page, and by which rule. Only beside an
+/// article, though: on a forum thread or a policy page the comments or the notice are the
+/// content, so when the page declares itself a discussion (`thread`), or the prose outside all
+/// such parts is too short to be an article, only modal dialogs are marked.
 fn never_body_parts(
     dom: &Dom,
     blocks: &[Block],
     hints: &[u8],
     thread: bool,
     sheets: bool,
-) -> Vec<bool> {
+    rules: Rules,
+    headline: Option<usize>,
+) -> Vec<Option<Rule>> {
     let n = dom.items.len();
-    let mut inside = vec![false; n];
+    let comments = if rules.on(Rule::CommentStructure) && !thread {
+        comment_structure(dom, blocks, headline)
+    } else {
+        vec![false; n]
+    };
+    let mut inside: Vec<Option<Rule>> = vec![None; n];
     for idx in 0..n {
         let p = dom.items[idx].parent;
-        inside[idx] = (p != u32::MAX && inside[p as usize]) || never_body(dom, idx, hints, sheets);
+        let up = if p == u32::MAX {
+            None
+        } else {
+            inside[p as usize]
+        };
+        inside[idx] = up.or_else(|| never_body(dom, idx, hints, sheets, rules, &comments));
     }
     let outside: usize = blocks
         .iter()
-        .filter(|b| b.chars >= 80 && b.link_chars * 4 < b.chars && !inside[b.owner])
+        .filter(|b| b.is_prose() && inside[b.owner].is_none())
         .map(|b| b.chars)
         .sum();
-    if thread || outside < ARTICLE_ELSEWHERE {
+    if thread || outside < LIMITS.article_elsewhere {
         // A dialog is laid over whatever the page is, so it stays out even then; and on a
         // question-and-answer page the comments under a question or an answer are remarks on
         // a post, not posts.
+        let dialog =
+            |idx| (rules.on(Rule::Dialogs) && is_dialog(dom, idx, sheets)).then_some(Rule::Dialogs);
         let mut in_post = vec![false; n];
         for idx in 0..n {
             let p = dom.items[idx].parent;
             let (up_post, up_inside) = if p == u32::MAX {
-                (false, false)
+                (false, None)
             } else {
                 (in_post[p as usize], inside[p as usize])
             };
             in_post[idx] = thread && (up_post || is_qa_post(dom, idx));
-            inside[idx] = up_inside
-                || is_dialog(dom, idx, sheets)
-                || in_post[idx] && never_body(dom, idx, hints, sheets);
+            inside[idx] = up_inside.or_else(|| dialog(idx)).or_else(|| {
+                if in_post[idx] {
+                    never_body(dom, idx, hints, sheets, rules, &comments)
+                } else {
+                    None
+                }
+            });
         }
     }
     inside
@@ -686,17 +900,15 @@ fn is_qa_post(dom: &Dom, idx: usize) -> bool {
         .is_some_and(|t| t.eq_ignore_ascii_case("Question") || t.eq_ignore_ascii_case("Answer"))
 }
 
-/// Characters of prose outside a comment thread or notice that make an article beside it.
-const ARTICLE_ELSEWHERE: usize = 300;
-
-/// The value of a block as evidence of article text.
+/// The value of a block as evidence of article text: its length less its links; nothing for a
+/// heading; against the body when it is boilerplate, mostly links, or before the headline.
 fn value(b: &Block, before_headline: bool) -> f64 {
     let len = b.chars as f64;
     let ld = b.link_chars as f64 / len.max(1.0);
-    if b.boiler {
+    if b.is_boiler() {
         return -len;
     }
-    if ld > 0.5 {
+    if ld > LIMITS.link_block.num as f64 / LIMITS.link_block.den as f64 {
         return -len * ld * 0.5;
     }
     if before_headline {
@@ -704,17 +916,170 @@ fn value(b: &Block, before_headline: bool) -> f64 {
     }
     match b.kind {
         Kind::Heading(_) => 0.0,
-        _ if b.chars < 25 => -1.0,
+        _ if b.chars < LIMITS.short_block => -1.0,
         _ => len * (1.0 - ld),
     }
 }
 
+/// What is known of the page before its blocks are judged: the signals every rule reads.
+struct Page<'p, 'a> {
+    dom: &'p Dom<'a>,
+    meta: &'p Meta,
+    rules: Rules,
+    /// Class/id bits per element (`C_*`).
+    hints: Vec<u8>,
+    /// Characters of prose under each element, from the unjudged cut.
+    prose: Vec<usize>,
+    page_prose: usize,
+    /// The headline's element, when it starts the body.
+    headline: Option<usize>,
+    /// Comment sections, notices and dialogs, by the rule that marks them.
+    never: Vec<Option<Rule>>,
+    /// The page's one `main` and one `article` landmarks (start, end), when it has them.
+    regions: [Option<(usize, usize)>; 2],
+}
+
+impl Page<'_, '_> {
+    fn on(&self, rule: Rule) -> bool {
+        self.rules.on(rule)
+    }
+
+    /// Whether the headline lies inside element `idx` (or the page has none).
+    fn holds_headline(&self, idx: usize) -> bool {
+        self.headline
+            .is_none_or(|h| h >= idx && h < self.dom.items[idx].end as usize)
+    }
+
+    /// Outside the page's one `main` or one `article` landmark: a page that marks one holding
+    /// two fifths of its prose says where its content is, and text outside it (a column of
+    /// teasers with excerpts, a footer's blurb) is not the body.
+    fn outside_landmarks(&self, idx: usize) -> bool {
+        self.regions.iter().flatten().any(|&(m, end)| {
+            let inside = idx >= m && idx < end;
+            let holds_it = idx <= m && self.dom.items[idx].end as usize >= end;
+            !inside && !holds_it
+        })
+    }
+
+    /// On a product's page its reviews are left out whatever their share of the prose: they
+    /// often outweigh the description.
+    fn shop(&self, idx: usize) -> bool {
+        self.on(Rule::ShopParts)
+            && self.meta.declares_product
+            && is_shop_part(self.dom, idx, &self.hints)
+    }
+
+    /// The rule that marks element `idx` as boilerplate, if any.
+    fn boiler(&self, idx: usize) -> Option<Rule> {
+        if self.on(Rule::Landmarks) && self.outside_landmarks(idx) {
+            return Some(Rule::Landmarks);
+        }
+        if let Some(rule) = self.never[idx] {
+            return Some(rule);
+        }
+        if self.shop(idx) {
+            return Some(Rule::ShopParts);
+        }
+        if self.on(Rule::SiteFurniture) && is_site_furniture(self.dom, idx) {
+            return Some(Rule::SiteFurniture);
+        }
+        let rule = looks_boiler(
+            self.dom,
+            idx,
+            &self.hints,
+            self.meta.declares_product,
+            self.rules,
+        )?;
+        // A boilerplate-looking element that holds much of the page's prose is usually layout
+        // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much
+        // prose as a short article, so beside the headline the guard asks for a clear
+        // majority.
+        let guarded = self.on(Rule::ProseGuard)
+            && !(LIMITS.guard_share.below(self.prose[idx], self.page_prose)
+                || !self.holds_headline(idx)
+                    && LIMITS
+                        .guard_share_off_headline
+                        .below(self.prose[idx], self.page_prose));
+        (!guarded).then_some(rule)
+    }
+
+    /// The furniture that no class name can excuse, for the pick by text alone.
+    fn furniture(&self, idx: usize) -> Option<Rule> {
+        self.never[idx]
+            .or_else(|| self.shop(idx).then_some(Rule::ShopParts))
+            .or_else(|| {
+                (self.on(Rule::SiteFurniture) && is_site_furniture(self.dom, idx))
+                    .then_some(Rule::SiteFurniture)
+            })
+    }
+
+    /// Hidden parts go unless they hold much of the page's prose (streamed server rendering
+    /// parks the whole article in a `hidden` element until a script moves it).
+    fn dropped(&self, idx: usize) -> Option<Rule> {
+        let hidden = is_hidden(self.dom, idx) || self.hints[idx] & C_SCREEN_READER != 0;
+        (self.on(Rule::Hidden)
+            && hidden
+            && LIMITS.hidden_keep.below(self.prose[idx], self.page_prose))
+        .then_some(Rule::Hidden)
+    }
+}
+
+/// Why a block of the page is in the body or not, for `feedwatch extract --explain`.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The block's text.
+    pub text: String,
+    /// Its value to the element holding it (see [`value`]).
+    pub score: f64,
+    /// Whether it is in the body.
+    pub kept: bool,
+    /// The rule that kept or dropped it, or the step of the scoring core that did.
+    pub why: &'static str,
+    /// The element holding it, as `tag#id.class`.
+    pub element: String,
+}
+
+/// How the body was found, block by block.
+#[derive(Debug, Clone, Default)]
+pub struct Explanation {
+    /// The element chosen as the body, as `tag#id.class`, and its score.
+    pub chosen: Option<(String, f64)>,
+    /// The container of the cards joined to the body, when some were.
+    pub cards: Option<String>,
+    /// Every block of the page, in document order.
+    pub blocks: Vec<Verdict>,
+}
+
+/// The element as `tag#id.class.class`, for the explanation.
+fn describe(dom: &Dom, idx: usize) -> String {
+    let item = &dom.items[idx];
+    let mut s = item.tag().to_string();
+    if s.is_empty() {
+        s.push_str("(document)");
+    }
+    if let Some(id) = item.attr("id").filter(|i| !i.is_empty()) {
+        s.push('#');
+        s.push_str(id);
+    }
+    for c in item
+        .attr("class")
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .take(3)
+    {
+        s.push('.');
+        s.push_str(c);
+    }
+    s
+}
+
 /// Picks the body: per-site content first, else the best-scoring element, or the page's cards
 /// when they say clearly more (`declares_article`: the page calls itself an article, so cards
-/// beside a body of real prose are its related links).
-pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
-    let (headline, declares_article) = (meta.headline_idx, meta.declares_article);
-    let first = blocks(dom, ov, &|_| false, &|_| false);
+/// beside a body of real prose are its related links). With `explain`, also says why each
+/// block is in or out.
+pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool) -> Body {
+    let declares_article = meta.declares_article;
+    let first = blocks(dom, ov, &|_| None, &|_| None);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
             .filter(|&i| ov.content.contains(&dom.items[i].node.id()))
@@ -724,9 +1089,24 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
                 .iter()
                 .any(|&r| owner >= r && owner < dom.items[r].end as usize)
         };
+        let explanation = explain.then(|| Explanation {
+            chosen: None,
+            cards: None,
+            blocks: first
+                .iter()
+                .map(|b| Verdict {
+                    text: b.text.clone(),
+                    score: value(b, false),
+                    kept: inside(b.owner),
+                    why: "site-rule",
+                    element: describe(dom, b.owner),
+                })
+                .collect(),
+        });
         return Body {
             blocks: first.into_iter().filter(|b| inside(b.owner)).collect(),
             by_rule: true,
+            explanation,
         };
     }
     let prose = prose_totals(dom, &first);
@@ -734,105 +1114,101 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     // Text before the headline is not body, but a headline found below most of the page's
     // prose (a hero laid out after the article, the story's name repeated as a footer
     // heading) says nothing about where the body starts.
-    let headline = headline.filter(|&h| {
-        let after: usize = first
-            .iter()
-            .filter(|b| b.start >= h && b.chars >= 80 && b.link_chars * 4 < b.chars)
-            .map(|b| b.chars)
-            .sum();
-        after * 4 >= page_prose
-    });
+    let headline = meta
+        .headline_idx
+        .filter(|_| rules.on(Rule::Headline))
+        .filter(|&h| {
+            let after: usize = first
+                .iter()
+                .filter(|b| b.start >= h && b.is_prose())
+                .map(|b| b.chars)
+                .sum();
+            LIMITS.headline_after.reached(after, page_prose)
+        });
     let hints = class_hints(dom, meta.declares_thread);
-    let sheets = meta.declares_product;
-    let never = never_body_parts(dom, &first, &hints, meta.declares_thread, sheets);
-    // On a product's page its reviews are left out whatever their share of the prose: they
-    // often outweigh the description.
-    let shop = |idx: usize| meta.declares_product && is_shop_part(dom, idx, &hints);
-    // A boilerplate-looking element that holds much of the page's prose is usually layout
-    // (`content-with-sidebar`) and is kept; but a sidebar of teasers can hold as much prose as
-    // a short article, so beside the headline the guard asks for a clear majority.
-    let holds_headline =
-        |idx: usize| headline.is_none_or(|h| h >= idx && h < dom.items[idx].end as usize);
-    // A page that marks one `main` landmark, or one `article`, holding two fifths of its
-    // prose says where its content is: text outside it (a column of teasers with excerpts, a
-    // footer's blurb) is not the body, whatever its class names leave unsaid.
-    let regions = [
-        sole_landmark(dom, &prose, page_prose, "main"),
-        sole_landmark(dom, &prose, page_prose, "article"),
-    ];
-    let outside_landmarks = |idx: usize| {
-        regions.iter().flatten().any(|&(m, end)| {
-            let inside = idx >= m && idx < end;
-            let holds_it = idx <= m && dom.items[idx].end as usize >= end;
-            !inside && !holds_it
-        })
+    let never = never_body_parts(
+        dom,
+        &first,
+        &hints,
+        meta.declares_thread,
+        meta.declares_product,
+        rules,
+        headline,
+    );
+    let regions = if rules.on(Rule::Landmarks) {
+        [
+            sole_landmark(dom, &prose, page_prose, "main"),
+            sole_landmark(dom, &prose, page_prose, "article"),
+        ]
+    } else {
+        [None, None]
     };
-    let is_boiler = |idx: usize| {
-        outside_landmarks(idx)
-            || never[idx]
-            || shop(idx)
-            || is_site_furniture(dom, idx)
-            || looks_boiler(dom, idx, &hints, sheets)
-                && (prose[idx] * 10 < page_prose * 4
-                    || !holds_headline(idx) && prose[idx] * 10 < page_prose * 6)
-    };
-    // Hidden parts go unless they hold much of the page's prose (streamed server rendering
-    // parks the whole article in a `hidden` element until a script moves it).
-    let is_dropped = |idx: usize| {
-        (is_hidden(dom, idx) || hints[idx] & C_SCREEN_READER != 0)
-            && prose[idx] * 10 < page_prose * 4
+    let page = Page {
+        dom,
+        meta,
+        rules,
+        hints,
+        prose,
+        page_prose,
+        headline,
+        never,
+        regions,
     };
     // `itemprop=articleBody` is the page's own statement of where the body is: when it holds
     // a fair share of the prose, the body is looked for inside it only. On a discussion it
     // marks the opening post alone, and the replies are content too.
     let declared = (0..dom.items.len())
+        .filter(|_| rules.on(Rule::DeclaredBody))
         .filter(|&i| {
             dom.items[i]
                 .attr("itemprop")
                 .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
         })
-        .max_by_key(|&i| prose[i])
-        .filter(|&i| prose[i] * 10 >= page_prose * 3 && !meta.declares_thread);
-    let judged = blocks(dom, ov, &is_boiler, &is_dropped);
+        .max_by_key(|&i| page.prose[i])
+        .filter(|&i| {
+            LIMITS.declared_share.reached(page.prose[i], page_prose) && !meta.declares_thread
+        });
+    let judged = blocks(dom, ov, &|i| page.boiler(i), &|i| page.dropped(i));
     // A listing, product grid or table of rows is cut by `select` into short link blocks that
     // it drops; the cards are taken aside here, before `select` consumes the blocks.
     // A question page's answers are its cards, and the question sits beside their container:
     // the element declared as the question holds both, so its prose joins them.
-    let listing = cards(dom, &judged).map(|root| {
-        let end = dom.items[root].end as usize;
-        let question = meta
-            .declares_thread
-            .then(|| enclosing_question(dom, root))
-            .flatten()
-            .map_or((root, end), |q| (q, dom.items[q].end as usize));
-        judged
-            .iter()
-            .filter(|b| !b.boiler && b.owner >= question.0 && b.owner < question.1)
-            .filter(|b| b.owner >= root && b.owner < end || b.link_chars * 2 <= b.chars)
-            .cloned()
-            .collect::<Vec<Block>>()
-    });
-    let (mut picked, mut choice) = select(dom, &hints, &judged, headline, declared);
-    let mut chars: usize = picked.iter().map(|b| b.chars).sum();
+    let listing = cards(dom, &judged)
+        .filter(|_| rules.on(Rule::Cards))
+        .map(|root| {
+            let end = dom.items[root].end as usize;
+            let question = meta
+                .declares_thread
+                .then(|| enclosing_question(dom, root))
+                .flatten()
+                .map_or((root, end), |q| (q, dom.items[q].end as usize));
+            let list = judged
+                .iter()
+                .filter(|b| !b.is_boiler() && b.owner >= question.0 && b.owner < question.1)
+                .filter(|b| b.owner >= root && b.owner < end || b.link_chars * 2 <= b.chars)
+                .cloned()
+                .collect::<Vec<Block>>();
+            (root, list)
+        });
+    let mut pick = select(&page, &judged, declared);
+    let mut chars: usize = pick.blocks.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
-    let plain_blocks = (chars * 4 < page_prose).then(|| {
-        let furniture = |idx| never[idx] || shop(idx) || is_site_furniture(dom, idx);
-        blocks(dom, ov, &furniture, &|_| false)
-    });
+    let plain_blocks = (rules.on(Rule::PlainFallback)
+        && LIMITS.plain_below.below(chars, page_prose))
+    .then(|| blocks(dom, ov, &|i| page.furniture(i), &|_| None));
     let mut source = &judged;
     if let Some(plain_blocks) = &plain_blocks {
-        let (plain, plain_choice) = select(dom, &hints, plain_blocks, headline, None);
-        let plain_chars = plain.iter().map(|b| b.chars).sum::<usize>();
+        let plain = select(&page, plain_blocks, None);
+        let plain_chars = plain.blocks.iter().map(|b| b.chars).sum::<usize>();
         if plain_chars > chars {
-            picked = plain;
+            pick = plain;
             chars = plain_chars;
-            choice = plain_choice;
             source = plain_blocks;
         }
     }
-    let listed = listing.filter(|list| {
+    let listed = listing.filter(|(_, list)| {
         prefer_listing(
-            &picked,
+            &pick.blocks,
             chars,
             list,
             page_prose,
@@ -842,30 +1218,238 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta) -> Body {
     });
     // The sections of a page that is no article, thread or product are its body together; the
     // cards are weighed against the section picked alone, which the joined ones outweigh.
-    if !declares_article && !meta.declares_thread && !meta.declares_product {
-        let wide = widen(dom, source, choice.best, choice.top);
-        if wide != choice.best {
+    if rules.on(Rule::WidenSections)
+        && !declares_article
+        && !meta.declares_thread
+        && !meta.declares_product
+    {
+        let wide = widen(dom, source, pick.choice.best, pick.choice.top);
+        if wide != pick.choice.best {
             let choice = Choice {
                 best: wide,
                 card_text: true,
-                ..choice
+                ..pick.choice
             };
-            picked = gather(dom, source, choice, headline);
+            let (blocks, dropped) = gather(&page, source, choice);
+            pick = Pick {
+                blocks,
+                dropped,
+                choice,
+            };
         }
     }
-    if let Some(mut list) = listed {
-        // The body picked beside the cards is the listing's introduction (a category's
-        // description, a buying guide), which belongs with them. A thread's posts are cards
-        // too, and carry the same poster furniture.
-        trim_post_furniture(&mut list);
-        return Body {
-            blocks: merge(picked, list),
-            by_rule: false,
-        };
+    let mut sibling_starts = Vec::new();
+    if rules.on(Rule::SiblingParts) {
+        let extra = sibling_parts(&page, source, pick.choice);
+        sibling_starts.extend(extra.iter().map(|b| b.start));
+        if !extra.is_empty() {
+            pick.blocks = merge(std::mem::take(&mut pick.blocks), extra);
+        }
     }
+    let mut list_dropped = Vec::new();
+    let (out, cards_root) = match listed {
+        Some((root, mut list)) => {
+            // The body picked beside the cards is the listing's introduction (a category's
+            // description, a buying guide), which belongs with them. A thread's posts are cards
+            // too, and carry the same poster furniture.
+            trim_post_furniture(&mut list, rules, &mut list_dropped);
+            (merge(pick.blocks.clone(), list), Some(root))
+        }
+        None => (pick.blocks.clone(), None),
+    };
+    let explanation = explain.then(|| {
+        explain_pick(
+            &page,
+            &first,
+            &out,
+            &pick,
+            &list_dropped,
+            &sibling_starts,
+            cards_root,
+        )
+    });
     Body {
-        blocks: picked,
+        blocks: out,
         by_rule: false,
+        explanation,
+    }
+}
+
+/// How many siblings on each side of the body are looked at for its lead or its rest.
+const SIBLING_REACH: usize = 3;
+
+/// The body's parts in sibling elements beside the chosen one, which the scoring leaves out
+/// when the body's container is classed as content and its neighbour is not: the lead in a
+/// standfirst or an intro element before it (between the headline and the body, in their
+/// common container, wholly sentences), and the
+/// rest of a body that an advert or a widget splits in two (an element of the same tag and
+/// class after it). Furniture between them (a byline, the advert) is stepped over.
+fn sibling_parts(page: &Page, all: &[Block], choice: Choice) -> Vec<Block> {
+    let dom = page.dom;
+    let best = choice.best;
+    let parent = dom.items[best].parent;
+    let Some(h) = page.headline else {
+        return Vec::new();
+    };
+    if parent == u32::MAX || best == 0 {
+        return Vec::new();
+    }
+    let p = parent as usize;
+    let mut kids = Vec::new();
+    let mut idx = p + 1;
+    while idx < dom.items[p].end as usize {
+        if !dom.items[idx].tag().is_empty() {
+            kids.push(idx);
+        }
+        idx = (dom.items[idx].end as usize).max(idx + 1);
+    }
+    let Some(at) = kids.iter().position(|&k| k == best) else {
+        return Vec::new();
+    };
+    let h_end = dom.items[h].end as usize;
+    let blocks_in = |k: usize| -> Vec<Block> {
+        let end = dom.items[k].end as usize;
+        all.iter()
+            .filter(|b| !b.is_boiler() && b.owner >= k && b.owner < end)
+            .cloned()
+            .collect()
+    };
+    let first_class = |k: usize| {
+        dom.items[k]
+            .attr("class")
+            .and_then(|c| c.split_ascii_whitespace().next())
+    };
+    let mut out = Vec::new();
+    // A lead is looked for only where the story's own container holds the headline, the lead
+    // and the body side by side: elsewhere the text before the body is a dek or a teaser.
+    let headline_beside = dom.items[h].parent == parent;
+    for &k in kids[..at]
+        .iter()
+        .rev()
+        .take(SIBLING_REACH)
+        .filter(|_| headline_beside)
+    {
+        if k < h_end {
+            break;
+        }
+        let bs = blocks_in(k);
+        if bs.is_empty() {
+            continue;
+        }
+        if !bs.iter().all(Block::is_sentences) {
+            break;
+        }
+        out.extend(bs);
+    }
+    for &k in kids[at + 1..].iter().take(SIBLING_REACH) {
+        let bs = blocks_in(k);
+        if bs.is_empty() {
+            continue;
+        }
+        let same = dom.items[k].tag() == dom.items[best].tag()
+            && first_class(k).is_some()
+            && first_class(k) == first_class(best);
+        if !same || !bs.iter().all(|b| b.is_sentences() || b.is_prose()) {
+            break;
+        }
+        out.extend(
+            bs.into_iter()
+                .filter(|b| !LIMITS.body_links.above(b.link_chars, b.chars)),
+        );
+    }
+    out
+}
+
+/// Says of every block of the unjudged cut whether it is in the body and why.
+fn explain_pick(
+    page: &Page,
+    first: &[Block],
+    out: &[Block],
+    pick: &Pick,
+    list_dropped: &[(usize, Rule)],
+    sibling_starts: &[usize],
+    cards_root: Option<usize>,
+) -> Explanation {
+    let dom = page.dom;
+    let kept: HashSet<usize> = out.iter().map(|b| b.start).collect();
+    let in_pick: HashSet<usize> = pick.blocks.iter().map(|b| b.start).collect();
+    let dropped: HashMap<usize, Rule> = pick
+        .dropped
+        .iter()
+        .chain(list_dropped)
+        .map(|&(s, r)| (s, r))
+        .collect();
+    let (best, end) = (pick.choice.best, dom.items[pick.choice.best].end as usize);
+    // The outermost marking ancestor decides, as in the cut.
+    let marked = |owner: usize, judge: &dyn Fn(usize) -> Option<Rule>| {
+        let mut at = owner as u32;
+        let mut found = None;
+        while at != u32::MAX {
+            if let Some(r) = judge(at as usize) {
+                found = Some(r);
+            }
+            at = dom.items[at as usize].parent;
+        }
+        found
+    };
+    let blocks = first
+        .iter()
+        .map(|b| {
+            let before = page.headline.is_some_and(|h| b.start < h);
+            let boiler = marked(b.owner, &|i| page.boiler(i));
+            let hidden = marked(b.owner, &|i| page.dropped(i));
+            let judged = Block {
+                boiler,
+                ..b.clone()
+            };
+            let inside = b.owner >= best && b.owner < end;
+            let why = if kept.contains(&b.start) {
+                if sibling_starts.contains(&b.start) {
+                    Rule::SiblingParts.name()
+                } else if !in_pick.contains(&b.start) {
+                    Rule::Cards.name()
+                } else if boiler.is_none()
+                    && looks_boiler(dom, b.owner, &page.hints, false, page.rules).is_some()
+                {
+                    Rule::ProseGuard.name()
+                } else {
+                    "body"
+                }
+            } else if let Some(r) = hidden.or(boiler) {
+                r.name()
+            } else if let Some(r) = dropped.get(&b.start) {
+                r.name()
+            } else if page
+                .headline
+                .is_some_and(|h| b.start >= h && b.start < dom.items[h].end as usize)
+            {
+                Rule::Headline.name()
+            } else if !inside {
+                "outside-body"
+            } else if before
+                || page
+                    .headline
+                    .is_some_and(|h| b.start < dom.items[h].end as usize)
+            {
+                Rule::Headline.name()
+            } else if links_of(b, pick.choice.card_text) * 2 > b.chars {
+                "link-dense"
+            } else {
+                "outside-body"
+            };
+            Verdict {
+                text: b.text.clone(),
+                score: value(&judged, before),
+                kept: kept.contains(&b.start),
+                why,
+                element: describe(dom, b.owner),
+            }
+        })
+        .collect();
+    Explanation {
+        chosen: Some((describe(dom, best), pick.choice.score)),
+        cards: cards_root.map(|r| describe(dom, r)),
+        blocks,
     }
 }
 
@@ -886,7 +1470,9 @@ fn sole_landmark(
     match (found.next(), found.next()) {
         // On a page without prose, an empty landmark counts too: a script shell's empty
         // `<main id="app">` leaves the page its menus only, which are no body.
-        (Some(m), None) if prose[m] * 10 >= page_prose * 4 => Some((m, dom.items[m].end as usize)),
+        (Some(m), None) if LIMITS.landmark_share.reached(prose[m], page_prose) => {
+            Some((m, dom.items[m].end as usize))
+        }
         _ => None,
     }
 }
@@ -909,15 +1495,13 @@ fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
     all
 }
 
-/// How much a comment section may take off the score of the element holding it, as a share of
-/// that element's own score.
-const COMMENTS_WEIGHT: f64 = 0.5;
-
 /// Where the body was found.
 #[derive(Clone, Copy)]
 struct Choice {
     /// The element whose blocks are the body.
     best: usize,
+    /// Its score.
+    score: f64,
     /// The element the search was kept within (the document, or the declared article body).
     top: usize,
     /// The body is a list of links, whose link blocks are its text.
@@ -925,6 +1509,14 @@ struct Choice {
     /// The body is a page's sections, where a card made one link (a service's offers, each a
     /// title and a line of description) is text, not a link.
     card_text: bool,
+}
+
+/// The blocks picked as the body, where they were found, and which blocks inside the chosen
+/// element a rule dropped (by block start).
+struct Pick {
+    blocks: Vec<Block>,
+    dropped: Vec<(usize, Rule)>,
+    choice: Choice,
 }
 
 /// Characters of a block's links, less those of a card made one link where that is text.
@@ -936,42 +1528,37 @@ fn links_of(b: &Block, card_text: bool) -> usize {
     }
 }
 
-/// The best-scoring element's blocks, minus boilerplate, link lists and the headline.
-fn select(
-    dom: &Dom,
-    hints: &[u8],
-    all: &[Block],
-    headline: Option<usize>,
-    within: Option<usize>,
-) -> (Vec<Block>, Choice) {
+/// The scoring core: each element sums the values of the blocks inside it, weighted by its
+/// semantic hints; the best-scoring element's blocks, minus boilerplate, link lists and the
+/// headline, are the body.
+fn select(page: &Page, all: &[Block], within: Option<usize>) -> Pick {
+    let (dom, hints) = (page.dom, &page.hints);
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
     // A comment section's weight against its container is capped: a post with many comments
     // under it is still the post, and the thread's length says nothing about the layout.
     let mut comments = vec![0f64; n];
     let mut in_comments = vec![false; n];
-    for idx in 1..n {
-        let p = dom.items[idx].parent;
-        in_comments[idx] = hints[idx] & C_COMMENTS != 0 || p != u32::MAX && in_comments[p as usize];
+    if page.on(Rule::CommentSections) {
+        for idx in 1..n {
+            let p = dom.items[idx].parent;
+            in_comments[idx] =
+                hints[idx] & C_COMMENTS != 0 || p != u32::MAX && in_comments[p as usize];
+        }
     }
     for b in all {
-        let before = headline.is_some_and(|h| b.start < h);
-        if b.boiler && in_comments[b.owner] {
+        let before = page.headline.is_some_and(|h| b.start < h);
+        if b.is_boiler() && in_comments[b.owner] {
             comments[b.owner] += value(b, before);
         } else {
             sums[b.owner] += value(b, before);
         }
     }
-    for idx in (1..n).rev() {
-        let p = dom.items[idx].parent;
-        if p != u32::MAX {
-            sums[p as usize] += sums[idx];
-            comments[p as usize] += comments[idx];
-        }
-    }
+    roll_up(dom, &mut sums);
+    roll_up(dom, &mut comments);
     for idx in 0..n {
         if sums[idx] > 0.0 {
-            sums[idx] += comments[idx].max(-COMMENTS_WEIGHT * sums[idx]);
+            sums[idx] += comments[idx].max(-LIMITS.comments_weight * sums[idx]);
         } else {
             sums[idx] += comments[idx];
         }
@@ -983,7 +1570,12 @@ fn select(
         if item.tag().is_empty() || sums[idx] <= 0.0 {
             continue;
         }
-        let score = sums[idx] * (1.0 + hint_bonus(dom, idx, hints));
+        let bonus = if page.on(Rule::SemanticBonus) {
+            hint_bonus(dom, idx, hints)
+        } else {
+            0.0
+        };
+        let score = sums[idx] * (1.0 + bonus);
         if score >= best_score {
             best_score = score;
             best = idx;
@@ -996,36 +1588,53 @@ fn select(
         .fold((0, 0), |(c, l), b| (c + b.chars, l + b.link_chars));
     let choice = Choice {
         best,
+        score: best_score,
         top: lo,
         link_page: links * 2 > chars,
         card_text: false,
     };
-    (gather(dom, all, choice, headline), choice)
+    let (blocks, dropped) = gather(page, all, choice);
+    Pick {
+        blocks,
+        dropped,
+        choice,
+    }
 }
 
 /// The blocks of the chosen element: a list-of-links page keeps its links, prose drops the
 /// link blocks inside it (judged on the best-scoring element alone, since the sections a body
-/// is widened to bring the page's menus).
-fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> Vec<Block> {
+/// is widened to bring the page's menus). Then the rules that trim a body's ends and
+/// furniture; what they drop is returned beside the body.
+fn gather(page: &Page, all: &[Block], choice: Choice) -> (Vec<Block>, Vec<(usize, Rule)>) {
+    let dom = page.dom;
     let (best, end) = (choice.best, dom.items[choice.best].end as usize);
     let mut picked: Vec<Block> = all
         .iter()
         .filter(|b| b.owner >= best && b.owner < end)
-        .filter(|b| !b.boiler && (choice.link_page || links_of(b, choice.card_text) * 2 <= b.chars))
+        .filter(|b| {
+            !b.is_boiler()
+                && (choice.link_page
+                    || !LIMITS
+                        .body_links
+                        .above(links_of(b, choice.card_text), b.chars))
+        })
         .cloned()
         .collect();
-    if let Some(h) = headline
+    if let Some(h) = page.headline
         && h >= best
         && h < end
     {
         let h_end = dom.items[h].end as usize;
         picked.retain(|b| b.start >= h_end);
     }
-    cut_tail(&mut picked);
-    drop_repeated_runs(&mut picked);
-    trim_furniture(&mut picked);
-    trim_post_furniture(&mut picked);
-    picked
+    let mut dropped = Vec::new();
+    cut_tail(&mut picked, page.rules, &mut dropped);
+    if page.on(Rule::RepeatedRuns) {
+        drop_repeated_runs(&mut picked, &mut dropped);
+    }
+    trim_furniture(&mut picked, page.rules, &mut dropped);
+    trim_post_furniture(&mut picked, page.rules, &mut dropped);
+    (picked, dropped)
 }
 
 /// A page that is neither an article, a thread nor a product (a company's landing page, a
@@ -1035,20 +1644,14 @@ fn gather(dom: &Dom, all: &[Block], choice: Choice, headline: Option<usize>) -> 
 /// body is the nearest ancestor that holds that half. The text of cards made one link counts
 /// as prose here: on such a page a grid of linked offers is a section too.
 fn widen(dom: &Dom, all: &[Block], best: usize, top: usize) -> usize {
-    let n = dom.items.len();
-    let mut prose = vec![0usize; n];
+    let mut prose = vec![0usize; dom.items.len()];
     for b in all
         .iter()
-        .filter(|b| !b.boiler && b.chars >= 80 && links_of(b, true) * 4 < b.chars)
+        .filter(|b| !b.is_boiler() && b.is_prose_with(links_of(b, true)))
     {
         prose[b.owner] += b.chars;
     }
-    for idx in (1..n).rev() {
-        let p = dom.items[idx].parent;
-        if p != u32::MAX {
-            prose[p as usize] += prose[idx];
-        }
-    }
+    roll_up(dom, &mut prose);
     let total = prose[top];
     let mut best = best;
     while prose[best] * 2 < total && best > top {
@@ -1101,11 +1704,13 @@ static BARE_NUMBER: LazyLock<Regex> =
 /// One or two such lines say nothing (an article may have a "Location" heading), nor do the
 /// labels a list of people or events shares with posters ("Location:", "Age:"): at least three
 /// lines, one of them a poster's own (a count, a standing, a button).
-fn trim_post_furniture(blocks: &mut Vec<Block>) {
-    const SHORT: usize = 64;
+fn trim_post_furniture(blocks: &mut Vec<Block>, rules: Rules, dropped: &mut Vec<(usize, Rule)>) {
+    if !rules.on(Rule::PostLabels) {
+        return;
+    }
     let label: Vec<bool> = blocks
         .iter()
-        .map(|b| b.chars <= SHORT && POST_LABEL.is_match(b.text.trim()))
+        .map(|b| b.chars <= LIMITS.post_label_chars && POST_LABEL.is_match(b.text.trim()))
         .collect();
     let kinds: HashSet<String> = blocks
         .iter()
@@ -1142,8 +1747,11 @@ fn trim_post_furniture(blocks: &mut Vec<Block>) {
         }
     }
     let mut i = 0;
-    blocks.retain(|_| {
+    blocks.retain(|b| {
         i += 1;
+        if drop[i - 1] {
+            dropped.push((b.start, Rule::PostLabels));
+        }
         !drop[i - 1]
     });
 }
@@ -1153,19 +1761,28 @@ static DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable_regex())
 });
 
+/// A byline without a date ("By Ann Porter, Staff Writer"): furniture above the first
+/// paragraph, like a dateline.
+static BYLINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?i:by)\s+\p{Lu}").unwrap_or_else(|_| unreachable_regex()));
+
 /// Drops the furniture that sits inside article containers: dateline and byline lines above
 /// the first real paragraph, bare "Advertisement" labels, the names of a page's own
 /// tools (the table of contents whose links are gone, "Edit this page", the feedback
 /// question, the "Close" and "Reveal answer" labels of panels whose buttons are not buttons),
 /// and the labels a shop or a listing puts on its buttons and widgets ("Add to cart", "In
 /// stock", "Sort by", "Loading"), which a button-less theme renders as text.
-fn trim_furniture(blocks: &mut Vec<Block>) {
-    let first_prose = blocks.iter().position(|b| b.chars >= 100).unwrap_or(0);
+fn trim_furniture(blocks: &mut Vec<Block>, rules: Rules, dropped: &mut Vec<(usize, Rule)>) {
+    let first_prose = blocks
+        .iter()
+        .position(|b| b.chars >= LIMITS.lead_prose_chars)
+        .unwrap_or(0);
     let mut i = 0;
     blocks.retain(|b| {
         let lead = i < first_prose;
         i += 1;
-        let label = b.chars <= 30
+        let label = rules.on(Rule::FurnitureLabels)
+            && b.chars <= LIMITS.label_chars
             && matches!(
                 b.text
                     .trim()
@@ -1218,11 +1835,18 @@ fn trim_furniture(blocks: &mut Vec<Block>) {
                     | "load more"
                     | "sponsored"
             );
-        !(label
-            || lead
-                && b.chars < 150
-                && !matches!(b.kind, Kind::Heading(_))
-                && DATE_LINE.is_match(&b.text))
+        let dateline = rules.on(Rule::Datelines)
+            && lead
+            && b.chars < LIMITS.dateline_chars
+            && !matches!(b.kind, Kind::Heading(_))
+            && (DATE_LINE.is_match(&b.text)
+                || b.chars < LIMITS.label_chars * 2 && BYLINE.is_match(b.text.trim()));
+        if label {
+            dropped.push((b.start, Rule::FurnitureLabels));
+        } else if dateline {
+            dropped.push((b.start, Rule::Datelines));
+        }
+        !(label || dateline)
     });
 }
 
@@ -1248,14 +1872,29 @@ static TEASERS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Ends the body at a closing section's heading ("Related", "Comments", "You may also
 /// like") found in the later part of the text: what follows it is not the article.
-fn cut_tail(blocks: &mut Vec<Block>) {
+fn cut_tail(blocks: &mut Vec<Block>, rules: Rules, dropped: &mut Vec<(usize, Rule)>) {
     let total: usize = blocks.iter().map(|b| b.chars).sum();
     let mut seen = 0;
     for (i, b) in blocks.iter().enumerate() {
         let closing = |t: &str| {
-            seen * 2 > total && TAIL.is_match(t) || seen * 5 > total && TEASERS.is_match(t)
+            if rules.on(Rule::TailHeadings)
+                && LIMITS.tail_after.above(seen, total)
+                && TAIL.is_match(t)
+            {
+                Some(Rule::TailHeadings)
+            } else if rules.on(Rule::TeaserHeadings)
+                && LIMITS.teaser_after.above(seen, total)
+                && TEASERS.is_match(t)
+            {
+                Some(Rule::TeaserHeadings)
+            } else {
+                None
+            }
         };
-        if b.chars < 60 && closing(b.text.trim()) {
+        if b.chars < LIMITS.closing_heading_chars
+            && let Some(rule) = closing(b.text.trim())
+        {
+            dropped.extend(blocks[i..].iter().map(|b| (b.start, rule)));
             blocks.truncate(i);
             return;
         }
@@ -1266,11 +1905,8 @@ fn cut_tail(blocks: &mut Vec<Block>) {
 /// Drops runs of blocks that repeat earlier ones word for word: a page that lays its article
 /// out twice (a desktop and a mobile copy, a print version) would otherwise give it twice.
 /// One repeated paragraph is left alone (a pull quote, a refrain, a quoted post); a run
-/// needs this many long repeats in a row.
-const REPEAT_RUN: usize = 3;
-
-fn drop_repeated_runs(blocks: &mut Vec<Block>) {
-    const LONG: usize = 80;
+/// needs [`LIMITS`]`.repeat_run` long repeats in a row.
+fn drop_repeated_runs(blocks: &mut Vec<Block>, dropped: &mut Vec<(usize, Rule)>) {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut repeat = vec![false; blocks.len()];
     for (i, b) in blocks.iter().enumerate() {
@@ -1287,21 +1923,24 @@ fn drop_repeated_runs(blocks: &mut Vec<Block>) {
         let start = i;
         let mut long = 0;
         while i < blocks.len() && repeat[i] {
-            long += usize::from(blocks[i].chars >= LONG);
+            long += usize::from(blocks[i].chars >= LIMITS.repeat_long);
             i += 1;
         }
-        if long >= REPEAT_RUN {
+        if long >= LIMITS.repeat_run {
             drop[start..i].iter_mut().for_each(|d| *d = true);
         }
     }
     if drop.contains(&true) {
         let mut k = drop.into_iter();
-        blocks.retain(|_| !k.next().unwrap_or(false));
+        blocks.retain(|b| {
+            let d = k.next().unwrap_or(false);
+            if d {
+                dropped.push((b.start, Rule::RepeatedRuns));
+            }
+            !d
+        });
     }
 }
-
-/// Cards of a listing: at least this many siblings of one kind.
-const MIN_CARDS: usize = 4;
 
 /// The container of the page's largest run of repeated sibling elements (same tag and first
 /// class) that carry text: the cards of a listing, a product grid, a table's rows. Link lists
@@ -1309,17 +1948,11 @@ const MIN_CARDS: usize = 4;
 /// is measured without its largest member, so that the page's layout columns (an article
 /// beside a sidebar and a footer) do not pass for cards.
 fn cards(dom: &Dom, blocks: &[Block]) -> Option<usize> {
-    let n = dom.items.len();
-    let mut chars = vec![0usize; n];
-    for b in blocks.iter().filter(|b| !b.boiler) {
+    let mut chars = vec![0usize; dom.items.len()];
+    for b in blocks.iter().filter(|b| !b.is_boiler()) {
         chars[b.owner] += b.chars;
     }
-    for idx in (1..n).rev() {
-        let p = dom.items[idx].parent;
-        if p != u32::MAX {
-            chars[p as usize] += chars[idx];
-        }
-    }
+    roll_up(dom, &mut chars);
     // (parent, tag, first class) -> (siblings, their characters, the largest sibling's)
     let mut groups: HashMap<(u32, &str, &str), (usize, usize, usize)> = HashMap::new();
     for (idx, item) in dom.items.iter().enumerate() {
@@ -1338,7 +1971,9 @@ fn cards(dom: &Dom, blocks: &[Block]) -> Option<usize> {
     }
     groups
         .into_iter()
-        .filter(|(_, (count, total, _))| *count >= MIN_CARDS && *total >= 25 * *count)
+        .filter(|(_, (count, total, _))| {
+            *count >= LIMITS.min_cards && *total >= LIMITS.card_chars * *count
+        })
         // The key after the score makes ties independent of the map's order.
         .max_by_key(|&(key, (_, total, largest))| (total - largest, std::cmp::Reverse(key)))
         .map(|((parent, _, _), _)| parent as usize)
@@ -1348,7 +1983,7 @@ fn cards(dom: &Dom, blocks: &[Block]) -> Option<usize> {
 fn prose_chars(blocks: &[Block]) -> usize {
     blocks
         .iter()
-        .filter(|b| b.chars >= 80 && b.link_chars * 4 < b.chars)
+        .filter(|b| b.is_prose())
         .map(|b| b.chars)
         .sum()
 }

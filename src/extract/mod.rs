@@ -11,6 +11,7 @@ pub mod charset;
 mod content;
 mod dom;
 mod metadata;
+pub mod rules;
 
 use std::io::Read;
 
@@ -19,7 +20,8 @@ use url::Url;
 
 use crate::bounds::{self, Budget, EXTRACT_BUDGET, OutOfTime};
 use crate::config::SiteRule;
-use content::{Kind, Overrides};
+use content::{Explanation, Kind, Overrides};
+pub use rules::{Rule, Rules};
 
 /// Pages larger than this (after decompression) are cut: the fetch stage's page cap.
 pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
@@ -92,6 +94,71 @@ pub fn extract(
     extract_within(html, charset, page_url, rules, &Budget::new(EXTRACT_BUDGET))
 }
 
+/// [`extract`] with some of the extraction [`Rules`] switched off: for measuring what each
+/// rule is worth (the extraction bench's `--without RULE`).
+pub fn extract_with_rules(html: &[u8], page_url: Option<&Url>, rules: Rules) -> Article {
+    let budget = Budget::new(EXTRACT_BUDGET);
+    match try_extract(html, None, page_url, &[], &budget, rules, false) {
+        Ok((article, _)) => article,
+        Err(e) => Article {
+            not_article: Some(format!("the page could not be read in time: {e}")),
+            ..Article::default()
+        },
+    }
+}
+
+/// Says how the body of a page was found: for each block of the page, its score, whether it
+/// is in the body, and the rule (or the step of the scoring core) that kept or dropped it,
+/// after the element chosen as the body. What `feedwatch extract --explain` prints.
+pub fn explain(html: &[u8], page_url: Option<&Url>, rules: Rules) -> String {
+    let budget = Budget::new(EXTRACT_BUDGET);
+    match try_extract(html, None, page_url, &[], &budget, rules, true) {
+        Ok((article, Some(x))) => render_explanation(&article, &x),
+        Ok((_, None)) => String::from("no explanation\n"),
+        Err(e) => format!("the page could not be read in time: {e}\n"),
+    }
+}
+
+/// The explanation as lines: the chosen element, then one line per block.
+fn render_explanation(article: &Article, x: &Explanation) -> String {
+    let mut out = String::new();
+    match &x.chosen {
+        Some((element, score)) => {
+            out.push_str(&format!("body: {element} (score {score:.1})\n"));
+        }
+        None => out.push_str("body: the site rule's content\n"),
+    }
+    if let Some(cards) = &x.cards {
+        out.push_str(&format!("cards joined: {cards}\n"));
+    }
+    if let Some(reason) = &article.not_article {
+        out.push_str(&format!("not an article: {reason}\n"));
+    }
+    out.push_str(&format!(
+        "{:>9}  {:<4}  {:<18}  {:<28}  text\n",
+        "score", "", "rule", "element"
+    ));
+    for v in &x.blocks {
+        let text: String = v.text.chars().take(70).collect();
+        let more = if v.text.chars().nth(70).is_some() {
+            "…"
+        } else {
+            ""
+        };
+        let element: String = v.element.chars().take(28).collect();
+        out.push_str(&format!(
+            "{:>9.1}  {:<4}  {:<18}  {:<28}  {}{}\n",
+            v.score,
+            if v.kept { "keep" } else { "drop" },
+            v.why,
+            element,
+            text.replace('\n', " "),
+            more
+        ));
+    }
+    out
+}
+
 /// [`extract`] with a time budget of the caller's.
 pub fn extract_within(
     html: &[u8],
@@ -100,8 +167,8 @@ pub fn extract_within(
     rules: &[SiteRule],
     budget: &Budget,
 ) -> Article {
-    match try_extract(html, charset, page_url, rules, budget) {
-        Ok(article) => article,
+    match try_extract(html, charset, page_url, rules, budget, Rules::ALL, false) {
+        Ok((article, _)) => article,
         Err(e) => Article {
             not_article: Some(format!("the page could not be read in time: {e}")),
             ..Article::default()
@@ -115,18 +182,25 @@ fn try_extract(
     page_url: Option<&Url>,
     rules: &[SiteRule],
     budget: &Budget,
-) -> Result<Article, OutOfTime> {
+    switches: Rules,
+    explain: bool,
+) -> Result<(Article, Option<Explanation>), OutOfTime> {
     let html = &html[..html.len().min(MAX_PAGE_BYTES)];
     let tld = page_url
         .and_then(Url::host_str)
         .and_then(|h| h.rsplit('.').next());
     let source = charset::decode(html, charset, tld);
+    let source = if switches.on(Rule::UnclosedTitle) {
+        close_runaway_title(&source)
+    } else {
+        std::borrow::Cow::Borrowed(source.as_str())
+    };
     let doc = bounds::html::parse_document(&source, budget)?;
     let dom = dom::Dom::new(&doc);
     let meta = metadata::read(&dom, page_url);
     let overrides = site_overrides(&doc, page_url, rules);
     budget.check()?;
-    let body = content::find(&dom, &overrides, &meta);
+    let mut body = content::find(&dom, &overrides, &meta, switches, explain);
     budget.check()?;
 
     let title_key = meta
@@ -134,6 +208,15 @@ fn try_extract(
         .as_deref()
         .map(metadata::fold)
         .unwrap_or_default();
+    let mut explanation = body.explanation.take();
+    if let Some(x) = &mut explanation {
+        for v in x.blocks.iter_mut().filter(|v| v.kept) {
+            if !title_key.is_empty() && metadata::folds_to(&v.text, &title_key) {
+                v.kept = false;
+                v.why = "title";
+            }
+        }
+    }
     let mut paras: Vec<(Kind, String)> = body
         .blocks
         .into_iter()
@@ -144,7 +227,7 @@ fn try_extract(
     // A page rendered by script may carry its content for crawlers inside `<noscript>`
     // (forum software does this); the parser keeps that as raw text, so parse it on its own.
     let body_chars: usize = paras.iter().map(|(_, t)| t.len()).sum();
-    if body_chars < 200 {
+    if switches.on(Rule::NoscriptFallback) && body_chars < 200 {
         let fallback: String = dom
             .items
             .iter()
@@ -162,7 +245,13 @@ fn try_extract(
             let inner = bounds::html::parse_document(&fallback, budget)?;
             let inner_dom = dom::Dom::new(&inner);
             let inner_meta = metadata::read(&inner_dom, page_url);
-            let found = content::find(&inner_dom, &Overrides::default(), &inner_meta);
+            let found = content::find(
+                &inner_dom,
+                &Overrides::default(),
+                &inner_meta,
+                switches,
+                false,
+            );
             let inner_paras: Vec<(Kind, String)> = found
                 .blocks
                 .into_iter()
@@ -171,6 +260,7 @@ fn try_extract(
                 .collect();
             if inner_paras.iter().map(|(_, t)| t.len()).sum::<usize>() > body_chars {
                 paras = inner_paras;
+                mark_replaced(&mut explanation, Rule::NoscriptFallback);
             }
         }
     }
@@ -178,10 +268,12 @@ fn try_extract(
     // Structured data as a candidate: when the page's own articleBody holds clearly more than
     // the DOM gave (a body rendered by script, or cut into teaser blocks), it wins.
     if !body.by_rule
+        && switches.on(Rule::StructuredBody)
         && let Some(ld) = &meta.ld_body
     {
         let dom_chars: usize = paras.iter().map(|(_, t)| t.len()).sum();
-        if ld.len() > dom_chars * 2 + 200 {
+        if ld.len() > dom_chars * 2 + rules::LIMITS.structured_margin {
+            mark_replaced(&mut explanation, Rule::StructuredBody);
             paras = ld
                 .lines()
                 .map(str::trim)
@@ -198,7 +290,7 @@ fn try_extract(
         .join("\n\n");
     let html = ammonia::clean(&render(&paras));
     let not_article = classify(&dom, &meta, &text);
-    Ok(Article {
+    let article = Article {
         title: meta.title,
         byline: meta.byline,
         published: meta.published,
@@ -209,7 +301,75 @@ fn try_extract(
         text,
         html,
         not_article,
-    })
+    };
+    Ok((article, explanation))
+}
+
+/// Where `pat` (ASCII, lowercase) first occurs in `hay` from `from` on, ignoring ASCII case.
+fn find_ascii(hay: &[u8], pat: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(pat.len())
+        .position(|w| w.eq_ignore_ascii_case(pat))
+        .map(|i| i + from)
+}
+
+/// A page whose `<title>` is never closed before its body (a 2000s template that forgot
+/// `</title>`, often with a script after it) is read by an HTML parser as one long title: the
+/// whole page becomes the title's text and no body is left. Old browsers ended such a title at
+/// the next tag; so does this, by putting the missing `</title>` before the first `<` after
+/// it. A title closed in the head (even one holding a script's text) is left alone. Linear:
+/// three scans of the head at most.
+fn close_runaway_title(source: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let bytes = source.as_bytes();
+    let Some(open) = find_ascii(bytes, b"<title", 0) else {
+        return Cow::Borrowed(source);
+    };
+    // Only the document's own title, in its head: an SVG's `<title>` sits in the body.
+    if find_ascii(&bytes[..open], b"<body", 0).is_some() {
+        return Cow::Borrowed(source);
+    }
+    let Some(text_at) = bytes[open..]
+        .iter()
+        .position(|&b| b == b'>')
+        .map(|i| open + i + 1)
+    else {
+        return Cow::Borrowed(source);
+    };
+    let body =
+        find_ascii(bytes, b"<body", text_at).or_else(|| find_ascii(bytes, b"</head", text_at));
+    let close = find_ascii(bytes, b"</title", text_at);
+    let runaway = match (close, body) {
+        (None, _) => true,
+        (Some(c), Some(b)) => b < c,
+        (Some(_), None) => false,
+    };
+    if !runaway {
+        return Cow::Borrowed(source);
+    }
+    let end = bytes[text_at..]
+        .iter()
+        .position(|&b| b == b'<')
+        .map_or(bytes.len(), |i| text_at + i);
+    let mut fixed = String::with_capacity(source.len() + 8);
+    fixed.push_str(&source[..end]);
+    fixed.push_str("</title>");
+    fixed.push_str(&source[end..]);
+    Cow::Owned(fixed)
+}
+
+/// In the explanation, the page's blocks gave way to another source of the text.
+fn mark_replaced(explanation: &mut Option<Explanation>, rule: Rule) {
+    if let Some(x) = explanation {
+        for v in &mut x.blocks {
+            v.kept = false;
+            v.why = rule.name();
+        }
+        x.chosen = x
+            .chosen
+            .take()
+            .map(|(e, s)| (format!("{e}, replaced by {}", rule.name()), s));
+    }
 }
 
 /// Resolves the site rules that apply to `page_url`'s host (the host itself or a subdomain).

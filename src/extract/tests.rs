@@ -950,3 +950,143 @@ fn every_page_of_the_fixtures_is_left_as_it_is() {
     );
     assert!(pages >= 30, "{pages} pages");
 }
+
+/// `--explain` names the element chosen as the body, keeps each paragraph by the scoring core
+/// and says which rule dropped each piece of furniture.
+#[test]
+fn the_explanation_names_the_body_and_the_rule_behind_every_cut() {
+    let html = include_bytes!("../../tests/fixtures/tome-iraq-troops.html");
+    let x = explain(html, None, Rules::ALL);
+    let lines: Vec<&str> = x.lines().collect();
+    assert!(
+        lines[0].starts_with("body: div.entry-content (score "),
+        "{x}"
+    );
+    let line_of = |text: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(text))
+            .copied()
+            .unwrap_or_else(|| panic!("no line for {text:?} in\n{x}"))
+    };
+    let lead = line_of("The United States and Iraq have announced");
+    assert!(lead.contains(" keep ") && lead.contains(" body "), "{lead}");
+    let tags = line_of("Tags: Iraq United States");
+    assert!(
+        tags.contains(" drop ") && tags.contains("boilerplate-names"),
+        "{tags}"
+    );
+    let latest = line_of("Latest stories");
+    assert!(
+        latest.contains(" drop ") && latest.contains("landmarks"),
+        "{latest}"
+    );
+}
+
+/// A rule switched off no longer acts: without `furniture-labels` a bare "Advertisement" label
+/// inside the body stays, with it the label goes.
+#[test]
+fn a_rule_switched_off_no_longer_cuts() {
+    let html = format!(
+        "<html><body><article><h1>Night buses</h1><p>{P1} after a long debate in the chamber \
+         that ran late into the evening.</p><p>Advertisement</p><p>{P2}, and that fares would \
+         stay as they are for the first year.</p><p>{P3}, which had waited years.</p></article>\
+         </body></html>"
+    );
+    let on = super::extract_with_rules(html.as_bytes(), None, Rules::ALL);
+    assert!(!on.text.contains("Advertisement"), "{}", on.text);
+    let off = super::extract_with_rules(
+        html.as_bytes(),
+        None,
+        Rules::ALL.without(Rule::FurnitureLabels),
+    );
+    assert!(off.text.contains("Advertisement"), "{}", off.text);
+    assert!(off.text.contains(P2), "{}", off.text);
+}
+
+fn fixture_with(name: &str, rules: Rules) -> Article {
+    let path = format!(
+        "{}/tests/fixtures/extract/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    super::extract_with_rules(&bytes, None, rules)
+}
+
+const NIGHT_BUS: [&str; 3] = [
+    "The council voted on Tuesday to extend the night bus network",
+    "Officials said the first routes would open in the spring",
+    "Residents in the outer districts welcomed the decision",
+];
+
+/// A 2000s page whose `<title>` is never closed: a parser reads the whole page as the title,
+/// and the story came out empty; read as old browsers read it, the story is there.
+#[test]
+fn a_page_whose_title_is_never_closed_gives_its_story() {
+    let a = fixture("unclosed-title.html");
+    for p in NIGHT_BUS {
+        assert!(a.text.contains(p), "{p:?} missing from {:?}", a.text);
+    }
+    assert_eq!(a.title.as_deref(), Some("Council extends night buses"));
+    assert!(!a.text.contains("openWin"), "{}", a.text);
+    // The byline above the story, without a date, is furniture like a dateline.
+    assert!(!a.text.contains("By Ann Porter"), "{}", a.text);
+    let without = fixture_with(
+        "unclosed-title.html",
+        Rules::ALL.without(Rule::UnclosedTitle),
+    );
+    assert!(without.text.is_empty(), "{}", without.text);
+}
+
+/// Comments in plain `div`s, named nothing, signed "said..." and dated, longer together than
+/// the post: they are not the body, by their structure.
+#[test]
+fn comments_in_plain_divs_longer_than_the_post_are_left_out() {
+    for name in ["comments-plain-divs.html", "comments-schema.html"] {
+        let a = fixture(name);
+        for p in NIGHT_BUS {
+            assert!(
+                a.text.contains(p),
+                "{name}: {p:?} missing from {:?}",
+                a.text
+            );
+        }
+        assert!(!a.text.contains("About time"), "{name}: {}", a.text);
+        assert!(
+            !a.text.contains("hospital staff on board"),
+            "{name}: {}",
+            a.text
+        );
+        let without = fixture_with(name, Rules::ALL.without(Rule::CommentStructure));
+        assert!(
+            without.text.contains("About time"),
+            "{name}: {}",
+            without.text
+        );
+    }
+}
+
+/// A wire story whose lead sits in a standfirst beside the body's classed container keeps its
+/// lead; one whose body an advert splits keeps its last line.
+#[test]
+fn a_short_storys_lead_and_end_in_sibling_elements_are_kept() {
+    for (name, part) in [
+        ("wire-lead-sibling.html", NIGHT_BUS[0]),
+        (
+            "wire-split-body.html",
+            "The transport committee will publish the timetables next month.",
+        ),
+    ] {
+        let a = fixture(name);
+        assert!(a.text.contains(part), "{name}: {}", a.text);
+        assert!(a.text.contains(NIGHT_BUS[2]), "{name}: {}", a.text);
+        assert!(!a.text.contains("Advertisement"), "{name}: {}", a.text);
+        assert!(
+            !a.text.contains("By Associated Press"),
+            "{name}: {}",
+            a.text
+        );
+        let without = fixture_with(name, Rules::ALL.without(Rule::SiblingParts));
+        assert!(!without.text.contains(part), "{name}: {}", without.text);
+    }
+}
