@@ -1759,7 +1759,7 @@ fn resolve_notifier(
 }
 
 /// An email notifier's `timezone`: "local" (the system's, or the `TZ` environment variable's),
-/// "UTC", or a fixed offset such as "+01:00".
+/// "UTC", a fixed offset such as "+01:00", or a named zone such as "Europe/Berlin".
 fn mail_zone(text: &str) -> Result<crate::notify::MailZone, String> {
     use crate::notify::MailZone;
     use chrono::Offset;
@@ -1770,6 +1770,9 @@ fn mail_zone(text: &str) -> Result<crate::notify::MailZone, String> {
     if t.eq_ignore_ascii_case("utc") || t == "Z" {
         return Ok(MailZone::Fixed(chrono::Utc.fix()));
     }
+    if let Ok(named) = t.parse::<chrono_tz::Tz>() {
+        return Ok(MailZone::Named(named));
+    }
     let offset = t
         .strip_prefix("UTC")
         .unwrap_or(t)
@@ -1778,9 +1781,7 @@ fn mail_zone(text: &str) -> Result<crate::notify::MailZone, String> {
     offset.map(MailZone::Fixed).ok_or_else(|| {
         format!(
             "\"{text}\" is not a zone feedwatch reads: write \"local\" (the system's, the default), \
-             \"UTC\" or an offset such as \"+01:00\"; for a named zone with summer time, leave \
-             timezone out and set TZ for the service (systemctl edit feedwatch: \
-             Environment=TZ={text})"
+             \"UTC\", an offset such as \"+01:00\" or a zone name such as \"Europe/Berlin\""
         )
     })
 }

@@ -344,9 +344,9 @@ async fn check_refuses_what_run_could_not_do_naming_file_line_and_field() {
             "a number (0 for none, 3 by default) or \"full\"".into(),
         ),
         (
-            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"m\"\ntype = \"email\"\nsmtp_url = \"smtp://mail.example:25\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\ntimezone = \"Europe/Berlin\"\n".into(),
+            "[[feed]]\nurl = \"https://a.example/f\"\n\n[[notifier]]\nname = \"m\"\ntype = \"email\"\nsmtp_url = \"smtp://mail.example:25\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\ntimezone = \"Mars/Olympus\"\n".into(),
             "notifier[0].timezone",
-            "Environment=TZ=Europe/Berlin".into(),
+            "a zone name such as \"Europe/Berlin\"".into(),
         ),
     ];
     for (body, field, message) in cases {

@@ -22,6 +22,8 @@ pub enum MailZone {
     /// The system's (or the `TZ` environment variable's).
     Local,
     Fixed(chrono::FixedOffset),
+    /// A named zone of the time zone database, summer time included.
+    Named(chrono_tz::Tz),
 }
 
 /// How an email notifier writes its mails (`article`, `timezone` in its config).
@@ -55,6 +57,10 @@ impl MailStyle {
                 .format("%a %-d %b %Y, %H:%M UTC")
                 .to_string(),
             MailZone::Fixed(z) => t.with_timezone(&z).format(format).to_string(),
+            MailZone::Named(z) => t
+                .with_timezone(&z)
+                .format("%a %-d %b %Y, %H:%M %Z")
+                .to_string(),
         }
     }
 
@@ -549,6 +555,22 @@ pub fn email_html_styled(alert: &Alert, style: &MailStyle) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_zone_gives_summer_and_winter_time_as_its_readers_read_them() {
+        let style = MailStyle {
+            zone: MailZone::Named(chrono_tz::Europe::Berlin),
+            ..MailStyle::default()
+        };
+        assert_eq!(
+            style.time("2026-07-01T10:00:00Z"),
+            "Wed 1 Jul 2026, 12:00 CEST"
+        );
+        assert_eq!(
+            style.time("2026-12-01T10:00:00Z"),
+            "Tue 1 Dec 2026, 11:00 CET"
+        );
+    }
 
     pub fn story(title: &str, url: &str) -> AlertStory {
         AlertStory {
