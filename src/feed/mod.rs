@@ -36,6 +36,24 @@ pub struct ParsedFeed {
     pub entries: Vec<Entry>,
     /// The document was not well-formed and was repaired before parsing (feedparser's "bozo").
     pub recovered: bool,
+    /// The feed's own id (Atom `id`), as written.
+    pub id: Option<String>,
+    /// The feed's author's name (Atom `author`, RSS `managingEditor`, `dc:creator`…).
+    pub author: Option<String>,
+    /// The feed's author with whatever of name, email and web address the feed gives.
+    pub author_detail: Option<Person>,
+    /// What was read leniently: each field or element dropped because it could not be read,
+    /// each repair made, in plain words. Empty for a feed read as written.
+    pub warnings: Vec<String>,
+}
+
+/// A person named by a feed: an author or contributor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Person {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// A web address for the person, absolute.
+    pub uri: Option<String>,
 }
 
 /// One item of a feed.
@@ -63,6 +81,9 @@ pub struct Entry {
     /// The item's own categories (RSS `<category>`, Atom `category` label or term), each
     /// once, as plain text: topics match them with `tag:` beside the feed's tags.
     pub categories: Vec<String>,
+    /// The author with whatever of name, email and web address the feed gives; `author` is
+    /// the name alone (or the email when there is no name).
+    pub author_detail: Option<Person>,
 }
 
 /// Why a document gave no feed.

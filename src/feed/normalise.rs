@@ -59,7 +59,7 @@ pub fn from_feed_rs(feed: model::Feed, format: &str, base: Option<&Url>) -> Pars
             .and_then(|t| text_field(t, rss_like)),
         updated,
         entries,
-        recovered: false,
+        ..ParsedFeed::default()
     }
 }
 
@@ -152,6 +152,7 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
         content,
         content_html,
         categories,
+        author_detail: None,
     }
 }
 
