@@ -193,7 +193,13 @@ pub fn scan(text: &str) -> Extras {
                             "gt" => ">",
                             "quot" => "\"",
                             "apos" => "'",
-                            n => quick_xml::escape::resolve_html5_entity(n).unwrap_or(""),
+                            n => {
+                                if let Some((a, b)) = super::entities::html5(&format!("{n};")) {
+                                    c.2.push(a);
+                                    c.2.extend(b);
+                                }
+                                ""
+                            }
                         };
                         c.2.push_str(v);
                     }

@@ -10,6 +10,7 @@
 pub mod cap;
 pub mod dates;
 pub mod encoding;
+pub mod entities;
 pub mod extras;
 pub mod normalise;
 pub mod repair;
@@ -180,6 +181,30 @@ pub fn parse_within(
         return Ok(parsed);
     }
 
+    let mut warnings: Vec<String> = Vec::new();
+    if decoded.mislabelled {
+        warnings.push(format!(
+            "the document's declared encoding did not match its bytes; read as {}",
+            decoded.encoding.name()
+        ));
+    }
+    if let Some((normalised, changes)) = entities::normalise(&decoded.text) {
+        decoded.text = Cow::Owned(normalised);
+        if changes.ill_formed + changes.dropped > 0 {
+            recovered = true;
+            warnings.push(format!(
+                "{} references XML does not know (HTML entities, bare '&', '&#X') read as a browser would",
+                changes.ill_formed + changes.dropped
+            ));
+        }
+        if changes.not_expanded > 0 {
+            warnings.push(format!(
+                "{} uses of DOCTYPE entities left as text (recursive, or past the expansion limit)",
+                changes.not_expanded
+            ));
+        }
+    }
+    budget.check()?;
     let (text, info) = repair::adapt(decoded.text);
     recovered |= info.version_fixed;
     let (feed, info) = match run_feed_rs(text.as_bytes(), base) {
@@ -227,6 +252,7 @@ pub fn parse_within(
     budget.check()?;
     let mut parsed = normalise::from_feed_rs(feed, format, base);
     parsed.recovered = recovered;
+    parsed.warnings = warnings;
     budget.check()?;
     if format == "atom" {
         normalise::resolve_atom_ids(&mut parsed, &text);

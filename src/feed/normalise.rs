@@ -586,6 +586,7 @@ pub const MAX_TITLE_BYTES: usize = 2048;
 fn to_text(s: &str, markup: Markup) -> Option<String> {
     let s = crate::bounds::prefix(s, MAX_FIELD_BYTES);
     let mut out = match markup {
+        Markup::Plain if has_markers(s) => collapse(&without_markers(s)),
         Markup::Plain => collapse(s),
         Markup::Html => html_to_text(s),
     };
@@ -701,6 +702,9 @@ fn has_markup(s: &str) -> bool {
 /// HTML (or text with HTML entities) to plain text: tags dropped, block elements as paragraph
 /// breaks, `<br>` as a line break, script/style skipped, every HTML5 entity decoded.
 pub fn html_to_text(s: &str) -> String {
+    if has_markers(s) {
+        return html_to_text(&without_markers(s));
+    }
     if !has_markup(s) {
         return collapse(s);
     }
@@ -778,6 +782,16 @@ pub fn html_to_text(s: &str) -> String {
     collapse(&raw)
 }
 
+/// Whether the text holds U+0001 or U+0002, which [`html_to_text`] and [`collapse`] use as
+/// paragraph and line break marks: a feed's own control bytes must not read as breaks.
+fn has_markers(s: &str) -> bool {
+    memchr::memchr2(1, 2, s.as_bytes()).is_some()
+}
+
+fn without_markers(s: &str) -> String {
+    s.replace(['\u{1}', '\u{2}'], "")
+}
+
 /// End of the tag starting at `s[0] == '<'`, honouring quoted attribute values.
 fn tag_end(s: &str) -> Option<usize> {
     let mut quote: Option<u8> = None;
@@ -815,43 +829,26 @@ fn decode_entity(s: &str, out: &mut String) -> usize {
             Some(hex) => u32::from_str_radix(hex, 16).ok(),
             None => num.parse::<u32>().ok(),
         };
-        if let Some(c) = code.map(windows_1252_fixup).and_then(char::from_u32) {
+        if let Some(c) = code
+            .map(super::entities::windows_1252)
+            .and_then(char::from_u32)
+        {
             out.push(c);
             return used;
         }
         out.push('&');
         return 1;
     }
-    if has_semi && let Some(v) = quick_xml::escape::resolve_html5_entity(name) {
-        out.push_str(v);
-        return used;
-    }
-    // Legacy entities written without ';' ("&nbsp" "&amp").
-    if !has_semi
-        && let Some(v) = ["nbsp", "amp", "lt", "gt", "quot", "copy", "reg"]
-            .iter()
-            .find(|n| **n == name)
-            .and_then(|n| quick_xml::escape::resolve_html5_entity(n))
+    // With its ';', or one of HTML's legacy names that may go without ("&nbsp" "&amp").
+    if !name.is_empty()
+        && let Some((a, b)) = super::entities::html5(&s[1..used])
     {
-        out.push_str(v);
+        out.push(a);
+        out.extend(b);
         return used;
     }
     out.push('&');
     1
-}
-
-/// `&#150;` and friends mean Windows-1252 characters, as browsers read them.
-fn windows_1252_fixup(c: u32) -> u32 {
-    const MAP: [u32; 32] = [
-        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-        0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
-        0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
-    ];
-    if (0x80..0xA0).contains(&c) {
-        MAP[(c - 0x80) as usize]
-    } else {
-        c
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! text), so the user is told which. [`adapt`] rewrites formats feed-rs does not know into ones
 //! it does (Atom 0.3 into Atom 1.0 names, the RSS 0.90 namespace into RSS 1.0's, RDF items with
 //! no `<link>` given a placeholder one, `<rss>` with a missing or odd version). [`repair`] fixes
-//! what strict XML rejects (bare `&`, HTML named entities, control bytes, odd Atom `type`
+//! what strict XML rejects (control bytes, odd Atom `type`
 //! attributes, empty Atom text elements, junk before the root). Each returns whether it changed
 //! anything, so the caller can mark the feed as recovered.
 
@@ -613,10 +613,6 @@ pub fn repair(text: &str) -> Option<String> {
         s = Cow::Owned(fixed);
         changed = true;
     }
-    if let Some(fixed) = fix_ampersands(&s) {
-        s = Cow::Owned(fixed);
-        changed = true;
-    }
     if let Some(fixed) = fix_atom_types(&s) {
         s = Cow::Owned(fixed);
         changed = true;
@@ -637,83 +633,6 @@ fn strip_control_chars(s: &str) -> Option<String> {
         return None;
     }
     Some(s.chars().filter(|&c| !bad(c)).collect())
-}
-
-/// Escapes bare `&` and turns HTML named entities into numeric references, outside CDATA and
-/// comments (where `&` is literal).
-fn fix_ampersands(s: &str) -> Option<String> {
-    if !s.contains('&') {
-        return None;
-    }
-    let mut out = String::with_capacity(s.len() + 64);
-    let mut changed = false;
-    let mut rest = s;
-    while let Some(pos) = rest.find(['&', '<']) {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos..];
-        if rest.starts_with('<') {
-            for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
-                if rest.starts_with(open) {
-                    let end = rest.find(close).map_or(rest.len(), |e| e + close.len());
-                    out.push_str(&rest[..end]);
-                    rest = &rest[end..];
-                    break;
-                }
-            }
-            if rest.starts_with('<') {
-                out.push('<');
-                rest = &rest[1..];
-            }
-            continue;
-        }
-        // rest starts with '&'
-        let after = &rest[1..];
-        let name_len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
-            .unwrap_or(after.len());
-        let name = &after[..name_len];
-        let terminated = after[name_len..].starts_with(';');
-        let valid_numeric = name
-            .strip_prefix("#x")
-            .or_else(|| name.strip_prefix("#X"))
-            .map(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
-            .or_else(|| {
-                name.strip_prefix('#')
-                    .map(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
-            });
-        match (terminated, valid_numeric) {
-            (true, Some(true)) => {
-                out.push('&');
-                rest = after;
-            }
-            (true, None) if matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") => {
-                out.push('&');
-                rest = after;
-            }
-            (true, None) if !name.is_empty() => match quick_xml::escape::resolve_html5_entity(name)
-            {
-                Some(value) => {
-                    for c in value.chars() {
-                        out.push_str(&format!("&#{};", c as u32));
-                    }
-                    rest = &after[name_len + 1..];
-                    changed = true;
-                }
-                None => {
-                    out.push_str("&amp;");
-                    rest = after;
-                    changed = true;
-                }
-            },
-            _ => {
-                out.push_str("&amp;");
-                rest = after;
-                changed = true;
-            }
-        }
-    }
-    out.push_str(rest);
-    changed.then_some(out)
 }
 
 /// Atom text constructs with a `type` feed-rs rejects get the nearest one it accepts.
@@ -824,18 +743,6 @@ mod tests {
         assert_eq!(rss_root_version("<rss>"), Some(None));
         assert_eq!(rss_root_version("<rss xmlns:version=\"x\">"), Some(None));
         assert_eq!(rss_root_version("<rssfeed><feed>"), None);
-    }
-
-    #[test]
-    fn a_bare_ampersand_is_escaped_but_cdata_is_left_alone() {
-        let fixed = fix_ampersands("<t>Q & A &amp; <![CDATA[a & b]]></t>").unwrap();
-        assert_eq!(fixed, "<t>Q &amp; A &amp; <![CDATA[a & b]]></t>");
-    }
-
-    #[test]
-    fn html_named_entities_become_numeric() {
-        let fixed = fix_ampersands("<t>a&nbsp;b &eacute; &bogus;</t>").unwrap();
-        assert_eq!(fixed, "<t>a&#160;b &#233; &amp;bogus;</t>");
     }
 
     #[test]

@@ -310,3 +310,19 @@ fn item_categories_are_read_once_each_from_rss_and_atom() {
     let f = parse(atom.as_bytes(), None, None).unwrap();
     assert_eq!(f.entries[0].categories, vec!["Science", "space"]);
 }
+
+#[test]
+fn every_html5_entity_numeric_references_in_any_case_and_doctype_entities_are_read() {
+    let f = parse_fixture("entities_html5.rss");
+    assert_eq!(f.title.as_deref(), Some("Café Français news"));
+    assert_eq!(f.entries[0].title.as_deref(), Some("testing α entity"));
+    // `&#146;` is Windows-1252's right quote, as browsers read it; a recursive entity stays
+    // text, never expanded.
+    assert_eq!(
+        f.entries[0].summary.as_deref(),
+        Some("don\u{2019}t ABC ♥ &lol2;")
+    );
+    assert_eq!(f.entries[1].title.as_deref(), Some("\u{2aa2}\u{338} ★ …"));
+    assert!(f.recovered);
+    assert!(!f.warnings.is_empty());
+}
