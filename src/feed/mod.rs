@@ -158,12 +158,13 @@ pub fn parse_within(
         decoded.text = Cow::Owned(newest);
     }
     budget.check()?;
-    let run_feed_rs = |input: &[u8], base: Option<&Url>| {
+    // An error may be the budget's, surfacing as a read error inside the parser.
+    let run_at = |input: &[u8], base: Option<&Url>| -> Result<feed_rs::model::Feed, Failure> {
         let result = run_feed_rs(input, base, budget);
-        // An error may be the budget's, surfacing as a read error inside the parser.
         budget.check()?;
         result
     };
+    let run_feed_rs = |input: &[u8], base: Option<&Url>| run_at(input, base).map_err(|f| f.error);
 
     if kind == repair::Kind::Json {
         let feed = match run_feed_rs(decoded.text.as_bytes(), base) {
@@ -206,8 +207,12 @@ pub fn parse_within(
     }
     budget.check()?;
     let (text, info) = repair::adapt(decoded.text);
-    recovered |= info.version_fixed;
-    let (feed, info) = match run_feed_rs(text.as_bytes(), base) {
+    recovered |= info.version_fixed || info.namespace_fixed;
+    if info.namespace_fixed {
+        warnings
+            .push("a known namespace written in the wrong case was read as the one meant".into());
+    }
+    let (feed, info) = match run_at(text.as_bytes(), base) {
         Ok(feed) => (feed, info),
         Err(first) => {
             recovered = true;
@@ -220,25 +225,61 @@ pub fn parse_within(
                 attempts.push(closed);
             }
             let mut found = None;
+            // The most repaired document tried, where feed-rs failed, and how it was adapted.
+            let mut current: (Cow<'_, str>, Option<usize>, repair::Adapted, String) = (
+                Cow::Borrowed(&*text),
+                first.at,
+                info,
+                first.error.to_string(),
+            );
             for attempt in attempts {
                 budget.check()?;
                 let (fixed, again) = repair::adapt(Cow::Owned(attempt));
-                match run_feed_rs(fixed.as_bytes(), base) {
+                let info = info.or(again);
+                match run_at(fixed.as_bytes(), base) {
                     Ok(feed) => {
-                        let info = repair::Adapted {
-                            rss0: info.rss0 || again.rss0,
-                            version_fixed: info.version_fixed || again.version_fixed,
-                        };
                         found = Some((feed, info));
                         break;
                     }
-                    Err(FeedError::Panicked(p)) => return Err(FeedError::Panicked(p)),
-                    // The first error names the original problem, not one our edits made.
-                    Err(_) => {}
+                    Err(Failure {
+                        error: FeedError::Panicked(p),
+                        ..
+                    }) => return Err(FeedError::Panicked(p)),
+                    Err(f) => {
+                        current = (
+                            Cow::Owned(fixed.into_owned()),
+                            f.at,
+                            info,
+                            f.error.to_string(),
+                        )
+                    }
+                }
+            }
+            // feed-rs names the element it could not read: leave out that one and those like
+            // it, and read the rest (a bad field costs the field, never the feed).
+            let mut rounds = 0;
+            while found.is_none() && rounds < MAX_DROP_ROUNDS {
+                rounds += 1;
+                let (doc, Some(at), info, why) = &current else {
+                    break;
+                };
+                let Some((fewer, what, n)) = repair::drop_elements_like(doc, *at) else {
+                    break;
+                };
+                warnings.push(format!("{n} {what} element(s) left out ({why})"));
+                budget.check()?;
+                match run_at(fewer.as_bytes(), base) {
+                    Ok(feed) => found = Some((feed, *info)),
+                    Err(Failure {
+                        error: FeedError::Panicked(p),
+                        ..
+                    }) => return Err(FeedError::Panicked(p)),
+                    Err(f) => current = (Cow::Owned(fewer), f.at, *info, f.error.to_string()),
                 }
             }
             budget.check()?;
-            found.ok_or(first)?
+            // The first error names the original problem, not one our edits made.
+            found.ok_or(first.error)?
         }
     };
     let format = match feed.feed_type {
@@ -271,6 +312,26 @@ pub fn sanitize_html(html: &str) -> String {
     normalise::sanitise_html(html)
 }
 
+/// Kinds of element left out, one feed-rs run each, before a document is given up on.
+const MAX_DROP_ROUNDS: usize = 8;
+
+/// Why a feed-rs run failed, and where in its input when feed-rs says: the byte just after the
+/// start tag of the element it could not read.
+#[derive(Debug)]
+struct Failure {
+    error: FeedError,
+    at: Option<usize>,
+}
+
+impl From<OutOfTime> for Failure {
+    fn from(e: OutOfTime) -> Self {
+        Failure {
+            error: e.into(),
+            at: None,
+        }
+    }
+}
+
 /// One feed-rs run with a parser built for it alone (a `Parser` reused after an error panics),
 /// so a panic inside feed-rs or quick-xml becomes this document's error. The parser reads
 /// through `budget`, so it stops within one read of the deadline.
@@ -278,7 +339,7 @@ fn run_feed_rs(
     input: &[u8],
     base: Option<&Url>,
     budget: &Budget,
-) -> Result<feed_rs::model::Feed, FeedError> {
+) -> Result<feed_rs::model::Feed, Failure> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         // Never a random id: an empty one is filled in by `normalise` from link or content.
@@ -288,14 +349,32 @@ fn run_feed_rs(
         .build();
     match catch_unwind(AssertUnwindSafe(|| parser.parse(budget.reader(input)))) {
         Ok(Ok(feed)) => Ok(feed),
-        Ok(Err(e)) => Err(describe(e)),
+        Ok(Err(e)) => {
+            use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
+            let at = match &e {
+                E::ParseError(
+                    K::UnknownMimeType { position, .. }
+                    | K::MissingContent { position, .. }
+                    | K::UnknownEnumVariant { position, .. }
+                    | K::IllegalState { position, .. },
+                ) => usize::try_from(*position).ok(),
+                _ => None,
+            };
+            Err(Failure {
+                error: describe(e),
+                at,
+            })
+        }
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(FeedError::Panicked(msg))
+            Err(Failure {
+                error: FeedError::Panicked(msg),
+                at: None,
+            })
         }
     }
 }
@@ -320,12 +399,29 @@ fn rfc3339(d: &Option<DateTime<Utc>>) -> Value {
     })
 }
 
-/// The `feedwatch parse --json` line for one file (see design.md).
+/// A person as `{"name", "email", "uri"}` with only what the feed gave; `null` for nobody.
+fn person_json(p: Option<&Person>) -> Value {
+    let Some(p) = p else {
+        return Value::Null;
+    };
+    let mut o = serde_json::Map::new();
+    for (k, v) in [("name", &p.name), ("email", &p.email), ("uri", &p.uri)] {
+        if let Some(v) = v {
+            o.insert(k.into(), Value::String(v.clone()));
+        }
+    }
+    Value::Object(o)
+}
+
+/// The `feedwatch parse --json` line for one file (see design.md). Beside design.md's fields:
+/// the feed's `id`, `author` (a name) and `author_detail` (`{"name", "email", "uri"}`, what
+/// the feed gives), `warnings`, and each entry's `author_detail`; `author` stays a string.
 pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> Value {
     match result {
         Err(e) => json!({
             "file": file, "ok": false, "error": e.to_string(), "format": null, "title": null,
-            "link": null, "subtitle": null, "updated": null, "entries": [],
+            "link": null, "subtitle": null, "updated": null, "entries": [], "id": null,
+            "author": null, "author_detail": null, "warnings": [],
         }),
         Ok(f) => json!({
             "file": file,
@@ -336,6 +432,10 @@ pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> Value {
             "link": f.link,
             "subtitle": f.subtitle,
             "updated": rfc3339(&f.updated),
+            "id": f.id,
+            "author": f.author,
+            "author_detail": person_json(f.author_detail.as_ref()),
+            "warnings": f.warnings,
             "entries": f.entries.iter().map(|e| json!({
                 "id": e.id,
                 "title": e.title,
@@ -343,6 +443,7 @@ pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> Value {
                 "published": rfc3339(&e.published),
                 "updated": rfc3339(&e.updated),
                 "author": e.author,
+                "author_detail": person_json(e.author_detail.as_ref()),
                 "summary": e.summary,
                 "content": e.content,
             })).collect::<Vec<_>>(),

@@ -137,12 +137,178 @@ pub struct Adapted {
     pub rss0: bool,
     /// `<rss>` had a missing or unusual version that was rewritten.
     pub version_fixed: bool,
+    /// A known namespace was declared in the wrong case (or without its slash) and put right.
+    pub namespace_fixed: bool,
+}
+
+impl Adapted {
+    /// What either adaptation learnt.
+    pub fn or(self, other: Adapted) -> Adapted {
+        Adapted {
+            rss0: self.rss0 || other.rss0,
+            version_fixed: self.version_fixed || other.version_fixed,
+            namespace_fixed: self.namespace_fixed || other.namespace_fixed,
+        }
+    }
+}
+
+/// The namespaces feed-rs (and [`adapt`]) know, as they must be written: feed-rs compares
+/// them byte for byte.
+const KNOWN_NAMESPACES: [&str; 11] = [
+    "http://www.w3.org/2005/Atom",
+    "http://purl.org/atom/ns#",
+    "http://purl.org/rss/1.0/",
+    "http://my.netscape.com/rdf/simple/0.9/",
+    "http://purl.org/rss/1.0/modules/content/",
+    "http://purl.org/dc/elements/1.1/",
+    "http://search.yahoo.com/mrss/",
+    "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "https://podcastindex.org/namespace/1.0",
+    "http://wellformedweb.org/CommentAPI/",
+    "http://purl.org/dc/terms/",
+];
+
+/// A namespace name with what publishers get wrong taken out: case, a trailing slash, the
+/// scheme.
+fn namespace_key(ns: &str) -> String {
+    let ns = ns.trim();
+    let ns = ns
+        .strip_prefix("http://")
+        .or_else(|| ns.strip_prefix("https://"))
+        .unwrap_or(ns);
+    ns.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// Namespace declarations of the known namespaces written in the wrong case, without their
+/// trailing slash or with another scheme (`xmlns="http://www.w3.org/2005/atom"`), put right:
+/// feed-rs reads elements of a namespace it does not recognise as unknown, and the feed
+/// comes out empty. `None` when every declaration is as it should be. One pass over the
+/// `xmlns` of the document.
+pub fn fix_namespaces(text: &str) -> Option<String> {
+    static KEYS: OnceLock<Vec<(String, &'static str)>> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        KNOWN_NAMESPACES
+            .iter()
+            .map(|ns| (namespace_key(ns), *ns))
+            .collect()
+    });
+    let mut out = String::new();
+    let mut copied = 0;
+    for (at, _) in text.match_indices("xmlns") {
+        let rest = &text[at + 5..];
+        let Some(eq) = rest.find('=').filter(|&e| e <= 64) else {
+            continue;
+        };
+        let value = rest[eq + 1..].trim_start();
+        let Some(q) = value.chars().next().filter(|&c| c == '"' || c == '\'') else {
+            continue;
+        };
+        let Some(len) = value[1..].find(q).filter(|&l| l <= 256) else {
+            continue;
+        };
+        let written = &value[1..1 + len];
+        if KNOWN_NAMESPACES.contains(&written) {
+            continue;
+        }
+        let key = namespace_key(written);
+        let Some((_, canonical)) = keys.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        let start = at + 5 + (rest.len() - value.len()) + 1;
+        out.push_str(&text[copied..start]);
+        out.push_str(canonical);
+        copied = start + len;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// Removes the element whose start tag ends at byte `at` (where feed-rs reports an element it
+/// could not read) and every element like it: same name, same `type`, `src` or not. Returns
+/// the document without them, a description of what was dropped and how many. `None` when no
+/// start tag ends at `at`. Linear in the document.
+pub fn drop_elements_like(text: &str, at: usize) -> Option<(String, String, usize)> {
+    let head = text.get(..at)?;
+    let lt = head.rfind('<')?;
+    let tag = next_start_tag(text, lt).filter(|t| t.start == lt && t.end == at)?;
+    let name = tag.name.to_string();
+    let signature = |start: usize, end: usize| {
+        let attrs = &text[start..end];
+        (
+            attr_value(attrs, "type"),
+            attr_value(attrs, "src").is_some(),
+        )
+    };
+    let wanted = signature(tag.start, tag.end);
+    let local = name.rsplit(':').next().unwrap_or(&name).to_string();
+    let closes = EndTags::new(text, |l| l == local);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut count = 0;
+    let mut pos = 0;
+    while let Some(t) = next_start_tag(text, pos) {
+        pos = t.end;
+        if t.name != name || signature(t.start, t.end) != wanted {
+            continue;
+        }
+        let end = if t.self_closing {
+            t.end
+        } else {
+            match closes.first_at_or_after(&name, t.end) {
+                Some(close) => close + name.len() + 3,
+                None => continue,
+            }
+        };
+        out.push_str(&text[copied..t.start]);
+        copied = end;
+        pos = end;
+        count += 1;
+    }
+    if count == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    let mut what = format!("<{name}");
+    if let Some(t) = &wanted.0 {
+        what.push_str(&format!(" type=\"{t}\""));
+    }
+    if wanted.1 {
+        what.push_str(" src=…");
+    }
+    what.push('>');
+    Some((out, what, count))
+}
+
+/// The value of attribute `name` in a start tag's text, as written.
+fn attr_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    tag.match_indices(name).find_map(|(at, _)| {
+        if !tag[..at].ends_with(char::is_whitespace) {
+            return None;
+        }
+        let rest = tag[at + name.len()..]
+            .trim_start()
+            .strip_prefix('=')?
+            .trim_start();
+        let q = rest.chars().next().filter(|&c| c == '"' || c == '\'')?;
+        let end = rest[1..].find(q)?;
+        Some(&rest[1..1 + end])
+    })
 }
 
 /// Rewrites formats feed-rs cannot read into ones it can. Cheap when nothing applies: one
 /// bounded look at the head of the document.
 pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     let mut info = Adapted::default();
+    let text = match fix_namespaces(&text) {
+        Some(fixed) => {
+            info.namespace_fixed = true;
+            Cow::Owned(fixed)
+        }
+        None => text,
+    };
     let head = &text[..floor_char_boundary(&text, 4096)];
     let is_atom03 = head.contains("http://purl.org/atom/ns#");
     let is_rss090 = head.contains("http://my.netscape.com/rdf/simple/0.9/");

@@ -243,7 +243,7 @@ fn a_panic_inside_feed_rs_is_this_feeds_error() {
         &crate::bounds::Budget::unlimited(),
     );
     let _ = std::panic::take_hook();
-    match result {
+    match result.map_err(|f| f.error) {
         Err(FeedError::Panicked(_))
         | Err(FeedError::Malformed(_))
         | Err(FeedError::NotAFeed(_)) => {}
@@ -325,4 +325,39 @@ fn every_html5_entity_numeric_references_in_any_case_and_doctype_entities_are_re
     assert_eq!(f.entries[1].title.as_deref(), Some("\u{2aa2}\u{338} ★ …"));
     assert!(f.recovered);
     assert!(!f.warnings.is_empty());
+}
+
+#[test]
+fn one_unreadable_element_costs_that_element_not_the_feed() {
+    // An Atom content with src and a body, and a media:description typed text/html: feed-rs
+    // refuses the whole document for either.
+    let f = parse_fixture("odd_elements.atom");
+    let titles: Vec<&str> = f
+        .entries
+        .iter()
+        .filter_map(|e| e.title.as_deref())
+        .collect();
+    assert_eq!(titles, ["First", "Second", "Third", "Fourth"]);
+    assert_eq!(f.entries[0].content.as_deref(), Some("Full text"));
+    assert_eq!(f.entries[1].content, None);
+    assert!(f.recovered);
+    assert!(
+        f.warnings
+            .iter()
+            .any(|w| w.contains("<content type=\"text/html\" src=…>")),
+        "{:?}",
+        f.warnings
+    );
+    assert!(f.warnings.iter().any(|w| w.contains("media:description")));
+    let line = to_json("x", &Ok(f));
+    assert!(line["warnings"].as_array().is_some_and(|w| w.len() >= 2));
+}
+
+#[test]
+fn a_namespace_in_the_wrong_case_is_read_as_the_one_meant() {
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/atom"><title>T</title><entry><title>E</title><id>tag:x,2024:1</id><link href="http://example.org/1"/></entry></feed>"#;
+    let f = parse(doc.as_bytes(), None, None).unwrap();
+    assert_eq!(f.entries.len(), 1);
+    assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/1"));
+    assert!(f.recovered);
 }
