@@ -49,7 +49,24 @@ pub fn from_feed_rs(feed: model::Feed, format: &str, base: Option<&Url>) -> Pars
             .filter_map(|e: &Entry| e.updated.or(e.published))
             .max();
     }
+    let author_detail = feed
+        .authors
+        .iter()
+        .chain(
+            feed.contributors
+                .iter()
+                .filter(|c| c.role.as_deref() == Some("managingEditor")),
+        )
+        .find_map(|p| person_detail(p, feed_base.as_ref()));
+    let id = Some(feed.id.trim())
+        .filter(|i| !i.is_empty())
+        .map(str::to_string);
     ParsedFeed {
+        id,
+        author: author_detail
+            .as_ref()
+            .and_then(|p| p.name.clone().or(p.email.clone())),
+        author_detail,
         format: format.to_string(),
         title: feed.title.as_ref().and_then(|t| text_field(t, rss_like)),
         link,
@@ -111,6 +128,7 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
             Markup::Plain => escape_text(&body),
         })
         .filter(|h| !h.trim().is_empty());
+    let author_detail = e.authors.iter().find_map(|p| person_detail(p, base));
     let author = e.authors.iter().find_map(person_name).or_else(|| {
         e.media
             .iter()
@@ -152,8 +170,40 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
         content,
         content_html,
         categories,
-        author_detail: None,
+        author_detail,
     }
+}
+
+/// A person with all the feed says of them: the name cleaned of an email written beside it,
+/// the email (its own element, or taken from "jane@example.org (Jane Doe)"), the web address
+/// made absolute. `None` for a person with none of the three.
+fn person_detail(p: &model::Person, base: Option<&Url>) -> Option<super::Person> {
+    let raw = p.name.as_deref().unwrap_or("").trim();
+    let raw = raw.strip_prefix("mailto:").unwrap_or(raw);
+    let written_email = p
+        .email
+        .as_deref()
+        .map(|e| e.trim().trim_start_matches("mailto:"))
+        .filter(|e| !e.is_empty());
+    // An email inside the name: "jane@x (Jane)", "Jane (jane@x)", "Jane <jane@x>".
+    let found_email = raw
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'))
+        .find(|w| w.contains('@') && !w.starts_with('@') && !w.ends_with('@'));
+    let email = written_email.or(found_email).map(str::to_string);
+    let name = if raw.contains('<') && raw.ends_with('>') {
+        raw.split('<').next().unwrap_or("").trim().to_string()
+    } else {
+        clean_person(raw)
+    };
+    let name = Some(name)
+        .filter(|n| !n.is_empty() && Some(n.as_str()) != email.as_deref())
+        .and_then(|n| to_text(&n, Markup::Html));
+    let uri = p.uri.as_deref().and_then(|u| absolute(u, base));
+    (name.is_some() || email.is_some() || uri.is_some()).then_some(super::Person {
+        name,
+        email,
+        uri,
+    })
 }
 
 /// Fills what feed-rs left empty from the second read of an RSS document.
@@ -188,6 +238,12 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
         if e.title.is_none() {
             e.title = text(&x.title);
         }
+        if e.published.is_none() {
+            e.published = date(&x.published);
+        }
+        if e.updated.is_none() {
+            e.updated = date(&x.updated);
+        }
         if e.link.is_none() {
             e.link = x
                 .link
@@ -200,6 +256,16 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
                 .as_deref()
                 .map(clean_person)
                 .and_then(|a| to_text(&a, Markup::Html));
+        }
+        if e.author_detail.is_none() && (x.author_email.is_some() || x.author_uri.is_some()) {
+            e.author_detail = Some(super::Person {
+                name: e.author.clone(),
+                email: x.author_email.as_deref().map(|m| m.trim().to_string()),
+                uri: x
+                    .author_uri
+                    .as_deref()
+                    .and_then(|u| absolute(u, link_base.as_ref())),
+            });
         }
         if e.summary.is_none() {
             e.summary = text(&x.summary);
@@ -214,11 +280,21 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
                     .map(|h| crate::bounds::prefix(h, MAX_FIELD_BYTES).to_string());
             }
         }
-        if e.published.is_none() {
-            e.published = date(&x.published);
+        // RSS 1.0 names each item by its rdf:about, the RDF resource it describes.
+        if let Some(about) = x.about.as_deref().map(str::trim).filter(|a| !a.is_empty())
+            && derived
+        {
+            e.link = e
+                .link
+                .take()
+                .or_else(|| absolute(about, link_base.as_ref()));
+            e.id = about.to_string();
+            continue;
         }
-        if e.updated.is_none() {
-            e.updated = date(&x.updated);
+        // A guid that is a permalink (as RSS 2.0 has it unless isPermaLink="false") is the
+        // item's page when it has no link.
+        if e.link.is_none() && x.guid_permalink && !derived {
+            e.link = absolute(&e.id, link_base.as_ref());
         }
         if derived {
             e.id = match &e.link {
@@ -331,6 +407,8 @@ const X_SUMMARY: u8 = 4;
 const X_DATES: u8 = 8;
 const X_AUTHOR: u8 = 16;
 const X_CONTENT: u8 = 32;
+const X_ID: u8 = 64;
+const X_PERSON: u8 = 128;
 
 /// Whether [`apply_extras`] could fill something: a field is missing and the document has an
 /// element that might hold it, in the part (channel or items) where it is missing. Keeps the
@@ -356,6 +434,8 @@ pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
             (e.summary.is_none() && e.content.is_none(), X_SUMMARY),
             (e.content.is_none(), X_CONTENT),
             (e.published.is_none(), X_DATES),
+            (e.link.as_deref() == Some(e.id.as_str()), X_ID),
+            (e.author_detail.is_none(), X_PERSON),
         ] {
             if missing {
                 item_needs |= bit;
@@ -377,9 +457,11 @@ pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
 }
 
 /// Where each kind of field may hide from feed-rs in an RSS document.
-const EXTRA_MARKERS: [(u8, &[&str]); 6] = [
+const EXTRA_MARKERS: [(u8, &[&str]); 8] = [
     (X_TITLE, &["dc:title", "<title><"]),
-    (X_LINK, &["atom:link"]),
+    (X_LINK, &["atom:link", "<guid"]),
+    (X_ID, &["rdf:about"]),
+    (X_PERSON, &["atom:email", "atom:uri"]),
     (
         X_SUMMARY,
         &[

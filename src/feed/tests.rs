@@ -361,3 +361,56 @@ fn a_namespace_in_the_wrong_case_is_read_as_the_one_meant() {
     assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/1"));
     assert!(f.recovered);
 }
+
+#[test]
+fn the_feed_id_and_author_and_an_entry_authors_email_and_address_are_read() {
+    let f = parse(
+        &fixture("model_author.atom"),
+        None,
+        Url::parse("http://example.org/feed.atom").ok().as_ref(),
+    )
+    .unwrap();
+    assert_eq!(
+        f.id.as_deref(),
+        Some("urn:uuid:60a76c80-d399-11d9-b93c-0003939e0af6")
+    );
+    let owner = Person {
+        name: Some("Feed Owner".into()),
+        email: Some("owner@example.org".into()),
+        uri: Some("http://example.org/about".into()),
+    };
+    assert_eq!(f.author_detail.as_ref(), Some(&owner));
+    assert_eq!(f.author.as_deref(), Some("Feed Owner"));
+    let jane = f.entries[0].author_detail.clone().unwrap();
+    assert_eq!(jane.email.as_deref(), Some("jane@example.org"));
+    assert_eq!(jane.uri.as_deref(), Some("http://example.org/jane"));
+    // In parse --json: `author` stays the name, `author_detail` has all three.
+    let line = to_json("x", &Ok(f));
+    assert_eq!(line["entries"][0]["author"], "Jane Doe");
+    assert_eq!(
+        line["entries"][0]["author_detail"]["email"],
+        "jane@example.org"
+    );
+    assert_eq!(line["author_detail"]["uri"], "http://example.org/about");
+    assert_eq!(line["id"], "urn:uuid:60a76c80-d399-11d9-b93c-0003939e0af6");
+}
+
+#[test]
+fn an_rdf_item_is_named_by_its_rdf_about_and_dated_by_dcterms() {
+    let f = parse_fixture("model_rdf_about.rdf");
+    assert_eq!(f.entries[0].id, "http://example.org/about/1");
+    assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/1"));
+    assert_eq!(utc(&f.entries[0].published), "2024-03-01T10:00:00Z");
+    assert_eq!(utc(&f.entries[0].updated), "2024-03-02T11:00:00Z");
+}
+
+#[test]
+fn a_permalink_guid_is_the_link_and_an_atom_author_in_rss_is_read_whole() {
+    let f = parse_fixture("model_guid_permalink.rss");
+    assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/p/1"));
+    assert_eq!(f.entries[1].link, None);
+    let ann = f.entries[2].author_detail.clone().unwrap();
+    assert_eq!(ann.name.as_deref(), Some("Ann Lee"));
+    assert_eq!(ann.email.as_deref(), Some("ann@example.org"));
+    assert_eq!(ann.uri.as_deref(), Some("http://example.org/ann"));
+}
