@@ -185,7 +185,7 @@ pub fn parse_within(
     let mut warnings: Vec<String> = Vec::new();
     if decoded.mislabelled {
         warnings.push(format!(
-            "the document's declared encoding did not match its bytes; read as {}",
+            "the document's encoding was undeclared or did not match its bytes; read as {}",
             decoded.encoding.name()
         ));
     }

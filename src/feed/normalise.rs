@@ -714,6 +714,13 @@ fn collapse(s: &str) -> String {
                 pending_breaks = pending_breaks.max(1);
                 continue;
             }
+            // A C1 control in text is a Windows-1252 character read as Latin-1 somewhere
+            // upstream ("don\u{92}t"): it means what Windows-1252 says.
+            let c = if ('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}' {
+                char::from_u32(super::entities::windows_1252(c as u32)).unwrap_or(c)
+            } else {
+                c
+            };
             if c.is_control() && !c.is_whitespace() {
                 continue;
             }
@@ -981,6 +988,10 @@ mod tests {
             "Grüße aus\n\nKöln"
         );
         assert_eq!(collapse("x\u{7}y"), "xy");
+        assert_eq!(
+            collapse("don\u{92}t \u{93}x\u{94}"),
+            "don\u{2019}t \u{201c}x\u{201d}"
+        );
         assert_eq!(collapse("a\u{2003}b\u{202f}c"), "a b c");
         // Curly quotes share a lead byte with spaces of other widths; they are text.
         assert_eq!(

@@ -414,3 +414,36 @@ fn a_permalink_guid_is_the_link_and_an_atom_author_in_rss_is_read_whole() {
     assert_eq!(ann.email.as_deref(), Some("ann@example.org"));
     assert_eq!(ann.uri.as_deref(), Some("http://example.org/ann"));
 }
+
+#[test]
+fn a_latin1_declaration_on_windows_1252_or_utf8_bytes_keeps_every_character() {
+    let f = parse_fixture("latin1_declared_cp1252.rss");
+    assert_eq!(
+        f.entries[0].title.as_deref(),
+        Some("Smart quotes: don\u{2019}t \u{201c}quote\u{201d} \u{2014} café")
+    );
+    let f = parse_fixture("latin1_declared_utf8.rss");
+    assert_eq!(
+        f.entries[0].title.as_deref(),
+        Some("UTF-8 under Latin-1: don\u{2019}t café")
+    );
+    assert!(f.recovered);
+    assert!(
+        f.warnings.iter().any(|w| w.contains("UTF-8")),
+        "{:?}",
+        f.warnings
+    );
+    let f = parse_fixture("utf8_with_cp1252.rss");
+    let titles: Vec<&str> = f
+        .entries
+        .iter()
+        .filter_map(|e| e.title.as_deref())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "München \u{2014} fine",
+            "Pasted: don\u{2019}t \u{201c}quote\u{201d}"
+        ]
+    );
+}
