@@ -341,6 +341,9 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     if is_atom03 {
         text = Cow::Owned(atom03_to_atom10(&text));
     }
+    if is_atom && let Some(fixed) = atom_text_modes(&text, is_atom03) {
+        text = Cow::Owned(fixed);
+    }
     if is_rss090 {
         info.rss0 = true;
         text = Cow::Owned(text.replace(
@@ -355,6 +358,145 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
         text = Cow::Owned(fixed);
     }
     (text, info)
+}
+
+/// How the body of an Atom text construct or content element is written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Body {
+    /// Base64 of the text (Atom 0.3 `mode="base64"`; Atom 1.0 content of a media type that is
+    /// neither text nor XML).
+    Base64 { html: bool },
+    /// Escaped markup: Atom 1.0 `type="html"`.
+    Html,
+    /// Plain text.
+    Text,
+    /// Inline XHTML.
+    Xhtml,
+}
+
+/// What an Atom element's `type` and `mode` say about its body; `None` when they need no
+/// rewriting (Atom 1.0's own `text`, `html` and `xhtml`, or a `src` with nothing inline).
+fn atom_body(attrs: &str, atom03: bool) -> Option<Body> {
+    let ty = attr_value(attrs, "type").map(|t| t.trim().to_ascii_lowercase());
+    let mode = attr_value(attrs, "mode").map(|m| m.trim().to_ascii_lowercase());
+    if attr_value(attrs, "src").is_some() {
+        return None;
+    }
+    let ty = ty.as_deref();
+    let html = |t: Option<&str>| t.is_some_and(|t| t.contains("html"));
+    match mode.as_deref() {
+        Some("base64") => return Some(Body::Base64 { html: html(ty) }),
+        Some("escaped") => {
+            return Some(if ty.is_none_or(|t| t.contains("html")) {
+                Body::Html
+            } else {
+                Body::Text
+            });
+        }
+        _ => {}
+    }
+    match ty {
+        None | Some("text" | "html" | "xhtml") => None,
+        Some("text/html") => Some(Body::Html),
+        Some(t) if t.ends_with("/xml") || t.ends_with("+xml") => Some(Body::Xhtml),
+        Some(t) if t.starts_with("text/") => Some(Body::Text),
+        // Atom 0.3 knew no base64 without its mode; an odd type there is text.
+        Some(_) if atom03 => Some(Body::Text),
+        Some(_) => Some(Body::Base64 { html: false }),
+    }
+}
+
+/// Rewrites Atom text constructs and content whose `type` or `mode` feed-rs does not know into
+/// the Atom 1.0 it does: base64 bodies decoded (Atom 0.3 `mode="base64"`, Atom 1.0 content of
+/// a binary type), `mode="escaped"` as `type="html"`, MIME types as `text`, `html` or
+/// `xhtml`. `None` when nothing needed it. Linear: one pass over the start tags, end tags found
+/// beforehand.
+fn atom_text_modes(text: &str, atom03: bool) -> Option<String> {
+    const ELEMENTS: [&str; 8] = [
+        "title",
+        "subtitle",
+        "tagline",
+        "summary",
+        "content",
+        "rights",
+        "copyright",
+        "info",
+    ];
+    if !text.contains("mode=") && !text.contains("type=") {
+        return None;
+    }
+    let closes = EndTags::new(text, |local| ELEMENTS.contains(&local));
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut pos = 0;
+    while let Some(tag) = next_start_tag(text, pos) {
+        pos = tag.end;
+        let local = tag.name.rsplit(':').next().unwrap_or(tag.name);
+        if !ELEMENTS.contains(&local) || tag.self_closing {
+            continue;
+        }
+        let attrs = &text[tag.start + 1 + tag.name.len()..tag.end - 1];
+        let Some(body_kind) = atom_body(attrs, atom03) else {
+            continue;
+        };
+        let Some(close) = closes.first_at_or_after(tag.name, tag.end) else {
+            continue;
+        };
+        let body = &text[tag.end..close];
+        let (ty, new_body): (&str, Cow<'_, str>) = match body_kind {
+            Body::Base64 { html } => {
+                use base64::Engine as _;
+                let packed: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+                let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(packed) else {
+                    continue;
+                };
+                // Binary data (an image as content) is not text: left as it was.
+                let Ok(decoded) = String::from_utf8(bytes) else {
+                    continue;
+                };
+                // Written as text whichever it is; as html, feed-rs hands the markup on.
+                let escaped = decoded
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;");
+                (if html { "html" } else { "text" }, Cow::Owned(escaped))
+            }
+            Body::Html => ("html", Cow::Borrowed(body)),
+            Body::Text => ("text", Cow::Borrowed(body)),
+            Body::Xhtml => ("xhtml", Cow::Borrowed(body)),
+        };
+        // Other attributes (xml:base, xml:lang) stay; type and mode are written anew.
+        let kept: String = strip_attr(&strip_attr(attrs, "type"), "mode");
+        out.push_str(&text[copied..tag.start]);
+        out.push_str(&format!("<{}{} type=\"{ty}\">", tag.name, kept.trim_end()));
+        out.push_str(&new_body);
+        copied = close;
+        pos = close;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// A start tag's attribute text without attribute `name` (written `name="…"` or `name='…'`).
+fn strip_attr(attrs: &str, name: &str) -> String {
+    let Some((at, _)) = attrs.match_indices(name).find(|(at, _)| {
+        attrs[..*at].ends_with(char::is_whitespace)
+            && attrs[at + name.len()..].trim_start().starts_with('=')
+    }) else {
+        return attrs.to_string();
+    };
+    let rest = attrs[at + name.len()..].trim_start()[1..].trim_start();
+    let Some(q) = rest.chars().next().filter(|&c| c == '"' || c == '\'') else {
+        return attrs.to_string();
+    };
+    let Some(len) = rest[1..].find(q) else {
+        return attrs.to_string();
+    };
+    let end = attrs.len() - rest.len() + len + 2;
+    format!("{}{}", attrs[..at].trim_end(), &attrs[end..])
 }
 
 /// Atom text elements of type html written as naked markup (`<title type="html">Example

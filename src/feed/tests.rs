@@ -447,3 +447,23 @@ fn a_latin1_declaration_on_windows_1252_or_utf8_bytes_keeps_every_character() {
         ]
     );
 }
+
+#[test]
+fn atom03_base64_and_escaped_modes_are_decoded() {
+    let f = parse_fixture("atom03_modes.xml");
+    assert_eq!(f.title.as_deref(), Some("Old & modes"));
+    assert_eq!(f.subtitle.as_deref(), Some("Feed tagline \u{2014} decoded"));
+    let e = &f.entries[0];
+    assert_eq!(e.title.as_deref(), Some("Entry & Title"));
+    assert_eq!(e.summary.as_deref(), Some("Bold summary"));
+    assert_eq!(e.content.as_deref(), Some("Plain content"));
+}
+
+#[test]
+fn atom10_content_of_a_binary_type_is_decoded_when_it_is_text() {
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="application/octet-stream">PHA+RmVlZCBUaXRsZTwvcD4=</title><entry><title>E</title><id>tag:x,2024:1</id><content type="application/octet-stream">aGVsbG8=</content></entry><entry><title>Image</title><id>tag:x,2024:2</id><content type="image/png">iVBORw0KGgo=</content></entry></feed>"#;
+    let f = parse(doc.as_bytes(), None, None).unwrap();
+    assert_eq!(f.title.as_deref(), Some("<p>Feed Title</p>"));
+    assert_eq!(f.entries[0].content.as_deref(), Some("hello"));
+    assert_eq!(f.entries.len(), 2);
+}
