@@ -323,7 +323,8 @@ impl Pipeline {
                     self.feed_moved(&key, moved);
                 }
                 let charset = fetched.charset.clone();
-                let base = fetched.final_url.clone();
+                let base =
+                    feed::document_base(&fetched.final_url, fetched.content_location.as_deref());
                 let body = fetched.body;
                 let limits = feed::Limits {
                     max_items: feed.max_items_per_poll,

@@ -212,8 +212,10 @@ pub fn parse_within(
         warnings
             .push("a known namespace written in the wrong case was read as the one meant".into());
     }
-    let (feed, info) = match run_at(text.as_bytes(), base) {
-        Ok(feed) => (feed, info),
+    // The document feed-rs read in the end: the later reads (ids, extras) must see the same
+    // items it did.
+    let (feed, info, text): (_, _, Cow<'_, str>) = match run_at(text.as_bytes(), base) {
+        Ok(feed) => (feed, info, text),
         Err(first) => {
             recovered = true;
             let repaired = repair::repair(&text);
@@ -238,7 +240,7 @@ pub fn parse_within(
                 let info = info.or(again);
                 match run_at(fixed.as_bytes(), base) {
                     Ok(feed) => {
-                        found = Some((feed, info));
+                        found = Some((feed, info, fixed));
                         break;
                     }
                     Err(Failure {
@@ -269,7 +271,7 @@ pub fn parse_within(
                 warnings.push(format!("{n} {what} element(s) left out ({why})"));
                 budget.check()?;
                 match run_at(fewer.as_bytes(), base) {
-                    Ok(feed) => found = Some((feed, *info)),
+                    Ok(feed) => found = Some((feed, *info, Cow::Owned(fewer))),
                     Err(Failure {
                         error: FeedError::Panicked(p),
                         ..
@@ -296,13 +298,26 @@ pub fn parse_within(
     parsed.warnings = warnings;
     budget.check()?;
     if format == "atom" {
-        normalise::resolve_atom_ids(&mut parsed, &text);
+        normalise::resolve_atom_ids(&mut parsed, &text, base);
     }
     if format.starts_with("rss") && normalise::wants_extras(&parsed, &text) {
         let extras = extras::scan(&text);
         normalise::apply_extras(&mut parsed, &extras, base);
     }
     Ok(parsed)
+}
+
+/// The base a fetched feed's relative links and ids resolve against when the document sets
+/// none of its own (`xml:base` inside it comes first): the HTTP `Content-Location`, itself
+/// resolved against the URL the body came from, else that URL. A `Content-Location` that is
+/// not an http(s) address is ignored.
+pub fn document_base(fetched_url: &Url, content_location: Option<&str>) -> Url {
+    content_location
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .and_then(|l| fetched_url.join(l).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .unwrap_or_else(|| fetched_url.clone())
 }
 
 /// Cleans feed HTML for storing or mailing: ammonia's default policy (no scripts, styles,

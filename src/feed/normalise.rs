@@ -311,8 +311,9 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
 
 /// Resolves relative Atom entry ids against the `xml:base` in scope, as gofeed and feedparser
 /// do (an id is an IRI, and xml:base applies to it like to a link). Reads the document again
-/// only when an id is relative and the document has an `xml:base` at all.
-pub fn resolve_atom_ids(feed: &mut ParsedFeed, doc: &str) {
+/// only when an id is relative and the document has an `xml:base` at all; a relative
+/// `xml:base` resolves against the one around it, the outermost against `outer`.
+pub fn resolve_atom_ids(feed: &mut ParsedFeed, doc: &str, outer: Option<&Url>) {
     // A scheme ("tag:", "urn:", "http:") makes an id absolute; checked by hand since this
     // runs on every Atom entry.
     let relative = |id: &str| {
@@ -339,7 +340,11 @@ pub fn resolve_atom_ids(feed: &mut ParsedFeed, doc: &str) {
         match event {
             Event::Eof => break,
             Event::Start(e) => {
-                let parent = bases.last().cloned().flatten();
+                // The outer base (Content-Location, the feed's URL) is the root's parent.
+                let parent = match bases.last() {
+                    Some(b) => b.clone(),
+                    None => outer.cloned(),
+                };
                 let own = e
                     .attributes()
                     .flatten()

@@ -467,3 +467,21 @@ fn atom10_content_of_a_binary_type_is_decoded_when_it_is_text() {
     assert_eq!(f.entries[0].content.as_deref(), Some("hello"));
     assert_eq!(f.entries.len(), 2);
 }
+
+#[test]
+fn content_location_then_the_fetched_url_are_the_outer_bases() {
+    let fetched = Url::parse("https://example.org/feeds/main.xml").unwrap();
+    let base = document_base(&fetched, Some("/archive/2024/feed.xml"));
+    assert_eq!(base.as_str(), "https://example.org/archive/2024/feed.xml");
+    assert_eq!(document_base(&fetched, None), fetched);
+    assert_eq!(document_base(&fetched, Some("javascript:x")), fetched);
+    // A relative xml:base inside the document resolves against the outer base, and a
+    // relative id against the xml:base in scope.
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="posts/"><title>T</title><entry><title>E</title><id>1</id><link href="one.html"/></entry></feed>"#;
+    let f = parse(doc.as_bytes(), None, Some(&base)).unwrap();
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("https://example.org/archive/2024/posts/one.html")
+    );
+    assert_eq!(f.entries[0].id, "https://example.org/archive/2024/posts/1");
+}
