@@ -260,16 +260,27 @@ pub fn parse_within(
             // feed-rs names the element it could not read: leave out that one and those like
             // it, and read the rest (a bad field costs the field, never the feed).
             let mut rounds = 0;
+            let mut names_dropped: Vec<String> = Vec::new();
             while found.is_none() && rounds < MAX_DROP_ROUNDS {
                 rounds += 1;
                 let (doc, Some(at), info, why) = &current else {
                     break;
                 };
-                let Some((fewer, what, n)) = repair::drop_elements_like(doc, *at) else {
+                let Some(mut dropped) = repair::drop_elements_like(doc, *at, false) else {
                     break;
                 };
-                warnings.push(format!("{n} {what} element(s) left out ({why})"));
+                if names_dropped.contains(&dropped.name)
+                    && let Some(all) = repair::drop_elements_like(doc, *at, true)
+                {
+                    dropped = all;
+                }
+                warnings.push(format!(
+                    "{} {} element(s) left out ({why})",
+                    dropped.count, dropped.what
+                ));
+                names_dropped.push(dropped.name);
                 budget.check()?;
+                let fewer = dropped.text;
                 match run_at(fewer.as_bytes(), base) {
                     Ok(feed) => found = Some((feed, *info, Cow::Owned(fewer))),
                     Err(Failure {

@@ -226,16 +226,31 @@ pub fn fix_namespaces(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// What [`drop_elements_like`] left out.
+pub struct Dropped {
+    /// The document without them.
+    pub text: String,
+    /// The qualified name of the elements left out.
+    pub name: String,
+    /// How they read in a warning: `<content type="pdf">`.
+    pub what: String,
+    pub count: usize,
+}
+
 /// Removes the element whose start tag ends at byte `at` (where feed-rs reports an element it
-/// could not read) and every element like it: same name, same `type`, `src` or not. Returns
-/// the document without them, a description of what was dropped and how many. `None` when no
+/// could not read) and every element like it: same name, same `type`, `src` or not; with
+/// `every_one_named`, every element of that name (for a name that failed before under another
+/// `type`, so a feed with many odd types costs two rounds, not one per type). `None` when no
 /// start tag ends at `at`. Linear in the document.
-pub fn drop_elements_like(text: &str, at: usize) -> Option<(String, String, usize)> {
+pub fn drop_elements_like(text: &str, at: usize, every_one_named: bool) -> Option<Dropped> {
     let head = text.get(..at)?;
     let lt = head.rfind('<')?;
     let tag = next_start_tag(text, lt).filter(|t| t.start == lt && t.end == at)?;
     let name = tag.name.to_string();
     let signature = |start: usize, end: usize| {
+        if every_one_named {
+            return (None, false);
+        }
         let attrs = &text[start..end];
         (
             attr_value(attrs, "type"),
@@ -279,7 +294,12 @@ pub fn drop_elements_like(text: &str, at: usize) -> Option<(String, String, usiz
         what.push_str(" src=…");
     }
     what.push('>');
-    Some((out, what, count))
+    Some(Dropped {
+        text: out,
+        name,
+        what,
+        count,
+    })
 }
 
 /// The value of attribute `name` in a start tag's text, as written.
