@@ -235,11 +235,9 @@ fn numeric(a: char, b: Option<char>) -> String {
 /// ignored. Only the prolog (before the root element) is looked at.
 fn doctype_entities(text: &str) -> HashMap<String, Option<String>> {
     let mut out = HashMap::new();
-    let head = crate::bounds::prefix(text, 64 * 1024);
-    let Some(dt) = head.find("<!DOCTYPE") else {
+    let Some(rest) = prolog_doctype(text) else {
         return out;
     };
-    let rest = &text[dt..];
     let Some(gt) = rest.find('>') else {
         return out;
     };
@@ -274,6 +272,25 @@ fn doctype_entities(text: &str) -> HashMap<String, Option<String>> {
         out.insert(name.to_string(), entity_text(value, &names));
     }
     out
+}
+
+/// The document from its DOCTYPE declaration on, if the prolog (declaration, comments,
+/// processing instructions, before the root element) has one. Reads the prolog only.
+fn prolog_doctype(text: &str) -> Option<&str> {
+    let mut rest = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    loop {
+        if rest.starts_with("<!DOCTYPE") {
+            return Some(rest);
+        }
+        let end = if rest.starts_with("<?") {
+            rest.find("?>")? + 2
+        } else if rest.starts_with("<!--") {
+            rest.find("-->")? + 3
+        } else {
+            return None;
+        };
+        rest = rest[end..].trim_start();
+    }
 }
 
 /// One past the end of the DOCTYPE declaration `s` starts with, internal subset included.

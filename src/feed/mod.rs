@@ -159,10 +159,14 @@ pub fn parse_within(
     }
     budget.check()?;
     // An error may be the budget's, surfacing as a read error inside the parser.
+    // Dates feed-rs met but could not read, in the run that succeeded.
+    let unread_dates = std::cell::Cell::new(0usize);
     let run_at = |input: &[u8], base: Option<&Url>| -> Result<feed_rs::model::Feed, Failure> {
         let result = run_feed_rs(input, base, budget);
         budget.check()?;
-        result
+        let (feed, unread) = result?;
+        unread_dates.set(unread);
+        Ok(feed)
     };
     let run_feed_rs = |input: &[u8], base: Option<&Url>| run_at(input, base).map_err(|f| f.error);
 
@@ -179,6 +183,12 @@ pub fn parse_within(
         };
         let mut parsed = normalise::from_feed_rs(feed, "json", base);
         parsed.recovered = recovered;
+        if unread_dates.get() > 0 {
+            parsed.warnings.push(format!(
+                "{} dates could not be read and were left out",
+                unread_dates.get()
+            ));
+        }
         return Ok(parsed);
     }
 
@@ -306,6 +316,12 @@ pub fn parse_within(
     budget.check()?;
     let mut parsed = normalise::from_feed_rs(feed, format, base);
     parsed.recovered = recovered;
+    if unread_dates.get() > 0 {
+        warnings.push(format!(
+            "{} dates could not be read and were left out",
+            unread_dates.get()
+        ));
+    }
     parsed.warnings = warnings;
     budget.check()?;
     if format == "atom" {
@@ -359,22 +375,33 @@ impl From<OutOfTime> for Failure {
 }
 
 /// One feed-rs run with a parser built for it alone (a `Parser` reused after an error panics),
-/// so a panic inside feed-rs or quick-xml becomes this document's error. The parser reads
+/// so a panic inside feed-rs or quick-xml becomes this document's error; with the feed, how
+/// many dates it met and could not read. The parser reads
 /// through `budget`, so it stops within one read of the deadline.
 fn run_feed_rs(
     input: &[u8],
     base: Option<&Url>,
     budget: &Budget,
-) -> Result<feed_rs::model::Feed, Failure> {
+) -> Result<(feed_rs::model::Feed, usize), Failure> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let unread = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&unread);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         // Never a random id: an empty one is filled in by `normalise` from link or content.
         .id_generator(|_, _, _| String::new())
-        .timestamp_parser(dates::parse_date)
+        .timestamp_parser(move |s| {
+            let date = dates::parse_date(s);
+            if date.is_none() && !s.trim().is_empty() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            date
+        })
         .sanitize_content(false)
         .build();
     match catch_unwind(AssertUnwindSafe(|| parser.parse(budget.reader(input)))) {
-        Ok(Ok(feed)) => Ok(feed),
+        Ok(Ok(feed)) => Ok((feed, unread.load(Ordering::Relaxed))),
         Ok(Err(e)) => {
             use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
             let at = match &e {

@@ -168,15 +168,24 @@ const KNOWN_NAMESPACES: [&str; 11] = [
     "http://purl.org/dc/terms/",
 ];
 
-/// A namespace name with what publishers get wrong taken out: case, a trailing slash, the
-/// scheme.
-fn namespace_key(ns: &str) -> String {
-    let ns = ns.trim();
-    let ns = ns
-        .strip_prefix("http://")
-        .or_else(|| ns.strip_prefix("https://"))
-        .unwrap_or(ns);
-    ns.trim_end_matches('/').to_ascii_lowercase()
+/// Whether a namespace name as written means a known one, but for what publishers get wrong:
+/// case, a trailing slash, the scheme. Compares in place: this runs on every declaration.
+fn same_namespace(known: &str, written: &str) -> bool {
+    let bare = |ns: &str| -> (usize, usize) {
+        let ns = ns.trim();
+        let start = if ns.len() >= 8 && ns[..8].eq_ignore_ascii_case("https://") {
+            8
+        } else if ns.len() >= 7 && ns[..7].eq_ignore_ascii_case("http://") {
+            7
+        } else {
+            0
+        };
+        (start, ns.trim_end_matches('/').len().max(start))
+    };
+    let (ks, ke) = bare(known);
+    let written = written.trim();
+    let (ws, we) = bare(written);
+    known.trim()[ks..ke].eq_ignore_ascii_case(&written[ws..we])
 }
 
 /// Namespace declarations of the known namespaces written in the wrong case, without their
@@ -185,16 +194,9 @@ fn namespace_key(ns: &str) -> String {
 /// comes out empty. `None` when every declaration is as it should be. One pass over the
 /// `xmlns` of the document.
 pub fn fix_namespaces(text: &str) -> Option<String> {
-    static KEYS: OnceLock<Vec<(String, &'static str)>> = OnceLock::new();
-    let keys = KEYS.get_or_init(|| {
-        KNOWN_NAMESPACES
-            .iter()
-            .map(|ns| (namespace_key(ns), *ns))
-            .collect()
-    });
     let mut out = String::new();
     let mut copied = 0;
-    for (at, _) in text.match_indices("xmlns") {
+    for at in memchr::memmem::find_iter(text.as_bytes(), "xmlns") {
         let rest = &text[at + 5..];
         let Some(eq) = rest.find('=').filter(|&e| e <= 64) else {
             continue;
@@ -210,8 +212,7 @@ pub fn fix_namespaces(text: &str) -> Option<String> {
         if KNOWN_NAMESPACES.contains(&written) {
             continue;
         }
-        let key = namespace_key(written);
-        let Some((_, canonical)) = keys.iter().find(|(k, _)| *k == key) else {
+        let Some(canonical) = KNOWN_NAMESPACES.iter().find(|k| same_namespace(k, written)) else {
             continue;
         };
         let start = at + 5 + (rest.len() - value.len()) + 1;
@@ -442,7 +443,29 @@ fn atom_text_modes(text: &str, atom03: bool) -> Option<String> {
         "copyright",
         "info",
     ];
-    if !text.contains("mode=") && !text.contains("type=") {
+    // Most Atom feeds need nothing: look at each `type=` and `mode=` first, and at the tag
+    // around it only (a few bytes back to its '<'), before any pass over the whole document.
+    let needs = |attr: &str| {
+        memchr::memmem::find_iter(text.as_bytes(), attr).any(|at| {
+            // Within 256 bytes back: never a search to the start per occurrence.
+            let from = floor_char_boundary(text, at.saturating_sub(256));
+            let Some(lt) = text[from..at].rfind('<').map(|i| from + i) else {
+                return false;
+            };
+            let tag = &text[lt + 1..at];
+            let name = &tag[..tag
+                .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+                .unwrap_or(tag.len())];
+            let local = name.rsplit(':').next().unwrap_or(name);
+            if !ELEMENTS.contains(&local) {
+                return false;
+            }
+            let window = &text[at..floor_char_boundary(text, at + 512)];
+            let end = window.find('>').map_or(at + window.len(), |e| at + e);
+            atom_body(&text[lt + 1 + name.len()..end], atom03).is_some()
+        })
+    };
+    if !needs("mode=") && !needs("type=") {
         return None;
     }
     let closes = EndTags::new(text, |local| ELEMENTS.contains(&local));

@@ -485,3 +485,19 @@ fn content_location_then_the_fetched_url_are_the_outer_bases() {
     );
     assert_eq!(f.entries[0].id, "https://example.org/archive/2024/posts/1");
 }
+
+#[test]
+fn a_date_that_cannot_be_read_costs_the_date_and_says_so() {
+    let doc = "<rss version=\"2.0\"><channel><title>T</title><item><title>A</title><link>http://example.org/a</link><pubDate>the day after tomorrow</pubDate></item><item><title>B</title><link>http://example.org/b</link><pubDate>Mon, 02 Jan 2006 15:04:05 GMT</pubDate></item></channel></rss>";
+    let f = parse(doc.as_bytes(), None, None).unwrap();
+    assert_eq!(f.entries.len(), 2);
+    assert_eq!(f.entries[0].published, None);
+    assert_eq!(utc(&f.entries[1].published), "2006-01-02T15:04:05Z");
+    assert!(
+        f.warnings
+            .iter()
+            .any(|w| w.starts_with("1 dates could not be read")),
+        "{:?}",
+        f.warnings
+    );
+}
