@@ -19,7 +19,7 @@ fn write_config(dir: &Path, listen: Option<u16>, rest: &str) -> PathBuf {
         &path,
         format!(
             "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n{listen}\n\
-             [defaults]\ninterval = \"1h\"\nfull_article = false\n\n{rest}",
+             [defaults]\ninterval = \"1h\"\nfull_article = false\nalert_backlog = true\n\n{rest}",
             db = support::database(dir),
         ),
     )
@@ -419,4 +419,50 @@ async fn a_reload_with_a_query_nested_thousands_deep_is_refused_and_the_daemon_p
     .await;
     let status = terminate_within(&mut child, 15).await;
     assert!(status.success(), "exit status after SIGTERM: {status}");
+}
+
+/// More feeds due at once than the daemon lets be under way (three per allowed fetch): the
+/// rest wait their turn and every one is polled soon after, none left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_feeds_due_together_are_all_polled_a_few_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    let mut feeds = String::new();
+    for i in 0..12 {
+        let path = format!("/f{i}.xml");
+        site.route(
+            &path,
+            Route::Body {
+                content_type: "application/rss+xml",
+                body: rss(
+                    &format!("Feed {i}"),
+                    &[("a", &format!("{base}/a{i}"), "Some words")],
+                ),
+                etag: None,
+            },
+        );
+        feeds.push_str(&format!(
+            "[[feed]]\nname = \"f{i}\"\nurl = \"{base}{path}\"\n"
+        ));
+    }
+    let config = write_config(dir.path(), None, &feeds);
+    // One fetch at a time: three polls under way at most, twelve due.
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "allow_private_addresses = true\n",
+        "allow_private_addresses = true\nmax_concurrent_fetches = 1\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut child = run_daemon(&config, &[]);
+    eventually(60, "every feed polled", || {
+        (0..12).all(|i| !site.requests_to(&format!("/f{i}.xml")).is_empty())
+    })
+    .await;
+    for i in 0..12 {
+        assert_eq!(
+            site.requests_to(&format!("/f{i}.xml")).len(),
+            1,
+            "feed f{i}"
+        );
+    }
+    assert!(terminate_within(&mut child, 10).await.success());
 }
