@@ -13,8 +13,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use memchr::memmem;
-
 /// The characters of the HTML5 named reference `name` (written without `&`; with its `;`
 /// where the name needs one, as `alpha;`, or without for the legacy ones like `nbsp`).
 pub fn html5(name: &str) -> Option<(char, Option<char>)> {
@@ -67,17 +65,19 @@ pub struct Changes {
 /// Rewrites the references of an XML document as described in the module doc; `None` when
 /// there was nothing to rewrite.
 pub fn normalise(text: &str) -> Option<(String, Changes)> {
+    // std's searches, not a crate's: std is built optimised even in a debug build, where the
+    // hostile-input bounds are checked.
     let bytes = text.as_bytes();
-    let mut amps = memchr::memchr_iter(b'&', bytes);
-    let mut first = amps.next()?;
+    let next_amp = |from: usize| text[from..].find('&').map_or(bytes.len(), |i| from + i);
+    let next_open = |from: usize| text[from..].find("<!").map_or(bytes.len(), |i| from + i);
+    let mut first = text.find('&')?;
     let declared = doctype_entities(text);
-    let sections = memmem::Finder::new("<!");
     let mut out: Option<String> = None;
     let mut copied = 0;
     let mut changes = Changes::default();
     let mut budget = MAX_EXPANSION;
     // Where the next CDATA section or comment starts: '&' inside one is literal.
-    let mut next_section = sections.find(bytes).unwrap_or(bytes.len());
+    let mut next_section = next_open(0);
     let mut pos = first;
     loop {
         // Step over sections that start before this '&'.
@@ -94,9 +94,7 @@ pub fn normalise(text: &str) -> Option<(String, Changes)> {
             }
             .unwrap_or(bytes.len());
             let from = end.max(next_section + 2).min(bytes.len());
-            next_section = sections
-                .find(&bytes[from..])
-                .map_or(bytes.len(), |at| from + at);
+            next_section = next_open(from);
             if end > pos {
                 pos = end;
             }
@@ -115,14 +113,8 @@ pub fn normalise(text: &str) -> Option<(String, Changes)> {
             pos += used.max(1);
         }
         // The next '&' at or after pos.
-        while first < pos {
-            match amps.next() {
-                Some(a) => first = a,
-                None => {
-                    first = bytes.len();
-                    break;
-                }
-            }
+        if first < pos {
+            first = next_amp(pos.min(bytes.len()));
         }
         if first >= bytes.len() {
             break;

@@ -196,7 +196,7 @@ fn same_namespace(known: &str, written: &str) -> bool {
 pub fn fix_namespaces(text: &str) -> Option<String> {
     let mut out = String::new();
     let mut copied = 0;
-    for at in memchr::memmem::find_iter(text.as_bytes(), "xmlns") {
+    for (at, _) in text.match_indices("xmlns") {
         let rest = &text[at + 5..];
         let Some(eq) = rest.find('=').filter(|&e| e <= 64) else {
             continue;
@@ -446,7 +446,7 @@ fn atom_text_modes(text: &str, atom03: bool) -> Option<String> {
     // Most Atom feeds need nothing: look at each `type=` and `mode=` first, and at the tag
     // around it only (a few bytes back to its '<'), before any pass over the whole document.
     let needs = |attr: &str| {
-        memchr::memmem::find_iter(text.as_bytes(), attr).any(|at| {
+        text.match_indices(attr).any(|(at, _)| {
             // Within 256 bytes back: never a search to the start per occurrence.
             let from = floor_char_boundary(text, at.saturating_sub(256));
             let Some(lt) = text[from..at].rfind('<').map(|i| from + i) else {
