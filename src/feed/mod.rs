@@ -238,12 +238,8 @@ pub fn parse_within(
             }
             let mut found = None;
             // The most repaired document tried, where feed-rs failed, and how it was adapted.
-            let mut current: (Cow<'_, str>, Option<usize>, repair::Adapted, String) = (
-                Cow::Borrowed(&*text),
-                first.at,
-                info,
-                first.error.to_string(),
-            );
+            let mut current: (Cow<'_, str>, Option<usize>, repair::Adapted, String) =
+                (Cow::Borrowed(&*text), first.at, info, reason(&first.error));
             for attempt in attempts {
                 budget.check()?;
                 let (fixed, again) = repair::adapt(Cow::Owned(attempt));
@@ -258,12 +254,7 @@ pub fn parse_within(
                         ..
                     }) => return Err(FeedError::Panicked(p)),
                     Err(f) => {
-                        current = (
-                            Cow::Owned(fixed.into_owned()),
-                            f.at,
-                            info,
-                            f.error.to_string(),
-                        )
+                        current = (Cow::Owned(fixed.into_owned()), f.at, info, reason(&f.error))
                     }
                 }
             }
@@ -297,7 +288,7 @@ pub fn parse_within(
                         error: FeedError::Panicked(p),
                         ..
                     }) => return Err(FeedError::Panicked(p)),
-                    Err(f) => current = (Cow::Owned(fewer), f.at, *info, f.error.to_string()),
+                    Err(f) => current = (Cow::Owned(fewer), f.at, *info, reason(&f.error)),
                 }
             }
             budget.check()?;
@@ -429,6 +420,15 @@ fn run_feed_rs(
                 at: None,
             })
         }
+    }
+}
+
+/// feed-rs's own words for why it stopped, for a warning (not the advice to the user that
+/// [`FeedError`]'s message wraps them in).
+fn reason(e: &FeedError) -> String {
+    match e {
+        FeedError::Malformed(m) => m.clone(),
+        other => other.to_string(),
     }
 }
 
