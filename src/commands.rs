@@ -483,6 +483,10 @@ fn feeds(path: &Path, json: bool) -> CliResult {
                     "last_poll": time(s.last_poll_at),
                     "last_success": time(s.last_success_at),
                     "next_due": if s.disabled_reason.is_some() { None } else { time(s.next_due_at.or(Some(Utc::now().timestamp()))) },
+                    // Why it is due then (scheduler::DueReason) and the interval that stands
+                    // for, in seconds.
+                    "due_reason": if s.disabled_reason.is_some() { None } else { s.due_reason.map(|r| r.as_str()) },
+                    "due_interval": s.due_interval,
                     "items": s.items,
                     "consecutive_errors": s.consecutive_errors,
                     "last_error": s.last_error,
@@ -494,6 +498,7 @@ fn feeds(path: &Path, json: bool) -> CliResult {
                     "polled_url": null, "status": null, "disabled_reason": null,
                     "last_poll": null, "last_success": null,
                     "next_due": store::rfc3339(Utc::now().timestamp()),
+                    "due_reason": null, "due_interval": null,
                     "items": 0, "consecutive_errors": 0, "last_error": null, "lease_owner": null,
                 }),
             };
@@ -501,10 +506,11 @@ fn feeds(path: &Path, json: bool) -> CliResult {
         }
         return Ok(());
     }
+    // WHY (why the feed is due then) sits beside NEXT DUE; ERRORS stays the last column.
     let _ = writeln!(
         out,
-        "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
-        "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "ERRORS"
+        "{:<28} {:<20} {:<22} {:>6} {:<20} {:<22} {:>6}",
+        "FEED", "LAST POLL", "STATUS", "ITEMS", "NEXT DUE", "WHY", "ERRORS"
     );
     for f in &config.feeds {
         let key = f.key();
@@ -519,7 +525,7 @@ fn feeds(path: &Path, json: bool) -> CliResult {
                     .or(s.last_status.clone());
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:<22} {:>6}",
                     truncate(&key, 28),
                     when(s.last_poll_at),
                     truncate(status.as_deref().unwrap_or("-"), 22),
@@ -528,6 +534,11 @@ fn feeds(path: &Path, json: bool) -> CliResult {
                         "-".into()
                     } else {
                         when(s.next_due_at.or(Some(Utc::now().timestamp())))
+                    },
+                    if s.disabled_reason.is_some() {
+                        "-".into()
+                    } else {
+                        why_due(&s)
                     },
                     s.consecutive_errors
                 );
@@ -555,18 +566,40 @@ fn feeds(path: &Path, json: bool) -> CliResult {
             None => {
                 let _ = writeln!(
                     out,
-                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
+                    "{:<28} {:<20} {:<22} {:>6} {:<20} {:<22} {:>6}",
                     truncate(&key, 28),
                     "never",
                     "-",
                     0,
                     "now",
+                    "new",
                     0
                 );
             }
         }
     }
     Ok(())
+}
+
+/// Why a feed is due when it is, for the `feeds` table: the reason, and the interval it stands
+/// for where it has one ("rate (47m)", "ttl (2h)", "backoff (4m)", "cron").
+fn why_due(s: &store::FeedState) -> String {
+    use crate::scheduler::DueReason;
+    let Some(reason) = s.due_reason else {
+        // Polled by a release that did not record why.
+        return "-".into();
+    };
+    match (reason, s.due_interval.and_then(|i| u64::try_from(i).ok())) {
+        (DueReason::Cron | DueReason::SkipHours | DueReason::SkipDays | DueReason::Reset, _)
+        | (_, None) => reason.to_string(),
+        (_, Some(secs)) => {
+            let shown = if secs >= 60 { secs - secs % 60 } else { secs };
+            format!(
+                "{reason} ({})",
+                humantime::format_duration(std::time::Duration::from_secs(shown))
+            )
+        }
+    }
 }
 
 /// `s` made printable (see [`printable::line`]) and cut to `n` characters.

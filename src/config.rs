@@ -284,6 +284,9 @@ pub struct FeedConfig {
     pub name: Option<String>,
     pub url: Url,
     pub schedule: Schedule,
+    /// The bounds the interval adapts within, following the feed's publish rate; `None` when
+    /// the schedule is kept as configured (a cron line, or `adaptive = false`).
+    pub adaptive: Option<crate::scheduler::Bounds>,
     /// Free labels that topics can scope on (`tag:world`).
     pub tags: Vec<String>,
     /// Whether each item's page is fetched and extracted, or the feed's own text kept.
@@ -623,6 +626,9 @@ struct RawDaemon {
 struct RawDefaults {
     schedule: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
+    adaptive: Option<bool>,
+    min_interval: Option<Spanned<String>>,
+    max_interval: Option<Spanned<String>>,
     full_article: Option<bool>,
     alert_backlog: Option<bool>,
     // The per-poll caps, here and in each `[[feed]]` (not a flattened struct: `Spanned` and
@@ -630,6 +636,21 @@ struct RawDefaults {
     max_items_per_poll: Option<Spanned<i64>>,
     max_articles_per_poll: Option<Spanned<i64>>,
     max_articles_per_host: Option<Spanned<i64>>,
+}
+
+/// The interval of a feed given neither a schedule nor an interval (here or in `[defaults]`).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// Defaults of the bounds an adaptive interval moves within: a feed that posts every few
+/// minutes is polled every 10 minutes, one that posts weekly every 6 hours.
+pub const DEFAULT_MIN_INTERVAL: Duration = Duration::from_secs(10 * 60);
+pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
+/// A `min_interval`/`max_interval` value: a duration of at least a minute.
+fn parse_bound(text: &str) -> Result<Duration, String> {
+    match Schedule::parse_interval(text)? {
+        Schedule::Every(d) => Ok(d),
+        Schedule::Cron(..) => Err("not a duration".into()),
+    }
 }
 
 /// Defaults of the per-poll caps: the newest 2,000 items (a daily feed with years of items
@@ -645,6 +666,9 @@ struct RawFeed {
     url: Spanned<String>,
     schedule: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
+    adaptive: Option<bool>,
+    min_interval: Option<Spanned<String>>,
+    max_interval: Option<Spanned<String>>,
     #[serde(default)]
     tags: Vec<String>,
     full_article: Option<bool>,
@@ -960,6 +984,30 @@ fn parse_main(
                 issues.push(lines.issue(v.span().start, field, m));
             }
         }
+    }
+    let mut bounds = [DEFAULT_MIN_INTERVAL, DEFAULT_MAX_INTERVAL];
+    for (slot, (field, value)) in bounds.iter_mut().zip([
+        ("defaults.min_interval", &defaults.min_interval),
+        ("defaults.max_interval", &defaults.max_interval),
+    ]) {
+        if let Some(v) = value {
+            match parse_bound(v.get_ref()) {
+                Ok(d) => *slot = d,
+                Err(m) => issues.push(lines.issue(v.span().start, field, m)),
+            }
+        }
+    }
+    if bounds[1] < bounds[0]
+        && let Some(v) = defaults
+            .max_interval
+            .as_ref()
+            .or(defaults.min_interval.as_ref())
+    {
+        issues.push(lines.issue(
+            v.span().start,
+            "defaults.max_interval",
+            "max_interval is shorter than min_interval",
+        ));
     }
 
     let mut feeds = Vec::new();
@@ -1353,8 +1401,81 @@ fn resolve_feed(
     } else if let Some(s) = &defaults.interval {
         Schedule::parse_interval(s.get_ref()).ok()
     } else {
-        Schedule::parse_cron("*/30 * * * *").ok()
+        Some(Schedule::Every(DEFAULT_INTERVAL))
     };
+    // The bounds of the adaptive interval: the feed's, else `[defaults]`' (whose errors are
+    // reported once, at `[defaults]`).
+    let mut bound = |own: &Option<Spanned<String>>,
+                     default: &Option<Spanned<String>>,
+                     name: &str,
+                     fallback: Duration| match (own, default) {
+        (Some(v), _) => parse_bound(v.get_ref()).unwrap_or_else(|m| {
+            issues.push(lines.issue(v.span().start, field(name), m));
+            fallback
+        }),
+        (None, Some(v)) => parse_bound(v.get_ref()).unwrap_or(fallback),
+        (None, None) => fallback,
+    };
+    let min_interval = bound(
+        &raw.min_interval,
+        &defaults.min_interval,
+        "min_interval",
+        DEFAULT_MIN_INTERVAL,
+    );
+    let max_interval = bound(
+        &raw.max_interval,
+        &defaults.max_interval,
+        "max_interval",
+        DEFAULT_MAX_INTERVAL,
+    );
+    if max_interval < min_interval && (raw.min_interval.is_some() || raw.max_interval.is_some()) {
+        issues.push(lines.issue(
+            start,
+            field("max_interval"),
+            "max_interval is shorter than min_interval",
+        ));
+    }
+    // A cron line, the feed's or (when the feed gives no interval) `[defaults]`', wins.
+    let cron = raw.schedule.is_some() || (raw.interval.is_none() && defaults.schedule.is_some());
+    // The adaptive keys beside the feed's own cron line would be silently ignored: say so.
+    if let Some(s) = &raw.schedule {
+        let named = [
+            ("min_interval", raw.min_interval.is_some()),
+            ("max_interval", raw.max_interval.is_some()),
+            ("adaptive", raw.adaptive == Some(true)),
+        ];
+        if let Some((name, _)) = named.iter().find(|(_, set)| *set) {
+            issues.push(lines.issue(
+                s.span().start,
+                field(name),
+                format!(
+                    "{name} applies to an interval, and this feed has a cron line (which never \
+                     adapts); write interval = \"…\" instead of schedule, or remove {name}"
+                ),
+            ));
+        }
+    }
+    // Bounds left at their defaults stretch to take in the configured interval: a feed written
+    // `interval = "5m"` (or "1d") is not held to 10 minutes (or 6 hours) until its rate is
+    // known, as it was not before intervals adapted.
+    let base = match &schedule {
+        Some(Schedule::Every(d)) => Some(*d),
+        _ => None,
+    };
+    let min_interval = match (&raw.min_interval, &defaults.min_interval, base) {
+        (None, None, Some(b)) => min_interval.min(b),
+        _ => min_interval,
+    };
+    let max_interval = match (&raw.max_interval, &defaults.max_interval, base) {
+        (None, None, Some(b)) => max_interval.max(b),
+        _ => max_interval,
+    };
+    let adaptive = (!cron && raw.adaptive.or(defaults.adaptive).unwrap_or(true)).then_some(
+        crate::scheduler::Bounds {
+            min: min_interval,
+            max: max_interval.max(min_interval),
+        },
+    );
     // A cap from the feed, else from `[defaults]`; at least 1.
     let mut cap = |own: &Option<Spanned<i64>>,
                    default: &Option<Spanned<i64>>,
@@ -1396,6 +1517,7 @@ fn resolve_feed(
         name: raw.name.filter(|n| !n.trim().is_empty()),
         url: url?,
         schedule: schedule?,
+        adaptive,
         tags: raw.tags,
         full_article: raw.full_article.or(defaults.full_article).unwrap_or(true),
         alert_backlog: raw
@@ -1979,6 +2101,112 @@ interval = \"soon\"
                 .ends_with("than the 4 above; fix these and run check again for the rest"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn intervals_adapt_within_their_bounds_unless_a_cron_line_or_adaptive_false_says_not() {
+        use crate::scheduler::Bounds;
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\nmin_interval = \"5m\"\nmax_interval = \"2h\"\n\n\
+             [[feed]]\nname = \"plain\"\nurl = \"https://a.example/1\"\n\n\
+             [[feed]]\nname = \"own\"\nurl = \"https://a.example/2\"\ninterval = \"1h\"\nmax_interval = \"1d\"\n\n\
+             [[feed]]\nname = \"cron\"\nurl = \"https://a.example/3\"\nschedule = \"0 * * * *\"\n\n\
+             [[feed]]\nname = \"fixed\"\nurl = \"https://a.example/4\"\ninterval = \"20m\"\nadaptive = false\n",
+        );
+        let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let by = |n: &str| {
+            config
+                .feeds
+                .iter()
+                .find(|f| f.name.as_deref() == Some(n))
+                .unwrap()
+        };
+        let min = Duration::from_secs(300);
+        assert!(matches!(by("plain").schedule, Schedule::Every(d) if d == DEFAULT_INTERVAL));
+        assert_eq!(
+            by("plain").adaptive,
+            Some(Bounds {
+                min,
+                max: Duration::from_secs(7200)
+            })
+        );
+        assert_eq!(
+            by("own").adaptive,
+            Some(Bounds {
+                min,
+                max: Duration::from_secs(86_400)
+            })
+        );
+        assert_eq!(by("cron").adaptive, None);
+        assert_eq!(by("fixed").adaptive, None);
+
+        // Bounds left at their defaults take in the interval written.
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[[feed]]\nname = \"fast\"\nurl = \"https://a.example/1\"\ninterval = \"5m\"\n\n\
+             [[feed]]\nname = \"slow\"\nurl = \"https://a.example/2\"\ninterval = \"1d\"\n\n\
+             [[feed]]\nname = \"held\"\nurl = \"https://a.example/3\"\ninterval = \"5m\"\nmin_interval = \"10m\"\n",
+        );
+        let config = load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let by = |n: &str| {
+            config
+                .feeds
+                .iter()
+                .find(|f| f.name.as_deref() == Some(n))
+                .unwrap()
+        };
+        let bounds = |min: u64, max: u64| {
+            Some(Bounds {
+                min: Duration::from_secs(min),
+                max: Duration::from_secs(max),
+            })
+        };
+        assert_eq!(by("fast").adaptive, bounds(300, 6 * 3600));
+        assert_eq!(by("slow").adaptive, bounds(600, 86_400));
+        assert_eq!(by("held").adaptive, bounds(600, 6 * 3600));
+
+        // A cron line in [defaults] keeps its feeds on it; bounds the wrong way round and a
+        // bound that is no duration are named where they are.
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\nschedule = \"*/30 * * * *\"\n\n\
+             [[feed]]\nurl = \"https://a.example/1\"\n\n\
+             [[feed]]\nurl = \"https://a.example/2\"\nmin_interval = \"3h\"\nmax_interval = \"1h\"\n\n\
+             [[feed]]\nurl = \"https://a.example/3\"\nmin_interval = \"often\"\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("feedwatch.toml:7: feed[1].max_interval"),
+            "{err}"
+        );
+        assert!(err.contains("shorter than min_interval"), "{err}");
+        assert!(
+            err.contains("feedwatch.toml:14: feed[2].min_interval"),
+            "{err}"
+        );
+        // The adaptive keys beside a feed's own cron line are a mistake, named as such.
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[[feed]]\nurl = \"https://a.example/1\"\nschedule = \"0 * * * *\"\nmax_interval = \"2h\"\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("feedwatch.toml:3: feed[0].max_interval"),
+            "{err}"
+        );
+        assert!(err.contains("never adapts"), "{err}");
+        write(
+            dir.path(),
+            "feedwatch.toml",
+            "[defaults]\nschedule = \"*/30 * * * *\"\n\n[[feed]]\nurl = \"https://a.example/1\"\n",
+        );
+        assert_eq!(load(&path).unwrap().feeds[0].adaptive, None);
     }
 
     #[test]

@@ -14,10 +14,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::clock::Clock;
 use crate::config::{self, Config, FeedConfig, Schedule};
 use crate::pipeline::{Pipeline, PollReport, PollResult};
 use crate::server::{self, Metrics};
@@ -81,6 +81,17 @@ fn register_feeds(store: &Store, config: &Config) {
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
+    reload: mpsc::Receiver<()>,
+) -> anyhow::Result<()> {
+    run_with_clock(config, Clock::System, shutdown, reload).await
+}
+
+/// [`run`] on `clock`: scheduling, backoff, digests and quiet hours read their time from it
+/// (tests pass a [`Clock::tokio`] on paused time).
+pub async fn run_with_clock(
+    config: Config,
+    clock: Clock,
+    shutdown: impl Future<Output = ()>,
     mut reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<()> {
     // The first line names what this process runs on: an operator comparing it with what a
@@ -109,7 +120,8 @@ pub async fn run(
         Err(e) => tracing::warn!(error = %e, "could not check for leases of dead processes"),
     }
     register_feeds(&store, &config);
-    let pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
+    let mut pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
+    pipeline.clock = clock;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (pipeline_tx, pipeline_rx) = watch::channel(pipeline);
@@ -131,16 +143,23 @@ pub async fn run(
     background.spawn(notify_worker(
         pipeline_rx.clone(),
         metrics.clone(),
+        clock,
         stop_rx.clone(),
     ));
-    background.spawn(watchdog(metrics.clone(), store.clone(), stop_rx.clone()));
+    background.spawn(watchdog(
+        metrics.clone(),
+        store.clone(),
+        clock,
+        stop_rx.clone(),
+    ));
     background.spawn(watch_database(
         store.clone(),
         config.daemon.database.clone(),
         metrics.clone(),
+        clock,
         stop_rx.clone(),
     ));
-    let mut digests = spawn_digests(&config, pipeline_rx.clone(), stop_rx.clone());
+    let mut digests = spawn_digests(&config, pipeline_rx.clone(), clock, stop_rx.clone());
 
     let status = format!(
         "running: {} feeds, {} topics",
@@ -168,7 +187,7 @@ pub async fn run(
     tokio::pin!(shutdown);
 
     loop {
-        let now = Utc::now().timestamp();
+        let now = clock.unix();
         metrics.last_loop_at.store(now, Ordering::Relaxed);
         let pipeline = pipeline_rx.borrow().clone();
         let mut next_wake = now + MAX_SLEEP.as_secs() as i64;
@@ -239,7 +258,7 @@ pub async fn run(
                         };
                         // No answer, or one in the past (the database did not answer): asked
                         // again soon; the scheduler polls nothing until the database is back.
-                        let now = Utc::now().timestamp();
+                        let now = clock.unix();
                         due.insert(report.feed.clone(), next.filter(|t| *t > now).unwrap_or(now + DB_RETRY.as_secs() as i64));
                     }
                     Err(e) => {
@@ -259,6 +278,7 @@ pub async fn run(
                 match config::load(&config.path) {
                     Ok(new) => match Pipeline::new(&new, store.clone()) {
                         Ok(mut p) => {
+                            p.clock = clock;
                             // The notify worker waits on this; a new one would go unheard.
                             p.alerts_queued = pipeline_rx.borrow().alerts_queued.clone();
                             tracing::info!(feeds = new.feeds.len(), topics = new.topics.len(), "configuration reloaded");
@@ -271,7 +291,7 @@ pub async fn run(
                             due.clear();
                             let _ = pipeline_tx.send(p);
                             digests.abort_all();
-                            digests = spawn_digests(&new, pipeline_rx.clone(), stop_rx.clone());
+                            digests = spawn_digests(&new, pipeline_rx.clone(), clock, stop_rx.clone());
                             config = new;
                         }
                         Err(e) => {
@@ -343,12 +363,13 @@ async fn watch_database(
     store: Store,
     database: crate::store::Database,
     metrics: Arc<Metrics>,
+    clock: Clock,
     stop: watch::Receiver<bool>,
 ) {
     let mut down_since: Option<i64> = None;
     let mut said_at = i64::MIN / 2;
     loop {
-        let now = Utc::now().timestamp();
+        let now = clock.unix();
         match store.ping() {
             Ok(()) => {
                 metrics.database(now, Ok(()));
@@ -433,6 +454,7 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 async fn notify_worker(
     pipeline: watch::Receiver<Pipeline>,
     metrics: Arc<Metrics>,
+    clock: Clock,
     stop: watch::Receiver<bool>,
 ) {
     let mut stats_at = i64::MIN / 2;
@@ -444,7 +466,7 @@ async fn notify_worker(
         let report = p.deliver_due(false).await;
         Metrics::add(&metrics.alerts_delivered, report.delivered);
         Metrics::add(&metrics.alert_failures, report.retrying + report.failed);
-        let now = Utc::now().timestamp();
+        let now = clock.unix();
         // The outbox by notifier, for /metrics and /healthz: after a pass that did something,
         // or every half minute (it reads the whole outbox).
         if report.delivered + report.retrying + report.failed > 0 || now - stats_at >= 30 {
@@ -490,6 +512,7 @@ async fn notify_worker(
 fn spawn_digests(
     config: &Config,
     pipeline: watch::Receiver<Pipeline>,
+    clock: Clock,
     stop: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
@@ -503,14 +526,12 @@ fn spawn_digests(
         let stop = stop.clone();
         set.spawn(async move {
             loop {
-                let now = Utc::now();
-                let Some(tick) = cron.after(&now).next() else {
+                let Some(tick) = cron.after(&clock.now()).next() else {
                     return;
                 };
-                let wait = (tick - now).to_std().unwrap_or(Duration::ZERO);
                 tokio::select! {
                     _ = stopped(stop.clone()) => return,
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = clock.sleep_until(tick) => {}
                 }
                 let p = pipeline.borrow().clone();
                 match p.store.make_digest(&name, &notifiers, tick.timestamp()) {
@@ -529,13 +550,13 @@ fn spawn_digests(
 
 /// Pings systemd's watchdog while the scheduler loop turns and the database answers; stops
 /// pinging (so systemd restarts us) when either hangs.
-async fn watchdog(metrics: Arc<Metrics>, store: Store, stop: watch::Receiver<bool>) {
+async fn watchdog(metrics: Arc<Metrics>, store: Store, clock: Clock, stop: watch::Receiver<bool>) {
     let interval = sd_notify::watchdog_enabled()
         .map(|d| d / 2)
         .unwrap_or(Duration::from_secs(15));
     let enabled = sd_notify::watchdog_enabled().is_some();
     loop {
-        let now = Utc::now().timestamp();
+        let now = clock.unix();
         if store.ping().is_ok() {
             metrics.last_db_ok_at.store(now, Ordering::Relaxed);
         }

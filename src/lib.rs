@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod bounds;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;

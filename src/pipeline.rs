@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use url::Url;
 
 use crate::bounds::{Budget, EXTRACT_BUDGET, FEED_PARSE_BUDGET, OutOfTime};
+use crate::clock::Clock;
 use crate::config::{Config, FeedConfig, SiteRule, TopicConfig};
 use crate::extract::{self, Article};
 use crate::feed::{self, Entry, ParsedFeed};
@@ -70,6 +71,8 @@ pub struct Pipeline {
     /// Each waiting task holds its whole future (kilobytes): ten thousand feeds due together
     /// are spawned as others finish, not all at once.
     pub polls_in_flight: usize,
+    /// Where "now" comes from for scheduling, backoff and quiet hours (tests drive it).
+    pub clock: Clock,
 }
 
 /// How a poll ended, for logs and `feedwatch once`.
@@ -221,6 +224,7 @@ impl Pipeline {
                 d.max_concurrent_fetches.saturating_mul(2).max(1),
             )),
             polls_in_flight: d.max_concurrent_fetches.saturating_mul(3).max(1),
+            clock: Clock::System,
         })
     }
 
@@ -233,6 +237,8 @@ impl Pipeline {
             feed: key.clone(),
             ..Default::default()
         };
+        // A test's paused clock stands still while the poll talks to its servers.
+        let _hold = self.clock.hold();
         let Ok(_slot) = self.poll_slots.acquire().await else {
             report.outcome = PollResult::Error;
             report.error = Some("shutting down".into());
@@ -243,7 +249,7 @@ impl Pipeline {
             feed.url.as_str(),
             mode,
             self.lease,
-            Utc::now().timestamp_millis(),
+            self.clock.unix_ms(),
         ) {
             Ok(Claim::Claimed(s)) => *s,
             Ok(Claim::Disabled(reason)) => {
@@ -314,7 +320,7 @@ impl Pipeline {
         mut report: PollReport,
     ) -> PollReport {
         let key = report.feed.clone();
-        let now = Utc::now();
+        let now = self.clock.now();
         let url = Url::parse(&state.url).unwrap_or_else(|_| feed.url.clone());
         let conditional = Conditional {
             etag: state.etag.clone(),
@@ -327,13 +333,20 @@ impl Pipeline {
         let errors_before = u32::try_from(state.consecutive_errors).unwrap_or(u32::MAX);
 
         let outcome = self.fetcher.get(&url, &conditional, FEED_MAX_BYTES).await;
-        let mut timing = PollTiming::default();
+        // Until this poll says otherwise, the feed's hints and publish rate are as last known.
+        let mut timing = PollTiming {
+            hints: state.hints,
+            rate: state.rate,
+            ..PollTiming::default()
+        };
         match outcome {
             Ok(FetchOutcome::NotModified {
                 max_age,
+                expires,
                 moved_permanently,
                 ..
             }) => {
+                timing.expires = expires;
                 record.outcome = PollOutcome::NotModified;
                 record.http_status = Some(304);
                 record.etag = state.etag.clone();
@@ -346,6 +359,7 @@ impl Pipeline {
             }
             Ok(FetchOutcome::Fetched(fetched)) => {
                 timing.max_age = fetched.max_age;
+                timing.expires = fetched.expires;
                 record.http_status = Some(200);
                 record.bytes = Some(fetched.body.len());
                 record.new_url = fetched.moved_permanently.as_ref().map(|u| u.to_string());
@@ -425,6 +439,8 @@ impl Pipeline {
                         self.store_entries(feed, state.id, &parsed, backlog, &mut report)
                             .await;
                         record.new_items = report.new_stories + report.joined_stories;
+                        timing.hints = parsed.hints;
+                        timing.rate = publish_rate(&parsed, state.rate, record.new_items, now);
                     }
                     Err(e) => {
                         record.outcome = PollOutcome::Error;
@@ -476,7 +492,12 @@ impl Pipeline {
             }
         }
         record.consecutive_errors = i64::from(timing.consecutive_errors);
-        record.next_due_at = scheduler::next_due(&feed.schedule, &key, now, timing).timestamp();
+        let due = scheduler::next_due(&feed.schedule, feed.adaptive, &key, now, timing);
+        record.next_due_at = due.at.timestamp();
+        record.due_reason = Some(due.reason);
+        record.due_interval = i64::try_from(due.interval.as_secs()).ok();
+        record.rate = timing.rate;
+        record.hints = timing.hints;
         if let Err(e) = self.store.record_poll(state.id, &record) {
             tracing::error!(feed = %key, error = %e, "could not record the poll");
         }
@@ -517,7 +538,7 @@ impl Pipeline {
             budget: Budget::new(FEED_PARSE_BUDGET),
         };
         let charset = fetched.charset.clone();
-        let base = fetched.final_url.clone();
+        let base = feed::document_base(&fetched.final_url, fetched.content_location.as_deref());
         let body = fetched.body;
         let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
             feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
@@ -558,7 +579,7 @@ impl Pipeline {
         if notifiers.is_empty() {
             return;
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         let alert = Alert {
             id: format!("{kind}:{key}:{unique}"),
             kind,
@@ -859,7 +880,7 @@ impl Pipeline {
     fn quiet_until(&self, topic: &str) -> Option<i64> {
         let t = self.topics.iter().find(|t| t.config.name == topic)?;
         let q = t.config.quiet_hours?;
-        let now = chrono::Local::now();
+        let now = self.clock.now().with_timezone(&chrono::Local);
         let end = q.ends_after(now.naive_local())?;
         end.and_local_timezone(chrono::Local)
             .earliest()
@@ -869,8 +890,9 @@ impl Pipeline {
     /// Sends the alerts that are due (all undelivered ones with `all_pending`), one attempt
     /// each; failures are scheduled for a retry with backoff, or given up after the limit.
     pub async fn deliver_due(&self, all_pending: bool) -> DeliveryReport {
+        let _hold = self.clock.hold();
         let mut report = DeliveryReport::default();
-        let now = Utc::now().timestamp();
+        let now = self.clock.unix();
         let rows = match self.store.claim_alerts(now, all_pending, 500, self.lease) {
             Ok(r) => r,
             Err(e) => {
@@ -899,7 +921,7 @@ impl Pipeline {
             // another process is left to that process.
             match self
                 .store
-                .renew_alert_lease(row.id, Utc::now().timestamp(), self.lease)
+                .renew_alert_lease(row.id, self.clock.unix(), self.lease)
             {
                 Ok(true) => {}
                 Ok(false) => continue,
@@ -912,7 +934,7 @@ impl Pipeline {
                 tracing::warn!(alert = %row.alert_id, error = %e, "could not refresh the alert's copies");
             }
             let result = self.notifiers.send(&row.notifier, &alert).await;
-            let now = Utc::now().timestamp();
+            let now = self.clock.unix();
             let recorded = match result {
                 Ok(()) => {
                     report.delivered += 1;
@@ -1139,6 +1161,27 @@ pub fn summarise(text: &str) -> String {
     }
 }
 
+/// The feed's publish rate after a poll that read it: from its items' dates when they can be
+/// believed, else from first-seen times (this poll counting as one post when it found new
+/// items), else as it was.
+fn publish_rate(
+    parsed: &ParsedFeed,
+    before: Option<scheduler::Rate>,
+    new_items: usize,
+    now: chrono::DateTime<Utc>,
+) -> Option<scheduler::Rate> {
+    let dates = parsed
+        .entries
+        .iter()
+        .filter_map(|e| e.published.or(e.updated))
+        .map(|d| d.timestamp());
+    scheduler::Rate::from_dates(dates, now.timestamp()).or(if new_items > 0 {
+        Some(scheduler::Rate::saw_new(before, now.timestamp()))
+    } else {
+        before
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1213,6 +1256,7 @@ mod tests {
             name: None,
             url: Url::parse("https://a.example/rss").unwrap(),
             schedule: crate::config::Schedule::Every(Duration::from_secs(60)),
+            adaptive: None,
             tags: vec![],
             full_article: true,
             max_items_per_poll: 10,

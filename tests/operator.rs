@@ -509,6 +509,10 @@ async fn feeds_reset_polls_a_gone_feed_again_and_feeds_json_shows_each_state() {
     let reset = feedwatch(&config, &["feeds", "reset", "F"]).await;
     assert!(reset.status.success(), "{}", text(&reset.stderr));
     assert!(text(&reset.stdout).contains("feed \"F\" reset"));
+    // Why it is due now: the reset.
+    let json = feedwatch(&config, &["feeds", "--json"]).await;
+    let state: serde_json::Value = serde_json::from_str(text(&json.stdout).trim()).unwrap();
+    assert_eq!(state["due_reason"], "reset");
     let out = feedwatch(&config, &["once"]).await;
     assert!(
         text(&out.stdout).contains("F: ok, 1 new stories"),
@@ -520,6 +524,8 @@ async fn feeds_reset_polls_a_gone_feed_again_and_feeds_json_shows_each_state() {
     let state: serde_json::Value = serde_json::from_str(text(&json.stdout).trim()).unwrap();
     assert_eq!(state["consecutive_errors"], 0);
     assert_eq!(state["items"], 1);
+    assert!(state["due_reason"].is_string(), "{state}");
+    assert!(state["due_interval"].is_i64(), "{state}");
     let unknown = feedwatch(&config, &["feeds", "reset", "Nope"]).await;
     assert_eq!(unknown.status.code(), Some(1));
 }

@@ -118,6 +118,7 @@ on_both_backends!(
     a_once_pass_skips_a_feed_another_process_claimed_after_it_began,
     a_dead_processs_feed_is_taken_over_when_its_lease_expires,
     processes_storing_copies_of_one_story_at_once_file_one_story_and_one_alert,
+    why_a_feed_is_due_and_its_publish_rate_and_hints_are_kept_with_it,
 );
 
 fn item(feed_id: i64, guid: &str, url: &str, title: &str, text: &str, at: i64) -> NewItem {
@@ -1141,6 +1142,72 @@ fn processes_storing_copies_of_one_story_at_once_file_one_story_and_one_alert(b:
 /// A database written by the release before leases (schema 6, made by that release's
 /// `feedwatch once`: two stories, one of them carried by two outlets, and two alerts pending)
 /// opens, upgrades in place and keeps everything.
+fn why_a_feed_is_due_and_its_publish_rate_and_hints_are_kept_with_it(b: Backend) {
+    use feedwatch::feed::hints::Hints;
+    use feedwatch::scheduler::{DueReason, Rate};
+    let fresh = b.fresh();
+    let store = fresh.open();
+    let feed = store.sync_feed("a", "https://a.example/rss").unwrap();
+    assert_eq!(
+        (feed.due_reason, feed.rate, feed.hints),
+        (None, None, Hints::default())
+    );
+    let hints = Hints {
+        ttl: Some(Duration::from_secs(5400)),
+        update_period: Some(Duration::from_secs(3600)),
+        skip_hours: 0b111,
+        skip_days: 0b100_0000,
+    };
+    let rate = Rate {
+        since: NOW_MS / 1000 - 86_400,
+        posts: 12,
+    };
+    let mut record = PollRecord {
+        at: NOW_MS / 1000,
+        outcome: PollOutcome::Ok,
+        next_due_at: NOW_MS / 1000 + 5400,
+        due_reason: Some(DueReason::Ttl),
+        due_interval: Some(5400),
+        rate: Some(rate),
+        hints,
+        ..Default::default()
+    };
+    store.record_poll(feed.id, &record).unwrap();
+    // Read back by another process, as `feedwatch feeds` and the next poll read it.
+    let other = fresh.open();
+    let back = other.feed("a").unwrap().unwrap();
+    assert_eq!(back.due_reason, Some(DueReason::Ttl));
+    assert_eq!(back.due_interval, Some(5400));
+    assert_eq!(back.rate, Some(rate));
+    assert_eq!(back.hints, hints);
+    assert_eq!(other.feeds().unwrap()[0].due_reason, Some(DueReason::Ttl));
+    // The claim hands the next poll what the scheduler needs.
+    let Claim::Claimed(claimed) = other
+        .claim_feed(
+            "a",
+            "https://a.example/rss",
+            ClaimMode::Due,
+            LEASE,
+            (NOW_MS / 1000 + 5400) * 1000,
+        )
+        .unwrap()
+    else {
+        panic!("due at its time")
+    };
+    assert_eq!((claimed.rate, claimed.hints), (Some(rate), hints));
+    // A failing poll: backing off, the rate forgotten when the record says so.
+    record.due_reason = Some(DueReason::Backoff);
+    record.rate = None;
+    record.hints = Hints::default();
+    other.record_poll(feed.id, &record).unwrap();
+    let back = store.feed("a").unwrap().unwrap();
+    assert_eq!(
+        (back.due_reason, back.rate),
+        (Some(DueReason::Backoff), None)
+    );
+    assert!(back.hints.is_empty());
+}
+
 #[test]
 fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ pub mod dates;
 pub mod encoding;
 pub mod entities;
 pub mod extras;
+pub mod hints;
 pub mod normalise;
 pub mod repair;
 
@@ -46,6 +47,8 @@ pub struct ParsedFeed {
     /// What was read leniently: each field or element dropped because it could not be read,
     /// each repair made, in plain words. Empty for a feed read as written.
     pub warnings: Vec<String>,
+    /// What the feed says about how often to poll it (`<ttl>`, `sy:updatePeriod`, skips).
+    pub hints: hints::Hints,
 }
 
 /// A person named by a feed: an author or contributor.
@@ -314,6 +317,9 @@ pub fn parse_within(
         ));
     }
     parsed.warnings = warnings;
+    if format != "atom" {
+        parsed.hints = hints::scan(&text);
+    }
     budget.check()?;
     if format == "atom" {
         normalise::resolve_atom_ids(&mut parsed, &text, base);

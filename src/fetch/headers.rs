@@ -1,5 +1,5 @@
 //! Reading the response headers the scheduler and parser act on: `Retry-After`,
-//! `Cache-Control: max-age` and `Content-Type`.
+//! `Cache-Control: max-age`, `Expires` and `Content-Type`.
 //!
 //! Pure functions over header text, so the odd forms servers send are tested without a server.
 
@@ -26,6 +26,19 @@ pub fn max_age(cache_control: &str) -> Option<Duration> {
         let secs = value.trim().trim_matches('"').parse::<u64>().ok()?;
         Some(Duration::from_secs(secs))
     })
+}
+
+/// `Expires` as a delay: measured from the answer's `Date` when it has one (so a server whose
+/// clock is off still means what it says), else from `now`. A date in the past, or the `0` and
+/// other non-dates servers send for "already expired", is zero.
+pub fn expires(value: &str, date: Option<&str>, now: SystemTime) -> Option<Duration> {
+    let Ok(when) = httpdate::parse_http_date(value.trim()) else {
+        return Some(Duration::ZERO);
+    };
+    let from = date
+        .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
+        .unwrap_or(now);
+    Some(when.duration_since(from).unwrap_or(Duration::ZERO))
 }
 
 /// Splits a `Content-Type` into the media type (lowercased, no parameters) and its charset
@@ -66,6 +79,23 @@ mod tests {
         );
         assert_eq!(retry_after("soon", now), None);
         assert_eq!(retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn expires_counts_from_the_servers_date_and_a_past_or_bogus_one_is_zero() {
+        let now = httpdate::parse_http_date("Wed, 25 Nov 2026 10:00:00 GMT").unwrap();
+        let at = "Wed, 25 Nov 2026 12:00:00 GMT";
+        assert_eq!(expires(at, None, now), Some(Duration::from_secs(7200)));
+        // The server's clock is an hour behind ours: its Date is what the delay counts from.
+        assert_eq!(
+            expires(at, Some("Wed, 25 Nov 2026 09:00:00 GMT"), now),
+            Some(Duration::from_secs(3 * 3600))
+        );
+        assert_eq!(
+            expires("Wed, 25 Nov 2026 08:00:00 GMT", None, now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(expires("0", None, now), Some(Duration::ZERO));
     }
 
     #[test]

@@ -92,6 +92,8 @@ pub enum FetchOutcome {
         moved_permanently: Option<Url>,
         /// `Cache-Control: max-age` of the 304, a floor for the next poll.
         max_age: Option<Duration>,
+        /// `Expires` of the 304 (from its `Date`), the floor when there is no max-age.
+        expires: Option<Duration>,
     },
     /// 2xx with its body.
     Fetched(Fetched),
@@ -119,6 +121,9 @@ pub struct Fetched {
     pub body: Vec<u8>,
     /// `Cache-Control: max-age`, a floor for the next poll.
     pub max_age: Option<Duration>,
+    /// `Expires` as a delay from the answer's `Date` (else from now): the floor when there is
+    /// no max-age.
+    pub expires: Option<Duration>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -166,6 +171,11 @@ impl Fetcher {
             .deflate(true)
             .connect_timeout(options.connect_timeout)
             .timeout(options.total_timeout)
+            // A feed host is polled again in minutes, not milliseconds: a couple of idle
+            // connections per host are reused within a pass; thousands kept open (each with
+            // its buffers) cost memory for nothing.
+            .pool_max_idle_per_host(2)
+            .pool_idle_timeout(Duration::from_secs(30))
             // Redirects are followed in `get`, so every hop is checked and permanence reported.
             .redirect(reqwest::redirect::Policy::none())
             // A proxy would resolve names itself and bypass the address guard.
@@ -286,11 +296,15 @@ impl Fetcher {
         let status = response.status();
         let headers = response.headers();
         let max_age = header_str(headers, header::CACHE_CONTROL).and_then(headers::max_age);
+        let expires = header_str(headers, header::EXPIRES).and_then(|v| {
+            headers::expires(v, header_str(headers, header::DATE), SystemTime::now())
+        });
         if status == StatusCode::NOT_MODIFIED {
             return Ok(FetchOutcome::NotModified {
                 final_url,
                 moved_permanently,
                 max_age,
+                expires,
             });
         }
         if status == StatusCode::GONE {
@@ -337,6 +351,7 @@ impl Fetcher {
             content_location,
             body,
             max_age,
+            expires,
         }))
     }
 

@@ -206,6 +206,7 @@ async fn an_unchanged_feed_costs_a_304_on_the_conditional_request() {
             final_url,
             moved_permanently,
             max_age,
+            ..
         } => {
             assert_eq!(final_url, url(addr, "/feed"));
             assert_eq!(moved_permanently, None);

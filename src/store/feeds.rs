@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use super::db::{Db, Dialect, Row, Value, args, values_list};
 use super::{Lease, Result, Store, StoreError, lease_until};
+use crate::feed::hints::Hints;
+use crate::scheduler::{DueReason, Rate};
 
 /// What the scheduler and fetcher need to know about a feed between polls.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,6 +35,13 @@ pub struct FeedState {
     pub failing_since: Option<i64>,
     /// The process polling the feed now, if its lease has not expired (as of reading).
     pub lease: Option<Lease>,
+    /// Why `next_due_at` is what it is, and the interval that reason stands for (seconds).
+    pub due_reason: Option<DueReason>,
+    pub due_interval: Option<i64>,
+    /// The feed's recent publishing, when known.
+    pub rate: Option<Rate>,
+    /// The feed's own polling hints as last read.
+    pub hints: Hints,
 }
 
 /// How a poll ended, as recorded.
@@ -76,6 +85,13 @@ pub struct PollRecord {
     pub disabled_reason: Option<String>,
     pub title: Option<String>,
     pub site_link: Option<String>,
+    /// Why `next_due_at`, and the interval that reason stands for (seconds).
+    pub due_reason: Option<DueReason>,
+    pub due_interval: Option<i64>,
+    /// The publish rate to keep (`None` forgets it).
+    pub rate: Option<Rate>,
+    /// The feed's hints to keep.
+    pub hints: Hints,
 }
 
 /// Which polls a claim takes.
@@ -105,7 +121,8 @@ pub enum Claim {
 
 const FEED_SELECT: &str = "SELECT f.id, f.key, f.url, f.title, f.etag, f.last_modified, f.last_poll_at, f.last_success_at,
         f.last_status, f.last_error, f.next_due_at, f.consecutive_errors, f.disabled_reason,
-        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.failing_since, f.lease_owner, f.lease_until
+        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.failing_since, f.lease_owner, f.lease_until,
+        f.due_reason, f.due_interval, f.rate_since, f.rate_posts, f.feed_hints
      FROM feeds f";
 
 /// The columns of [`FEED_SELECT`] as an `UPDATE … RETURNING` gives them (the item count,
@@ -113,7 +130,7 @@ const FEED_SELECT: &str = "SELECT f.id, f.key, f.url, f.title, f.etag, f.last_mo
 const FEED_RETURNING: &str =
     "id, key, url, title, etag, last_modified, last_poll_at, last_success_at,
         last_status, last_error, next_due_at, consecutive_errors, disabled_reason, 0, failing_since,
-        lease_owner, lease_until";
+        lease_owner, lease_until, due_reason, due_interval, rate_since, rate_posts, feed_hints";
 
 /// On PostgreSQL, a row another process is claiming this moment is skipped, not waited for.
 fn skip_locked(db: &Db) -> &'static str {
@@ -126,7 +143,17 @@ fn skip_locked(db: &Db) -> &'static str {
 fn feed_from_row(r: &Row, now: i64) -> Result<FeedState> {
     let owner: Option<String> = r.get(15)?;
     let until: Option<i64> = r.get(16)?;
+    let reason: Option<String> = r.get(17)?;
+    let rate_since: Option<i64> = r.get(19)?;
+    let rate_posts: Option<i64> = r.get(20)?;
+    let hints: Option<String> = r.get(21)?;
     Ok(FeedState {
+        due_reason: reason.as_deref().and_then(DueReason::parse),
+        due_interval: r.get(18)?,
+        rate: rate_since
+            .zip(rate_posts)
+            .map(|(since, posts)| Rate { since, posts }),
+        hints: hints.as_deref().map(Hints::decode).unwrap_or_default(),
         id: r.get(0)?,
         key: r.get(1)?,
         url: r.get(2)?,
@@ -356,9 +383,9 @@ impl Store {
         let n = self.with(|db| {
             db.execute(
                 "UPDATE feeds SET disabled_reason = NULL, consecutive_errors = 0,
-                   failing_since = NULL, next_due_at = NULL
+                   failing_since = NULL, next_due_at = NULL, due_reason = $2, due_interval = NULL
                  WHERE key = $1",
-                args![key],
+                args![key, DueReason::Reset.as_str()],
             )
         })?;
         Ok(n > 0)
@@ -368,6 +395,7 @@ impl Store {
     /// row and its log line go in one statement (one round trip to the server).
     pub fn record_poll(&self, feed_id: i64, r: &PollRecord) -> Result<()> {
         let owner: &str = &self.owner;
+        let hints = r.hints.encode();
         let update = "UPDATE feeds SET
                    last_poll_at = $2,
                    last_success_at = CASE WHEN $3 = 'error' THEN last_success_at ELSE $2 END,
@@ -383,7 +411,9 @@ impl Store {
                    title = COALESCE($12, title),
                    site_link = COALESCE($13, site_link),
                    lease_owner = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_owner END,
-                   lease_until = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_until END
+                   lease_until = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_until END,
+                   due_reason = $17, due_interval = $18, rate_since = $19, rate_posts = $20,
+                   feed_hints = $21
                  WHERE id = $1";
         let params = args![
             feed_id,
@@ -402,6 +432,11 @@ impl Store {
             owner,
             r.bytes,
             r.new_items,
+            r.due_reason.map(DueReason::as_str),
+            r.due_interval,
+            r.rate.map(|r| r.since),
+            r.rate.map(|r| r.posts),
+            hints.as_deref(),
         ];
         let log =
             "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)";
@@ -418,7 +453,7 @@ impl Store {
                 )
                 .map(|_| ()),
             Dialect::Sqlite => {
-                db.execute(update, &params[..14])?;
+                db.execute(update, params)?;
                 db.execute(
                     &format!("{log} VALUES ($1, $2, $3, $4, $5, $6, $7)"),
                     args![

@@ -35,10 +35,20 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0007_leases.sql",
         include_str!("../../migrations/sqlite/0007_leases.sql"),
     ),
+    (
+        "0008_due_reason.sql",
+        include_str!("../../migrations/sqlite/0008_due_reason.sql"),
+    ),
 ];
 
 /// `migrations/postgres/`, in order.
-pub const POSTGRES: &[(&str, &str)] = &[(
-    "0001_init.sql",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+pub const POSTGRES: &[(&str, &str)] = &[
+    (
+        "0001_init.sql",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        "0002_due_reason.sql",
+        include_str!("../../migrations/postgres/0002_due_reason.sql"),
+    ),
+];

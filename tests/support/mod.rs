@@ -43,6 +43,8 @@ pub enum Route {
 pub struct Seen {
     pub path: String,
     pub headers: HeaderMap,
+    /// When the request came, on tokio's clock (paused and advanced by tests that drive time).
+    pub at: tokio::time::Instant,
 }
 
 #[derive(Clone, Default)]
@@ -84,6 +86,7 @@ async fn serve(State(site): State<Site>, req: Request) -> Response {
     site.seen.lock().unwrap().push(Seen {
         path: path.clone(),
         headers: req.headers().clone(),
+        at: tokio::time::Instant::now(),
     });
     let route = site.routes.lock().unwrap().get(&path).cloned();
     let mut b = Response::builder();
