@@ -367,7 +367,8 @@ impl Pipeline {
                     self.feed_moved(&key, moved);
                 }
                 let charset = fetched.charset.clone();
-                let base = fetched.final_url.clone();
+                let base =
+                    feed::document_base(&fetched.final_url, fetched.content_location.as_deref());
                 let body = fetched.body;
                 let limits = feed::Limits {
                     max_items: feed.max_items_per_poll,
@@ -537,7 +538,7 @@ impl Pipeline {
             budget: Budget::new(FEED_PARSE_BUDGET),
         };
         let charset = fetched.charset.clone();
-        let base = fetched.final_url.clone();
+        let base = feed::document_base(&fetched.final_url, fetched.content_location.as_deref());
         let body = fetched.body;
         let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
             feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)

@@ -301,3 +301,54 @@ async fn a_poll_fetches_article_pages_up_to_its_cap() {
     assert_eq!(fetched, [7, 8, 9], "the newest three");
     assert!(text(&out.stderr).contains("max_articles_per_poll"));
 }
+
+/// "Billion laughs": entities declared in terms of each other, ten deep. Declared entities are
+/// expanded once and never recursively, within a fixed budget of bytes.
+#[test]
+fn nested_doctype_entities_are_never_expanded_recursively() {
+    let mut dtd = String::from("<!DOCTYPE rss [<!ENTITY lol0 \"lol\">");
+    for i in 1..10 {
+        let prev = format!("&lol{};", i - 1);
+        dtd.push_str(&format!("<!ENTITY lol{i} \"{}\">", prev.repeat(10)));
+    }
+    dtd.push_str("<!ENTITY big \"");
+    dtd.push_str(&"x".repeat(4000));
+    dtd.push_str("\">]>");
+    let uses = "&lol9;&big;".repeat(20_000);
+    let doc = format!(
+        "{dtd}<rss version=\"2.0\"><channel><title>Laughs</title><item><title>&lol0; t</title><description>{uses}</description></item></channel></rss>"
+    );
+    let parsed = timed("nested entities", || {
+        feed::parse(doc.as_bytes(), None, None)
+    })
+    .unwrap();
+    assert_eq!(parsed.entries[0].title.as_deref(), Some("lol t"));
+    // The expansion stops at 1 MiB of added bytes; the stored text is bounded besides.
+    let summary = parsed.entries[0].summary.clone().unwrap_or_default();
+    assert!(
+        summary.len() <= 1024 * 1024 + doc.len(),
+        "{}",
+        summary.len()
+    );
+    assert!(parsed.warnings.iter().any(|w| w.contains("DOCTYPE")));
+}
+
+/// Every entry with an element feed-rs cannot read, each of another type: two rounds of
+/// leaving elements out (that kind, then every element of that name), not one per entry.
+#[test]
+fn thousands_of_unreadable_elements_cost_a_few_rereads() {
+    let head = r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>"#;
+    let mut doc = String::from(head);
+    for i in 0..20_000 {
+        doc.push_str(&format!(
+            "<entry><title>E{i}</title><id>tag:x,2024:{i}</id><content src=\"http://x/{i}\" type=\"bad/{i}(\">body</content></entry>"
+        ));
+    }
+    doc.push_str("</feed>");
+    let parsed = timed("20,000 odd content elements", || {
+        feed::parse(doc.as_bytes(), None, None)
+    })
+    .unwrap();
+    assert_eq!(parsed.entries.len(), 20_000);
+    assert_eq!(parsed.entries[19_999].title.as_deref(), Some("E19999"));
+}

@@ -4,7 +4,8 @@
 //! Order of trust: a byte-order mark, then the HTTP `charset`, then the XML declaration, then
 //! the bytes themselves (valid UTF-8, else chardetng's guess). A declaration the bytes cannot
 //! honour (UTF-8 declared on Latin-1 bytes, UTF-16 declared on 8-bit bytes) is overridden and
-//! reported as mislabelled.
+//! reported as mislabelled; so is a legacy encoding declared on bytes that are UTF-8, and
+//! UTF-8 with stray Windows-1252 bytes is read sequence by sequence.
 
 use std::borrow::Cow;
 
@@ -53,6 +54,13 @@ pub fn decode<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
     });
 
     match declared {
+        // A legacy encoding declared on bytes that are UTF-8 (non-ASCII ones included): the
+        // bytes win. Real Latin-1 text is never valid UTF-8 by accident; an editor or a
+        // server default (`charset=ISO-8859-1`) that said the wrong thing is common.
+        Some(enc) if enc != UTF_8 && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() => {
+            let s = std::str::from_utf8(bytes).unwrap_or_default();
+            with_utf8_declaration(Cow::Borrowed(s), UTF_8, true)
+        }
         Some(enc) if enc != UTF_8 => {
             let (text, had_errors) = enc.decode_without_bom_handling(bytes);
             if had_errors {
@@ -65,6 +73,11 @@ pub fn decode<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
         }
         _ => match std::str::from_utf8(bytes) {
             Ok(s) => with_utf8_declaration(Cow::Borrowed(s), UTF_8, false),
+            Err(_) if mostly_utf8(bytes) => {
+                // UTF-8 with a few Windows-1252 bytes pasted in (a title copied from a word
+                // processor): each sequence read as what it is.
+                with_utf8_declaration(Cow::Owned(utf8_with_1252(bytes)), UTF_8, true)
+            }
             Err(_) => {
                 let enc = guess(bytes);
                 let (text, _) = enc.decode_without_bom_handling(bytes);
@@ -74,6 +87,38 @@ pub fn decode<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
             }
         },
     }
+}
+
+/// Whether bytes that are not valid UTF-8 are UTF-8 with stray legacy bytes rather than a
+/// legacy document: some valid multi-byte sequences, and the invalid bytes stand alone among
+/// ASCII as Windows-1252 punctuation and accents do ("don\x92t", "caf\xe9 "). The letters of
+/// Windows-1251 or Shift_JIS text come in runs of high bytes, so few of their invalid bytes are
+/// followed by ASCII.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut valid, mut invalid, mut alone) = (0usize, 0usize, 0usize);
+    let mut chunks = bytes.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        if !chunk.invalid().is_empty() {
+            invalid += 1;
+            let next = chunks.peek().and_then(|c| c.valid().bytes().next());
+            if next.is_none_or(|b| b.is_ascii()) {
+                alone += 1;
+            }
+        }
+    }
+    valid > 0 && alone * 10 >= invalid * 9
+}
+
+/// Decodes UTF-8, reading each byte that is not part of a valid sequence as Windows-1252.
+fn utf8_with_1252(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(chunk.invalid());
+        out.push_str(&text);
+    }
+    out
 }
 
 fn finish<'a>(text: Cow<'a, str>, enc: &'static Encoding, had_errors: bool) -> Decoded<'a> {
@@ -273,6 +318,30 @@ mod tests {
         let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&src);
         let d = decode(&bytes, None);
         assert!(d.text.contains("Café crème française"));
+        assert!(d.mislabelled);
+    }
+
+    #[test]
+    fn utf8_bytes_declared_latin1_are_read_as_utf8() {
+        let src = feed("ISO-8859-1").replace("Caf\u{e9} \u{20ac}", "don\u{2019}t caf\u{e9}");
+        let d = decode(src.as_bytes(), None);
+        assert!(d.text.contains("don\u{2019}t café"), "{}", d.text);
+        assert!(d.mislabelled);
+        // And a server's charset=ISO-8859-1 default over a UTF-8 body.
+        let d = decode(src.as_bytes(), Some("iso-8859-1"));
+        assert!(d.text.contains("don\u{2019}t café"));
+    }
+
+    #[test]
+    fn windows_1252_bytes_inside_utf8_are_read_each_as_what_it_is() {
+        let mut bytes = feed("UTF-8")
+            .replace("Caf\u{e9} \u{20ac}", "M\u{fc}nchen \u{2014} ")
+            .into_bytes();
+        let at = bytes.len() - "</title></channel></rss>".len();
+        // "don’t" as Windows-1252 wrote it.
+        bytes.splice(at..at, *b"don\x92t");
+        let d = decode(&bytes, None);
+        assert!(d.text.contains("München — don\u{2019}t"), "{}", d.text);
         assert!(d.mislabelled);
     }
 

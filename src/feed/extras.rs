@@ -27,6 +27,14 @@ pub struct Extra {
     pub published: Option<String>,
     /// `atom:updated`, `dc:modified`, `dcterms:modified`.
     pub updated: Option<String>,
+    /// `atom:author/atom:email`.
+    pub author_email: Option<String>,
+    /// `atom:author/atom:uri`.
+    pub author_uri: Option<String>,
+    /// An RSS 1.0 item's `rdf:about`.
+    pub about: Option<String>,
+    /// The item has a `<guid>` that is a permalink (no `isPermaLink`, or `isPermaLink="true"`).
+    pub guid_permalink: bool,
 }
 
 /// The channel's extras and each item's, in document order.
@@ -81,6 +89,8 @@ enum Field {
     Content,
     Published,
     Updated,
+    AuthorEmail,
+    AuthorUri,
 }
 
 fn field_for(ns: Ns, local: &str) -> Option<Field> {
@@ -92,6 +102,8 @@ fn field_for(ns: Ns, local: &str) -> Option<Field> {
         | (Ns::Itunes, "author")
         | (Ns::Plain, "author") => Author,
         (Ns::Atom, "name") => Author,
+        (Ns::Atom, "email") => AuthorEmail,
+        (Ns::Atom, "uri") => AuthorUri,
         (Ns::Dc, "description") | (Ns::Itunes, "summary") | (Ns::Itunes, "subtitle") => Summary,
         (Ns::Plain, "description") | (Ns::Atom, "summary") => Summary,
         (Ns::Atom, "content") => Content,
@@ -109,6 +121,8 @@ fn slot(e: &mut Extra, f: Field) -> &mut Option<String> {
         Field::Content => &mut e.content,
         Field::Published => &mut e.published,
         Field::Updated => &mut e.updated,
+        Field::AuthorEmail => &mut e.author_email,
+        Field::AuthorUri => &mut e.author_uri,
     }
 }
 
@@ -141,8 +155,19 @@ pub fn scan(text: &str) -> Extras {
                 if capture.is_none() {
                     capture = open(&e, ns, depth, item_depth.is_some(), &mut out);
                     if capture.is_none() && st(&e.local_name()) == "item" && ns == Ns::Plain {
-                        out.items.push(Extra::default());
+                        out.items.push(Extra {
+                            about: attr(&e, "about"),
+                            ..Extra::default()
+                        });
                         item_depth = Some(depth);
+                    }
+                    if item_depth.is_some()
+                        && ns == Ns::Plain
+                        && st(&e.local_name()) == "guid"
+                        && let Some(item) = out.items.last_mut()
+                    {
+                        item.guid_permalink = attr(&e, "isPermaLink")
+                            .is_none_or(|v| v.trim().eq_ignore_ascii_case("true"));
                     }
                 }
             }
@@ -193,7 +218,13 @@ pub fn scan(text: &str) -> Extras {
                             "gt" => ">",
                             "quot" => "\"",
                             "apos" => "'",
-                            n => quick_xml::escape::resolve_html5_entity(n).unwrap_or(""),
+                            n => {
+                                if let Some((a, b)) = super::entities::html5(&format!("{n};")) {
+                                    c.2.push(a);
+                                    c.2.extend(b);
+                                }
+                                ""
+                            }
                         };
                         c.2.push_str(v);
                     }

@@ -10,6 +10,7 @@
 pub mod cap;
 pub mod dates;
 pub mod encoding;
+pub mod entities;
 pub mod extras;
 pub mod hints;
 pub mod normalise;
@@ -37,8 +38,26 @@ pub struct ParsedFeed {
     pub entries: Vec<Entry>,
     /// The document was not well-formed and was repaired before parsing (feedparser's "bozo").
     pub recovered: bool,
+    /// The feed's own id (Atom `id`), as written.
+    pub id: Option<String>,
+    /// The feed's author's name (Atom `author`, RSS `managingEditor`, `dc:creator`…).
+    pub author: Option<String>,
+    /// The feed's author with whatever of name, email and web address the feed gives.
+    pub author_detail: Option<Person>,
+    /// What was read leniently: each field or element dropped because it could not be read,
+    /// each repair made, in plain words. Empty for a feed read as written.
+    pub warnings: Vec<String>,
     /// What the feed says about how often to poll it (`<ttl>`, `sy:updatePeriod`, skips).
     pub hints: hints::Hints,
+}
+
+/// A person named by a feed: an author or contributor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Person {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// A web address for the person, absolute.
+    pub uri: Option<String>,
 }
 
 /// One item of a feed.
@@ -66,6 +85,9 @@ pub struct Entry {
     /// The item's own categories (RSS `<category>`, Atom `category` label or term), each
     /// once, as plain text: topics match them with `tag:` beside the feed's tags.
     pub categories: Vec<String>,
+    /// The author with whatever of name, email and web address the feed gives; `author` is
+    /// the name alone (or the email when there is no name).
+    pub author_detail: Option<Person>,
 }
 
 /// Why a document gave no feed.
@@ -139,12 +161,17 @@ pub fn parse_within(
         decoded.text = Cow::Owned(newest);
     }
     budget.check()?;
-    let run_feed_rs = |input: &[u8], base: Option<&Url>| {
+    // An error may be the budget's, surfacing as a read error inside the parser.
+    // Dates feed-rs met but could not read, in the run that succeeded.
+    let unread_dates = std::cell::Cell::new(0usize);
+    let run_at = |input: &[u8], base: Option<&Url>| -> Result<feed_rs::model::Feed, Failure> {
         let result = run_feed_rs(input, base, budget);
-        // An error may be the budget's, surfacing as a read error inside the parser.
         budget.check()?;
-        result
+        let (feed, unread) = result?;
+        unread_dates.set(unread);
+        Ok(feed)
     };
+    let run_feed_rs = |input: &[u8], base: Option<&Url>| run_at(input, base).map_err(|f| f.error);
 
     if kind == repair::Kind::Json {
         let feed = match run_feed_rs(decoded.text.as_bytes(), base) {
@@ -159,13 +186,49 @@ pub fn parse_within(
         };
         let mut parsed = normalise::from_feed_rs(feed, "json", base);
         parsed.recovered = recovered;
+        if unread_dates.get() > 0 {
+            parsed.warnings.push(format!(
+                "{} dates could not be read and were left out",
+                unread_dates.get()
+            ));
+        }
         return Ok(parsed);
     }
 
+    let mut warnings: Vec<String> = Vec::new();
+    if decoded.mislabelled {
+        warnings.push(format!(
+            "the document's encoding was undeclared or did not match its bytes; read as {}",
+            decoded.encoding.name()
+        ));
+    }
+    if let Some((normalised, changes)) = entities::normalise(&decoded.text) {
+        decoded.text = Cow::Owned(normalised);
+        if changes.ill_formed + changes.dropped > 0 {
+            recovered = true;
+            warnings.push(format!(
+                "{} references XML does not know (HTML entities, bare '&', '&#X') read as a browser would",
+                changes.ill_formed + changes.dropped
+            ));
+        }
+        if changes.not_expanded > 0 {
+            warnings.push(format!(
+                "{} uses of DOCTYPE entities left as text (recursive, or past the expansion limit)",
+                changes.not_expanded
+            ));
+        }
+    }
+    budget.check()?;
     let (text, info) = repair::adapt(decoded.text);
-    recovered |= info.version_fixed;
-    let (feed, info) = match run_feed_rs(text.as_bytes(), base) {
-        Ok(feed) => (feed, info),
+    recovered |= info.version_fixed || info.namespace_fixed;
+    if info.namespace_fixed {
+        warnings
+            .push("a known namespace written in the wrong case was read as the one meant".into());
+    }
+    // The document feed-rs read in the end: the later reads (ids, extras) must see the same
+    // items it did.
+    let (feed, info, text): (_, _, Cow<'_, str>) = match run_at(text.as_bytes(), base) {
+        Ok(feed) => (feed, info, text),
         Err(first) => {
             recovered = true;
             let repaired = repair::repair(&text);
@@ -177,25 +240,63 @@ pub fn parse_within(
                 attempts.push(closed);
             }
             let mut found = None;
+            // The most repaired document tried, where feed-rs failed, and how it was adapted.
+            let mut current: (Cow<'_, str>, Option<usize>, repair::Adapted, String) =
+                (Cow::Borrowed(&*text), first.at, info, reason(&first.error));
             for attempt in attempts {
                 budget.check()?;
                 let (fixed, again) = repair::adapt(Cow::Owned(attempt));
-                match run_feed_rs(fixed.as_bytes(), base) {
+                let info = info.or(again);
+                match run_at(fixed.as_bytes(), base) {
                     Ok(feed) => {
-                        let info = repair::Adapted {
-                            rss0: info.rss0 || again.rss0,
-                            version_fixed: info.version_fixed || again.version_fixed,
-                        };
-                        found = Some((feed, info));
+                        found = Some((feed, info, fixed));
                         break;
                     }
-                    Err(FeedError::Panicked(p)) => return Err(FeedError::Panicked(p)),
-                    // The first error names the original problem, not one our edits made.
-                    Err(_) => {}
+                    Err(Failure {
+                        error: FeedError::Panicked(p),
+                        ..
+                    }) => return Err(FeedError::Panicked(p)),
+                    Err(f) => {
+                        current = (Cow::Owned(fixed.into_owned()), f.at, info, reason(&f.error))
+                    }
+                }
+            }
+            // feed-rs names the element it could not read: leave out that one and those like
+            // it, and read the rest (a bad field costs the field, never the feed).
+            let mut rounds = 0;
+            let mut names_dropped: Vec<String> = Vec::new();
+            while found.is_none() && rounds < MAX_DROP_ROUNDS {
+                rounds += 1;
+                let (doc, Some(at), info, why) = &current else {
+                    break;
+                };
+                let Some(mut dropped) = repair::drop_elements_like(doc, *at, false) else {
+                    break;
+                };
+                if names_dropped.contains(&dropped.name)
+                    && let Some(all) = repair::drop_elements_like(doc, *at, true)
+                {
+                    dropped = all;
+                }
+                warnings.push(format!(
+                    "{} {} element(s) left out ({why})",
+                    dropped.count, dropped.what
+                ));
+                names_dropped.push(dropped.name);
+                budget.check()?;
+                let fewer = dropped.text;
+                match run_at(fewer.as_bytes(), base) {
+                    Ok(feed) => found = Some((feed, *info, Cow::Owned(fewer))),
+                    Err(Failure {
+                        error: FeedError::Panicked(p),
+                        ..
+                    }) => return Err(FeedError::Panicked(p)),
+                    Err(f) => current = (Cow::Owned(fewer), f.at, *info, reason(&f.error)),
                 }
             }
             budget.check()?;
-            found.ok_or(first)?
+            // The first error names the original problem, not one our edits made.
+            found.ok_or(first.error)?
         }
     };
     let format = match feed.feed_type {
@@ -209,18 +310,38 @@ pub fn parse_within(
     budget.check()?;
     let mut parsed = normalise::from_feed_rs(feed, format, base);
     parsed.recovered = recovered;
+    if unread_dates.get() > 0 {
+        warnings.push(format!(
+            "{} dates could not be read and were left out",
+            unread_dates.get()
+        ));
+    }
+    parsed.warnings = warnings;
     if format != "atom" {
         parsed.hints = hints::scan(&text);
     }
     budget.check()?;
     if format == "atom" {
-        normalise::resolve_atom_ids(&mut parsed, &text);
+        normalise::resolve_atom_ids(&mut parsed, &text, base);
     }
     if format.starts_with("rss") && normalise::wants_extras(&parsed, &text) {
         let extras = extras::scan(&text);
         normalise::apply_extras(&mut parsed, &extras, base);
     }
     Ok(parsed)
+}
+
+/// The base a fetched feed's relative links and ids resolve against when the document sets
+/// none of its own (`xml:base` inside it comes first): the HTTP `Content-Location`, itself
+/// resolved against the URL the body came from, else that URL. A `Content-Location` that is
+/// not an http(s) address is ignored.
+pub fn document_base(fetched_url: &Url, content_location: Option<&str>) -> Url {
+    content_location
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .and_then(|l| fetched_url.join(l).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .unwrap_or_else(|| fetched_url.clone())
 }
 
 /// Cleans feed HTML for storing or mailing: ammonia's default policy (no scripts, styles,
@@ -230,32 +351,90 @@ pub fn sanitize_html(html: &str) -> String {
     normalise::sanitise_html(html)
 }
 
+/// Kinds of element left out, one feed-rs run each, before a document is given up on.
+const MAX_DROP_ROUNDS: usize = 8;
+
+/// Why a feed-rs run failed, and where in its input when feed-rs says: the byte just after the
+/// start tag of the element it could not read.
+#[derive(Debug)]
+struct Failure {
+    error: FeedError,
+    at: Option<usize>,
+}
+
+impl From<OutOfTime> for Failure {
+    fn from(e: OutOfTime) -> Self {
+        Failure {
+            error: e.into(),
+            at: None,
+        }
+    }
+}
+
 /// One feed-rs run with a parser built for it alone (a `Parser` reused after an error panics),
-/// so a panic inside feed-rs or quick-xml becomes this document's error. The parser reads
+/// so a panic inside feed-rs or quick-xml becomes this document's error; with the feed, how
+/// many dates it met and could not read. The parser reads
 /// through `budget`, so it stops within one read of the deadline.
 fn run_feed_rs(
     input: &[u8],
     base: Option<&Url>,
     budget: &Budget,
-) -> Result<feed_rs::model::Feed, FeedError> {
+) -> Result<(feed_rs::model::Feed, usize), Failure> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let unread = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&unread);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         // Never a random id: an empty one is filled in by `normalise` from link or content.
         .id_generator(|_, _, _| String::new())
-        .timestamp_parser(dates::parse_date)
+        .timestamp_parser(move |s| {
+            let date = dates::parse_date(s);
+            if date.is_none() && !s.trim().is_empty() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            date
+        })
         .sanitize_content(false)
         .build();
     match catch_unwind(AssertUnwindSafe(|| parser.parse(budget.reader(input)))) {
-        Ok(Ok(feed)) => Ok(feed),
-        Ok(Err(e)) => Err(describe(e)),
+        Ok(Ok(feed)) => Ok((feed, unread.load(Ordering::Relaxed))),
+        Ok(Err(e)) => {
+            use feed_rs::parser::{ParseErrorKind as K, ParseFeedError as E};
+            let at = match &e {
+                E::ParseError(
+                    K::UnknownMimeType { position, .. }
+                    | K::MissingContent { position, .. }
+                    | K::UnknownEnumVariant { position, .. }
+                    | K::IllegalState { position, .. },
+                ) => usize::try_from(*position).ok(),
+                _ => None,
+            };
+            Err(Failure {
+                error: describe(e),
+                at,
+            })
+        }
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(FeedError::Panicked(msg))
+            Err(Failure {
+                error: FeedError::Panicked(msg),
+                at: None,
+            })
         }
+    }
+}
+
+/// feed-rs's own words for why it stopped, for a warning (not the advice to the user that
+/// [`FeedError`]'s message wraps them in).
+fn reason(e: &FeedError) -> String {
+    match e {
+        FeedError::Malformed(m) => m.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -279,12 +458,29 @@ fn rfc3339(d: &Option<DateTime<Utc>>) -> Value {
     })
 }
 
-/// The `feedwatch parse --json` line for one file (see design.md).
+/// A person as `{"name", "email", "uri"}` with only what the feed gave; `null` for nobody.
+fn person_json(p: Option<&Person>) -> Value {
+    let Some(p) = p else {
+        return Value::Null;
+    };
+    let mut o = serde_json::Map::new();
+    for (k, v) in [("name", &p.name), ("email", &p.email), ("uri", &p.uri)] {
+        if let Some(v) = v {
+            o.insert(k.into(), Value::String(v.clone()));
+        }
+    }
+    Value::Object(o)
+}
+
+/// The `feedwatch parse --json` line for one file (see design.md). Beside design.md's fields:
+/// the feed's `id`, `author` (a name) and `author_detail` (`{"name", "email", "uri"}`, what
+/// the feed gives), `warnings`, and each entry's `author_detail`; `author` stays a string.
 pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> Value {
     match result {
         Err(e) => json!({
             "file": file, "ok": false, "error": e.to_string(), "format": null, "title": null,
-            "link": null, "subtitle": null, "updated": null, "entries": [],
+            "link": null, "subtitle": null, "updated": null, "entries": [], "id": null,
+            "author": null, "author_detail": null, "warnings": [],
         }),
         Ok(f) => json!({
             "file": file,
@@ -295,6 +491,10 @@ pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> Value {
             "link": f.link,
             "subtitle": f.subtitle,
             "updated": rfc3339(&f.updated),
+            "id": f.id,
+            "author": f.author,
+            "author_detail": person_json(f.author_detail.as_ref()),
+            "warnings": f.warnings,
             "entries": f.entries.iter().map(|e| json!({
                 "id": e.id,
                 "title": e.title,
@@ -302,6 +502,7 @@ pub fn to_json(file: &str, result: &Result<ParsedFeed, FeedError>) -> Value {
                 "published": rfc3339(&e.published),
                 "updated": rfc3339(&e.updated),
                 "author": e.author,
+                "author_detail": person_json(e.author_detail.as_ref()),
                 "summary": e.summary,
                 "content": e.content,
             })).collect::<Vec<_>>(),

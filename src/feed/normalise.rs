@@ -49,7 +49,24 @@ pub fn from_feed_rs(feed: model::Feed, format: &str, base: Option<&Url>) -> Pars
             .filter_map(|e: &Entry| e.updated.or(e.published))
             .max();
     }
+    let author_detail = feed
+        .authors
+        .iter()
+        .chain(
+            feed.contributors
+                .iter()
+                .filter(|c| c.role.as_deref() == Some("managingEditor")),
+        )
+        .find_map(|p| person_detail(p, feed_base.as_ref()));
+    let id = Some(feed.id.trim())
+        .filter(|i| !i.is_empty())
+        .map(str::to_string);
     ParsedFeed {
+        id,
+        author: author_detail
+            .as_ref()
+            .and_then(|p| p.name.clone().or(p.email.clone())),
+        author_detail,
         format: format.to_string(),
         title: feed.title.as_ref().and_then(|t| text_field(t, rss_like)),
         link,
@@ -59,8 +76,7 @@ pub fn from_feed_rs(feed: model::Feed, format: &str, base: Option<&Url>) -> Pars
             .and_then(|t| text_field(t, rss_like)),
         updated,
         entries,
-        recovered: false,
-        hints: Default::default(),
+        ..ParsedFeed::default()
     }
 }
 
@@ -112,6 +128,7 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
             Markup::Plain => escape_text(&body),
         })
         .filter(|h| !h.trim().is_empty());
+    let author_detail = e.authors.iter().find_map(|p| person_detail(p, base));
     let author = e.authors.iter().find_map(person_name).or_else(|| {
         e.media
             .iter()
@@ -153,7 +170,40 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
         content,
         content_html,
         categories,
+        author_detail,
     }
+}
+
+/// A person with all the feed says of them: the name cleaned of an email written beside it,
+/// the email (its own element, or taken from "jane@example.org (Jane Doe)"), the web address
+/// made absolute. `None` for a person with none of the three.
+fn person_detail(p: &model::Person, base: Option<&Url>) -> Option<super::Person> {
+    let raw = p.name.as_deref().unwrap_or("").trim();
+    let raw = raw.strip_prefix("mailto:").unwrap_or(raw);
+    let written_email = p
+        .email
+        .as_deref()
+        .map(|e| e.trim().trim_start_matches("mailto:"))
+        .filter(|e| !e.is_empty());
+    // An email inside the name: "jane@x (Jane)", "Jane (jane@x)", "Jane <jane@x>".
+    let found_email = raw
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '<' | '>'))
+        .find(|w| w.contains('@') && !w.starts_with('@') && !w.ends_with('@'));
+    let email = written_email.or(found_email).map(str::to_string);
+    let name = if raw.contains('<') && raw.ends_with('>') {
+        raw.split('<').next().unwrap_or("").trim().to_string()
+    } else {
+        clean_person(raw)
+    };
+    let name = Some(name)
+        .filter(|n| !n.is_empty() && Some(n.as_str()) != email.as_deref())
+        .and_then(|n| to_text(&n, Markup::Html));
+    let uri = p.uri.as_deref().and_then(|u| absolute(u, base));
+    (name.is_some() || email.is_some() || uri.is_some()).then_some(super::Person {
+        name,
+        email,
+        uri,
+    })
 }
 
 /// Fills what feed-rs left empty from the second read of an RSS document.
@@ -188,6 +238,12 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
         if e.title.is_none() {
             e.title = text(&x.title);
         }
+        if e.published.is_none() {
+            e.published = date(&x.published);
+        }
+        if e.updated.is_none() {
+            e.updated = date(&x.updated);
+        }
         if e.link.is_none() {
             e.link = x
                 .link
@@ -200,6 +256,16 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
                 .as_deref()
                 .map(clean_person)
                 .and_then(|a| to_text(&a, Markup::Html));
+        }
+        if e.author_detail.is_none() && (x.author_email.is_some() || x.author_uri.is_some()) {
+            e.author_detail = Some(super::Person {
+                name: e.author.clone(),
+                email: x.author_email.as_deref().map(|m| m.trim().to_string()),
+                uri: x
+                    .author_uri
+                    .as_deref()
+                    .and_then(|u| absolute(u, link_base.as_ref())),
+            });
         }
         if e.summary.is_none() {
             e.summary = text(&x.summary);
@@ -214,11 +280,21 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
                     .map(|h| crate::bounds::prefix(h, MAX_FIELD_BYTES).to_string());
             }
         }
-        if e.published.is_none() {
-            e.published = date(&x.published);
+        // RSS 1.0 names each item by its rdf:about, the RDF resource it describes.
+        if let Some(about) = x.about.as_deref().map(str::trim).filter(|a| !a.is_empty())
+            && derived
+        {
+            e.link = e
+                .link
+                .take()
+                .or_else(|| absolute(about, link_base.as_ref()));
+            e.id = about.to_string();
+            continue;
         }
-        if e.updated.is_none() {
-            e.updated = date(&x.updated);
+        // A guid that is a permalink (as RSS 2.0 has it unless isPermaLink="false") is the
+        // item's page when it has no link.
+        if e.link.is_none() && x.guid_permalink && !derived {
+            e.link = absolute(&e.id, link_base.as_ref());
         }
         if derived {
             e.id = match &e.link {
@@ -235,8 +311,9 @@ pub fn apply_extras(feed: &mut ParsedFeed, x: &super::extras::Extras, base: Opti
 
 /// Resolves relative Atom entry ids against the `xml:base` in scope, as gofeed and feedparser
 /// do (an id is an IRI, and xml:base applies to it like to a link). Reads the document again
-/// only when an id is relative and the document has an `xml:base` at all.
-pub fn resolve_atom_ids(feed: &mut ParsedFeed, doc: &str) {
+/// only when an id is relative and the document has an `xml:base` at all; a relative
+/// `xml:base` resolves against the one around it, the outermost against `outer`.
+pub fn resolve_atom_ids(feed: &mut ParsedFeed, doc: &str, outer: Option<&Url>) {
     // A scheme ("tag:", "urn:", "http:") makes an id absolute; checked by hand since this
     // runs on every Atom entry.
     let relative = |id: &str| {
@@ -263,7 +340,11 @@ pub fn resolve_atom_ids(feed: &mut ParsedFeed, doc: &str) {
         match event {
             Event::Eof => break,
             Event::Start(e) => {
-                let parent = bases.last().cloned().flatten();
+                // The outer base (Content-Location, the feed's URL) is the root's parent.
+                let parent = match bases.last() {
+                    Some(b) => b.clone(),
+                    None => outer.cloned(),
+                };
                 let own = e
                     .attributes()
                     .flatten()
@@ -331,6 +412,8 @@ const X_SUMMARY: u8 = 4;
 const X_DATES: u8 = 8;
 const X_AUTHOR: u8 = 16;
 const X_CONTENT: u8 = 32;
+const X_ID: u8 = 64;
+const X_PERSON: u8 = 128;
 
 /// Whether [`apply_extras`] could fill something: a field is missing and the document has an
 /// element that might hold it, in the part (channel or items) where it is missing. Keeps the
@@ -356,6 +439,8 @@ pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
             (e.summary.is_none() && e.content.is_none(), X_SUMMARY),
             (e.content.is_none(), X_CONTENT),
             (e.published.is_none(), X_DATES),
+            (e.link.as_deref() == Some(e.id.as_str()), X_ID),
+            (e.author_detail.is_none(), X_PERSON),
         ] {
             if missing {
                 item_needs |= bit;
@@ -377,9 +462,11 @@ pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
 }
 
 /// Where each kind of field may hide from feed-rs in an RSS document.
-const EXTRA_MARKERS: [(u8, &[&str]); 6] = [
+const EXTRA_MARKERS: [(u8, &[&str]); 8] = [
     (X_TITLE, &["dc:title", "<title><"]),
-    (X_LINK, &["atom:link"]),
+    (X_LINK, &["atom:link", "<guid"]),
+    (X_ID, &["rdf:about"]),
+    (X_PERSON, &["atom:email", "atom:uri"]),
     (
         X_SUMMARY,
         &[
@@ -586,6 +673,7 @@ pub const MAX_TITLE_BYTES: usize = 2048;
 fn to_text(s: &str, markup: Markup) -> Option<String> {
     let s = crate::bounds::prefix(s, MAX_FIELD_BYTES);
     let mut out = match markup {
+        Markup::Plain if has_markers(s) => collapse(&without_markers(s)),
         Markup::Plain => collapse(s),
         Markup::Html => html_to_text(s),
     };
@@ -631,6 +719,13 @@ fn collapse(s: &str) -> String {
                 pending_breaks = pending_breaks.max(1);
                 continue;
             }
+            // A C1 control in text is a Windows-1252 character read as Latin-1 somewhere
+            // upstream ("don\u{92}t"): it means what Windows-1252 says.
+            let c = if ('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}' {
+                char::from_u32(super::entities::windows_1252(c as u32)).unwrap_or(c)
+            } else {
+                c
+            };
             if c.is_control() && !c.is_whitespace() {
                 continue;
             }
@@ -701,6 +796,9 @@ fn has_markup(s: &str) -> bool {
 /// HTML (or text with HTML entities) to plain text: tags dropped, block elements as paragraph
 /// breaks, `<br>` as a line break, script/style skipped, every HTML5 entity decoded.
 pub fn html_to_text(s: &str) -> String {
+    if has_markers(s) {
+        return html_to_text(&without_markers(s));
+    }
     if !has_markup(s) {
         return collapse(s);
     }
@@ -778,6 +876,17 @@ pub fn html_to_text(s: &str) -> String {
     collapse(&raw)
 }
 
+/// Whether the text holds U+0001 or U+0002, which [`html_to_text`] and [`collapse`] use as
+/// paragraph and line break marks: a feed's own control bytes must not read as breaks.
+fn has_markers(s: &str) -> bool {
+    // Two of std's byte searches: quick in debug builds too.
+    s.as_bytes().contains(&1) || s.as_bytes().contains(&2)
+}
+
+fn without_markers(s: &str) -> String {
+    s.replace(['\u{1}', '\u{2}'], "")
+}
+
 /// End of the tag starting at `s[0] == '<'`, honouring quoted attribute values.
 fn tag_end(s: &str) -> Option<usize> {
     let mut quote: Option<u8> = None;
@@ -815,43 +924,26 @@ fn decode_entity(s: &str, out: &mut String) -> usize {
             Some(hex) => u32::from_str_radix(hex, 16).ok(),
             None => num.parse::<u32>().ok(),
         };
-        if let Some(c) = code.map(windows_1252_fixup).and_then(char::from_u32) {
+        if let Some(c) = code
+            .map(super::entities::windows_1252)
+            .and_then(char::from_u32)
+        {
             out.push(c);
             return used;
         }
         out.push('&');
         return 1;
     }
-    if has_semi && let Some(v) = quick_xml::escape::resolve_html5_entity(name) {
-        out.push_str(v);
-        return used;
-    }
-    // Legacy entities written without ';' ("&nbsp" "&amp").
-    if !has_semi
-        && let Some(v) = ["nbsp", "amp", "lt", "gt", "quot", "copy", "reg"]
-            .iter()
-            .find(|n| **n == name)
-            .and_then(|n| quick_xml::escape::resolve_html5_entity(n))
+    // With its ';', or one of HTML's legacy names that may go without ("&nbsp" "&amp").
+    if !name.is_empty()
+        && let Some((a, b)) = super::entities::html5(&s[1..used])
     {
-        out.push_str(v);
+        out.push(a);
+        out.extend(b);
         return used;
     }
     out.push('&');
     1
-}
-
-/// `&#150;` and friends mean Windows-1252 characters, as browsers read them.
-fn windows_1252_fixup(c: u32) -> u32 {
-    const MAP: [u32; 32] = [
-        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-        0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
-        0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
-    ];
-    if (0x80..0xA0).contains(&c) {
-        MAP[(c - 0x80) as usize]
-    } else {
-        c
-    }
 }
 
 #[cfg(test)]
@@ -902,6 +994,10 @@ mod tests {
             "Grüße aus\n\nKöln"
         );
         assert_eq!(collapse("x\u{7}y"), "xy");
+        assert_eq!(
+            collapse("don\u{92}t \u{93}x\u{94}"),
+            "don\u{2019}t \u{201c}x\u{201d}"
+        );
         assert_eq!(collapse("a\u{2003}b\u{202f}c"), "a b c");
         // Curly quotes share a lead byte with spaces of other widths; they are text.
         assert_eq!(

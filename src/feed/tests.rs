@@ -243,7 +243,7 @@ fn a_panic_inside_feed_rs_is_this_feeds_error() {
         &crate::bounds::Budget::unlimited(),
     );
     let _ = std::panic::take_hook();
-    match result {
+    match result.map_err(|f| f.error) {
         Err(FeedError::Panicked(_))
         | Err(FeedError::Malformed(_))
         | Err(FeedError::NotAFeed(_)) => {}
@@ -315,4 +315,195 @@ fn item_categories_are_read_once_each_from_rss_and_atom() {
     let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><id>1</id><title>A</title><category term="sci" label="Science"/><category term="space"/></entry></feed>"#;
     let f = parse(atom.as_bytes(), None, None).unwrap();
     assert_eq!(f.entries[0].categories, vec!["Science", "space"]);
+}
+
+#[test]
+fn every_html5_entity_numeric_references_in_any_case_and_doctype_entities_are_read() {
+    let f = parse_fixture("entities_html5.rss");
+    assert_eq!(f.title.as_deref(), Some("Café Français news"));
+    assert_eq!(f.entries[0].title.as_deref(), Some("testing α entity"));
+    // `&#146;` is Windows-1252's right quote, as browsers read it; a recursive entity stays
+    // text, never expanded.
+    assert_eq!(
+        f.entries[0].summary.as_deref(),
+        Some("don\u{2019}t ABC ♥ &lol2;")
+    );
+    assert_eq!(f.entries[1].title.as_deref(), Some("\u{2aa2}\u{338} ★ …"));
+    assert!(f.recovered);
+    assert!(!f.warnings.is_empty());
+}
+
+#[test]
+fn one_unreadable_element_costs_that_element_not_the_feed() {
+    // An Atom content with src and a body, and a media:description typed text/html: feed-rs
+    // refuses the whole document for either.
+    let f = parse_fixture("odd_elements.atom");
+    let titles: Vec<&str> = f
+        .entries
+        .iter()
+        .filter_map(|e| e.title.as_deref())
+        .collect();
+    assert_eq!(titles, ["First", "Second", "Third", "Fourth"]);
+    assert_eq!(f.entries[0].content.as_deref(), Some("Full text"));
+    assert_eq!(f.entries[1].content, None);
+    assert!(f.recovered);
+    assert!(
+        f.warnings
+            .iter()
+            .any(|w| w.contains("<content type=\"text/html\" src=…>")),
+        "{:?}",
+        f.warnings
+    );
+    assert!(f.warnings.iter().any(|w| w.contains("media:description")));
+    let line = to_json("x", &Ok(f));
+    assert!(line["warnings"].as_array().is_some_and(|w| w.len() >= 2));
+}
+
+#[test]
+fn a_namespace_in_the_wrong_case_is_read_as_the_one_meant() {
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/atom"><title>T</title><entry><title>E</title><id>tag:x,2024:1</id><link href="http://example.org/1"/></entry></feed>"#;
+    let f = parse(doc.as_bytes(), None, None).unwrap();
+    assert_eq!(f.entries.len(), 1);
+    assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/1"));
+    assert!(f.recovered);
+}
+
+#[test]
+fn the_feed_id_and_author_and_an_entry_authors_email_and_address_are_read() {
+    let f = parse(
+        &fixture("model_author.atom"),
+        None,
+        Url::parse("http://example.org/feed.atom").ok().as_ref(),
+    )
+    .unwrap();
+    assert_eq!(
+        f.id.as_deref(),
+        Some("urn:uuid:60a76c80-d399-11d9-b93c-0003939e0af6")
+    );
+    let owner = Person {
+        name: Some("Feed Owner".into()),
+        email: Some("owner@example.org".into()),
+        uri: Some("http://example.org/about".into()),
+    };
+    assert_eq!(f.author_detail.as_ref(), Some(&owner));
+    assert_eq!(f.author.as_deref(), Some("Feed Owner"));
+    let jane = f.entries[0].author_detail.clone().unwrap();
+    assert_eq!(jane.email.as_deref(), Some("jane@example.org"));
+    assert_eq!(jane.uri.as_deref(), Some("http://example.org/jane"));
+    // In parse --json: `author` stays the name, `author_detail` has all three.
+    let line = to_json("x", &Ok(f));
+    assert_eq!(line["entries"][0]["author"], "Jane Doe");
+    assert_eq!(
+        line["entries"][0]["author_detail"]["email"],
+        "jane@example.org"
+    );
+    assert_eq!(line["author_detail"]["uri"], "http://example.org/about");
+    assert_eq!(line["id"], "urn:uuid:60a76c80-d399-11d9-b93c-0003939e0af6");
+}
+
+#[test]
+fn an_rdf_item_is_named_by_its_rdf_about_and_dated_by_dcterms() {
+    let f = parse_fixture("model_rdf_about.rdf");
+    assert_eq!(f.entries[0].id, "http://example.org/about/1");
+    assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/1"));
+    assert_eq!(utc(&f.entries[0].published), "2024-03-01T10:00:00Z");
+    assert_eq!(utc(&f.entries[0].updated), "2024-03-02T11:00:00Z");
+}
+
+#[test]
+fn a_permalink_guid_is_the_link_and_an_atom_author_in_rss_is_read_whole() {
+    let f = parse_fixture("model_guid_permalink.rss");
+    assert_eq!(f.entries[0].link.as_deref(), Some("http://example.org/p/1"));
+    assert_eq!(f.entries[1].link, None);
+    let ann = f.entries[2].author_detail.clone().unwrap();
+    assert_eq!(ann.name.as_deref(), Some("Ann Lee"));
+    assert_eq!(ann.email.as_deref(), Some("ann@example.org"));
+    assert_eq!(ann.uri.as_deref(), Some("http://example.org/ann"));
+}
+
+#[test]
+fn a_latin1_declaration_on_windows_1252_or_utf8_bytes_keeps_every_character() {
+    let f = parse_fixture("latin1_declared_cp1252.rss");
+    assert_eq!(
+        f.entries[0].title.as_deref(),
+        Some("Smart quotes: don\u{2019}t \u{201c}quote\u{201d} \u{2014} café")
+    );
+    let f = parse_fixture("latin1_declared_utf8.rss");
+    assert_eq!(
+        f.entries[0].title.as_deref(),
+        Some("UTF-8 under Latin-1: don\u{2019}t café")
+    );
+    assert!(f.recovered);
+    assert!(
+        f.warnings.iter().any(|w| w.contains("UTF-8")),
+        "{:?}",
+        f.warnings
+    );
+    let f = parse_fixture("utf8_with_cp1252.rss");
+    let titles: Vec<&str> = f
+        .entries
+        .iter()
+        .filter_map(|e| e.title.as_deref())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "München \u{2014} fine",
+            "Pasted: don\u{2019}t \u{201c}quote\u{201d}"
+        ]
+    );
+}
+
+#[test]
+fn atom03_base64_and_escaped_modes_are_decoded() {
+    let f = parse_fixture("atom03_modes.xml");
+    assert_eq!(f.title.as_deref(), Some("Old & modes"));
+    assert_eq!(f.subtitle.as_deref(), Some("Feed tagline \u{2014} decoded"));
+    let e = &f.entries[0];
+    assert_eq!(e.title.as_deref(), Some("Entry & Title"));
+    assert_eq!(e.summary.as_deref(), Some("Bold summary"));
+    assert_eq!(e.content.as_deref(), Some("Plain content"));
+}
+
+#[test]
+fn atom10_content_of_a_binary_type_is_decoded_when_it_is_text() {
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="application/octet-stream">PHA+RmVlZCBUaXRsZTwvcD4=</title><entry><title>E</title><id>tag:x,2024:1</id><content type="application/octet-stream">aGVsbG8=</content></entry><entry><title>Image</title><id>tag:x,2024:2</id><content type="image/png">iVBORw0KGgo=</content></entry></feed>"#;
+    let f = parse(doc.as_bytes(), None, None).unwrap();
+    assert_eq!(f.title.as_deref(), Some("<p>Feed Title</p>"));
+    assert_eq!(f.entries[0].content.as_deref(), Some("hello"));
+    assert_eq!(f.entries.len(), 2);
+}
+
+#[test]
+fn content_location_then_the_fetched_url_are_the_outer_bases() {
+    let fetched = Url::parse("https://example.org/feeds/main.xml").unwrap();
+    let base = document_base(&fetched, Some("/archive/2024/feed.xml"));
+    assert_eq!(base.as_str(), "https://example.org/archive/2024/feed.xml");
+    assert_eq!(document_base(&fetched, None), fetched);
+    assert_eq!(document_base(&fetched, Some("javascript:x")), fetched);
+    // A relative xml:base inside the document resolves against the outer base, and a
+    // relative id against the xml:base in scope.
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="posts/"><title>T</title><entry><title>E</title><id>1</id><link href="one.html"/></entry></feed>"#;
+    let f = parse(doc.as_bytes(), None, Some(&base)).unwrap();
+    assert_eq!(
+        f.entries[0].link.as_deref(),
+        Some("https://example.org/archive/2024/posts/one.html")
+    );
+    assert_eq!(f.entries[0].id, "https://example.org/archive/2024/posts/1");
+}
+
+#[test]
+fn a_date_that_cannot_be_read_costs_the_date_and_says_so() {
+    let doc = "<rss version=\"2.0\"><channel><title>T</title><item><title>A</title><link>http://example.org/a</link><pubDate>the day after tomorrow</pubDate></item><item><title>B</title><link>http://example.org/b</link><pubDate>Mon, 02 Jan 2006 15:04:05 GMT</pubDate></item></channel></rss>";
+    let f = parse(doc.as_bytes(), None, None).unwrap();
+    assert_eq!(f.entries.len(), 2);
+    assert_eq!(f.entries[0].published, None);
+    assert_eq!(utc(&f.entries[1].published), "2006-01-02T15:04:05Z");
+    assert!(
+        f.warnings
+            .iter()
+            .any(|w| w.starts_with("1 dates could not be read")),
+        "{:?}",
+        f.warnings
+    );
 }

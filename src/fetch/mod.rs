@@ -114,6 +114,9 @@ pub struct Fetched {
     pub charset: Option<String>,
     /// The media type of the `Content-Type` header, lowercased, without parameters.
     pub content_type: Option<String>,
+    /// The `Content-Location` header as sent: where the body says it lives, the outer base of
+    /// its relative links (see `feed::document_base`).
+    pub content_location: Option<String>,
     /// Decompressed body, at most the cap asked for.
     pub body: Vec<u8>,
     /// `Cache-Control: max-age`, a floor for the next poll.
@@ -323,6 +326,7 @@ impl Fetcher {
             return Err(FetchError::TooLarge { limit: max_bytes });
         }
         let etag = header_str(headers, header::ETAG).map(str::to_string);
+        let content_location = header_str(headers, header::CONTENT_LOCATION).map(str::to_string);
         let last_modified = header_str(headers, header::LAST_MODIFIED).map(str::to_string);
         let (content_type, charset) = header_str(headers, header::CONTENT_TYPE)
             .map(headers::content_type)
@@ -344,6 +348,7 @@ impl Fetcher {
             last_modified,
             charset,
             content_type,
+            content_location,
             body,
             max_age,
             expires,
