@@ -14,6 +14,7 @@ pub mod dedup;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod fuzz;
 pub mod notify;
 pub mod opml;
 pub mod outbox;
