@@ -24,7 +24,10 @@
 //! Run: `cargo bench --bench scale_out -- [--feeds 20000] [--backend sqlite|postgres|both]
 //! [--addresses 250] [--concurrency 64] [--per-host 8] [--timeout 900] [--keep DIR]`
 //! (`--concurrency` and `--per-host` are `max_concurrent_fetches` and `per_host_concurrency`;
-//! `--keep DIR` writes configs, databases and each process's output under DIR and keeps them).
+//! `--keep DIR` writes configs, databases and each process's output under DIR and keeps them;
+//! `--procs 1,2` runs only those process counts; `--binary PATH` runs another feedwatch build,
+//! e.g. an earlier commit's, to compare the two on one machine; `--pg-stats` prints the
+//! statements PostgreSQL spent most time on in each case, from pg_stat_statements).
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
@@ -54,6 +57,13 @@ struct Options {
     per_host: usize,
     timeout: Duration,
     keep: Option<PathBuf>,
+    /// The feedwatch binary to run: the one built beside the bench unless `--binary` names
+    /// another (an earlier build, to compare two in one run on one machine).
+    binary: PathBuf,
+    /// Print the statements the server spent most time on in each PostgreSQL case.
+    pg_stats: bool,
+    /// The process counts to run (default 1, 2 on SQLite and 1, 2, 4 on PostgreSQL).
+    procs: Option<Vec<usize>>,
 }
 
 fn options() -> Options {
@@ -66,6 +76,9 @@ fn options() -> Options {
         per_host: 8,
         timeout: Duration::from_secs(900),
         keep: None,
+        procs: None,
+        pg_stats: false,
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_feedwatch")),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -84,6 +97,27 @@ fn options() -> Options {
             "--per-host" => o.per_host = num().max(1),
             "--timeout" => o.timeout = Duration::from_secs(num() as u64),
             "--keep" => o.keep = Some(PathBuf::from(&val)),
+            "--binary" => o.binary = PathBuf::from(&val),
+            "--procs" => {
+                let list: Option<Vec<usize>> = val
+                    .split(',')
+                    .map(|n| {
+                        n.trim()
+                            .parse::<usize>()
+                            .ok()
+                            .filter(|n| (1..=MAX_PROCS).contains(n))
+                    })
+                    .collect();
+                match list {
+                    Some(l) if !l.is_empty() => o.procs = Some(l),
+                    _ => {
+                        eprintln!(
+                            "--procs wants a list such as 1,2,4 (each 1 to {MAX_PROCS}), got {val:?}"
+                        );
+                        std::process::exit(2)
+                    }
+                }
+            }
             "--backend" => match val.as_str() {
                 "sqlite" => (o.sqlite, o.postgres) = (true, false),
                 "postgres" => (o.sqlite, o.postgres) = (false, true),
@@ -93,6 +127,11 @@ fn options() -> Options {
                     std::process::exit(2)
                 }
             },
+            "--pg-stats" => {
+                o.pg_stats = true;
+                i += 1;
+                continue;
+            }
             // `cargo bench` passes `--bench`; nothing else is ours.
             _ => {
                 i += 1;
@@ -294,6 +333,10 @@ struct Outcome {
     missed: usize,
     split: Vec<u64>,
     rss_mib: Vec<f64>,
+    /// CPU seconds (user + system) each process used.
+    cpu_s: Vec<f64>,
+    /// CPU seconds the database server used in the case (PostgreSQL: its processes), if known.
+    server_cpu_s: Option<f64>,
     exits: Vec<String>,
     failures: Vec<String>,
     /// The backend named was not the one written to (the row's figures are not that backend's).
@@ -339,7 +382,7 @@ fn run_case(
         })
         .collect();
     feeds.reset();
-    let binary = env!("CARGO_BIN_EXE_feedwatch");
+    let binary = &o.binary;
     let start = Instant::now();
     let mut children = Vec::new();
     for (k, config) in configs.iter().enumerate() {
@@ -360,12 +403,13 @@ fn run_case(
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         children.push(child);
     }
     let pids: Vec<i32> = children.iter().map(|c| c.id() as i32).collect();
     let mut exits: Vec<Option<String>> = vec![None; procs];
     let mut rss_mib = vec![0.0; procs];
+    let mut cpu_s = vec![0.0; procs];
     let mut killed = false;
     while exits.iter().any(Option::is_none) {
         for (k, pid) in pids.iter().enumerate() {
@@ -379,6 +423,8 @@ fn run_case(
             let r = unsafe { libc::wait4(*pid, &mut status, libc::WNOHANG, &mut usage) };
             if r == *pid {
                 rss_mib[k] = usage.ru_maxrss as f64 / 1024.0;
+                let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+                cpu_s[k] = secs(usage.ru_utime) + secs(usage.ru_stime);
                 exits[k] = Some(if libc::WIFEXITED(status) {
                     format!("exit {}", libc::WEXITSTATUS(status))
                 } else {
@@ -448,10 +494,30 @@ fn run_case(
             .map(|k| feeds.by_proc[k].load(Ordering::SeqCst))
             .collect(),
         rss_mib,
+        cpu_s,
+        server_cpu_s: None,
         exits,
         failures,
         not_stored: false,
     }
+}
+
+/// CPU seconds the cluster's processes used so far: the postmaster's own and its reaped
+/// children's (each connection's server process), from `/proc`.
+fn server_cpu(cluster: &postgres::Cluster) -> Option<f64> {
+    let pid_file = std::fs::read_to_string(cluster.dir.join("data/postmaster.pid")).ok()?;
+    let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // Fields 14 to 17 of stat(5) (utime, stime, cutime, cstime); `fields` starts at field 3.
+    let ticks: f64 = fields
+        .get(11..15)?
+        .iter()
+        .filter_map(|f| f.parse::<f64>().ok())
+        .sum();
+    // SAFETY: sysconf only reads a system constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| ticks / hz as f64)
 }
 
 fn print_table(o: &Options, rows: &[Outcome]) {
@@ -465,7 +531,7 @@ fn print_table(o: &Options, rows: &[Outcome]) {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "{:<10} {:>5} {:>9} {:>8} {:>9} {:>10} {:>7} {:<18} {:<24} exits",
+        "{:<10} {:>5} {:>9} {:>8} {:>9} {:>10} {:>7} {:<18} {:<24} {:<24} {:>9} exits",
         "backend",
         "procs",
         "wall s",
@@ -474,7 +540,9 @@ fn print_table(o: &Options, rows: &[Outcome]) {
         "duplicate",
         "missed",
         "split",
-        "peak RSS MiB"
+        "peak RSS MiB",
+        "CPU s",
+        "server CPU"
     );
     for r in rows {
         let backend = match (r.backend, r.not_stored) {
@@ -495,9 +563,16 @@ fn print_table(o: &Options, rows: &[Outcome]) {
             .map(|m| format!("{m:.0}"))
             .collect::<Vec<_>>()
             .join("/");
+        let cpu = r
+            .cpu_s
+            .iter()
+            .map(|c| format!("{c:.1}"))
+            .collect::<Vec<_>>()
+            .join("/");
+        let server = r.server_cpu_s.map_or("-".into(), |c| format!("{c:.1}"));
         let secs = r.wall.as_secs_f64();
         println!(
-            "{backend:<10} {:>5} {secs:>9.2} {:>8.0} {:>9} {:>10} {:>7} {split:<18} {rss:<24} {}",
+            "{backend:<10} {:>5} {secs:>9.2} {:>8.0} {:>9} {:>10} {:>7} {split:<18} {rss:<24} {cpu:<24} {server:>9} {}",
             r.procs,
             r.fetched as f64 / secs.max(1e-9),
             r.requests,
@@ -517,7 +592,8 @@ fn print_table(o: &Options, rows: &[Outcome]) {
     }
     println!(
         "duplicate: requests beyond one per feed (must be 0); missed: feeds never fetched; \
-         split: requests per process; polls/s: feeds fetched / wall time"
+         split: requests per process; polls/s: feeds fetched / wall time; CPU s: user + system \
+         seconds per process; server CPU: PostgreSQL's processes in the case"
     );
     if rows.iter().any(|r| r.not_stored) {
         println!("!: the processes did not write to that backend (see above): not its figures");
@@ -550,12 +626,12 @@ fn main() {
         "serving {} feeds on {} addresses; binary {}",
         o.feeds,
         o.addresses,
-        env!("CARGO_BIN_EXE_feedwatch")
+        o.binary.display()
     );
 
     let mut rows = Vec::new();
     if o.sqlite {
-        for procs in [1, 2] {
+        for procs in o.procs.clone().unwrap_or(vec![1, 2]) {
             let dir = root.join(format!("sqlite-{procs}"));
             let db = dir.join("feedwatch.db");
             eprintln!("sqlite, {procs} process(es)...");
@@ -579,12 +655,38 @@ fn main() {
         }
     }
     if o.postgres {
-        let cluster = postgres::Cluster::start(&["synchronous_commit=off", "max_connections=200"]);
-        for procs in [1, 2, 4] {
+        let mut settings = vec!["synchronous_commit=off", "max_connections=200"];
+        if o.pg_stats {
+            settings.push("shared_preload_libraries=pg_stat_statements");
+        }
+        let cluster = postgres::Cluster::start(&settings);
+        for procs in o.procs.clone().unwrap_or(vec![1, 2, 4]) {
             let dir = root.join(format!("postgres-{procs}"));
             let db = cluster.create_database();
             eprintln!("postgres, {procs} process(es) on {db}...");
+            if o.pg_stats {
+                cluster.psql(&db, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+                cluster.psql(&db, "SELECT pg_stat_statements_reset()");
+            }
+            let before = server_cpu(&cluster);
             let mut row = run_case(Backend::Postgres, procs, &db, &dir, &urls, &feeds, &o);
+            // The server processes of the case's connections end (and are counted in the
+            // postmaster's children's time) a moment after the clients exit.
+            std::thread::sleep(Duration::from_millis(500));
+            row.server_cpu_s = before.zip(server_cpu(&cluster)).map(|(b, a)| a - b);
+            if o.pg_stats {
+                println!(
+                    "postgres x{procs}: statements by server time (ms total, calls, ms per call, rows):\n{}",
+                    cluster.psql(
+                        &db,
+                        "SELECT round((total_exec_time + total_plan_time)::numeric, 0) || ' ms, ' || calls \
+                         || ' calls, ' || round(((total_exec_time + total_plan_time) / calls)::numeric, 3) \
+                         || ' ms, ' || rows || ' rows: ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 110) \
+                         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                         ORDER BY total_exec_time + total_plan_time DESC LIMIT 12"
+                    )
+                );
+            }
             // A binary without the PostgreSQL backend takes the URL for a file path and
             // "succeeds" on SQLite: say so rather than report SQLite's figures as PostgreSQL's.
             let tables = cluster.psql(

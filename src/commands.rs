@@ -26,7 +26,11 @@ use crate::{daemon, extract, feed, opml};
 #[command(
     name = "feedwatch",
     version,
-    about = "Watches news feeds and alerts once per story on the topics you follow"
+    about = "Watches news feeds and alerts once per story on the topics you follow",
+    after_help = "Exit status: 0 ok; 1 a user error (a bad config or command line, bad input, \
+                  a feed that failed in `once`, a database or port that cannot be used), with \
+                  one line on stderr saying what to do; 2 an internal failure (a bug: please \
+                  report it)."
 )]
 pub struct Cli {
     /// The config file [default: $FEEDWATCH_CONFIG, else /etc/feedwatch/feedwatch.toml, else ./feedwatch.toml]
@@ -51,8 +55,15 @@ pub enum Command {
     },
     /// Validate the config without reaching anything; exit 1 on any error.
     Check,
-    /// Each feed's state: last poll, status, items, next due, errors.
-    Feeds,
+    /// Each feed's state: last poll, status, items, next due, errors; `feeds reset NAME`
+    /// polls a disabled or backed-off feed again.
+    Feeds {
+        #[command(subcommand)]
+        command: Option<FeedsCommand>,
+        /// One JSON object per feed and line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Recent stories, with their copies at other outlets.
     Stories {
         #[arg(long)]
@@ -87,6 +98,20 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The feeds a web page offers (its <link rel="alternate"> and the usual paths such as
+    /// /feed and /rss.xml); nothing is stored.
+    Discover {
+        /// The page (or feed) to look at.
+        url: Url,
+    },
+    /// Print shell completions: `feedwatch completions bash > /etc/bash_completion.d/feedwatch`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), as the package installs it.
+    #[command(hide = true)]
+    Man,
     /// Add the feeds of an OPML file as feeds.d/*.toml beside the config.
     ImportOpml { file: PathBuf },
     /// Print the configured feeds as OPML 2.0.
@@ -120,7 +145,19 @@ pub enum NotifyCommand {
 #[derive(Subcommand, Debug)]
 pub enum AlertsCommand {
     /// Queue an alert again (same id), due now.
-    Retry { id: i64 },
+    Retry {
+        /// The alert's id as the logs print it (msg_…), or its row number in `feedwatch alerts`.
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FeedsCommand {
+    /// Poll a feed again at once: re-enables one disabled by 410 Gone and clears its backoff.
+    Reset {
+        /// The feed's name (or its URL when unnamed).
+        name: String,
+    },
 }
 
 /// A failure sorted for the exit code.
@@ -160,7 +197,14 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Run => run(&path).await,
         Command::Once { feed } => once(&path, feed.as_deref()).await,
         Command::Check => check(&path),
-        Command::Feeds => feeds(&path),
+        Command::Feeds {
+            command: Some(FeedsCommand::Reset { name }),
+            ..
+        } => feeds_reset(&path, &name),
+        Command::Feeds {
+            command: None,
+            json,
+        } => feeds(&path, json),
         Command::Stories { topic, since, json } => stories(&path, topic.as_deref(), &since, json),
         Command::Search { query } => search(&path, &query, false),
         Command::Topics {
@@ -168,6 +212,23 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         } => search(&path, &query, true),
         Command::Extract { url, json, files } => extract_files(url.as_ref(), json, &files),
         Command::Parse { json, files } => parse_files(json, &files),
+        Command::Discover { url } => discover(&path, &url).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "feedwatch",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(internal)
+        }
         Command::ImportOpml { file } => import_opml(&path, &file),
         Command::ExportOpml => export_opml(&path),
         Command::Notify {
@@ -179,6 +240,26 @@ pub async fn dispatch(cli: Cli) -> CliResult {
 
 fn open_store(config: &Config) -> Result<Store, CliError> {
     Store::open(&config.daemon.database).map_err(|e| CliError::User(anyhow!(e)))
+}
+
+/// The store for a command that only reads (or changes rows that must be there): a SQLite file
+/// that does not exist is not created (an empty one would show every feed "never" polled, and a
+/// `once` beside it alert everything again), and the database read is named on stderr, so a
+/// look at the wrong one is noticed.
+fn open_existing_store(config: &Config) -> Result<Store, CliError> {
+    let db = &config.daemon.database;
+    if let store::Database::Sqlite(file) = db
+        && !file.exists()
+    {
+        return Err(CliError::User(anyhow!(
+            "no database at {}: nothing has been stored there yet (the service, or `feedwatch \
+             once`, creates it at its first poll). If the service stores elsewhere, pass its \
+             config (--config /etc/feedwatch/feedwatch.toml): its [daemon] database names the file",
+            file.display()
+        )));
+    }
+    eprintln!("database: {}", line(&db.to_string()));
+    open_store(config)
 }
 
 async fn run(path: &Path) -> CliResult {
@@ -203,9 +284,11 @@ async fn run(path: &Path) -> CliResult {
     };
     daemon::run(config, shutdown, reload_rx).await.map_err(|e| {
         // A notifier or topic the config describes but that cannot be set up (a CA file that
-        // is not there) is the user's to fix, not an internal failure.
+        // is not there) is the user's to fix, not an internal failure; so are a database that
+        // cannot be opened and a port that is taken.
         if e.downcast_ref::<crate::pipeline::SetupError>()
             .is_some_and(|s| !matches!(s, crate::pipeline::SetupError::Store(_)))
+            || e.downcast_ref::<daemon::StartError>().is_some()
         {
             CliError::User(e)
         } else {
@@ -223,7 +306,7 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
     if let Err(e) = store.release_dead_leases() {
         return Err(CliError::User(anyhow!(e)));
     }
-    let pipeline = Pipeline::new(&config, store).map_err(|e| CliError::User(anyhow!(e)))?;
+    let pipeline = Pipeline::new(&config, store.clone()).map_err(|e| CliError::User(anyhow!(e)))?;
     let feeds: Vec<_> = config
         .feeds
         .iter()
@@ -236,6 +319,13 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
         return Err(CliError::User(anyhow!(
             "no configured feed is named \"{name}\""
         )));
+    }
+    // Every feed's row at once, rather than in each feed's first claim. Only a shortcut: a
+    // feed this misses is filed when claimed.
+    let keys: Vec<(String, &str)> = feeds.iter().map(|f| (f.key(), f.url.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, u)| (k.as_str(), *u)).collect();
+    if let Err(e) = store.register_feeds(&pairs) {
+        tracing::debug!(error = %e, "feeds not registered ahead of the pass");
     }
     // Each process starts at its own place in the list, so processes started together
     // mostly claim different feeds instead of queueing behind each other on the same ones.
@@ -264,14 +354,18 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
         )));
     }
     let mut out = std::io::stdout().lock();
+    let mut failed = Vec::new();
     for r in &reports {
         match &r.error {
             Some(e) => {
                 let _ = writeln!(out, "{}: {}", line(&r.feed), r.outcome);
                 eprintln!("feed \"{}\": {}", line(&r.feed), line(&e.to_string()));
+                if r.outcome == PollResult::Error {
+                    failed.push(r.feed.clone());
+                }
             }
             None => {
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "{}: {}, {} new stories, {} copies of known stories, {} alerts queued",
                     line(&r.feed),
@@ -280,7 +374,18 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
                     r.joined_stories,
                     r.alerts
                 );
+                if r.kept_back > 0 {
+                    let _ = write!(out, ", {} kept back", r.kept_back);
+                }
+                let _ = writeln!(out);
             }
+        }
+        if r.kept_back > 0 {
+            eprintln!(
+                "feed \"{}\": {}",
+                line(&r.feed),
+                crate::pipeline::kept_back_note(r.kept_back)
+            );
         }
         for note in &r.notes {
             eprintln!("feed \"{}\": {}", line(&r.feed), line(note));
@@ -295,11 +400,23 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
     for e in &delivery.errors {
         eprintln!("alert: {}", line(&e.to_string()));
     }
+    if !failed.is_empty() {
+        let names: Vec<String> = failed.iter().map(|f| format!("\"{}\"", line(f))).collect();
+        return Err(CliError::User(anyhow!(
+            "{} of {} feeds failed: {}; `feedwatch feeds` shows each one's last error",
+            failed.len(),
+            reports.len(),
+            names.join(", ")
+        )));
+    }
     Ok(())
 }
 
 fn check(path: &Path) -> CliResult {
     let config = config::load(path)?;
+    for w in &config.warnings {
+        eprintln!("warning: {}", printable::line(&w.to_string()));
+    }
     println!(
         "{}: ok ({} feeds, {} topics, {} notifiers)",
         path.display(),
@@ -310,10 +427,74 @@ fn check(path: &Path) -> CliResult {
     Ok(())
 }
 
-fn feeds(path: &Path) -> CliResult {
+fn feeds_reset(path: &Path, name: &str) -> CliResult {
     let config = config::load(path)?;
-    let store = open_store(&config)?;
+    let Some(feed) = config
+        .feeds
+        .iter()
+        .find(|f| f.key() == name || f.url.as_str() == name)
+    else {
+        return Err(CliError::User(anyhow!(
+            "no configured feed is named \"{}\"; `feedwatch feeds` lists them",
+            line(name)
+        )));
+    };
+    let store = open_existing_store(&config)?;
+    let key = feed.key();
+    match store.reset_feed(&key).map_err(store_error)? {
+        true => {
+            println!(
+                "feed \"{}\" reset: enabled, errors cleared, due now. A running service polls it \
+                 after `systemctl reload feedwatch`; `feedwatch once --feed \"{}\"` polls it here",
+                line(&key),
+                line(&key)
+            );
+            Ok(())
+        }
+        false => Err(CliError::User(anyhow!(
+            "feed \"{}\" has never been polled: nothing to reset",
+            line(&key)
+        ))),
+    }
+}
+
+fn feeds(path: &Path, json: bool) -> CliResult {
+    let config = config::load(path)?;
+    let store = open_existing_store(&config)?;
     let mut out = std::io::stdout().lock();
+    if json {
+        for f in &config.feeds {
+            let key = f.key();
+            let state = store.feed(&key).map_err(store_error)?;
+            let time = |t: Option<i64>| t.map(store::rfc3339);
+            let v = match state {
+                Some(s) => serde_json::json!({
+                    "name": key,
+                    "url": crate::redact::url(&f.url),
+                    "polled_url": crate::redact::url_text(&s.url),
+                    "status": if s.disabled_reason.is_some() { Some("disabled".to_string()) } else { s.last_status.clone() },
+                    "disabled_reason": s.disabled_reason,
+                    "last_poll": time(s.last_poll_at),
+                    "last_success": time(s.last_success_at),
+                    "next_due": if s.disabled_reason.is_some() { None } else { time(s.next_due_at.or(Some(Utc::now().timestamp()))) },
+                    "items": s.items,
+                    "consecutive_errors": s.consecutive_errors,
+                    "last_error": s.last_error,
+                    "lease_owner": s.lease.as_ref().map(|l| l.owner.clone()),
+                }),
+                None => serde_json::json!({
+                    "name": key,
+                    "url": crate::redact::url(&f.url),
+                    "polled_url": null, "status": null, "disabled_reason": null,
+                    "last_poll": null, "last_success": null,
+                    "next_due": store::rfc3339(Utc::now().timestamp()),
+                    "items": 0, "consecutive_errors": 0, "last_error": null, "lease_owner": null,
+                }),
+            };
+            let _ = writeln!(out, "{v}");
+        }
+        return Ok(());
+    }
     let _ = writeln!(
         out,
         "{:<28} {:<20} {:<22} {:>6} {:<20} {:>6}",
@@ -349,7 +530,12 @@ fn feeds(path: &Path) -> CliResult {
                 }
                 if s.url != f.url.as_str() {
                     let moved = crate::redact::url_text(&s.url);
-                    let _ = writeln!(out, "    moved to: {}", line(&moved));
+                    let _ = writeln!(
+                        out,
+                        "    polling {} (the url moved there, or is a page linking that feed); \
+                         put it in the config",
+                        line(&moved)
+                    );
                 }
                 if let Some(lease) = &s.lease {
                     let _ = writeln!(
@@ -389,11 +575,20 @@ fn truncate(s: &str, n: usize) -> String {
 
 fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResult {
     let config = config::load(path)?;
-    let store = open_store(&config)?;
     let since = humantime::parse_duration(since)
         .map_err(|e| CliError::User(anyhow!("--since {since}: {e}; write e.g. 24h or 7d")))?;
+    let store = open_existing_store(&config)?;
     let from = Utc::now().timestamp() - since.as_secs() as i64;
     let rows = store.stories(from, topic, 1000).map_err(store_error)?;
+    if rows.is_empty() && !json {
+        eprintln!(
+            "no stories stored in the last {}{}",
+            humantime::format_duration(since),
+            topic
+                .map(|t| format!(" for the topic \"{}\"", line(t)))
+                .unwrap_or_default()
+        );
+    }
     let mut out = std::io::stdout().lock();
     for row in rows {
         if json {
@@ -422,7 +617,7 @@ fn stories(path: &Path, topic: Option<&str>, since: &str, json: bool) -> CliResu
 fn search(path: &Path, text: &str, explain: bool) -> CliResult {
     let query = Query::parse(text).map_err(|e| CliError::User(anyhow!("query {text:?}: {e}")))?;
     let config = config::load(path)?;
-    let store = open_store(&config)?;
+    let store = open_existing_store(&config)?;
     let tags = |key: &str| {
         config
             .feeds
@@ -528,6 +723,7 @@ fn extract_files(url: Option<&Url>, json: bool, files: &[PathBuf]) -> CliResult 
 
 fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
     let mut out = std::io::stdout().lock();
+    let mut failed = Vec::new();
     for file in files {
         let name = file.display().to_string();
         let result = read_input(file)
@@ -560,8 +756,20 @@ fn parse_files(json: bool, files: &[PathBuf]) -> CliResult {
                 }
             }
         }
+        if let Err(e) = &result {
+            failed.push(format!("{}: {}", line(&name), line(&e.to_string())));
+        }
     }
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::User(anyhow!(
+            "{} of {} files could not be read or parsed as a feed:\n{}",
+            failed.len(),
+            files.len(),
+            failed.join("\n")
+        )))
+    }
 }
 
 /// The longest file name `import-opml` makes from a title, before `.toml`.
@@ -628,7 +836,7 @@ fn import_opml(path: &Path, file: &Path) -> CliResult {
         eprintln!("{source}:{line}: {note}");
     }
     println!(
-        "{} feeds added to {}, {} skipped (already configured or listed twice)",
+        "{} feeds added to {}, {} skipped (each named above)",
         files.len(),
         dir.display(),
         plan.skipped
@@ -687,8 +895,17 @@ fn plan_import(config: &Config, found: Vec<opml::OpmlFeed>) -> Result<ImportPlan
                 continue;
             }
         };
-        if config.feeds.iter().any(|c| c.url == url) {
+        if let Some(c) = config.feeds.iter().find(|c| c.url == url) {
             plan.skipped += 1;
+            plan.notes.push((
+                line,
+                format!(
+                    "\"{shown}\" skipped: already configured as \"{}\" ({}:{})",
+                    printable::line(&c.key()),
+                    c.source.display(),
+                    c.source_line
+                ),
+            ));
             continue;
         }
         // The same feed filed under two folders: one feed, tagged with both.
@@ -759,19 +976,20 @@ fn plan_import(config: &Config, found: Vec<opml::OpmlFeed>) -> Result<ImportPlan
     }
 }
 
-/// A `feeds.d/` file for a feed named `name`: its name in lower-case letters, digits and
-/// dashes, cut to [`SLUG_MAX`], numbered when taken on disk or by this import.
+/// A `feeds.d/` file for a feed named `name`: its name in lower-case letters (of any script:
+/// "Süddeutsche" is `süddeutsche.toml`), digits and dashes, cut to [`SLUG_MAX`] characters,
+/// numbered when taken on disk or by this import.
 fn file_for(dir: &Path, name: &str, taken: &mut std::collections::HashSet<PathBuf>) -> PathBuf {
-    let mut slug: String = name
+    let slug: String = name
         .to_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
         .collect::<String>()
         .split('-')
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("-");
-    slug.truncate(SLUG_MAX);
+    let slug: String = slug.chars().take(SLUG_MAX).collect();
     let slug = slug.trim_end_matches('-');
     let slug = if slug.is_empty() { "feed" } else { slug };
     let mut target = dir.join(format!("{slug}.toml"));
@@ -842,6 +1060,69 @@ fn export_opml(path: &Path) -> CliResult {
     Ok(())
 }
 
+/// `feedwatch discover URL`: what feeds the page offers. The config, when there is one, gives
+/// the user agent and whether private addresses may be reached; without one, the defaults.
+async fn discover(path: &Path, url: &Url) -> CliResult {
+    let (user_agent, allow_private) = match config::load(path) {
+        Ok(c) => (c.daemon.user_agent, c.daemon.allow_private_addresses),
+        Err(_) => (
+            format!(
+                "feedwatch/{} (+https://github.com/feedwatch/feedwatch)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            false,
+        ),
+    };
+    let fetcher = crate::fetch::Fetcher::new(crate::fetch::FetchOptions {
+        user_agent,
+        allow_private_addresses: allow_private,
+        ..crate::fetch::FetchOptions::default()
+    })
+    .map_err(internal)?;
+    let shown = crate::redact::url(url);
+    let found = crate::discover::discover(&fetcher, url)
+        .await
+        .map_err(|e| CliError::User(anyhow!("{}: {}", line(&shown), line(&e))))?;
+    match found {
+        crate::discover::Found::Feed { format, title } => {
+            println!(
+                "{} is a feed ({format}{}): use it as the url",
+                line(&shown),
+                title
+                    .map(|t| format!(", \"{}\"", line(&t)))
+                    .unwrap_or_default()
+            );
+        }
+        crate::discover::Found::Page { linked, usual } => {
+            if linked.is_empty() && usual.is_empty() {
+                return Err(CliError::User(anyhow!(
+                    "{}: the page links no feed and none is at {}; look for an RSS or Atom link on \
+                     the site",
+                    line(&shown),
+                    crate::discover::USUAL_PATHS.join(", ")
+                )));
+            }
+            if !linked.is_empty() {
+                println!("feeds the page links:");
+                for c in &linked {
+                    println!("  {c}");
+                }
+            }
+            if !usual.is_empty() {
+                println!("feeds at the usual paths:");
+                for c in &usual {
+                    println!("  {c}");
+                }
+            }
+            println!(
+                "use one as a feed's url (the first is usually the site's main feed); the page \
+                 itself works too when it links exactly one"
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn notify_test(path: &Path, name: &str) -> CliResult {
     let config = config::load(path)?;
     if !config.notifiers.iter().any(|n| n.name == name) {
@@ -870,28 +1151,57 @@ async fn notify_test(path: &Path, name: &str) -> CliResult {
             summary: "If you can read this, the notifier works.".into(),
             matched: vec!["test".into()],
             also_at: vec![],
+            byline: None,
+            text: String::new(),
         }],
     };
     tokio::time::timeout(Duration::from_secs(60), notifiers.send(name, &alert))
         .await
         .map_err(|_| CliError::User(anyhow!("notifier \"{name}\": no answer within 60 s")))?
-        .map_err(|e| CliError::User(anyhow!("notifier \"{name}\": {e}")))?;
+        .map_err(|e| {
+            // The sender's errors name the notifier already.
+            let e = e.to_string();
+            if e.contains(&format!("notifier {name}")) || e.contains(&format!("\"{name}\"")) {
+                CliError::User(anyhow!("{e}"))
+            } else {
+                CliError::User(anyhow!("notifier \"{name}\": {e}"))
+            }
+        })?;
     println!("test alert sent through \"{name}\"");
     Ok(())
 }
 
 fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult {
     let config = config::load(path)?;
-    let store = open_store(&config)?;
+    let store = open_existing_store(&config)?;
     if let Some(AlertsCommand::Retry { id }) = command {
-        store
-            .retry_alert(id, Utc::now().timestamp())
-            .map_err(|e| CliError::User(anyhow!(e)))?;
-        println!("alert {id} queued again; the running daemon sends it within a minute");
+        let now = Utc::now().timestamp();
+        let id = id.trim();
+        let queued = match id.parse::<i64>() {
+            Ok(row) => store.retry_alert(row, now).map(|()| 1),
+            Err(_) => store.retry_alert_id(id, now),
+        }
+        .map_err(|e| CliError::User(anyhow!(e)))?;
+        println!(
+            "alert {} queued again ({queued} {}); the running daemon sends it within a minute, \
+             `feedwatch once` sends it now",
+            line(id),
+            if queued == 1 {
+                "delivery"
+            } else {
+                "deliveries"
+            }
+        );
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    for row in store.alerts(200).map_err(store_error)? {
+    let rows = store.alerts(200).map_err(store_error)?;
+    if rows.is_empty() && !json {
+        eprintln!(
+            "no alerts yet: none has matched a topic (`feedwatch stories` shows what was stored)"
+        );
+    }
+    for row in rows {
         if json {
             let _ = writeln!(out, "{}", serde_json::to_string(&row).map_err(internal)?);
             continue;
@@ -917,7 +1227,13 @@ fn alerts(path: &Path, command: Option<AlertsCommand>, json: bool) -> CliResult 
             .as_deref()
             .filter(|_| row.state != crate::outbox::OutboxState::Delivered)
         {
-            let _ = writeln!(out, "      last error: {}", line(e));
+            // The id the logs print, which `alerts retry` takes, beside the error to act on.
+            let _ = writeln!(
+                out,
+                "      {}: last error: {}",
+                line(&row.alert_id),
+                line(e)
+            );
         }
     }
     Ok(())

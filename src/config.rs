@@ -73,6 +73,9 @@ pub struct Config {
     pub notifiers: Vec<NotifierConfig>,
     /// Per-site extraction rules for pages no general rule gets right.
     pub sites: Vec<SiteRule>,
+    /// What is allowed but probably not meant (no feeds at all, a topic alerting nobody):
+    /// `check` shows these and still exits 0.
+    pub warnings: Vec<ConfigIssue>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,17 +120,27 @@ pub enum Schedule {
 impl Schedule {
     /// Parses a cron line of 5 fields (standard) or 6/7 (with seconds).
     pub fn parse_cron(line: &str) -> Result<Schedule, String> {
-        let fields = line.split_whitespace().count();
+        let expanded = match cron_shorthand(line.trim()) {
+            Some(Ok(standard)) => standard,
+            Some(Err(e)) => return Err(e),
+            None => line,
+        };
+        let fields = expanded.split_whitespace().count();
         let normalised = match fields {
             5 => {
                 // The standard weekday field counts Sunday as 0 (or 7); the `cron` crate counts
                 // it as 1. Days are written out as names, which both read alike.
-                let mut parts: Vec<&str> = line.split_whitespace().collect();
+                let mut parts: Vec<&str> = expanded.split_whitespace().collect();
+                check_ranges(&parts[..4], &CRON_FIELDS[1..5])?;
                 let days = standard_weekdays(parts[4])?;
                 parts[4] = &days;
                 format!("0 {}", parts.join(" "))
             }
-            6 | 7 => line.to_string(),
+            6 | 7 => {
+                let parts: Vec<&str> = expanded.split_whitespace().collect();
+                check_ranges(&parts[..5], &CRON_FIELDS)?;
+                expanded.to_string()
+            }
             n => {
                 return Err(format!(
                     "a cron line has 5 fields (minute hour day month weekday) or 6 with seconds; this one has {n}"
@@ -162,6 +175,53 @@ impl Schedule {
 }
 
 const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+
+/// The cron shorthands crontab knows, as the standard line each stands for; `None` when `line`
+/// is not one (`@reboot` is an error: a daemon has no boot of its own to run at).
+fn cron_shorthand(line: &str) -> Option<Result<&'static str, String>> {
+    let rest = line.strip_prefix('@')?;
+    Some(match rest.to_ascii_lowercase().as_str() {
+        "yearly" | "annually" => Ok("0 0 1 1 *"),
+        "monthly" => Ok("0 0 1 * *"),
+        "weekly" => Ok("0 0 * * 0"),
+        "daily" | "midnight" => Ok("0 0 * * *"),
+        "hourly" => Ok("0 * * * *"),
+        _ => Err(format!(
+            "\"{line}\" is not a cron shorthand feedwatch knows; use @hourly, @daily, @weekly, \
+             @monthly or @yearly, or a cron line such as \"*/30 * * * *\""
+        )),
+    })
+}
+
+/// The fields of a cron line with seconds, by name and the values each takes.
+const CRON_FIELDS: [(&str, u32, u32); 5] = [
+    ("second", 0, 59),
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+];
+
+/// Checks the numbers of each field against its range, so a mistake is named by its field and
+/// the values it takes ("the hour field takes 0-23, not 25") rather than by the cron parser.
+/// Names (JAN) and anything not a number are left to the parser.
+fn check_ranges(parts: &[&str], fields: &[(&str, u32, u32)]) -> Result<(), String> {
+    for (part, (name, lo, hi)) in parts.iter().zip(fields) {
+        for piece in part.split(',') {
+            let (range, _) = piece.split_once('/').unwrap_or((piece, ""));
+            for value in range.split('-') {
+                if let Ok(n) = value.parse::<u32>()
+                    && !(*lo..=*hi).contains(&n)
+                {
+                    return Err(format!(
+                        "the {name} field takes {lo}-{hi}, not {n} (in \"{part}\")"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
 
 /// A standard cron weekday field (0-7, Sunday 0 or 7; names; lists, ranges and steps) as the
 /// list of day names it means, or `*` unchanged.
@@ -234,6 +294,10 @@ pub struct FeedConfig {
     /// thousands of pages (or hosts) must not turn feedwatch into a request amplifier.
     pub max_articles_per_poll: usize,
     pub max_articles_per_host: usize,
+    /// Whether the items a feed already carries at its first successful poll are alerted;
+    /// when not (the default), they are stored and searchable but kept back, so adding a feed
+    /// with years of items does not send years of alerts.
+    pub alert_backlog: bool,
     /// Where the feed was declared, for error messages.
     pub source: PathBuf,
     /// The line of its `[[feed]]` table in `source`, for the same.
@@ -343,6 +407,9 @@ pub struct EmailConfig {
     pub password_file: Option<PathBuf>,
     /// A PEM CA certificate for private mail servers.
     pub ca_file: Option<PathBuf>,
+    /// How much of each article the mail carries (`article`) and the zone its times are in
+    /// (`timezone`).
+    pub style: crate::notify::MailStyle,
 }
 
 /// How an email notifier's connection is secured.
@@ -557,6 +624,7 @@ struct RawDefaults {
     schedule: Option<Spanned<String>>,
     interval: Option<Spanned<String>>,
     full_article: Option<bool>,
+    alert_backlog: Option<bool>,
     // The per-poll caps, here and in each `[[feed]]` (not a flattened struct: `Spanned` and
     // `deny_unknown_fields` do not survive serde's flatten).
     max_items_per_poll: Option<Spanned<i64>>,
@@ -580,6 +648,7 @@ struct RawFeed {
     #[serde(default)]
     tags: Vec<String>,
     full_article: Option<bool>,
+    alert_backlog: Option<bool>,
     max_items_per_poll: Option<Spanned<i64>>,
     max_articles_per_poll: Option<Spanned<i64>>,
     max_articles_per_host: Option<Spanned<i64>>,
@@ -616,6 +685,8 @@ struct RawNotifier {
     password_file: Option<PathBuf>,
     ca_file: Option<PathBuf>,
     tls: Option<Spanned<String>>,
+    article: Option<Spanned<toml::Value>>,
+    timezone: Option<Spanned<String>>,
     // webhook
     url: Option<Spanned<String>>,
     secret_file: Option<Spanned<PathBuf>>,
@@ -829,14 +900,23 @@ pub fn load_with(path: &Path, extra: &[(PathBuf, String)]) -> Result<Config, Con
             });
         }
         Err(ReadError::Io(e)) => {
+            let message = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "no config file here (feedwatch looks at --config, then $FEEDWATCH_CONFIG, \
+                     then {}); pass --config PATH, or start from the example \
+                     (config/feedwatch.example.toml in the source, \
+                     /usr/share/doc/feedwatch/examples/feedwatch.toml from the package)",
+                    DEFAULT_PATHS.join(", then ")
+                )
+            } else {
+                format!("cannot read the config file ({e}); check its permissions")
+            };
             return Err(ConfigError {
                 issues: vec![ConfigIssue {
                     file: path.to_path_buf(),
                     line: 0,
                     field: String::new(),
-                    message: format!(
-                        "cannot read the config file ({e}); pass --config PATH or set FEEDWATCH_CONFIG"
-                    ),
+                    message,
                 }],
             });
         }
@@ -906,6 +986,7 @@ fn parse_main(
     }
     feeds.extend(read_feeds_dir(path, &defaults, extra, issues));
     let mut seen = HashSet::new();
+    let mut urls: std::collections::HashMap<&str, &FeedConfig> = std::collections::HashMap::new();
     for f in &feeds {
         if !seen.insert(f.key()) {
             issues.push(ConfigIssue {
@@ -918,6 +999,37 @@ fn parse_main(
                 ),
             });
         }
+        // The same feed twice would be polled twice and file each story under both.
+        if let Some(first) = urls.insert(f.url.as_str(), f) {
+            issues.push(ConfigIssue {
+                file: f.source.clone(),
+                line: f.source_line,
+                field: "feed.url".into(),
+                message: format!(
+                    "{} is already the feed \"{}\" at {}:{}; remove one of them (give the \
+                     other its tags)",
+                    crate::redact::url(&f.url),
+                    first.key(),
+                    first.source.display(),
+                    first.source_line
+                ),
+            });
+            urls.insert(f.url.as_str(), first);
+        }
+    }
+    drop(urls);
+    let mut warnings = Vec::new();
+    if feeds.is_empty() {
+        warnings.push(ConfigIssue {
+            file: path.to_path_buf(),
+            line: 0,
+            field: "feed".into(),
+            message: format!(
+                "no feeds are configured, so nothing will be polled; add [[feed]] tables here or \
+                 files under {}/ (feedwatch import-opml FILE writes them)",
+                feeds_dir(path).display()
+            ),
+        });
     }
 
     let mut notifiers = Vec::new();
@@ -934,7 +1046,7 @@ fn parse_main(
                 ),
             ));
         }
-        if let Some(n) = resolve_notifier(&lines, i, n, issues) {
+        if let Some(n) = resolve_notifier(&lines, i, n, daemon.allow_private_addresses, issues) {
             notifiers.push(n);
         }
     }
@@ -954,6 +1066,17 @@ fn parse_main(
         }
         if let Err(e) = crate::topics::Query::parse(t.query.get_ref()) {
             issues.push(lines.issue(t.query.span().start, field("query"), e.to_string()));
+        }
+        if t.notify.is_empty() {
+            warnings.push(lines.issue(
+                t.name.span().start,
+                field("notify"),
+                format!(
+                    "topic \"{}\" names no notifier, so its matches are recorded but never sent; \
+                     add notify = [\"NAME\"] naming a [[notifier]]",
+                    t.name.get_ref()
+                ),
+            ));
         }
         for n in &t.notify {
             if !notifier_names.contains(n.get_ref()) {
@@ -1032,6 +1155,7 @@ fn parse_main(
         topics,
         notifiers,
         sites,
+        warnings,
     })
 }
 
@@ -1125,15 +1249,25 @@ fn resolve_daemon(
         }),
         None => Duration::from_secs(24 * 3600),
     };
-    let database = match &raw.database {
-        Some(d) => {
+    // FEEDWATCH_DATABASE stands in for the file's value: to try a config written for the
+    // service (its database under /var/lib) as another user, or to point one command elsewhere.
+    let from_env = std::env::var("FEEDWATCH_DATABASE")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let database = match (&from_env, &raw.database) {
+        (Some(d), _) => crate::store::Database::parse(d, raw.database_password_file.as_deref())
+            .unwrap_or_else(|e| {
+                issues.push(lines.issue(0, "FEEDWATCH_DATABASE (environment)", e));
+                crate::store::Database::Sqlite(default_database())
+            }),
+        (None, Some(d)) => {
             crate::store::Database::parse(d.get_ref(), raw.database_password_file.as_deref())
                 .unwrap_or_else(|e| {
                     issues.push(lines.issue(d.span().start, "daemon.database", e));
                     crate::store::Database::Sqlite(default_database())
                 })
         }
-        None => {
+        (None, None) => {
             if raw.database_password_file.is_some() {
                 issues.push(lines.issue(
                     0,
@@ -1280,6 +1414,10 @@ fn resolve_feed(
         schedule: schedule?,
         tags: raw.tags,
         full_article: raw.full_article.or(defaults.full_article).unwrap_or(true),
+        alert_backlog: raw
+            .alert_backlog
+            .or(defaults.alert_backlog)
+            .unwrap_or(false),
         max_items_per_poll,
         max_articles_per_poll,
         max_articles_per_host,
@@ -1292,6 +1430,7 @@ fn resolve_notifier(
     lines: &Lines,
     i: usize,
     raw: Spanned<RawNotifier>,
+    allow_private: bool,
     issues: &mut Vec<ConfigIssue>,
 ) -> Option<NotifierConfig> {
     let start = raw.span().start;
@@ -1352,6 +1491,11 @@ fn resolve_notifier(
                     format!("\"{a}\" is not an email address; write e.g. me@example.org"),
                 ));
             }
+            if let Some(pf) = &raw.password_file
+                && let Err(m) = secret_readable(pf)
+            {
+                issues.push(lines.issue(start, field("password_file"), m));
+            }
             let tls = raw.tls.as_ref().map(|t| t.get_ref().clone());
             if let Some(url) = &smtp_url {
                 let with_login = raw.username.is_some() || raw.password_file.is_some();
@@ -1364,7 +1508,33 @@ fn resolve_notifier(
                     issues.push(lines.issue(at, field(e.field), e.message));
                 }
             }
+            let mut style = crate::notify::MailStyle::default();
+            if let Some(a) = &raw.article {
+                match a.get_ref() {
+                    toml::Value::Integer(n) if *n >= 0 => {
+                        style.article = crate::notify::ArticleCut::Paragraphs(
+                            usize::try_from(*n).unwrap_or(usize::MAX),
+                        );
+                    }
+                    toml::Value::String(f) if f == "full" => {
+                        style.article = crate::notify::ArticleCut::Full;
+                    }
+                    _ => issues.push(lines.issue(
+                        a.span().start,
+                        field("article"),
+                        "how many of the article's paragraphs a mail carries: a number (0 for \
+                         none, 3 by default) or \"full\"",
+                    )),
+                }
+            }
+            if let Some(z) = &raw.timezone {
+                match mail_zone(z.get_ref()) {
+                    Ok(zone) => style.zone = zone,
+                    Err(m) => issues.push(lines.issue(z.span().start, field("timezone"), m)),
+                }
+            }
             NotifierKind::Email(EmailConfig {
+                style,
                 smtp_url: smtp_url?,
                 tls,
                 from: from?,
@@ -1416,9 +1586,27 @@ fn resolve_notifier(
                     ));
                 }
             }
-            // The secret is read at each send (so it can be rotated); a file that is there now
-            // must already hold a key receivers can verify with. A missing one may still appear
-            // (a mount, a credential) and is reported when a send needs it.
+            if let Some(u) = &url
+                && !allow_private
+                && let Some(kind) = private_host(u)
+            {
+                issues.push(lines.issue(
+                    raw.url.as_ref().map_or(start, |u| u.span().start),
+                    field("url"),
+                    format!(
+                        "{} is a {kind} address, and webhooks to private receivers are refused; \
+                         set allow_private_addresses = true in [daemon] if the receiver is yours",
+                        u.host_str().unwrap_or("")
+                    ),
+                ));
+            }
+            // The secret is read at each send (so it can be rotated); the file must be there
+            // and already hold a key receivers can verify with.
+            if let Some(sf) = &raw.secret_file
+                && let Err(m) = secret_readable(sf.get_ref())
+            {
+                issues.push(lines.issue(sf.span().start, field("secret_file"), m));
+            }
             if let Some(sf) = &raw.secret_file
                 && let Ok(content) = std::fs::read(sf.get_ref())
                 && let Err(why) = crate::notify::webhook_signing_key(&content)
@@ -1462,6 +1650,70 @@ fn resolve_notifier(
         }
     }
     Some(NotifierConfig { name, kind, events })
+}
+
+/// An email notifier's `timezone`: "local" (the system's, or the `TZ` environment variable's),
+/// "UTC", or a fixed offset such as "+01:00".
+fn mail_zone(text: &str) -> Result<crate::notify::MailZone, String> {
+    use crate::notify::MailZone;
+    use chrono::Offset;
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("local") {
+        return Ok(MailZone::Local);
+    }
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(MailZone::Fixed(chrono::Utc.fix()));
+    }
+    let offset = t
+        .strip_prefix("UTC")
+        .unwrap_or(t)
+        .parse::<chrono::FixedOffset>()
+        .ok();
+    offset.map(MailZone::Fixed).ok_or_else(|| {
+        format!(
+            "\"{text}\" is not a zone feedwatch reads: write \"local\" (the system's, the default), \
+             \"UTC\" or an offset such as \"+01:00\"; for a named zone with summer time, leave \
+             timezone out and set TZ for the service (systemctl edit feedwatch: \
+             Environment=TZ={text})"
+        )
+    })
+}
+
+/// Whether a secret file (`password_file`, `secret_file`) can be read now, or what to do. A
+/// systemd credential (`/run/credentials/…`) exists only inside the service: outside it (an
+/// operator's `check`) it is not looked for; inside, it must be there.
+fn secret_readable(path: &Path) -> Result<(), String> {
+    let credential = path.starts_with("/run/credentials")
+        || std::env::var_os("CREDENTIALS_DIRECTORY").is_some_and(|d| path.starts_with(d));
+    if credential && std::env::var_os("CREDENTIALS_DIRECTORY").is_none() {
+        return Ok(());
+    }
+    match std::fs::File::open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "{} does not exist; create it (mode 0600, readable by the service) or fix the path",
+            path.display()
+        )),
+        Err(e) => Err(format!(
+            "{} cannot be read ({e}); make it readable by the user feedwatch runs as, or pass \
+             it with systemd's LoadCredential=",
+            path.display()
+        )),
+    }
+}
+
+/// What kind of private address a notifier URL names, when it names one outright: an IP
+/// literal in a private range, or `localhost`. (Other names are judged on their resolved
+/// address at each send.)
+fn private_host(url: &Url) -> Option<&'static str> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => crate::notify::private_kind(ip.into()),
+        url::Host::Ipv6(ip) => crate::notify::private_kind(ip.into()),
+        url::Host::Domain(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            (d == "localhost" || d.ends_with(".localhost")).then_some("loopback")
+        }
+    }
 }
 
 /// Reads `feeds.d/*.toml` beside the main file, in name order.

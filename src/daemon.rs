@@ -29,6 +29,53 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// How long in-flight polls get to finish after a shutdown request before they are abandoned.
 const DRAIN: Duration = Duration::from_secs(4);
 
+/// Why the daemon could not start, when it is the user's to fix: `feedwatch run` exits 1 with
+/// this one line (under systemd, `Restart=on-failure` would otherwise loop on it).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{}", database_message(database, error))]
+    Database {
+        database: String,
+        error: crate::store::StoreError,
+    },
+    #[error(
+        "cannot listen on {addr} ([daemon] listen): {error}; another process may hold the port: \
+         stop it or choose another port"
+    )]
+    Listen {
+        addr: std::net::SocketAddr,
+        error: std::io::Error,
+    },
+}
+
+fn database_message(database: &str, error: &crate::store::StoreError) -> String {
+    match error {
+        // Names the file and says what to check already.
+        crate::store::StoreError::Open { .. } | crate::store::StoreError::TooNew { .. } => {
+            error.to_string()
+        }
+        _ => format!(
+            "cannot open the database {database}: {error}; check [daemon] database and that its \
+             folder is writable by the user feedwatch runs as"
+        ),
+    }
+}
+
+/// Files every configured feed's row in a few statements, sparing each new feed's first claim
+/// the transaction that would file it. Only a shortcut: a feed this misses (the database down
+/// now) is filed when first claimed.
+fn register_feeds(store: &Store, config: &Config) {
+    let keys: Vec<(String, &str)> = config
+        .feeds
+        .iter()
+        .map(|f| (f.key(), f.url.as_str()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, u)| (k.as_str(), *u)).collect();
+    if let Err(e) = store.register_feeds(&pairs) {
+        tracing::debug!(error = %e, "feeds not registered ahead of their first poll");
+    }
+}
+
 /// Runs the daemon until `shutdown` completes. Each message on `reload` re-reads the config at
 /// `config.path`; a config with errors is refused and the running one kept.
 pub async fn run(
@@ -36,8 +83,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     mut reload: mpsc::Receiver<()>,
 ) -> anyhow::Result<()> {
-    let store = Store::open(&config.daemon.database)
-        .with_context(|| format!("opening the database {}", config.daemon.database))?;
+    // The first line names what this process runs on: an operator comparing it with what a
+    // command in a terminal opened sees at once whether they look at the same database.
+    tracing::info!(
+        version = %env!("CARGO_PKG_VERSION"),
+        config = %std::fs::canonicalize(&config.path)
+            .unwrap_or_else(|_| config.path.clone())
+            .display(),
+        database = %config.daemon.database,
+        "feedwatch starting"
+    );
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let store = Store::open(&config.daemon.database).map_err(|error| StartError::Database {
+        database: config.daemon.database.to_string(),
+        error,
+    })?;
     match store.release_dead_leases() {
         Ok(0) => {}
         Ok(n) => tracing::info!(
@@ -46,6 +108,7 @@ pub async fn run(
         ),
         Err(e) => tracing::warn!(error = %e, "could not check for leases of dead processes"),
     }
+    register_feeds(&store, &config);
     let pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
     let metrics = Arc::new(Metrics::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -55,7 +118,7 @@ pub async fn run(
     if let Some(addr) = config.daemon.listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .with_context(|| format!("binding the metrics listener on {addr}"))?;
+            .map_err(|error| StartError::Listen { addr, error })?;
         tracing::info!(%addr, "serving /healthz and /metrics");
         let stop = stopped(stop_rx.clone());
         let m = metrics.clone();
@@ -79,7 +142,15 @@ pub async fn run(
     ));
     let mut digests = spawn_digests(&config, pipeline_rx.clone(), stop_rx.clone());
 
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let status = format!(
+        "running: {} feeds, {} topics",
+        config.feeds.len(),
+        config.topics.len()
+    );
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Status(&status),
+        sd_notify::NotifyState::Ready,
+    ]);
     tracing::info!(
         feeds = config.feeds.len(),
         topics = config.topics.len(),
@@ -89,7 +160,11 @@ pub async fn run(
     let mut config = config;
     let mut due: HashMap<String, i64> = HashMap::new();
     let mut running: HashSet<String> = HashSet::new();
-    let mut polls: JoinSet<PollReport> = JoinSet::new();
+    let mut polls: JoinSet<(PollReport, Duration)> = JoinSet::new();
+    metrics.notifier_failing_after.store(
+        i64::try_from(config.daemon.give_up_after.as_secs() / 2).unwrap_or(i64::MAX),
+        Ordering::Relaxed,
+    );
     tokio::pin!(shutdown);
 
     loop {
@@ -111,7 +186,7 @@ pub async fn run(
             let when = match due.get(&key) {
                 Some(w) => *w,
                 None => {
-                    let w = first_due(&store, feed, now);
+                    let w = first_due(&store, feed, now, &metrics);
                     due.insert(key.clone(), w);
                     w
                 }
@@ -120,7 +195,16 @@ pub async fn run(
                 running.insert(key);
                 let p = pipeline.clone();
                 let f = feed.clone();
-                polls.spawn(async move { p.poll(&f, ClaimMode::Due).await });
+                if when > i64::MIN / 2 {
+                    metrics
+                        .scheduler_lag_seconds
+                        .store(now.saturating_sub(when), Ordering::Relaxed);
+                }
+                polls.spawn(async move {
+                    let started = std::time::Instant::now();
+                    let report = p.poll(&f, ClaimMode::Due).await;
+                    (report, started.elapsed())
+                });
             } else {
                 next_wake = next_wake.min(when);
             }
@@ -131,12 +215,21 @@ pub async fn run(
             _ = &mut shutdown => break,
             Some(done) = polls.join_next() => {
                 match done {
-                    Ok(report) => {
+                    Ok((report, took)) => {
                         account(&metrics, &report);
                         running.remove(&report.feed);
                         let next = match &report.outcome {
                             PollResult::Skipped { until: Some(t), .. } => Some(*t),
                             _ => store.feed(&report.feed).ok().flatten().and_then(|s| {
+                                metrics.feeds.lock().unwrap_or_else(|p| p.into_inner()).insert(
+                                    report.feed.clone(),
+                                    crate::server::FeedGauges {
+                                        last_success: s.last_success_at.unwrap_or(0),
+                                        consecutive_errors: s.consecutive_errors,
+                                        items: s.items,
+                                        poll_seconds: took.as_secs_f64(),
+                                    },
+                                );
                                 if s.disabled_reason.is_some() { Some(i64::MAX) } else { s.next_due_at }
                             }),
                         };
@@ -154,20 +247,33 @@ pub async fn run(
                 }
             }
             Some(()) = reload.recv() => {
+                // systemd shows the service "reloading" until READY=1, and the STATUS= line
+                // below in `systemctl status`.
+                let mut reloading = vec![sd_notify::NotifyState::Reloading];
+                reloading.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
+                let _ = sd_notify::notify(&reloading);
                 match config::load(&config.path) {
                     Ok(new) => match Pipeline::new(&new, store.clone()) {
                         Ok(mut p) => {
                             // The notify worker waits on this; a new one would go unheard.
                             p.alerts_queued = pipeline_rx.borrow().alerts_queued.clone();
                             tracing::info!(feeds = new.feeds.len(), topics = new.topics.len(), "configuration reloaded");
-                            let keys: HashSet<String> = new.feeds.iter().map(|f| f.key()).collect();
-                            due.retain(|k, _| keys.contains(k));
+                            let status = format!("running: {} feeds, {} topics (reloaded)", new.feeds.len(), new.topics.len());
+                            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&status), sd_notify::NotifyState::Ready]);
+                            // Due times are read again from the database: a feed reset
+                            // (`feedwatch feeds reset`) or polled by a `once` meanwhile is
+                            // scheduled as the database now says.
+                            register_feeds(&store, &new);
+                            due.clear();
                             let _ = pipeline_tx.send(p);
                             digests.abort_all();
                             digests = spawn_digests(&new, pipeline_rx.clone(), stop_rx.clone());
                             config = new;
                         }
-                        Err(e) => tracing::error!(error = %e, "reload refused; keeping the running configuration"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "reload refused; keeping the running configuration");
+                            refused(&e.to_string());
+                        }
                     },
                     Err(e) => {
                         // One line per problem: a log line holds no line break.
@@ -175,6 +281,8 @@ pub async fn run(
                         for issue in &e.issues {
                             tracing::error!("config: {issue}");
                         }
+                        let first = e.issues.first().map(|i| i.to_string()).unwrap_or_default();
+                        refused(&format!("{} problems, the first: {first}", e.issues.len()));
                     }
                 }
             }
@@ -187,7 +295,7 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN, async {
         while let Some(done) = polls.join_next().await {
-            if let Ok(report) = done {
+            if let Ok((report, _)) = done {
                 account(&metrics, &report);
             }
         }
@@ -204,6 +312,19 @@ pub async fn run(
     .await;
     background.abort_all();
     Ok(())
+}
+
+/// Tells systemd a reload was refused: `systemctl status` shows why, and the service is ready
+/// again on the configuration it had.
+fn refused(why: &str) {
+    let status = format!(
+        "reload refused, running the previous configuration: {}",
+        crate::printable::line(why)
+    );
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Status(&status),
+        sd_notify::NotifyState::Ready,
+    ]);
 }
 
 /// How often the database is asked whether it answers.
@@ -247,9 +368,24 @@ async fn watch_database(
     }
 }
 
-/// When a feed is first due in this run: as stored, or now for a feed never polled.
-fn first_due(store: &Store, feed: &FeedConfig, now: i64) -> i64 {
-    match store.feed(&feed.key()) {
+/// When a feed is first due in this run: as stored, or now for a feed never polled. Its gauges
+/// in `/metrics` start from what is stored.
+fn first_due(store: &Store, feed: &FeedConfig, now: i64, metrics: &Metrics) -> i64 {
+    let state = store.feed(&feed.key());
+    if let Ok(Some(s)) = &state {
+        metrics
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(feed.key())
+            .or_insert_with(|| crate::server::FeedGauges {
+                last_success: s.last_success_at.unwrap_or(0),
+                consecutive_errors: s.consecutive_errors,
+                items: s.items,
+                poll_seconds: 0.0,
+            });
+    }
+    match state {
         Ok(Some(s)) if s.disabled_reason.is_some() && s.url == feed.url.as_str() => i64::MAX,
         Ok(Some(s)) => s.next_due_at.unwrap_or(now),
         _ => now,
@@ -273,6 +409,9 @@ fn account(metrics: &Metrics, r: &PollReport) {
     if r.new_stories + r.joined_stories > 0 {
         tracing::info!(feed = %r.feed, new = r.new_stories, joined = r.joined_stories, alerts = r.alerts, "polled");
     }
+    if r.kept_back > 0 {
+        tracing::info!(feed = %r.feed, kept_back = r.kept_back, "{}", crate::pipeline::kept_back_note(r.kept_back));
+    }
     for note in &r.notes {
         tracing::warn!(feed = %r.feed, "{note}");
     }
@@ -292,6 +431,7 @@ async fn notify_worker(
     metrics: Arc<Metrics>,
     stop: watch::Receiver<bool>,
 ) {
+    let mut stats_at = i64::MIN / 2;
     loop {
         if *stop.borrow() {
             return;
@@ -301,6 +441,33 @@ async fn notify_worker(
         Metrics::add(&metrics.alerts_delivered, report.delivered);
         Metrics::add(&metrics.alert_failures, report.retrying + report.failed);
         let now = Utc::now().timestamp();
+        // The outbox by notifier, for /metrics and /healthz: after a pass that did something,
+        // or every half minute (it reads the whole outbox).
+        if report.delivered + report.retrying + report.failed > 0 || now - stats_at >= 30 {
+            stats_at = now;
+            match p.store.outbox_stats() {
+                Ok(stats) => {
+                    let mut gauges = std::collections::BTreeMap::new();
+                    for n in p.notifiers.names() {
+                        gauges.insert(n, crate::server::NotifierGauges::default());
+                    }
+                    for s in stats {
+                        gauges.insert(
+                            s.notifier,
+                            crate::server::NotifierGauges {
+                                pending: s.pending,
+                                retrying: s.retrying,
+                                delivered: s.delivered,
+                                failed: s.failed,
+                                retrying_since: s.retrying_since,
+                            },
+                        );
+                    }
+                    *metrics.notifiers.lock().unwrap_or_else(|p| p.into_inner()) = gauges;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not count the outbox for /metrics"),
+            }
+        }
         let next = p.store.next_alert_due().ok().flatten().unwrap_or(i64::MAX);
         let wait = Duration::from_secs(
             u64::try_from(next.saturating_sub(now))

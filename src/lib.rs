@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod discover;
 pub mod extract;
 pub mod feed;
 pub mod fetch;

@@ -9,7 +9,18 @@ use feedwatch::commands::{self, Cli, CliError};
 use feedwatch::printable;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error; 2 is ours for an internal failure.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(1),
+            };
+        }
+    };
     // The daemon logs its work; one-shot commands print their results and log only errors.
     let daemon = matches!(cli.command, commands::Command::Run);
     init_logging(cli.verbose, daemon);

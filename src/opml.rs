@@ -75,6 +75,7 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                 let mut url = None;
                 let mut title = None;
                 let mut text_attr = None;
+                let mut category = None;
                 for attr in e.attributes().flatten() {
                     let value = attr
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -84,15 +85,22 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
                         "xmlUrl" | "xmlurl" => url = Some(value),
                         "title" => title = Some(value),
                         "text" => text_attr = Some(value),
+                        "category" => category = Some(value),
                         _ => {}
                     }
                 }
                 let title = title.or(text_attr).filter(|t| !t.trim().is_empty());
                 if let Some(url) = url.filter(|u| !u.trim().is_empty()) {
                     let mut tags: Vec<String> = Vec::new();
-                    for t in stack.iter().flatten() {
-                        if !tags.contains(t) {
-                            tags.push(t.clone());
+                    // Folders first, then the outline's own categories (comma-separated,
+                    // each possibly a "/path").
+                    let own = category
+                        .iter()
+                        .flat_map(|c| c.split(','))
+                        .flat_map(|c| c.split('/').map(str::trim).filter(|t| !t.is_empty()));
+                    for t in stack.iter().flatten().map(String::as_str).chain(own) {
+                        if !tags.iter().any(|have| have == t) {
+                            tags.push(t.to_string());
                         }
                     }
                     feeds.push(OpmlFeed {
@@ -127,21 +135,46 @@ pub fn parse(text: &str) -> Result<Vec<OpmlFeed>, OpmlError> {
     Ok(feeds)
 }
 
-/// An OPML 2.0 document listing `feeds`.
+/// An OPML 2.0 document listing `feeds`: each under a folder outline named by its first tag
+/// (as feed readers file them; an import reads the folders back as tags), its tags also in
+/// `category` so none is lost; feeds without tags at the top.
 pub fn write(feeds: &[OpmlFeed]) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n    <title>feedwatch feeds</title>\n  </head>\n  <body>\n",
     );
-    for f in feeds {
+    let outline = |out: &mut String, f: &OpmlFeed, indent: &str| {
         let title = escape(f.title.as_deref().unwrap_or(&f.url));
         out.push_str(&format!(
-            "    <outline type=\"rss\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{}\"",
+            "{indent}<outline type=\"rss\" text=\"{title}\" title=\"{title}\" xmlUrl=\"{}\"",
             escape(&f.url)
         ));
         if !f.tags.is_empty() {
             out.push_str(&format!(" category=\"{}\"", escape(&f.tags.join(","))));
         }
         out.push_str("/>\n");
+    };
+    // Folders in the order their first feed comes.
+    let mut folders: Vec<&str> = Vec::new();
+    for f in feeds {
+        if let Some(t) = f.tags.first()
+            && !folders.contains(&t.as_str())
+        {
+            folders.push(t);
+        }
+    }
+    for folder in folders {
+        let name = escape(folder);
+        out.push_str(&format!("    <outline text=\"{name}\" title=\"{name}\">\n"));
+        for f in feeds
+            .iter()
+            .filter(|f| f.tags.first().map(String::as_str) == Some(folder))
+        {
+            outline(&mut out, f, "      ");
+        }
+        out.push_str("    </outline>\n");
+    }
+    for f in feeds.iter().filter(|f| f.tags.is_empty()) {
+        outline(&mut out, f, "    ");
     }
     out.push_str("  </body>\n</opml>\n");
     out
@@ -157,6 +190,39 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tagged_feeds_are_written_in_folders_and_read_back_with_every_tag() {
+        let feed = |title: &str, tags: &[&str]| OpmlFeed {
+            title: Some(title.into()),
+            url: format!("https://{}.example/rss", title.to_lowercase()),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            line: 0,
+        };
+        let feeds = vec![
+            feed("A", &["world", "daily"]),
+            feed("B", &[]),
+            feed("C", &["world"]),
+        ];
+        let doc = write(&feeds);
+        assert!(
+            doc.contains(
+                "<outline text=\"world\" title=\"world\">\n      <outline type=\"rss\" text=\"A\""
+            ),
+            "{doc}"
+        );
+        let back = parse(&doc).unwrap();
+        let tags = |t: &str| {
+            back.iter()
+                .find(|f| f.title.as_deref() == Some(t))
+                .unwrap()
+                .tags
+                .clone()
+        };
+        assert_eq!(tags("A"), ["world", "daily"]);
+        assert!(tags("B").is_empty());
+        assert_eq!(tags("C"), ["world"]);
+    }
 
     #[test]
     fn nested_outlines_give_feeds_with_their_categories_as_tags() {

@@ -23,9 +23,11 @@ use crate::fetch::{
 use crate::notify::{Alert, AlertStory, Notifiers};
 use crate::outbox::AlertKind;
 use crate::scheduler::{self, PollTiming};
-use crate::store::{Claim, ClaimMode, Ingested, NewItem, PollOutcome, PollRecord, Store, TopicHit};
+use crate::store::{
+    Claim, ClaimMode, Ingested, KnownQuery, NewItem, PollOutcome, PollRecord, Store, TopicHit,
+};
 use crate::topics::{Document, PreparedDocument, Query};
-use crate::{dedup, store};
+use crate::{dedup, discover, store};
 
 /// Article pages fetched at once for one feed; the fetcher's own per-host cap still applies.
 const PAGE_CONCURRENCY: usize = 4;
@@ -123,9 +125,32 @@ pub struct PollReport {
     pub joined_stories: usize,
     pub updated: usize,
     pub alerts: usize,
+    /// Items matching a topic that were stored without an alert: what a feed already carried
+    /// at its first successful poll, unless `alert_backlog = true`.
+    pub kept_back: usize,
     pub error: Option<String>,
     /// Per-item problems that did not stop the poll (an article page that failed).
     pub notes: Vec<String>,
+}
+
+/// Whether the matches of a poll's new items are alerted, or kept back as the backlog a feed
+/// carried when it was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backlog {
+    Alert,
+    KeepBack,
+}
+
+/// What to say of a poll's kept-back items (see [`PollReport::kept_back`]).
+pub fn kept_back_note(n: usize) -> String {
+    format!(
+        "first poll: {n} {} the feed already carried {} a topic; {} stored (see \
+         `feedwatch stories`) but not alerted. To alert what a new feed carries, set \
+         alert_backlog = true on it before its first poll",
+        if n == 1 { "item" } else { "items" },
+        if n == 1 { "matches" } else { "match" },
+        if n == 1 { "it is" } else { "they are" }
+    )
 }
 
 /// What one pass over the outbox did.
@@ -329,20 +354,55 @@ impl Pipeline {
                     max_items: feed.max_items_per_poll,
                     budget: Budget::new(FEED_PARSE_BUDGET),
                 };
-                let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
-                    feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
+                let (parsed, alternates) = match within_budget(FEED_PARSE_BUDGET, move || {
+                    let parsed =
+                        feed::parse_within(&body, charset.as_deref(), Some(&base), &limits);
+                    // A site's page instead of its feed: the feeds it links.
+                    let alternates = match &parsed {
+                        Err(feed::FeedError::HtmlPage) => discover::alternates(&body, &base),
+                        _ => Vec::new(),
+                    };
+                    (parsed, alternates)
                 })
                 .await
                 {
-                    Ok(Ok(parsed)) => parsed,
-                    Ok(Err(e)) => Err(feed::FeedError::Panicked(e.to_string())),
-                    Err(e) => Err(feed::FeedError::OutOfTime(e)),
+                    Ok(Ok(done)) => done,
+                    Ok(Err(e)) => (Err(feed::FeedError::Panicked(e.to_string())), Vec::new()),
+                    Err(e) => (Err(feed::FeedError::OutOfTime(e)), Vec::new()),
+                };
+                let (mut etag, mut last_modified) = (fetched.etag, fetched.last_modified);
+                let parsed = match (parsed, alternates.as_slice()) {
+                    (Err(feed::FeedError::HtmlPage), [one]) => {
+                        match self.discovered_feed(feed, one).await {
+                            Ok((parsed, found_etag, found_last_modified)) => {
+                                report.notes.push(format!(
+                                    "the url is a web page; polling the feed it links from now \
+                                     on: {one} (put it in the config to skip the page)"
+                                ));
+                                record.new_url = Some(one.url.to_string());
+                                etag = found_etag;
+                                last_modified = found_last_modified;
+                                Ok(parsed)
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    (Err(feed::FeedError::HtmlPage), many) if many.len() > 1 => {
+                        let list: Vec<String> = many.iter().map(|c| c.to_string()).collect();
+                        Err(feed::FeedError::NotAFeed(format!(
+                            "the url is a web page linking {} feeds: {}; set the feed's url to \
+                             the one you want (usually the first, the site's main feed)",
+                            many.len(),
+                            list.join(", ")
+                        )))
+                    }
+                    (parsed, _) => parsed,
                 };
                 match parsed {
                     Ok(parsed) => {
                         record.outcome = PollOutcome::Ok;
-                        record.etag = fetched.etag;
-                        record.last_modified = fetched.last_modified;
+                        record.etag = etag;
+                        record.last_modified = last_modified;
                         record.title = feed.name.clone().or(parsed.title.clone());
                         record.site_link = parsed.link.clone();
                         if parsed.recovered {
@@ -351,7 +411,12 @@ impl Pipeline {
                                 parsed.entries.len()
                             ));
                         }
-                        self.store_entries(feed, state.id, &parsed, &mut report)
+                        let backlog = if feed.alert_backlog || state.last_success_at.is_some() {
+                            Backlog::Alert
+                        } else {
+                            Backlog::KeepBack
+                        };
+                        self.store_entries(feed, state.id, &parsed, backlog, &mut report)
                             .await;
                         record.new_items = report.new_stories + report.joined_stories;
                     }
@@ -417,6 +482,49 @@ impl Pipeline {
         report
     }
 
+    /// Fetches and parses the feed a page links (see [`discover`]): the parsed feed and the
+    /// validators to store with it.
+    async fn discovered_feed(
+        &self,
+        feed: &FeedConfig,
+        found: &discover::Candidate,
+    ) -> Result<(ParsedFeed, Option<String>, Option<String>), feed::FeedError> {
+        let fetched = match self
+            .fetcher
+            .get(&found.url, &Conditional::default(), FEED_MAX_BYTES)
+            .await
+        {
+            Ok(FetchOutcome::Fetched(f)) => f,
+            Ok(FetchOutcome::NotModified { .. }) => {
+                return Err(feed::FeedError::NotAFeed(format!(
+                    "the feed the page links ({found}) answered 304 to a plain request"
+                )));
+            }
+            Err(e) => {
+                return Err(feed::FeedError::NotAFeed(format!(
+                    "the url is a web page; the feed it links ({found}) could not be fetched: {e}"
+                )));
+            }
+        };
+        let limits = feed::Limits {
+            max_items: feed.max_items_per_poll,
+            budget: Budget::new(FEED_PARSE_BUDGET),
+        };
+        let charset = fetched.charset.clone();
+        let base = fetched.final_url.clone();
+        let body = fetched.body;
+        let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
+            feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
+        })
+        .await
+        {
+            Ok(Ok(parsed)) => parsed,
+            Ok(Err(e)) => Err(feed::FeedError::Panicked(e.to_string())),
+            Err(e) => Err(feed::FeedError::OutOfTime(e)),
+        }?;
+        Ok((parsed, fetched.etag, fetched.last_modified))
+    }
+
     /// A feed answered through permanent redirects only (with content or a 304): say so once
     /// per new address; the caller records the new URL to poll.
     fn feed_moved(&self, key: &str, moved: &Url) {
@@ -458,6 +566,8 @@ impl Pipeline {
                 summary: title,
                 matched: vec![],
                 also_at: vec![],
+                byline: None,
+                text: String::new(),
             }],
         };
         match self.store.queue_alert(&alert, &notifiers, now.timestamp()) {
@@ -472,6 +582,7 @@ impl Pipeline {
         feed: &FeedConfig,
         feed_id: i64,
         parsed: &ParsedFeed,
+        backlog: Backlog,
         report: &mut PollReport,
     ) {
         let feed_name = feed
@@ -481,21 +592,39 @@ impl Pipeline {
             .unwrap_or_else(|| feed.key());
         let entries = distinct_ids(&parsed.entries);
         // Oldest first, so the first outlet to carry a story is the one it is filed under.
-        let mut fresh: Vec<&Entry> = Vec::new();
-        for entry in entries.iter().rev() {
-            let canonical = entry.link.as_deref().and_then(dedup::canonical_url);
-            match self.store.item_known(
+        let oldest_first: Vec<&Entry> = entries.iter().rev().collect();
+        let canonical: Vec<Option<String>> = oldest_first
+            .iter()
+            .map(|e| e.link.as_deref().and_then(dedup::canonical_url))
+            .collect();
+        let hashes: Vec<String> = oldest_first.iter().map(|e| entry_hash(e)).collect();
+        let queries: Vec<KnownQuery> = oldest_first
+            .iter()
+            .zip(&canonical)
+            .zip(&hashes)
+            .map(|((e, c), h)| KnownQuery {
                 feed_id,
-                &entry.id,
-                canonical.as_deref(),
-                entry.title.as_deref(),
-                &entry_hash(entry),
-            ) {
-                Ok(false) => fresh.push(entry),
-                Ok(true) => {}
-                Err(e) => report.notes.push(format!("item {}: {e}", entry.id)),
+                guid: &e.id,
+                canonical_url: c.as_deref(),
+                title: e.title.as_deref(),
+                entry_hash: h,
+            })
+            .collect();
+        // One lookup for the poll's items: they are checked together, not one round trip each.
+        let fresh: Vec<&Entry> = match self.store.items_known(&queries) {
+            Ok(known) => oldest_first
+                .iter()
+                .zip(known)
+                .filter(|(_, known)| !known)
+                .map(|(e, _)| *e)
+                .collect(),
+            Err(e) => {
+                report
+                    .notes
+                    .push(format!("the feed's stored items could not be read: {e}"));
+                Vec::new()
             }
-        }
+        };
         let owned: Vec<Entry> = fresh.iter().map(|e| (*e).clone()).collect();
         let pages = article_quota(feed, &owned);
         let skipped = pages.iter().filter(|p| !**p).count();
@@ -533,7 +662,16 @@ impl Pipeline {
                 ));
             }
             let item = compose_item(feed_id, entry, article.as_ref(), note);
-            let hits = self.match_topics(feed, &feed_name, &item);
+            let mut hits = self.match_topics(feed, &feed_name, &item);
+            if backlog == Backlog::KeepBack && !hits.is_empty() {
+                // Recorded (the story lists its topics; a later copy does not alert them
+                // either), sent to no one, never digested.
+                for hit in &mut hits {
+                    hit.notifiers.clear();
+                    hit.digest = false;
+                }
+                report.kept_back += 1;
+            }
             batch.push((item, hits));
             if batch.len() == INGEST_CHUNK {
                 self.ingest_batch(&mut batch, report);
@@ -1070,6 +1208,7 @@ mod tests {
             max_items_per_poll: 10,
             max_articles_per_poll: 3,
             max_articles_per_host: 2,
+            alert_backlog: false,
             source: std::path::PathBuf::new(),
             source_line: 1,
         };

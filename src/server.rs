@@ -31,6 +31,52 @@ pub struct Metrics {
     /// Why the database does not answer, while it does not (PostgreSQL down, say): `/healthz`
     /// says so at once instead of after two minutes.
     pub db_error: std::sync::Mutex<Option<String>>,
+    /// Each feed's state after its last poll by this process, by feed name.
+    pub feeds: std::sync::Mutex<std::collections::BTreeMap<String, FeedGauges>>,
+    /// Each notifier's alerts by state, as the outbox last said, by notifier name.
+    pub notifiers: std::sync::Mutex<std::collections::BTreeMap<String, NotifierGauges>>,
+    /// How late (seconds) the last feed started after it was due: a scheduler that falls
+    /// behind shows here first.
+    pub scheduler_lag_seconds: AtomicI64,
+    /// A notifier whose oldest retried alert is older than this (seconds; half of
+    /// `give_up_after`) makes the daemon unhealthy. 0: not checked.
+    pub notifier_failing_after: AtomicI64,
+}
+
+/// A feed's gauges in `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedGauges {
+    /// Unix time of its last successful poll (0: never).
+    pub last_success: i64,
+    pub consecutive_errors: i64,
+    /// Items stored from it.
+    pub items: i64,
+    /// How long its last poll took.
+    pub poll_seconds: f64,
+}
+
+/// A notifier's alerts in `/metrics`, as the outbox holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifierGauges {
+    /// Waiting for their first try.
+    pub pending: i64,
+    /// Tried, failed, to be tried again.
+    pub retrying: i64,
+    pub delivered: i64,
+    /// Given up.
+    pub failed: i64,
+    /// When the oldest alert it is still retrying was queued, if any.
+    pub retrying_since: Option<i64>,
+}
+
+/// How a feed gauge's value is read, for rendering.
+type GaugeOf = fn(&FeedGauges) -> String;
+
+/// A label value as Prometheus's text format wants it.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -62,6 +108,22 @@ impl Metrics {
             return Some(format!(
                 "the scheduler loop or the database has not answered for {max_age} s"
             ));
+        }
+        let after = self.notifier_failing_after.load(Ordering::Relaxed);
+        if after > 0 {
+            let notifiers = self.notifiers.lock().unwrap_or_else(|p| p.into_inner());
+            for (name, n) in notifiers.iter() {
+                if let Some(since) = n.retrying_since
+                    && now - since > after
+                {
+                    return Some(format!(
+                        "notifier \"{name}\" has failed to deliver for {} s ({} alerts retrying); \
+                         `feedwatch alerts` shows its last error",
+                        now - since,
+                        n.retrying
+                    ));
+                }
+            }
         }
         None
     }
@@ -140,6 +202,60 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
                 value.load(Ordering::Relaxed)
             ));
+        }
+        out.push_str(&format!(
+            "# HELP feedwatch_scheduler_lag_seconds How late the last feed started after it was due.\n# TYPE feedwatch_scheduler_lag_seconds gauge\nfeedwatch_scheduler_lag_seconds {}\n",
+            self.scheduler_lag_seconds.load(Ordering::Relaxed)
+        ));
+        let feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let per_feed: [(&str, &str, GaugeOf); 4] = [
+            (
+                "feedwatch_feed_last_success_timestamp_seconds",
+                "Unix time of the feed's last successful poll (0: never).",
+                |g| g.last_success.to_string(),
+            ),
+            (
+                "feedwatch_feed_consecutive_errors",
+                "Polls of the feed that failed in a row.",
+                |g| g.consecutive_errors.to_string(),
+            ),
+            ("feedwatch_feed_items", "Items stored from the feed.", |g| {
+                g.items.to_string()
+            }),
+            (
+                "feedwatch_feed_poll_duration_seconds",
+                "How long the feed's last poll took.",
+                |g| format!("{:.3}", g.poll_seconds),
+            ),
+        ];
+        for (name, help, value) in per_feed {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for (feed, g) in &feeds {
+                out.push_str(&format!(
+                    "{name}{{feed=\"{}\"}} {}\n",
+                    label(feed),
+                    value(g)
+                ));
+            }
+        }
+        let notifiers = self
+            .notifiers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        out.push_str("# HELP feedwatch_notifier_alerts Alerts in the outbox by notifier and state.\n# TYPE feedwatch_notifier_alerts gauge\n");
+        for (notifier, n) in &notifiers {
+            for (state, v) in [
+                ("pending", n.pending),
+                ("retrying", n.retrying),
+                ("delivered", n.delivered),
+                ("failed", n.failed),
+            ] {
+                out.push_str(&format!(
+                    "feedwatch_notifier_alerts{{notifier=\"{}\",state=\"{state}\"}} {v}\n",
+                    label(notifier)
+                ));
+            }
         }
         out
     }

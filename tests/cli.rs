@@ -75,7 +75,13 @@ async fn parse_json_reports_a_broken_file_as_a_line_not_a_crash() {
         ],
     )
     .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Every file is a line; the command exits 1 because one could not be parsed, naming it.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad.xml"),
+        "{}",
+        text(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

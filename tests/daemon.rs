@@ -19,7 +19,7 @@ fn write_config(dir: &Path, listen: Option<u16>, rest: &str) -> PathBuf {
         &path,
         format!(
             "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\n{listen}\n\
-             [defaults]\ninterval = \"1h\"\nfull_article = false\n\n{rest}",
+             [defaults]\ninterval = \"1h\"\nfull_article = false\nalert_backlog = true\n\n{rest}",
             db = support::database(dir),
         ),
     )

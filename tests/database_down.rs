@@ -59,7 +59,7 @@ async fn a_daemon_waits_out_a_postgres_outage_and_then_alerts_what_came_meanwhil
         &config,
         format!(
             "[daemon]\ndatabase = \"{db}\"\nallow_private_addresses = true\nlisten = \"127.0.0.1:{port}\"\n\n\
-             [defaults]\nschedule = \"*/2 * * * * *\"\nfull_article = false\n\n\
+             [defaults]\nschedule = \"*/2 * * * * *\"\nfull_article = false\nalert_backlog = true\n\n\
              [[feed]]\nname = \"F\"\nurl = \"{base}/feed.xml\"\n\n\
              [[topic]]\nname = \"iraq\"\nquery = \"iraq troops\"\nnotify = [\"hook\"]\n\n\
              [[notifier]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\n",

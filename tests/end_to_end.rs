@@ -23,6 +23,9 @@ allow_private_addresses = true
 user_agent = "feedwatch-test/1"
 fetch_timeout = "5s"
 
+[defaults]
+alert_backlog = true
+
 [[feed]]
 name = "TOME"
 url = "{base}/tome/rss.xml"

@@ -99,6 +99,7 @@ user_agent = "{agent}"
 [defaults]
 interval = "1h"
 full_article = false
+alert_backlog = true
 
 {feeds}
 [[topic]]

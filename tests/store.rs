@@ -108,6 +108,7 @@ on_both_backends!(
     a_copy_seen_days_later_is_a_new_story,
     a_reissued_guid_for_the_same_page_is_seen_or_kept_as_a_revision,
     items_stored_in_one_transaction_are_filed_like_single_ones,
+    a_batch_whose_items_overlap_each_other_is_filed_as_one_by_one,
     an_alert_being_sent_is_not_taken_by_another_process_until_its_lease_expires,
     processes_claiming_alerts_together_each_get_different_ones,
     a_digest_topic_gathers_its_matches_into_one_alert,
@@ -658,6 +659,101 @@ fn items_stored_in_one_transaction_are_filed_like_single_ones(b: Backend) {
             alerts: 0
         }
     );
+}
+
+/// A batch is looked up at once before any of it is stored: items that meet earlier items of
+/// the same batch (the same page in another feed, the same words, the same GUID again, a GUID
+/// re-issued for the same page) must still be filed as if stored one at a time.
+fn a_batch_whose_items_overlap_each_other_is_filed_as_one_by_one(b: Backend) {
+    let tome = fixture("tome-iraq-troops.expected.txt");
+    let wire = fixture("wire-iraq-troops.expected.txt");
+    let batch = |a: i64, w: i64| {
+        vec![
+            (
+                item(a, "1", "https://tome.example/t", "T", &tome, 1),
+                vec![hit("iraq")],
+            ),
+            // The same page, carried by another feed.
+            (
+                item(
+                    w,
+                    "2",
+                    "https://tome.example/t?utm_source=x",
+                    "T",
+                    "other words",
+                    2,
+                ),
+                vec![hit("iraq")],
+            ),
+            // The same words at another address.
+            (
+                item(w, "3", "https://wire.example/copy", "T", &tome, 3),
+                vec![],
+            ),
+            // A near-duplicate text.
+            (
+                item(w, "4", "https://wire.example/w", "W", &wire, 4),
+                vec![hit("iraq")],
+            ),
+            // The feed re-issues item 1's page under a new GUID, unchanged, then changed.
+            (
+                item(a, "1b", "https://tome.example/t", "T", &tome, 5),
+                vec![],
+            ),
+            (
+                item(
+                    a,
+                    "1c",
+                    "https://tome.example/t",
+                    "T2",
+                    "a corrected text",
+                    6,
+                ),
+                vec![],
+            ),
+            // A short item, then one with the same title and no text.
+            (
+                item(a, "5", "https://tome.example/s", "Short", "", 7),
+                vec![],
+            ),
+            (
+                item(w, "6", "https://wire.example/s", "Short", "", 8),
+                vec![],
+            ),
+        ]
+    };
+    let one_by_one = {
+        let fresh = b.fresh();
+        let store = fresh.open();
+        let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let w = store.sync_feed("wire", "https://wire.example/rss").unwrap();
+        batch(a.id, w.id)
+            .iter()
+            .map(|(i, h)| store.ingest(i, h).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let fresh = b.fresh();
+    let store = fresh.open();
+    let a = store.sync_feed("tome", "https://tome.example/rss").unwrap();
+    let w = store.sync_feed("wire", "https://wire.example/rss").unwrap();
+    let at_once = store.ingest_many(&batch(a.id, w.id)).unwrap();
+    assert_eq!(at_once, one_by_one);
+    // And what that is: one story for the page, its words and the near copy; an update.
+    let Ingested::NewStory {
+        story_id,
+        alerts: 1,
+    } = at_once[0]
+    else {
+        panic!("{at_once:?}")
+    };
+    for k in [1, 2, 3] {
+        assert!(
+            matches!(at_once[k], Ingested::JoinedStory { story_id: s, .. } if s == story_id),
+            "item {k}: {at_once:?}"
+        );
+    }
+    assert_eq!(at_once[4], Ingested::Seen, "{at_once:?}");
+    assert_eq!(at_once[5], Ingested::Updated { story_id }, "{at_once:?}");
 }
 
 fn an_alert_being_sent_is_not_taken_by_another_process_until_its_lease_expires(b: Backend) {

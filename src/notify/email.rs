@@ -43,6 +43,8 @@ pub struct EmailSender {
     username: Option<String>,
     /// Read at each send.
     password_file: Option<PathBuf>,
+    /// How much of the article, and in which time zone (`article`, `timezone`).
+    style: payload::MailStyle,
     /// The transport (and its connection pool) for the current password: rebuilt when the
     /// password file changes, reused otherwise so a burst of alerts shares connections.
     cached: tokio::sync::Mutex<Option<(Option<String>, AsyncSmtpTransport<Tokio1Executor>)>>,
@@ -120,6 +122,7 @@ impl EmailSender {
             to,
             username: cfg.username.clone(),
             password_file: cfg.password_file.clone(),
+            style: cfg.style,
             cached: tokio::sync::Mutex::new(None),
         })
     }
@@ -134,8 +137,8 @@ impl EmailSender {
             b = b.to(t.clone());
         }
         b.multipart(MultiPart::alternative_plain_html(
-            payload::email_text(alert),
-            payload::email_html(alert),
+            payload::email_text_styled(alert, &self.style),
+            payload::email_html_styled(alert, &self.style),
         ))
         .map_err(|e| {
             NotifyError::permanent(format!(

@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{NotifierConfig, NotifierKind};
 
+pub use guard::private_kind;
+pub use payload::{ArticleCut, MailStyle, MailZone};
 pub use webhook::signing_key as webhook_signing_key;
 
 /// One alert as the outbox holds it: what is sent, independent of how.
@@ -58,6 +60,13 @@ pub struct AlertStory {
     pub matched: Vec<String>,
     /// The same story at other outlets.
     pub also_at: Vec<String>,
+    /// The article's author, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byline: Option<String>,
+    /// The article's clean text, paragraphs separated by blank lines: read from the store at
+    /// send time for the mail (never kept in the outbox, never sent to webhooks).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
 }
 
 /// Why a send failed, and whether trying again can help.

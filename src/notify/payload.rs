@@ -9,6 +9,72 @@ use serde::Serialize;
 
 use super::{Alert, AlertStory};
 
+/// How much of the article a mail carries: the first paragraphs, or all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticleCut {
+    Paragraphs(usize),
+    Full,
+}
+
+/// The zone a mail gives times in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailZone {
+    /// The system's (or the `TZ` environment variable's).
+    Local,
+    Fixed(chrono::FixedOffset),
+}
+
+/// How an email notifier writes its mails (`article`, `timezone` in its config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailStyle {
+    pub article: ArticleCut,
+    pub zone: MailZone,
+}
+
+impl Default for MailStyle {
+    fn default() -> Self {
+        MailStyle {
+            article: ArticleCut::Paragraphs(3),
+            zone: MailZone::Local,
+        }
+    }
+}
+
+impl MailStyle {
+    /// An RFC 3339 time as a reader reads it, in the mail's zone: "Sat 5 Dec 2026, 11:00
+    /// (+01:00)"; anything else unchanged.
+    fn time(&self, rfc3339: &str) -> String {
+        let Ok(t) = chrono::DateTime::parse_from_rfc3339(rfc3339) else {
+            return rfc3339.to_string();
+        };
+        let format = "%a %-d %b %Y, %H:%M (%:z)";
+        match self.zone {
+            MailZone::Local => t.with_timezone(&chrono::Local).format(format).to_string(),
+            MailZone::Fixed(z) if z.local_minus_utc() == 0 => t
+                .with_timezone(&z)
+                .format("%a %-d %b %Y, %H:%M UTC")
+                .to_string(),
+            MailZone::Fixed(z) => t.with_timezone(&z).format(format).to_string(),
+        }
+    }
+
+    /// The article's paragraphs the mail carries, and whether some were left out.
+    fn paragraphs<'a>(&self, text: &'a str) -> (Vec<&'a str>, bool) {
+        let all: Vec<&str> = text
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        match self.article {
+            ArticleCut::Full => (all, false),
+            ArticleCut::Paragraphs(n) => {
+                let cut = all.len() > n;
+                (all.into_iter().take(n).collect(), cut)
+            }
+        }
+    }
+}
+
 /// `alert` with every value made printable ([`crate::printable`]): each shape below starts from
 /// this, so no control character of a feed (an escape sequence, a CR or LF in a title or link)
 /// reaches a notification, whichever shape carries it. The summary keeps its line breaks.
@@ -31,6 +97,8 @@ fn printable(alert: &Alert) -> Alert {
                 summary: text(&s.summary).into_owned(),
                 matched: s.matched.iter().map(|m| line(m)).collect(),
                 also_at: s.also_at.iter().map(|u| line(u)).collect(),
+                byline: s.byline.as_deref().map(line),
+                text: text(&s.text).into_owned(),
             })
             .collect(),
     }
@@ -50,7 +118,14 @@ struct JsonBody<'a> {
 
 /// The default webhook body of design.md.
 pub fn json_body(alert: &Alert) -> Vec<u8> {
-    let alert = &printable(alert);
+    let mut alert = printable(alert);
+    // The summary is plain text: the `**` marking matched terms is for the mail; the article's
+    // text is for the mail too (the contract's fields, and the byline beside them).
+    for s in &mut alert.stories {
+        s.summary = unmarked(&s.summary);
+        s.text.clear();
+    }
+    let alert = &alert;
     let body = JsonBody {
         kind: alert.kind.as_str(),
         topic: &alert.topic,
@@ -281,8 +356,14 @@ pub fn message_id(alert_id: &str) -> String {
     format!("<{local}@feedwatch>")
 }
 
-/// The plain-text part of the mail.
+/// The plain-text part of the mail, written the default way.
+#[cfg(test)]
 pub fn email_text(alert: &Alert) -> String {
+    email_text_styled(alert, &MailStyle::default())
+}
+
+/// The plain-text part of the mail.
+pub fn email_text_styled(alert: &Alert, style: &MailStyle) -> String {
     let alert = &printable(alert);
     let mut out = format!("{}\n", subject(alert).trim_start_matches("[feedwatch] "));
     if alert.stories.is_empty() {
@@ -295,10 +376,13 @@ pub fn email_text(alert: &Alert) -> String {
         }
         let mut meta = Vec::new();
         if !s.feed.is_empty() {
-            meta.push(format!("Feed: {}", one_line(&s.feed)));
+            meta.push(one_line(&s.feed));
+        }
+        if let Some(b) = &s.byline {
+            meta.push(format!("by {}", one_line(b)));
         }
         if let Some(p) = &s.published {
-            meta.push(format!("Published: {p}"));
+            meta.push(style.time(p));
         }
         if !meta.is_empty() {
             out.push_str(&format!("{}\n", meta.join(" · ")));
@@ -307,7 +391,18 @@ pub fn email_text(alert: &Alert) -> String {
             out.push_str(&format!("Matched: {}\n", s.matched.join(", ")));
         }
         if !s.summary.trim().is_empty() {
+            // `**term**` reads as emphasis in plain text too.
             out.push_str(&format!("\n{}\n", s.summary.trim()));
+        }
+        let (paragraphs, cut) = style.paragraphs(&s.text);
+        if !paragraphs.is_empty() {
+            out.push_str("\n---\n");
+            for p in &paragraphs {
+                out.push_str(&format!("\n{p}\n"));
+            }
+            if cut && !s.url.is_empty() {
+                out.push_str(&format!("\n[…] The rest at {}\n", s.url.trim()));
+            }
         }
         if !s.also_at.is_empty() {
             out.push_str("\nAlso at:\n");
@@ -320,6 +415,31 @@ pub fn email_text(alert: &Alert) -> String {
     out.push_str(&one_line(&alert.topic));
     out.push_str("\".\n");
     out
+}
+
+/// A summary without the `**` that mark its matched terms (see [`crate::topics::snippet`]).
+fn unmarked(summary: &str) -> String {
+    summary.replace("**", "")
+}
+
+/// Escaped HTML of a summary, its `**marked**` terms in `<strong>`: pairs of markers only, so
+/// a stray one stays as text.
+fn marked_html(summary: &str) -> String {
+    let parts: Vec<&str> = summary.split("**").collect();
+    if parts.len().is_multiple_of(2) {
+        return esc(summary);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<strong>{}</strong>", esc(p))
+            } else {
+                esc(p)
+            }
+        })
+        .collect()
 }
 
 /// HTML-escaped text for the mail body: the same escaping the feed stage uses.
@@ -337,11 +457,25 @@ fn html_link(url: &str, text: &str) -> String {
     }
 }
 
+/// The HTML part of the mail, written the default way.
+#[cfg(test)]
+pub fn email_html(alert: &Alert) -> String {
+    email_html_styled(alert, &MailStyle::default())
+}
+
 /// The HTML part of the mail: built from escaped values, then sanitised by ammonia, then put in a
 /// fixed document shell (ammonia keeps fragments only).
-pub fn email_html(alert: &Alert) -> String {
+pub fn email_html_styled(alert: &Alert, style: &MailStyle) -> String {
     let alert = &printable(alert);
-    let mut body = format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert))));
+    // One story: its headline below is the mail's heading; a line above says which topic.
+    // Several (a digest) or none (an event): the headline says it.
+    let mut body = match alert.stories.len() {
+        1 => format!(
+            "<p><small>feedwatch · topic “{}”</small></p>\n",
+            esc(&one_line(&alert.topic))
+        ),
+        _ => format!("<h2>{}</h2>\n", esc(&one_line(&headline(alert)))),
+    };
     if alert.stories.is_empty() {
         body.push_str(&format!("<p>Event: {}</p>\n", esc(alert.kind.as_str())));
     }
@@ -355,8 +489,11 @@ pub fn email_html(alert: &Alert) -> String {
         if !s.feed.is_empty() {
             meta.push(esc(&one_line(&s.feed)));
         }
+        if let Some(b) = &s.byline {
+            meta.push(format!("by {}", esc(&one_line(b))));
+        }
         if let Some(p) = &s.published {
-            meta.push(esc(p));
+            meta.push(esc(&style.time(p)));
         }
         if !meta.is_empty() {
             body.push_str(&format!("<p><small>{}</small></p>\n", meta.join(" · ")));
@@ -370,7 +507,20 @@ pub fn email_html(alert: &Alert) -> String {
             body.push_str(&format!("<p>Matched: {}</p>\n", terms.join(", ")));
         }
         if !s.summary.trim().is_empty() {
-            body.push_str(&format!("<p>{}</p>\n", esc(s.summary.trim())));
+            body.push_str(&format!(
+                "<blockquote>{}</blockquote>\n",
+                marked_html(s.summary.trim())
+            ));
+        }
+        let (paragraphs, cut) = style.paragraphs(&s.text);
+        for p in &paragraphs {
+            body.push_str(&format!("<p>{}</p>\n", esc(p)));
+        }
+        if cut {
+            body.push_str(&format!(
+                "<p>{}</p>\n",
+                html_link(&s.url, "Read the whole article")
+            ));
         }
         if !s.also_at.is_empty() {
             body.push_str("<p>Also at:</p>\n<ul>\n");
@@ -410,6 +560,8 @@ pub(crate) mod tests {
             summary: "Coalition forces moved north.".into(),
             matched: vec!["iraq".into(), "coalition forces".into()],
             also_at: vec!["https://second.example/iraq".into()],
+            byline: None,
+            text: String::new(),
         }
     }
 
@@ -420,6 +572,50 @@ pub(crate) mod tests {
             topic: "iraq-troops".into(),
             stories,
         }
+    }
+
+    #[test]
+    fn a_one_story_mail_shows_its_headline_once() {
+        let html = email_html(&alert(vec![story("Troops leave", "https://a.example/1")]));
+        assert_eq!(
+            html.matches("Troops leave").count(),
+            2,
+            "title and heading: {html}"
+        );
+        assert!(
+            html.contains("<small>feedwatch · topic “iraq-troops”</small>"),
+            "{html}"
+        );
+        let digest = email_html(&alert(vec![
+            story("One", "https://a.example/1"),
+            story("Two", "https://a.example/2"),
+        ]));
+        assert!(
+            digest.contains("<h2>iraq-troops: 2 stories</h2>"),
+            "{digest}"
+        );
+    }
+
+    #[test]
+    fn matched_terms_are_emphasis_in_the_mail_and_plain_in_the_webhook() {
+        let mut s = story("Troops", "https://a.example/1");
+        s.summary = "The **coalition forces** moved 3 * 4 km <north>.".into();
+        let a = alert(vec![s]);
+        let html = email_html(&a);
+        assert!(
+            html.contains("The <strong>coalition forces</strong> moved 3 * 4 km &lt;north&gt;."),
+            "{html}"
+        );
+        assert!(!html.contains("**"), "{html}");
+        let json: serde_json::Value = serde_json::from_slice(&json_body(&a)).unwrap();
+        assert_eq!(
+            json["stories"][0]["summary"],
+            "The coalition forces moved 3 * 4 km <north>."
+        );
+        // A lone marker is text, not the start of emphasis.
+        let mut odd = story("T", "https://a.example/2");
+        odd.summary = "rated ** of 5".into();
+        assert!(email_html(&alert(vec![odd])).contains("rated ** of 5"));
     }
 
     #[test]

@@ -241,19 +241,14 @@ pub struct PgConn {
     pub statements: HashMap<String, postgres::Statement>,
 }
 
-/// Where a PostgreSQL statement runs: straight on the client (each statement its own
-/// transaction) or inside an open transaction.
-pub enum PgTarget<'a, 't> {
-    Client(&'a mut postgres::Client),
-    Tx(&'a mut postgres::Transaction<'t>),
-}
-
 /// A handle to run statements on. Borrowed for one store call: the store opens it, the entity
 /// function runs its statements, the store commits.
-pub enum Db<'a, 't> {
+pub enum Db<'a> {
     Sqlite(&'a rusqlite::Connection),
     Postgres {
-        target: PgTarget<'a, 't>,
+        /// The connection: the store opens and ends transactions on it itself (see
+        /// `postgres::Pool::tx`), so one handle type serves both.
+        client: &'a mut postgres::Client,
         statements: &'a mut HashMap<String, postgres::Statement>,
     },
 }
@@ -272,7 +267,7 @@ fn sqlite_sql(sql: &str) -> Cow<'_, str> {
     }
 }
 
-impl Db<'_, '_> {
+impl Db<'_> {
     pub fn dialect(&self) -> Dialect {
         match self {
             Db::Sqlite(_) => Dialect::Sqlite,
@@ -281,16 +276,13 @@ impl Db<'_, '_> {
     }
 
     fn pg_statement(&mut self, sql: &str) -> Result<postgres::Statement> {
-        let Db::Postgres { target, statements } = self else {
+        let Db::Postgres { client, statements } = self else {
             return Err(StoreError::Column("not a PostgreSQL handle".into()));
         };
         if let Some(s) = statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = match target {
-            PgTarget::Client(c) => c.prepare(sql)?,
-            PgTarget::Tx(t) => t.prepare(sql)?,
-        };
+        let s = client.prepare(sql)?;
         statements.insert(sql.to_string(), s.clone());
         Ok(s)
     }
@@ -305,13 +297,10 @@ impl Db<'_, '_> {
             Db::Postgres { .. } => {
                 let stmt = self.pg_statement(sql)?;
                 let params = pg_params(args);
-                let Db::Postgres { target, .. } = self else {
+                let Db::Postgres { client, .. } = self else {
                     unreachable!("matched above")
                 };
-                Ok(match target {
-                    PgTarget::Client(c) => c.execute(&stmt, &params)?,
-                    PgTarget::Tx(t) => t.execute(&stmt, &params)?,
-                })
+                Ok(client.execute(&stmt, &params)?)
             }
         }
     }
@@ -335,13 +324,10 @@ impl Db<'_, '_> {
             Db::Postgres { .. } => {
                 let stmt = self.pg_statement(sql)?;
                 let params = pg_params(args);
-                let Db::Postgres { target, .. } = self else {
+                let Db::Postgres { client, .. } = self else {
                     unreachable!("matched above")
                 };
-                let rows = match target {
-                    PgTarget::Client(c) => c.query(&stmt, &params)?,
-                    PgTarget::Tx(t) => t.query(&stmt, &params)?,
-                };
+                let rows = client.query(&stmt, &params)?;
                 for r in &rows {
                     each(&Row::Postgres(r))?;
                 }
@@ -395,6 +381,31 @@ impl Db<'_, '_> {
     }
 }
 
+/// `(CAST($1 AS BIGINT), $2), (CAST($3 AS BIGINT), $4), …`: the rows of a `VALUES` list of
+/// `rows` rows, one placeholder per column, numbered from `$1`. A column whose entry in `casts`
+/// names a type is cast to it (both engines read `CAST`; PostgreSQL takes an uncast parameter
+/// in a `VALUES` list as text). Lets one statement look up a whole batch (one round trip to a
+/// server instead of one per row).
+pub fn values_list(rows: usize, casts: &[Option<&str>]) -> String {
+    let mut out = String::with_capacity(rows * casts.len() * 12);
+    let mut n = 0;
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        for (c, cast) in casts.iter().enumerate() {
+            n += 1;
+            if c > 0 {
+                out.push_str(", ");
+            }
+            match cast {
+                Some(ty) => out.push_str(&format!("CAST(${n} AS {ty})")),
+                None => out.push_str(&format!("${n}")),
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +423,25 @@ mod tests {
             )
             .unwrap();
         assert_eq!(got, "b-a-a");
+    }
+
+    #[test]
+    fn a_values_list_numbers_its_placeholders_row_by_row() {
+        assert_eq!(
+            values_list(2, &[Some("BIGINT"), None]),
+            "(CAST($1 AS BIGINT), $2), (CAST($3 AS BIGINT), $4)"
+        );
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut db = Db::Sqlite(&conn);
+        let sql = format!(
+            "WITH q(n, word) AS (VALUES {}) SELECT n, word FROM q ORDER BY n DESC",
+            values_list(2, &[Some("BIGINT"), None])
+        );
+        let got: Vec<(i64, String)> = db
+            .query(&sql, args![1i64, "one", 2i64, "two"], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(got, vec![(2, "two".into()), (1, "one".into())]);
     }
 }

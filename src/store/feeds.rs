@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::db::{Db, Dialect, Row, args};
+use super::db::{Db, Dialect, Row, Value, args, values_list};
 use super::{Lease, Result, Store, StoreError, lease_until};
 
 /// What the scheduler and fetcher need to know about a feed between polls.
@@ -180,6 +180,36 @@ fn now() -> i64 {
 }
 
 impl Store {
+    /// Makes sure a row exists for each of these configured feeds (key, URL), a few hundred per
+    /// statement: done once before a pass, it spares each new feed's first claim the
+    /// transaction that files it (several round trips to a server per feed). A feed whose URL
+    /// changed is left to its claim, which resets its state.
+    pub fn register_feeds(&self, feeds: &[(&str, &str)]) -> Result<()> {
+        if feeds.is_empty() {
+            return Ok(());
+        }
+        self.tx(|db| {
+            for chunk in feeds.chunks(500) {
+                let params: Vec<Value> = chunk
+                    .iter()
+                    .flat_map(|(key, url)| [Value::Text(key), Value::Text(url)])
+                    .collect();
+                let values = values_list(chunk.len(), &[None, None]);
+                db.execute(
+                    &format!(
+                        // `WHERE true`: SQLite's reading of an upsert from a SELECT.
+                        "WITH q(k, u) AS (VALUES {values})
+                         INSERT INTO feeds (key, config_url, url)
+                         SELECT k, u, u FROM q WHERE true
+                         ON CONFLICT (key) DO NOTHING"
+                    ),
+                    &params,
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     /// Makes sure a row exists for each configured feed and returns its state.
     pub fn sync_feed(&self, key: &str, config_url: &str) -> Result<FeedState> {
         let now = now();
@@ -319,12 +349,26 @@ impl Store {
         })
     }
 
-    /// Records a poll and releases this process's lease on the feed.
+    /// Makes a feed due now and healthy again (`feedwatch feeds reset`): a feed disabled by
+    /// 410 Gone is enabled, its backoff and failure streak cleared. `false` when the feed has
+    /// no row (it was never polled).
+    pub fn reset_feed(&self, key: &str) -> Result<bool> {
+        let n = self.with(|db| {
+            db.execute(
+                "UPDATE feeds SET disabled_reason = NULL, consecutive_errors = 0,
+                   failing_since = NULL, next_due_at = NULL
+                 WHERE key = $1",
+                args![key],
+            )
+        })?;
+        Ok(n > 0)
+    }
+
+    /// Records a poll and releases this process's lease on the feed. On PostgreSQL the feed's
+    /// row and its log line go in one statement (one round trip to the server).
     pub fn record_poll(&self, feed_id: i64, r: &PollRecord) -> Result<()> {
         let owner: &str = &self.owner;
-        self.tx(|db| {
-            db.execute(
-                "UPDATE feeds SET
+        let update = "UPDATE feeds SET
                    last_poll_at = $2,
                    last_success_at = CASE WHEN $3 = 'error' THEN last_success_at ELSE $2 END,
                    failing_since = CASE WHEN $3 = 'error' THEN COALESCE(failing_since, $2) END,
@@ -340,53 +384,77 @@ impl Store {
                    site_link = COALESCE($13, site_link),
                    lease_owner = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_owner END,
                    lease_until = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_until END
-                 WHERE id = $1",
-                args![
-                    feed_id,
-                    r.at,
-                    r.outcome.as_str(),
-                    r.http_status,
-                    r.error.as_deref(),
-                    r.etag.as_deref(),
-                    r.last_modified.as_deref(),
-                    r.next_due_at,
-                    r.consecutive_errors,
-                    r.new_url.as_deref(),
-                    r.disabled_reason.as_deref(),
-                    r.title.as_deref(),
-                    r.site_link.as_deref(),
-                    owner,
-                ],
-            )?;
-            db.execute(
-                "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                args![
-                    feed_id,
-                    r.at,
-                    r.outcome.as_str(),
-                    r.http_status,
-                    r.bytes,
-                    r.new_items,
-                    r.error.as_deref()
-                ],
-            )?;
-            // The log is for diagnosis, not history: each feed keeps its last 100 polls, and a
-            // few more between trims, made at one poll in 16 on average (a trim at every poll
-            // cost a statement each time).
-            let dice = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos() >> 10);
-            if !dice.is_multiple_of(16) {
-                return Ok(());
+                 WHERE id = $1";
+        let params = args![
+            feed_id,
+            r.at,
+            r.outcome.as_str(),
+            r.http_status,
+            r.error.as_deref(),
+            r.etag.as_deref(),
+            r.last_modified.as_deref(),
+            r.next_due_at,
+            r.consecutive_errors,
+            r.new_url.as_deref(),
+            r.disabled_reason.as_deref(),
+            r.title.as_deref(),
+            r.site_link.as_deref(),
+            owner,
+            r.bytes,
+            r.new_items,
+        ];
+        let log =
+            "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)";
+        let recorded = |db: &mut Db| match db.dialect() {
+            // $4 is text in the update (it is spliced into the status line), hence the cast.
+            Dialect::Postgres => db
+                .execute(
+                    &format!(
+                        "WITH u AS ({update} RETURNING id)
+                         {log} SELECT u.id, $2, $3, CAST($4 AS BIGINT), CAST($15 AS BIGINT),
+                                      CAST($16 AS BIGINT), $5 FROM u"
+                    ),
+                    params,
+                )
+                .map(|_| ()),
+            Dialect::Sqlite => {
+                db.execute(update, &params[..14])?;
+                db.execute(
+                    &format!("{log} VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+                    args![
+                        feed_id,
+                        r.at,
+                        r.outcome.as_str(),
+                        r.http_status,
+                        r.bytes,
+                        r.new_items,
+                        r.error.as_deref()
+                    ],
+                )
+                .map(|_| ())
             }
+        };
+        match self.dialect() {
+            Dialect::Postgres => self.with(recorded)?,
+            Dialect::Sqlite => self.tx(recorded)?,
+        }
+        // The log is for diagnosis, not history: each feed keeps its last 100 polls, and a
+        // few more between trims, made at one poll in 16 on average (a trim at every poll
+        // cost a statement each time).
+        let dice = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() >> 10);
+        if !dice.is_multiple_of(16) {
+            return Ok(());
+        }
+        self.with(|db| {
             db.execute(
                 "DELETE FROM fetch_log WHERE feed_id = $1 AND id NOT IN
                    (SELECT id FROM fetch_log WHERE feed_id = $1 ORDER BY id DESC LIMIT 100)",
                 args![feed_id],
-            )?;
-            Ok(())
-        })
+            )
+        })?;
+        Ok(())
     }
 }
 

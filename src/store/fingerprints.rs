@@ -6,7 +6,7 @@
 //! so a process sees the stories its peers stored. The rules (window, candidate ranking, when two
 //! texts are one story) are `dedup`'s; this file only reads and writes what they need.
 
-use super::db::{Db, args};
+use super::db::{Db, Value, args};
 use super::{Result, Store};
 use crate::dedup;
 
@@ -36,10 +36,7 @@ pub fn fresh<'a>(db: &mut Db, slot: &'a mut Option<Bands>, seen_at: i64) -> Resu
     // a little out of order; loaded again for a text from before that (a clock set back), and
     // once stories past the window make up half of it, so it holds about two windows' worth.
     let window = dedup::NEAR_DUPLICATE_WINDOW;
-    let stale = slot.as_ref().is_none_or(|b| {
-        seen_at - window < b.horizon || seen_at - b.horizon > 2 * window + INDEX_SLACK
-    });
-    if stale {
+    if slot.as_ref().is_none_or(|b| stale(b, seen_at)) {
         *slot = Some(load(db, seen_at - window - INDEX_SLACK, 0)?);
     }
     let Some(bands) = slot.as_mut() else {
@@ -47,6 +44,29 @@ pub fn fresh<'a>(db: &mut Db, slot: &'a mut Option<Bands>, seen_at: i64) -> Resu
     };
     read_after(db, bands)?;
     Ok(bands)
+}
+
+/// The band index for a text seen at `seen_at`, within a serial transaction that made it
+/// [`fresh`] already: loaded again only if that text is outside what it covers (no other
+/// process can have stored a story since, under the lock).
+pub fn current<'a>(
+    db: &mut Db,
+    slot: &'a mut Option<Bands>,
+    seen_at: i64,
+) -> Result<&'a mut Bands> {
+    if slot.as_ref().is_none_or(|b| stale(b, seen_at)) {
+        return fresh(db, slot, seen_at);
+    }
+    let Some(bands) = slot.as_mut() else {
+        unreachable!("checked above")
+    };
+    Ok(bands)
+}
+
+/// Whether the index does not cover a text seen at `seen_at`.
+fn stale(b: &Bands, seen_at: i64) -> bool {
+    let window = dedup::NEAR_DUPLICATE_WINDOW;
+    seen_at - window < b.horizon || seen_at - b.horizon > 2 * window + INDEX_SLACK
 }
 
 /// A band index of the stories first seen from `horizon` on, sized for `extra` more keys.
@@ -126,29 +146,59 @@ fn add(db: &mut Db, bands: &mut Bands, id: i64, keys: &[i64]) -> Result<()> {
     Ok(())
 }
 
-/// Stores a new story's fingerprint row and puts its keys in the index.
-pub fn insert(
-    db: &mut Db,
-    bands: &mut Bands,
-    story_id: i64,
-    seen_at: i64,
-    shingles: &dedup::Shingles,
-    keys: &[i64],
-) -> Result<()> {
-    let sketch: Vec<i64> = shingles.sketch().iter().map(|v| *v as i64).collect();
-    // Also for a text too short to have bands: an empty row tells it from a story stored
-    // before fingerprints were kept, whose keys a load computes from the text.
-    db.execute(
-        "INSERT INTO story_fingerprints (story_id, first_seen_at, bands, shingles, sketch)
-         VALUES ($1, $2, $3, $4, $5)",
-        args![
-            story_id,
-            seen_at,
-            &dedup::encode_bands(keys),
-            shingles.len(),
-            &dedup::encode_bands(&sketch)
-        ],
-    )?;
+/// The columns of a fingerprint row besides its story and time, as [`Row::params`] gives them.
+pub const ROW_COLUMNS: &str = "bands, shingles, sketch";
+
+/// A new story's fingerprint row, encoded. Stored also for a text too short to have bands: an
+/// empty row tells it from a story stored before fingerprints were kept, whose keys a load
+/// computes from the text.
+pub struct Row {
+    bands: Vec<u8>,
+    shingles: usize,
+    sketch: Vec<u8>,
+}
+
+impl Row {
+    pub fn of(shingles: &dedup::Shingles, keys: &[i64]) -> Row {
+        let sketch: Vec<i64> = shingles.sketch().iter().map(|v| *v as i64).collect();
+        Row {
+            bands: dedup::encode_bands(keys),
+            shingles: shingles.len(),
+            sketch: dedup::encode_bands(&sketch),
+        }
+    }
+
+    /// The values of [`ROW_COLUMNS`].
+    pub fn params(&self) -> [Value<'_>; 3] {
+        [
+            Value::Blob(&self.bands),
+            Value::from(self.shingles),
+            Value::Blob(&self.sketch),
+        ]
+    }
+
+    /// Stores the row for a story.
+    pub fn insert(&self, db: &mut Db, story_id: i64, seen_at: i64) -> Result<()> {
+        let [bands, shingles, sketch] = self.params();
+        db.execute(
+            &format!(
+                "INSERT INTO story_fingerprints (story_id, first_seen_at, {ROW_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5)"
+            ),
+            &[
+                Value::Int(story_id),
+                Value::Int(seen_at),
+                bands,
+                shingles,
+                sketch,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// Puts a new story's keys (its row stored in this transaction) in the index.
+pub fn indexed(db: &mut Db, bands: &mut Bands, story_id: i64, keys: &[i64]) -> Result<()> {
     add(db, bands, story_id, keys)?;
     bands.loaded_to = bands.loaded_to.max(story_id);
     Ok(())

@@ -3,7 +3,7 @@
 //! matched and queue their alerts, all in one serial transaction, so a crash loses nothing and
 //! two processes never file one story twice or queue one alert twice.
 
-use super::db::{Db, args};
+use super::db::{Db, Value, args};
 use super::fingerprints::{self, Bands};
 use super::{Result, Store, outbox, stories};
 use crate::dedup;
@@ -36,11 +36,25 @@ pub struct NewItem {
 pub struct TopicHit {
     pub topic: String,
     pub matched: Vec<String>,
+    /// Where its alert goes. None: the match is recorded (the story lists the topic, and a later
+    /// copy does not alert it) but never sent nor digested: how a new feed's backlog is kept.
     pub notifiers: Vec<String>,
     /// Digest topics queue the match for the next digest instead of alerting at once.
     pub digest: bool,
     /// A short excerpt with the matched terms marked, sent as the alert's summary.
     pub snippet: String,
+}
+
+/// An item to ask [`Store::items_known`] about.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownQuery<'a> {
+    pub feed_id: i64,
+    pub guid: &'a str,
+    pub canonical_url: Option<&'a str>,
+    /// The feed's title for the item, for items stored before entry hashes were kept.
+    pub title: Option<&'a str>,
+    /// The hash of the feed's words for the item (see [`NewItem::entry_hash`]).
+    pub entry_hash: &'a str,
 }
 
 /// What storing an item did.
@@ -56,55 +70,165 @@ pub enum Ingested {
     JoinedStory { story_id: i64, alerts: usize },
 }
 
-/// The feed's stored item for an entry, `columns` read by `read` from column 2 on: by its GUID,
-/// else (a feed re-issuing GUIDs for one page) the newest at the same canonical URL. One
-/// statement, one round trip to a database server. The newest is chosen here rather than by
-/// `ORDER BY id DESC LIMIT 1`: with that, SQLite (built with STAT4) planned the statement again
-/// on every run, a tenth of an ingest's time.
-fn stored_item<T>(
-    db: &mut Db,
-    columns: &str,
+/// Where a feed's item is looked up: its feed, GUID and canonical URL.
+#[derive(Debug, Clone, Copy)]
+struct ItemKey<'a> {
     feed_id: i64,
-    guid: &str,
-    canonical_url: Option<&str>,
-    read: impl Fn(&super::db::Row) -> Result<T>,
-) -> Result<Option<T>> {
-    let rows: Vec<(i64, i64, T)> = db.query(
-        &format!(
-            "SELECT 1, id, {columns} FROM items WHERE feed_id = $1 AND guid = $2
-             UNION ALL
-             SELECT 0, id, {columns} FROM items WHERE feed_id = $1 AND canonical_url = $3"
-        ),
-        args![feed_id, guid, canonical_url],
-        |r| Ok((r.get(0)?, r.get(1)?, read(r)?)),
-    )?;
-    Ok(rows
-        .into_iter()
-        .max_by_key(|(by_guid, id, _)| (*by_guid, *id))
-        .map(|(_, _, t)| t))
+    guid: &'a str,
+    canonical_url: Option<&'a str>,
 }
 
-/// Stores one item inside the caller's serial transaction (see [`Store::ingest`]).
+/// Keys looked up in one statement at most (two `SELECT`s each, under SQLite's limit of 500
+/// in one compound statement).
+const LOOKUP_CHUNK: usize = 100;
+
+/// For each key, the feed's stored item, `columns` (of `items i`) read by `read` from column 3
+/// on: by its GUID, else (a feed re-issuing GUIDs for one page) the newest at the same
+/// canonical URL. One statement for a whole batch (one round trip to a database server), made
+/// of one indexed lookup per key and field: a join of the keys with `items` let PostgreSQL,
+/// before it had statistics of a new table, scan the whole table for every batch. The newest is
+/// chosen here rather than by `ORDER BY id DESC LIMIT 1`: with that, SQLite (built with STAT4)
+/// planned the statement again on every run, a tenth of an ingest's time.
+fn stored_items<T>(
+    db: &mut Db,
+    columns: &str,
+    keys: &[ItemKey],
+    read: impl Fn(&super::db::Row) -> Result<T>,
+) -> Result<Vec<Option<T>>> {
+    let mut best: Vec<Option<(i64, i64, T)>> = (0..keys.len()).map(|_| None).collect();
+    for (chunk_no, chunk) in keys.chunks(LOOKUP_CHUNK).enumerate() {
+        let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        let mut sql = String::new();
+        for (n, k) in chunk.iter().enumerate() {
+            let p = params.len();
+            params.extend([Value::from(n), Value::Int(k.feed_id), Value::Text(k.guid)]);
+            if n > 0 {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&format!(
+                "SELECT CAST(${} AS BIGINT), 1, i.id, {columns} FROM items i
+                 WHERE i.feed_id = ${} AND i.guid = ${}",
+                p + 1,
+                p + 2,
+                p + 3
+            ));
+            if let Some(url) = k.canonical_url {
+                params.push(Value::Text(url));
+                sql.push_str(&format!(
+                    " UNION ALL SELECT CAST(${} AS BIGINT), 0, i.id, {columns} FROM items i
+                     WHERE i.feed_id = ${} AND i.canonical_url = ${}",
+                    p + 1,
+                    p + 2,
+                    p + 4
+                ));
+            }
+        }
+        let rows: Vec<(usize, i64, i64, T)> = db.query(&sql, &params, |r| {
+            let n: i64 = r.get(0)?;
+            Ok((n as usize, r.get(1)?, r.get(2)?, read(r)?))
+        })?;
+        for (n, by_guid, id, t) in rows {
+            let Some(slot) = best.get_mut(chunk_no * LOOKUP_CHUNK + n) else {
+                continue;
+            };
+            if slot
+                .as_ref()
+                .is_none_or(|(g, i, _)| (by_guid, id) > (*g, *i))
+            {
+                *slot = Some((by_guid, id, t));
+            }
+        }
+    }
+    Ok(best.into_iter().map(|b| b.map(|(_, _, t)| t)).collect())
+}
+
+/// An item's story keys, computed before the serial transaction (they need no database, and
+/// the lock that transaction holds is every process's).
+struct Prepared {
+    hash: String,
+    shingles: dedup::Shingles,
+    fingerprint: Option<dedup::Fingerprint>,
+}
+
+impl Prepared {
+    fn of(item: &NewItem) -> Prepared {
+        let (hash, shingles) = dedup::digest(&item.title, &item.text);
+        let fingerprint = dedup::Fingerprint::of_shingles(&shingles);
+        Prepared {
+            hash,
+            shingles,
+            fingerprint,
+        }
+    }
+
+    /// The hash a story is looked up by: none for an item without text (a title alone says
+    /// too little to call two items one story).
+    fn hash_key<'a>(&'a self, item: &NewItem) -> Option<&'a str> {
+        (!item.text.trim().is_empty()).then_some(self.hash.as_str())
+    }
+}
+
+/// The stored item an item updates: (item id, content hash, story id).
+type Prior = (i64, String, i64);
+
+/// What the earlier items of a batch stored, which the batch's lookups (made before any of
+/// them was stored) cannot have seen.
+#[derive(Default)]
+struct BatchSoFar<'a> {
+    /// (feed, GUID) and (feed, canonical URL) of the items stored.
+    keys: std::collections::HashSet<(i64, &'a str)>,
+    /// The story of each canonical URL and each content hash stored.
+    urls: std::collections::HashMap<&'a str, i64>,
+    hashes: std::collections::HashMap<&'a str, i64>,
+}
+
+impl<'a> BatchSoFar<'a> {
+    fn touches(&self, item: &NewItem) -> bool {
+        self.keys.contains(&(item.feed_id, item.guid.as_str()))
+            || item
+                .canonical_url
+                .as_deref()
+                .is_some_and(|u| self.keys.contains(&(item.feed_id, u)))
+    }
+
+    /// Notes what storing `item` did, as the batch's lookups would have found it: an item
+    /// filed (new story or joined) is found by its canonical URL, a new story by its hash.
+    fn add(&mut self, item: &'a NewItem, prepared: &'a Prepared, done: Ingested) {
+        self.keys.insert((item.feed_id, item.guid.as_str()));
+        if let Some(u) = item.canonical_url.as_deref() {
+            self.keys.insert((item.feed_id, u));
+        }
+        let (story_id, new_story) = match done {
+            Ingested::NewStory { story_id, .. } => (story_id, true),
+            Ingested::JoinedStory { story_id, .. } => (story_id, false),
+            Ingested::Seen | Ingested::Updated { .. } => return,
+        };
+        if let Some(u) = item.canonical_url.as_deref() {
+            self.urls.entry(u).or_insert(story_id);
+        }
+        if new_story && let Some(h) = prepared.hash_key(item) {
+            self.hashes.entry(h).or_insert(story_id);
+        }
+    }
+}
+
+/// Stores one item inside the caller's serial transaction (see [`Store::ingest`]), given what
+/// the batch's lookups found: the stored item it updates (`prior`) and the story with its
+/// canonical URL or its content hash (`exact`).
 fn ingest_one(
     db: &mut Db,
     bands: &mut Bands,
     item: &NewItem,
     hits: &[TopicHit],
+    prepared: &Prepared,
+    prior: Option<Prior>,
+    exact: Option<i64>,
 ) -> Result<Ingested> {
-    let (hash, shingles) = dedup::digest(&item.title, &item.text);
-
+    let hash = &prepared.hash;
     // An unstable GUID: the feed re-issued, under a new GUID, an item it carried already at
     // the same page. The same text is nothing new; a changed one is an update of that item.
-    let existing: Option<(i64, String, i64)> = stored_item(
-        db,
-        "content_hash, story_id",
-        item.feed_id,
-        &item.guid,
-        item.canonical_url.as_deref(),
-        |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
-    if let Some((item_id, old_hash, story_id)) = existing {
-        if old_hash == hash {
+    if let Some((item_id, old_hash, story_id)) = prior {
+        if old_hash == *hash {
             // The feed's words changed but not the story's (a new summary of the same page):
             // remember them, so the next poll does not fetch the page again.
             db.execute(
@@ -119,7 +243,7 @@ fn ingest_one(
             args![
                 item_id,
                 &item.title,
-                &hash,
+                hash,
                 item.url.as_deref(),
                 &item.entry_hash
             ],
@@ -127,49 +251,73 @@ fn ingest_one(
         db.execute(
             "INSERT INTO item_revisions (item_id, seen_at, title, text, content_hash)
              VALUES ($1, $2, $3, $4, $5)",
-            args![item_id, item.seen_at, &item.title, &item.text, &hash],
+            args![item_id, item.seen_at, &item.title, &item.text, hash],
         )?;
         return Ok(Ingested::Updated { story_id });
     }
 
-    let fingerprint = dedup::Fingerprint::of_shingles(&shingles);
-    let found = stories::find(
-        db,
-        &bands.index,
-        item,
-        &hash,
-        &shingles,
-        fingerprint.as_ref(),
-    )?;
+    let found = match (exact, prepared.fingerprint.as_ref()) {
+        (Some(id), _) => Some(id),
+        (None, Some(fp)) => {
+            fingerprints::near_duplicate(db, &bands.index, &prepared.shingles, fp, item.seen_at)?
+        }
+        (None, None) => None,
+    };
     let (story_id, joined) = match found {
-        Some(id) => (id, true),
+        Some(id) => {
+            insert_item(db, item, hash, id)?;
+            (id, true)
+        }
         None => (
-            stories::insert(db, bands, item, &hash, &shingles, fingerprint.as_ref())?,
+            stories::insert_with_item(
+                db,
+                bands,
+                item,
+                hash,
+                &prepared.shingles,
+                prepared.fingerprint.as_ref(),
+            )?,
             false,
         ),
     };
-    db.execute(
-        "INSERT INTO items (feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, story_id, entry_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        args![
-            item.feed_id,
-            &item.guid,
-            item.url.as_deref(),
-            item.canonical_url.as_deref(),
-            &item.title,
-            item.published_at,
-            item.seen_at,
-            &hash,
-            story_id,
-            &item.entry_hash
-        ],
-    )?;
     let alerts = outbox::record_hits(db, story_id, hits, item.seen_at)?;
     Ok(if joined {
         Ingested::JoinedStory { story_id, alerts }
     } else {
         Ingested::NewStory { story_id, alerts }
     })
+}
+
+/// The columns of an item row: those [`item_params`] gives, then its story.
+pub(super) const ITEM_COLUMNS: &str = "feed_id, guid, url, canonical_url, title, published_at, first_seen_at, content_hash, entry_hash, story_id";
+
+/// An item row's values but its story, for [`ITEM_COLUMNS`].
+pub(super) fn item_params<'a>(item: &'a NewItem, hash: &'a str) -> [Value<'a>; 9] {
+    [
+        Value::Int(item.feed_id),
+        Value::Text(&item.guid),
+        Value::from(item.url.as_deref()),
+        Value::from(item.canonical_url.as_deref()),
+        Value::Text(&item.title),
+        Value::from(item.published_at),
+        Value::Int(item.seen_at),
+        Value::Text(hash),
+        Value::Text(&item.entry_hash),
+    ]
+}
+
+/// Files an item under a story stored already.
+pub(super) fn insert_item(db: &mut Db, item: &NewItem, hash: &str, story_id: i64) -> Result<()> {
+    let mut params: Vec<Value> = Vec::with_capacity(10);
+    params.extend(item_params(item, hash));
+    params.push(Value::Int(story_id));
+    db.execute(
+        &format!(
+            "INSERT INTO items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ),
+        &params,
+    )?;
+    Ok(())
 }
 
 /// An earlier version of an item, kept when the feed changed it.
@@ -209,18 +357,48 @@ impl Store {
         title: Option<&str>,
         entry_hash: &str,
     ) -> Result<bool> {
+        Ok(self
+            .items_known(&[KnownQuery {
+                feed_id,
+                guid,
+                canonical_url,
+                title,
+                entry_hash,
+            }])?
+            .first()
+            .copied()
+            .unwrap_or(false))
+    }
+
+    /// [`Store::item_known`] for many items in one statement (one round trip to a server per
+    /// few hundred items, instead of one per item).
+    pub fn items_known(&self, items: &[KnownQuery]) -> Result<Vec<bool>> {
         type Stored = (Option<String>, Option<String>);
-        let stored: Option<Stored> = self.with(|db| {
-            stored_item(db, "title, entry_hash", feed_id, guid, canonical_url, |r| {
-                Ok((r.get(2)?, r.get(3)?))
+        let keys: Vec<ItemKey> = items
+            .iter()
+            .map(|q| ItemKey {
+                feed_id: q.feed_id,
+                guid: q.guid,
+                canonical_url: q.canonical_url,
+            })
+            .collect();
+        let stored: Vec<Option<Stored>> = self.with(|db| {
+            stored_items(db, "i.title, i.entry_hash", &keys, |r| {
+                Ok((r.get(3)?, r.get(4)?))
             })
         })?;
-        Ok(match (stored, title) {
-            (None, _) => false,
-            (Some((_, Some(old))), _) if !entry_hash.is_empty() => old == entry_hash,
-            (Some((old, _)), Some(new)) if !new.trim().is_empty() => old.as_deref() == Some(new),
-            (Some(_), _) => true,
-        })
+        Ok(items
+            .iter()
+            .zip(stored)
+            .map(|(q, stored)| match (stored, q.title) {
+                (None, _) => false,
+                (Some((_, Some(old))), _) if !q.entry_hash.is_empty() => old == q.entry_hash,
+                (Some((old, _)), Some(new)) if !new.trim().is_empty() => {
+                    old.as_deref() == Some(new)
+                }
+                (Some(_), _) => true,
+            })
+            .collect())
     }
 
     /// Stores an item: links it to the story it belongs to (creating one when it is news),
@@ -242,23 +420,69 @@ impl Store {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        // The hashing and shingling, outside the lock every process's ingest takes.
+        let prepared: Vec<Prepared> = items.iter().map(|(item, _)| Prepared::of(item)).collect();
+        // The items' stored copies, also before the lock: only the process polling a feed
+        // stores its items (it holds the feed's lease). Were another to slip one in, storing
+        // it again would break the feed's unique GUID and the batch would go again, item by
+        // item, looking afresh.
+        let keys: Vec<ItemKey> = items
+            .iter()
+            .map(|(i, _)| ItemKey {
+                feed_id: i.feed_id,
+                guid: &i.guid,
+                canonical_url: i.canonical_url.as_deref(),
+            })
+            .collect();
+        let prior_columns = "i.content_hash, i.story_id";
+        let read_prior =
+            |r: &super::db::Row| -> Result<Prior> { Ok((r.get(2)?, r.get(3)?, r.get(4)?)) };
+        let priors: Vec<Option<Prior>> =
+            self.with(|db| stored_items(db, prior_columns, &keys, read_prior))?;
         let done = self.serial(|db| {
             // Inside the serial transaction: the band index is brought up to date with every
             // process's stories under the lock, so none can slip in between.
             let mut bands = self.bands();
-            let mut out = Vec::with_capacity(items.len());
             let stored = (|| {
-                for (item, hits) in items {
-                    let index = fingerprints::fresh(db, &mut bands, item.seen_at)?;
-                    out.push(ingest_one(db, index, item, hits)?);
+                let Some((first, _)) = items.first() else {
+                    return Ok(Vec::new());
+                };
+                fingerprints::fresh(db, &mut bands, first.seen_at)?;
+                // Each item's story by URL or text, for the whole batch at once; the batch's
+                // own earlier items are added as it goes.
+                let lookups: Vec<(Option<&str>, Option<&str>)> = items
+                    .iter()
+                    .zip(&prepared)
+                    .map(|((i, _), p)| (i.canonical_url.as_deref(), p.hash_key(i)))
+                    .collect();
+                let exact = stories::find_exact(db, &lookups)?;
+                let mut so_far = BatchSoFar::default();
+                let mut out = Vec::with_capacity(items.len());
+                for (k, ((item, hits), p)) in items.iter().zip(&prepared).enumerate() {
+                    let index = fingerprints::current(db, &mut bands, item.seen_at)?;
+                    let prior = if so_far.touches(item) {
+                        // An earlier item of this batch was stored under its GUID or URL.
+                        stored_items(db, prior_columns, &keys[k..=k], read_prior)?
+                            .pop()
+                            .flatten()
+                    } else {
+                        priors.get(k).cloned().flatten()
+                    };
+                    let (by_url, by_hash) = exact.get(k).copied().unwrap_or((None, None));
+                    let local_url = lookups[k].0.and_then(|u| so_far.urls.get(u).copied());
+                    let local_hash = lookups[k].1.and_then(|h| so_far.hashes.get(h).copied());
+                    let story = by_url.or(local_url).or(by_hash).or(local_hash);
+                    let done = ingest_one(db, index, item, hits, p, prior, story)?;
+                    so_far.add(item, p, done);
+                    out.push(done);
                 }
-                Ok(())
+                Ok(out)
             })();
             if stored.is_err() {
                 // The index may hold stories the rollback takes back: load it again next time.
                 *bands = None;
             }
-            stored.map(|()| out)
+            stored
         });
         if done.is_err() {
             // The commit itself may have failed after the index took this batch's stories.

@@ -30,8 +30,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 pub use feeds::{Claim, ClaimMode, FeedState, PollOutcome, PollRecord};
-pub use items::{Ingested, NewItem, Revision, TopicHit};
-pub use outbox::OutboxRow;
+pub use items::{Ingested, KnownQuery, NewItem, Revision, TopicHit};
+pub use outbox::{NotifierStats, OutboxRow};
 pub use stories::{Copy, StoryDoc, StoryRow};
 
 use db::Db;
@@ -240,6 +240,14 @@ impl Store {
     /// Whether the database answers; the reason when it does not.
     pub fn ping(&self) -> Result<()> {
         self.schema_version().map(|_| ())
+    }
+
+    /// Which engine the store talks to, for the few statements the two write differently.
+    fn dialect(&self) -> db::Dialect {
+        match &*self.backend {
+            Backend::Sqlite(_) => db::Dialect::Sqlite,
+            Backend::Postgres(_) => db::Dialect::Postgres,
+        }
     }
 
     /// Runs `f` on a handle outside any explicit transaction (each statement commits alone).

@@ -16,6 +16,17 @@ use super::{Result, Store, StoreError, lease_until, stories};
 use crate::notify::Alert;
 use crate::outbox::{AlertKind, OutboxState, digest_alert_id, match_alert_id};
 
+/// A notifier's alerts by state (see [`Store::outbox_stats`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierStats {
+    pub notifier: String,
+    pub pending: i64,
+    pub retrying: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    pub retrying_since: Option<i64>,
+}
+
 /// One outbox row.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxRow {
@@ -86,13 +97,14 @@ pub fn record_hits(db: &mut Db, story_id: i64, hits: &[TopicHit], now: i64) -> R
     let mut alerts = 0;
     for hit in hits {
         let inserted = db.execute(
-            "INSERT INTO matches (topic, story_id, matched, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO matches (topic, story_id, matched, created_at, digested)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             args![
                 &hit.topic,
                 story_id,
                 &serde_json::to_string(&hit.matched)?,
-                now
+                now,
+                i64::from(hit.notifiers.is_empty())
             ],
         )?;
         if inserted == 0 || hit.digest {
@@ -280,8 +292,55 @@ impl Store {
         Ok(())
     }
 
+    /// Queues again, due `now`, every delivery of the alert with this id (the `msg_…` the logs
+    /// print; a feed event sent to several notifiers has one per notifier). Returns how many.
+    pub fn retry_alert_id(&self, alert_id: &str, now: i64) -> Result<usize> {
+        let n = self.with(|db| {
+            db.execute(
+                "UPDATE outbox SET state = 'pending', next_attempt_at = $2, lease_owner = NULL, lease_until = NULL
+                 WHERE alert_id = $1 AND state <> 'sending'",
+                args![alert_id, now],
+            )
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "alert {alert_id} that is not being sent now; `feedwatch alerts` lists them"
+            )));
+        }
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// Each notifier's alerts by state (for `/metrics` and `/healthz`): waiting for a first
+    /// try (or being sent), retrying, delivered, given up; and when the oldest one it retries
+    /// was queued.
+    pub fn outbox_stats(&self) -> Result<Vec<NotifierStats>> {
+        self.with(|db| {
+            db.query(
+                "SELECT notifier,
+                   SUM(CASE WHEN state IN ('pending', 'sending') AND attempts = 0 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN state IN ('pending', 'sending') AND attempts > 0 THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END),
+                   MIN(CASE WHEN state IN ('pending', 'sending') AND attempts > 0 THEN created_at END)
+                 FROM outbox GROUP BY notifier ORDER BY notifier",
+                &[],
+                |r| {
+                    Ok(NotifierStats {
+                        notifier: r.get(0)?,
+                        pending: r.get(1)?,
+                        retrying: r.get(2)?,
+                        delivered: r.get(3)?,
+                        failed: r.get(4)?,
+                        retrying_since: r.get(5)?,
+                    })
+                },
+            )
+        })
+    }
+
     /// Refreshes the "also at" lists of an alert's stories at send time, so copies found after
-    /// the alert was queued are included.
+    /// the alert was queued are included, and adds each story's byline and clean text for the
+    /// mail (kept out of the outbox row: a story's text is stored once, with the story).
     pub fn refresh_alert(&self, alert: &mut Alert) -> Result<()> {
         self.with(|db| {
             for story in &mut alert.stories {
@@ -290,6 +349,10 @@ impl Store {
                         .into_iter()
                         .map(|c| c.url)
                         .collect();
+                    if let Some((byline, text)) = stories::article(db, id)? {
+                        story.byline = byline.filter(|b| !b.trim().is_empty());
+                        story.text = text;
+                    }
                 }
             }
             Ok(())

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::db::{Db, PgConn, PgTarget, args};
+use super::db::{Db, PgConn};
 use super::migrations::POSTGRES;
 use super::{PostgresTarget, Result, StoreError, blocking};
 
@@ -152,6 +152,10 @@ pub struct Pool {
     freed: Condvar,
     /// Set once this process has brought the schema up to date.
     migrated: AtomicBool,
+    /// Held through each serial transaction of this process: its polls take the advisory
+    /// lock one at a time, so at most one of its connections waits on it while the others
+    /// go on claiming feeds and recording polls.
+    serial_gate: Mutex<()>,
 }
 
 impl Pool {
@@ -164,6 +168,7 @@ impl Pool {
             busy: Mutex::new(0),
             freed: Condvar::new(),
             migrated: AtomicBool::new(false),
+            serial_gate: Mutex::new(()),
         })
     }
 
@@ -181,6 +186,7 @@ impl Pool {
         let mut checked = Checked {
             pool: self,
             conn: None,
+            in_tx: false,
         };
         let idle = Self::lock(&self.idle).pop();
         let conn = match idle {
@@ -214,37 +220,42 @@ impl Pool {
             let mut checked = self.checkout()?;
             let conn = checked.conn()?;
             let PgConn { client, statements } = conn;
-            let mut db = Db::Postgres {
-                target: PgTarget::Client(client),
-                statements,
-            };
+            let mut db = Db::Postgres { client, statements };
             f(&mut db)
         })
     }
 
     /// A transaction; `serial` takes the advisory lock first, so serial transactions of every
-    /// process run one at a time.
+    /// process run one at a time. `BEGIN` and the lock go in one message (one round trip to the
+    /// server, where the client's own transaction type would take two).
     pub fn tx<T: Send>(
         &self,
         serial: bool,
         f: impl FnOnce(&mut Db) -> Result<T> + Send,
     ) -> Result<T> {
         blocking(|| {
+            let _gate = serial.then(|| Self::lock(&self.serial_gate));
             let mut checked = self.checkout()?;
+            // Until COMMIT or ROLLBACK has gone through, the connection is mid-transaction: if
+            // anything panics or fails before, it is closed rather than pooled.
+            checked.in_tx = true;
             let conn = checked.conn()?;
             let PgConn { client, statements } = conn;
-            let mut tx = client.transaction()?;
-            let out = {
-                let mut db = Db::Postgres {
-                    target: PgTarget::Tx(&mut tx),
-                    statements,
-                };
-                if serial {
-                    db.execute("SELECT pg_advisory_xact_lock($1)", args![SERIAL_LOCK])?;
-                }
-                f(&mut db)?
-            };
-            tx.commit()?;
+            if serial {
+                client.batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({SERIAL_LOCK})"
+                ))?;
+            } else {
+                client.batch_execute("BEGIN")?;
+            }
+            let out = f(&mut Db::Postgres { client, statements });
+            let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = client.batch_execute(end);
+            if ended.is_ok() {
+                checked.in_tx = false;
+            }
+            let out = out?;
+            ended?;
             Ok(out)
         })
     }
@@ -266,6 +277,8 @@ impl Drop for Pool {
 struct Checked<'p> {
     pool: &'p Pool,
     conn: Option<PgConn>,
+    /// Set while a transaction is open on the connection: one left open is not pooled.
+    in_tx: bool,
 }
 
 impl Checked<'_> {
@@ -280,6 +293,7 @@ impl Drop for Checked<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take()
             && !c.client.is_closed()
+            && !self.in_tx
         {
             Pool::lock(&self.pool.idle).push(c);
         }

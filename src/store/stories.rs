@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use super::db::{Db, args};
+use super::db::{Db, Dialect, Value, args, values_list};
 use super::fingerprints::{self, Bands};
-use super::items::NewItem;
+use super::items::{self, NewItem};
 use super::{Result, Store, rfc3339};
 use crate::dedup;
 use crate::notify::AlertStory;
@@ -47,39 +47,69 @@ pub struct StoryDoc {
     pub first_seen: i64,
 }
 
-/// Finds the story an item belongs to: the same page (canonical URL) in any feed, the same text
-/// (content hash), or a near-duplicate text seen recently (fingerprint bands, then a check).
-pub fn find(
+/// For each (canonical URL, content hash) of a batch, the story with that page in any feed and
+/// the story with those words, in one statement (one round trip to a server). A near-duplicate
+/// text is looked for after, by [`fingerprints::near_duplicate`], for what this finds nothing.
+pub fn find_exact(
     db: &mut Db,
-    index: &dedup::BandIndex,
-    item: &NewItem,
-    hash: &str,
-    shingles: &dedup::Shingles,
-    fingerprint: Option<&dedup::Fingerprint>,
-) -> Result<Option<i64>> {
-    // The same page anywhere, or the same words: one round trip for both.
-    let hash_key = if item.text.trim().is_empty() {
-        None
-    } else {
-        Some(hash)
-    };
-    let (by_url, by_hash): (Option<i64>, Option<i64>) = db.query_one(
-        "SELECT (SELECT story_id FROM items WHERE canonical_url = $1 LIMIT 1),
-                (SELECT id FROM stories WHERE content_hash = $2 LIMIT 1)",
-        args![item.canonical_url.as_deref(), hash_key],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if let Some(found) = by_url.or(by_hash) {
-        return Ok(Some(found));
+    keys: &[(Option<&str>, Option<&str>)],
+) -> Result<Vec<(Option<i64>, Option<i64>)>> {
+    let mut out = vec![(None, None); keys.len()];
+    for (chunk_no, chunk) in keys.chunks(256).enumerate() {
+        let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (n, (url, hash)) in chunk.iter().enumerate() {
+            params.extend([Value::from(n), Value::from(*url), Value::from(*hash)]);
+        }
+        let values = values_list(chunk.len(), &[Some("BIGINT"), None, None]);
+        let rows: Vec<(i64, Option<i64>, Option<i64>)> = db.query(
+            &format!(
+                "WITH q(n, url, hash) AS (VALUES {values})
+                 SELECT q.n,
+                        (SELECT story_id FROM items WHERE canonical_url = q.url LIMIT 1),
+                        (SELECT id FROM stories WHERE content_hash = q.hash LIMIT 1)
+                 FROM q"
+            ),
+            &params,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        for (n, by_url, by_hash) in rows {
+            if let Some(slot) = out.get_mut(chunk_no * 256 + n as usize) {
+                *slot = (by_url, by_hash);
+            }
+        }
     }
-    match fingerprint {
-        Some(fp) => fingerprints::near_duplicate(db, index, shingles, fp, item.seen_at),
-        None => Ok(None),
-    }
+    Ok(out)
 }
 
-/// Files a new story with its fingerprint; returns its id.
-pub fn insert(
+/// The columns of a story row, in the order [`story_params`] gives them.
+const STORY_COLUMNS: &str = "title, url, feed_id, published_at, first_seen_at, byline, site_name, summary, text, html, extraction_note, content_hash, categories";
+
+fn story_params<'a>(item: &'a NewItem, hash: &'a str, categories: &'a str) -> [Value<'a>; 13] {
+    [
+        Value::Text(&item.title),
+        Value::Text(
+            item.canonical_url
+                .as_deref()
+                .or(item.url.as_deref())
+                .unwrap_or(""),
+        ),
+        Value::Int(item.feed_id),
+        Value::from(item.published_at),
+        Value::Int(item.seen_at),
+        Value::from(item.byline.as_deref()),
+        Value::from(item.site_name.as_deref()),
+        Value::Text(&item.summary),
+        Value::Text(&item.text),
+        Value::Text(&item.html),
+        Value::from(item.extraction_note.as_deref()),
+        Value::Text(hash),
+        Value::Text(categories),
+    ]
+}
+
+/// Files a new story with its fingerprint and the item that brought it; returns its id. On
+/// PostgreSQL the three rows go in one statement (one round trip to the server, not three).
+pub fn insert_with_item(
     db: &mut Db,
     bands: &mut Bands,
     item: &NewItem,
@@ -89,31 +119,48 @@ pub fn insert(
 ) -> Result<i64> {
     let keys = fingerprint.map_or(&[][..], |f| f.bands.as_slice());
     let categories = item.categories.join("\n");
-    let id: i64 = db.query_one(
-        "INSERT INTO stories (title, url, feed_id, published_at, first_seen_at, byline, site_name, summary, text, html,
-                              extraction_note, content_hash, categories)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-        args![
-            &item.title,
-            item.canonical_url
-                .as_deref()
-                .or(item.url.as_deref())
-                .unwrap_or(""),
-            item.feed_id,
-            item.published_at,
-            item.seen_at,
-            item.byline.as_deref(),
-            item.site_name.as_deref(),
-            &item.summary,
-            &item.text,
-            &item.html,
-            item.extraction_note.as_deref(),
-            hash,
-            &categories,
-        ],
-        |r| r.get(0),
-    )?;
-    fingerprints::insert(db, bands, id, item.seen_at, shingles, keys)?;
+    let row = fingerprints::Row::of(shingles, keys);
+    let id: i64 = match db.dialect() {
+        Dialect::Postgres => {
+            let mut params: Vec<Value> = Vec::with_capacity(25);
+            params.extend(story_params(item, hash, &categories));
+            params.extend(row.params());
+            params.extend(items::item_params(item, hash));
+            db.query_one(
+                &format!(
+                    "WITH s AS (
+                       INSERT INTO stories ({STORY_COLUMNS})
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id),
+                     f AS (
+                       INSERT INTO story_fingerprints (story_id, first_seen_at, {FP})
+                       SELECT s.id, $5, CAST($14 AS BYTEA), CAST($15 AS BIGINT), CAST($16 AS BYTEA) FROM s)
+                     INSERT INTO items ({ITEMS})
+                     SELECT CAST($17 AS BIGINT), CAST($18 AS TEXT), CAST($19 AS TEXT), CAST($20 AS TEXT),
+                            CAST($21 AS TEXT), CAST($22 AS BIGINT), CAST($23 AS BIGINT), CAST($24 AS TEXT),
+                            CAST($25 AS TEXT), s.id FROM s
+                     RETURNING story_id",
+                    FP = fingerprints::ROW_COLUMNS,
+                    ITEMS = items::ITEM_COLUMNS,
+                ),
+                &params,
+                |r| r.get(0),
+            )?
+        }
+        Dialect::Sqlite => {
+            let id: i64 = db.query_one(
+                &format!(
+                    "INSERT INTO stories ({STORY_COLUMNS})
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+                ),
+                &story_params(item, hash, &categories),
+                |r| r.get(0),
+            )?;
+            row.insert(db, id, item.seen_at)?;
+            items::insert_item(db, item, hash, id)?;
+            id
+        }
+    };
+    fingerprints::indexed(db, bands, id, keys)?;
     Ok(id)
 }
 
@@ -139,7 +186,18 @@ pub fn alert_story(db: &mut Db, story_id: i64, matched: Vec<String>) -> Result<A
         summary,
         matched,
         also_at,
+        byline: None,
+        text: String::new(),
     })
+}
+
+/// A story's byline and clean text, for the mail (see [`AlertStory::text`]).
+pub fn article(db: &mut Db, story_id: i64) -> Result<Option<(Option<String>, String)>> {
+    db.query_opt(
+        "SELECT byline, text FROM stories WHERE id = $1",
+        args![story_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// The other places a story was seen, excluding its own URL.

@@ -290,6 +290,7 @@ pub async fn feedwatch(config: &Path, args: &[&str]) -> Output {
             .arg(&config)
             .args(&args)
             .env_remove("FEEDWATCH_CONFIG")
+            .env_remove("FEEDWATCH_DATABASE")
             .env_remove("RUST_LOG")
             .output()
             .unwrap()

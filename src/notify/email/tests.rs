@@ -123,6 +123,7 @@ fn mail(smtp_url: &str) -> EmailConfig {
         username: None,
         password_file: None,
         ca_file: None,
+        style: crate::notify::MailStyle::default(),
     }
 }
 
@@ -370,4 +371,28 @@ async fn a_non_ascii_title_arrives_intact_in_the_subject() {
     );
     assert!(part(&got[0], "text/plain").contains("Überblick"));
     sink.stop().await;
+}
+
+#[test]
+fn a_long_subject_is_folded_into_header_lines_mail_readers_take() {
+    let sender = super::EmailSender::new("me", &mail("smtp://127.0.0.1:2525")).unwrap();
+    let title = "Süddeutsche Zeitung: Iraq troops and coalition forces leave the base ".repeat(4);
+    let raw = sender
+        .message(&alert(vec![story(&title, "https://a.example/1")]))
+        .unwrap()
+        .formatted();
+    let raw = String::from_utf8(raw).unwrap();
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    let subject: Vec<&str> = head
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("Subject:"))
+        .take_while(|l| l.starts_with("Subject:") || l.starts_with(' ') || l.starts_with('\t'))
+        .collect();
+    assert!(
+        subject.len() > 1,
+        "a 280-character subject on one line: {head}"
+    );
+    for l in &subject {
+        assert!(l.len() <= 78, "a header line past 78 characters: {l:?}");
+    }
 }
