@@ -916,7 +916,6 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Loads the config as if the `extra` files (a path in `feeds.d/` and its text) were there too:
 /// how `import-opml` checks what it would write before it writes anything.
 pub fn load_with(path: &Path, extra: &[(PathBuf, String)]) -> Result<Config, ConfigError> {
-    let mut issues = Vec::new();
     let text = match read_file(path) {
         Ok(t) => t,
         Err(ReadError::TooLarge) => {
@@ -946,7 +945,24 @@ pub fn load_with(path: &Path, extra: &[(PathBuf, String)]) -> Result<Config, Con
             });
         }
     };
-    let config = parse_main(path, &text, extra, &mut issues);
+    from_text(path, &text, extra)
+}
+
+/// Validates `text` as the main config file at `path` (with the `feeds.d/` beside it and the
+/// `extra` files, as [`load_with`] reads them): the same checks as [`load`], on text already
+/// read. The fuzz target for config files drives this (see [`crate::fuzz`]).
+pub fn from_text(
+    path: &Path,
+    text: &str,
+    extra: &[(PathBuf, String)],
+) -> Result<Config, ConfigError> {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigError {
+            issues: vec![too_large(path)],
+        });
+    }
+    let mut issues = Vec::new();
+    let config = parse_main(path, text, extra, &mut issues);
     if issues.is_empty()
         && let Some(config) = config
     {

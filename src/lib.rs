@@ -16,6 +16,7 @@ pub mod discover;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod fuzz;
 pub mod notify;
 pub mod opml;
 pub mod outbox;

@@ -960,6 +960,10 @@ pub fn repair(text: &str) -> Option<String> {
         changed = true;
     }
 
+    if let Some(fixed) = drop_late_declarations(&s) {
+        s = Cow::Owned(fixed);
+        changed = true;
+    }
     if let Some(fixed) = strip_control_chars(&s) {
         s = Cow::Owned(fixed);
         changed = true;
@@ -973,6 +977,36 @@ pub fn repair(text: &str) -> Option<String> {
         changed = true;
     }
     changed.then(|| s.into_owned())
+}
+
+/// Drops XML declarations past the start of the document (feeds pasted into one another): XML
+/// allows one, first, and quick-xml panics on a later one that names another encoding (found
+/// by the feed_parse fuzz target), which cost the whole feed. One pass.
+fn drop_late_declarations(s: &str) -> Option<String> {
+    let own = s.len()
+        - s.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+            .len();
+    let mut out = String::new();
+    let (mut last, mut from) = (0, 0);
+    while let Some(i) = s[from..].find("<?xml") {
+        let at = from + i;
+        from = at + "<?xml".len();
+        let is_declaration = s
+            .as_bytes()
+            .get(from)
+            .is_some_and(|b| b.is_ascii_whitespace() || *b == b'?');
+        if at == own || !is_declaration {
+            continue;
+        }
+        let end = s[from..].find("?>").map_or(s.len(), |e| from + e + 2);
+        out.push_str(&s[last..at]);
+        (last, from) = (end, end);
+    }
+    if last == 0 {
+        return None;
+    }
+    out.push_str(&s[last..]);
+    Some(out)
 }
 
 /// Removes characters XML 1.0 forbids (C0 controls other than tab/newline/CR, U+FFFE/U+FFFF).

@@ -507,3 +507,30 @@ fn a_date_that_cannot_be_read_costs_the_date_and_says_so() {
         f.warnings
     );
 }
+
+/// Found by the feed_parse fuzz target: a second XML declaration naming another encoding made
+/// quick-xml panic inside feed-rs, and the feed was refused as "the feed parser crashed".
+#[test]
+fn a_second_xml_declaration_inside_the_feed_is_dropped_and_the_feed_read() {
+    for padding in [0, 20_000] {
+        let doc = format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>{}\
+             <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><item><title>Kept</title>\
+             <guid>k</guid></item></channel></rss>",
+            " ".repeat(padding)
+        );
+        let f = parse(doc.as_bytes(), None, None).unwrap_or_else(|e| panic!("{padding}: {e}"));
+        assert_eq!(f.entries.len(), 1, "{padding}");
+        assert_eq!(f.entries[0].title.as_deref(), Some("Kept"));
+        assert!(f.recovered);
+    }
+    // A stylesheet instruction is not a declaration, and stays.
+    assert_eq!(
+        drop_late("<?xml version=\"1.0\"?><?xml-stylesheet href=\"a\"?><rss/>"),
+        None
+    );
+}
+
+fn drop_late(s: &str) -> Option<String> {
+    repair::repair(s).filter(|r| r != s)
+}

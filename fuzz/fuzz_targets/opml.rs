@@ -1,0 +1,6 @@
+//! Fuzz target `opml`: see `feedwatch::fuzz::opml` for what it reads and how.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(init: feedwatch::fuzz::init(), |data: &[u8]| {
+    feedwatch::fuzz::opml(data)
+});
