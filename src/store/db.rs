@@ -387,8 +387,14 @@ impl Db<'_> {
 /// in a `VALUES` list as text). Lets one statement look up a whole batch (one round trip to a
 /// server instead of one per row).
 pub fn values_list(rows: usize, casts: &[Option<&str>]) -> String {
+    values_list_from(0, rows, casts)
+}
+
+/// [`values_list`] with its placeholders numbered from `$(first + 1)`: for a statement with
+/// other parameters before the list.
+pub fn values_list_from(first: usize, rows: usize, casts: &[Option<&str>]) -> String {
     let mut out = String::with_capacity(rows * casts.len() * 12);
-    let mut n = 0;
+    let mut n = first;
     for row in 0..rows {
         out.push_str(if row == 0 { "(" } else { ", (" });
         for (c, cast) in casts.iter().enumerate() {

@@ -212,80 +212,130 @@ impl<'a> BatchSoFar<'a> {
     }
 }
 
-/// Stores one item inside the caller's serial transaction (see [`Store::ingest`]), given what
-/// the batch's lookups found: the stored item it updates (`prior`) and the story with its
-/// canonical URL or its content hash (`exact`).
-fn ingest_one(
-    db: &mut Db,
-    bands: &mut Bands,
-    item: &NewItem,
-    hits: &[TopicHit],
-    prepared: &Prepared,
-    prior: Option<Prior>,
-    exact: Option<i64>,
-) -> Result<Ingested> {
-    let hash = &prepared.hash;
-    // An unstable GUID: the feed re-issued, under a new GUID, an item it carried already at
-    // the same page. The same text is nothing new; a changed one is an update of that item.
-    if let Some((item_id, old_hash, story_id)) = prior {
-        if old_hash == *hash {
-            // The feed's words changed but not the story's (a new summary of the same page):
-            // remember them, so the next poll does not fetch the page again.
-            db.execute(
-                "UPDATE items SET entry_hash = $2 WHERE id = $1",
-                args![item_id, &item.entry_hash],
-            )?;
-            return Ok(Ingested::Seen);
-        }
+/// Stores the update of an item stored already (`prior`): nothing new for the same text, else
+/// the new title and hash with the old version kept as a revision.
+fn update_item(db: &mut Db, item: &NewItem, hash: &str, prior: Prior) -> Result<Ingested> {
+    let (item_id, old_hash, story_id) = prior;
+    if old_hash == hash {
+        // The feed's words changed but not the story's (a new summary of the same page):
+        // remember them, so the next poll does not fetch the page again.
         db.execute(
-            "UPDATE items SET title = $2, content_hash = $3, url = COALESCE($4, url), entry_hash = $5
-             WHERE id = $1",
-            args![
-                item_id,
-                &item.title,
-                hash,
-                item.url.as_deref(),
-                &item.entry_hash
-            ],
+            "UPDATE items SET entry_hash = $2 WHERE id = $1",
+            args![item_id, &item.entry_hash],
         )?;
-        db.execute(
-            "INSERT INTO item_revisions (item_id, seen_at, title, text, content_hash)
-             VALUES ($1, $2, $3, $4, $5)",
-            args![item_id, item.seen_at, &item.title, &item.text, hash],
-        )?;
-        return Ok(Ingested::Updated { story_id });
+        return Ok(Ingested::Seen);
+    }
+    db.execute(
+        "UPDATE items SET title = $2, content_hash = $3, url = COALESCE($4, url), entry_hash = $5
+         WHERE id = $1",
+        args![
+            item_id,
+            &item.title,
+            hash,
+            item.url.as_deref(),
+            &item.entry_hash
+        ],
+    )?;
+    db.execute(
+        "INSERT INTO item_revisions (item_id, seen_at, title, text, content_hash)
+         VALUES ($1, $2, $3, $4, $5)",
+        args![item_id, item.seen_at, &item.title, &item.text, hash],
+    )?;
+    Ok(Ingested::Updated { story_id })
+}
+
+/// A batch's writes not made yet: its new stories and the items to file, written together by
+/// [`Pending::flush`] (on PostgreSQL in one statement). Until then a new story has a
+/// provisional id, negative, which the flush replaces in what the batch returns.
+#[derive(Default)]
+struct Pending {
+    /// The new stories: the batch index of the item that brings each.
+    stories: Vec<usize>,
+    /// The items to file: batch index and story (a provisional id for a new one).
+    items: Vec<(usize, i64)>,
+}
+
+impl Pending {
+    fn provisional(&self) -> i64 {
+        -(self.stories.len() as i64) - 1
     }
 
-    let found = match (exact, prepared.fingerprint.as_ref()) {
-        (Some(id), _) => Some(id),
-        (None, Some(fp)) => {
-            fingerprints::near_duplicate(db, &bands.index, &prepared.shingles, fp, item.seen_at)?
+    /// Whether a pending new story shares a near-duplicate band key with `fp`: the index does
+    /// not hold them yet, so they must be written (and indexed) before that lookup.
+    fn shares_bands(&self, prepared: &[Prepared], fp: &dedup::Fingerprint) -> bool {
+        self.stories.iter().any(|&k| {
+            prepared[k]
+                .fingerprint
+                .as_ref()
+                .is_some_and(|f| f.bands.iter().any(|b| fp.bands.contains(b)))
+        })
+    }
+
+    /// Writes what is pending, puts the new stories in the index, records the items' topic
+    /// hits (with their alerts), and replaces provisional ids in `out` and `so_far`.
+    fn flush(
+        &mut self,
+        db: &mut Db,
+        slot: &mut Option<Bands>,
+        items: &[(&NewItem, &[TopicHit])],
+        prepared: &[Prepared],
+        out: &mut [Ingested],
+        so_far: &mut BatchSoFar,
+    ) -> Result<()> {
+        if self.items.is_empty() {
+            return Ok(());
         }
-        (None, None) => None,
-    };
-    let (story_id, joined) = match found {
-        Some(id) => {
-            insert_item(db, item, hash, id)?;
-            (id, true)
+        let new: Vec<stories::NewStory> = self
+            .stories
+            .iter()
+            .map(|&k| stories::NewStory {
+                item: items[k].0,
+                hash: &prepared[k].hash,
+                row: fingerprints::Row::of(
+                    &prepared[k].shingles,
+                    prepared[k]
+                        .fingerprint
+                        .as_ref()
+                        .map_or(&[][..], |f| f.bands.as_slice()),
+                ),
+            })
+            .collect();
+        let filed: Vec<(&NewItem, &str, i64)> = self
+            .items
+            .iter()
+            .map(|&(k, story)| (items[k].0, prepared[k].hash.as_str(), story))
+            .collect();
+        let ids = stories::insert_batch(db, &new, &filed)?;
+        for (&k, &id) in self.stories.iter().zip(&ids) {
+            let bands = fingerprints::current(db, slot, items[k].0.seen_at)?;
+            let keys = prepared[k]
+                .fingerprint
+                .as_ref()
+                .map_or(&[][..], |f| f.bands.as_slice());
+            fingerprints::indexed(db, bands, id, keys)?;
         }
-        None => (
-            stories::insert_with_item(
-                db,
-                bands,
-                item,
-                hash,
-                &prepared.shingles,
-                prepared.fingerprint.as_ref(),
-            )?,
-            false,
-        ),
-    };
-    let alerts = outbox::record_hits(db, story_id, hits, item.seen_at)?;
-    Ok(if joined {
-        Ingested::JoinedStory { story_id, alerts }
-    } else {
-        Ingested::NewStory { story_id, alerts }
-    })
+        let real = |id: i64| -> i64 {
+            if id < 0 {
+                ids.get((-id - 1) as usize).copied().unwrap_or(id)
+            } else {
+                id
+            }
+        };
+        for &(k, story) in &self.items {
+            let story_id = real(story);
+            let alerts = outbox::record_hits(db, story_id, items[k].1, items[k].0.seen_at)?;
+            out[k] = match out[k] {
+                Ingested::NewStory { .. } => Ingested::NewStory { story_id, alerts },
+                _ => Ingested::JoinedStory { story_id, alerts },
+            };
+        }
+        for id in so_far.urls.values_mut().chain(so_far.hashes.values_mut()) {
+            *id = real(*id);
+        }
+        self.stories.clear();
+        self.items.clear();
+        Ok(())
+    }
 }
 
 /// The columns of an item row: those [`item_params`] gives, then its story.
@@ -457,25 +507,72 @@ impl Store {
                     .collect();
                 let exact = stories::find_exact(db, &lookups)?;
                 let mut so_far = BatchSoFar::default();
-                let mut out = Vec::with_capacity(items.len());
-                for (k, ((item, hits), p)) in items.iter().zip(&prepared).enumerate() {
-                    let index = fingerprints::current(db, &mut bands, item.seen_at)?;
+                let mut out = vec![Ingested::Seen; items.len()];
+                let mut pending = Pending::default();
+                for (k, ((item, _), p)) in items.iter().zip(&prepared).enumerate() {
+                    fingerprints::current(db, &mut bands, item.seen_at)?;
                     let prior = if so_far.touches(item) {
-                        // An earlier item of this batch was stored under its GUID or URL.
+                        // An earlier item of this batch went under its GUID or URL: that one
+                        // is written first, then looked up as a stored one.
+                        pending.flush(db, &mut bands, items, &prepared, &mut out, &mut so_far)?;
                         stored_items(db, prior_columns, &keys[k..=k], read_prior)?
                             .pop()
                             .flatten()
                     } else {
                         priors.get(k).cloned().flatten()
                     };
-                    let (by_url, by_hash) = exact.get(k).copied().unwrap_or((None, None));
-                    let local_url = lookups[k].0.and_then(|u| so_far.urls.get(u).copied());
-                    let local_hash = lookups[k].1.and_then(|h| so_far.hashes.get(h).copied());
-                    let story = by_url.or(local_url).or(by_hash).or(local_hash);
-                    let done = ingest_one(db, index, item, hits, p, prior, story)?;
+                    let done = if let Some(prior) = prior {
+                        update_item(db, item, &p.hash, prior)?
+                    } else {
+                        let (by_url, by_hash) = exact.get(k).copied().unwrap_or((None, None));
+                        let local_url = lookups[k].0.and_then(|u| so_far.urls.get(u).copied());
+                        let local_hash = lookups[k].1.and_then(|h| so_far.hashes.get(h).copied());
+                        let mut story = by_url.or(local_url).or(by_hash).or(local_hash);
+                        if story.is_none()
+                            && let Some(fp) = p.fingerprint.as_ref()
+                        {
+                            if pending.shares_bands(&prepared, fp) {
+                                pending.flush(
+                                    db,
+                                    &mut bands,
+                                    items,
+                                    &prepared,
+                                    &mut out,
+                                    &mut so_far,
+                                )?;
+                            }
+                            let index = fingerprints::current(db, &mut bands, item.seen_at)?;
+                            story = fingerprints::near_duplicate(
+                                db,
+                                &index.index,
+                                &p.shingles,
+                                fp,
+                                item.seen_at,
+                            )?;
+                        }
+                        match story {
+                            Some(story_id) => {
+                                pending.items.push((k, story_id));
+                                Ingested::JoinedStory {
+                                    story_id,
+                                    alerts: 0,
+                                }
+                            }
+                            None => {
+                                let story_id = pending.provisional();
+                                pending.stories.push(k);
+                                pending.items.push((k, story_id));
+                                Ingested::NewStory {
+                                    story_id,
+                                    alerts: 0,
+                                }
+                            }
+                        }
+                    };
                     so_far.add(item, p, done);
-                    out.push(done);
+                    out[k] = done;
                 }
+                pending.flush(db, &mut bands, items, &prepared, &mut out, &mut so_far)?;
                 Ok(out)
             })();
             if stored.is_err() {

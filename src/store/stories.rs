@@ -5,10 +5,9 @@
 use serde::Serialize;
 
 use super::db::{Db, Dialect, Value, args, values_list};
-use super::fingerprints::{self, Bands};
+use super::fingerprints;
 use super::items::{self, NewItem};
-use super::{Result, Store, rfc3339};
-use crate::dedup;
+use super::{Result, Store, StoreError, rfc3339};
 use crate::notify::AlertStory;
 
 /// A story with its copies, for `feedwatch stories`.
@@ -107,61 +106,147 @@ fn story_params<'a>(item: &'a NewItem, hash: &'a str, categories: &'a str) -> [V
     ]
 }
 
-/// Files a new story with its fingerprint and the item that brought it; returns its id. On
-/// PostgreSQL the three rows go in one statement (one round trip to the server, not three).
-pub fn insert_with_item(
+/// A story to file: the item that brings it, its content hash and its fingerprint row.
+pub struct NewStory<'a> {
+    pub item: &'a NewItem,
+    pub hash: &'a str,
+    pub row: fingerprints::Row,
+}
+
+/// Files new stories with their fingerprints, and items under stories (a negative story is the
+/// new story `-id - 1` of `new`); returns the new stories' ids, in order. On PostgreSQL it is
+/// all one statement (one round trip to the server, under the lock every process's ingest
+/// takes), the stories' ids drawn from their sequence in it.
+pub fn insert_batch(
     db: &mut Db,
-    bands: &mut Bands,
-    item: &NewItem,
-    hash: &str,
-    shingles: &dedup::Shingles,
-    fingerprint: Option<&dedup::Fingerprint>,
-) -> Result<i64> {
-    let keys = fingerprint.map_or(&[][..], |f| f.bands.as_slice());
-    let categories = item.categories.join("\n");
-    let row = fingerprints::Row::of(shingles, keys);
-    let id: i64 = match db.dialect() {
+    new: &[NewStory],
+    filed: &[(&NewItem, &str, i64)],
+) -> Result<Vec<i64>> {
+    let categories: Vec<String> = new.iter().map(|n| n.item.categories.join("\n")).collect();
+    match db.dialect() {
+        Dialect::Sqlite => {
+            let mut ids = Vec::with_capacity(new.len());
+            for (n, cats) in new.iter().zip(&categories) {
+                let id: i64 = db.query_one(
+                    &format!(
+                        "INSERT INTO stories ({STORY_COLUMNS})
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+                    ),
+                    &story_params(n.item, n.hash, cats),
+                    |r| r.get(0),
+                )?;
+                n.row.insert(db, id, n.item.seen_at)?;
+                ids.push(id);
+            }
+            for &(item, hash, story) in filed {
+                let story_id = if story < 0 {
+                    ids.get((-story - 1) as usize).copied().unwrap_or(story)
+                } else {
+                    story
+                };
+                items::insert_item(db, item, hash, story_id)?;
+            }
+            Ok(ids)
+        }
         Dialect::Postgres => {
-            let mut params: Vec<Value> = Vec::with_capacity(25);
-            params.extend(story_params(item, hash, &categories));
-            params.extend(row.params());
-            params.extend(items::item_params(item, hash));
-            db.query_one(
+            let mut params: Vec<Value> = Vec::with_capacity(new.len() * 17 + filed.len() * 11);
+            for (ord, (n, cats)) in new.iter().zip(&categories).enumerate() {
+                params.push(Value::from(ord));
+                params.extend(story_params(n.item, n.hash, cats));
+                params.extend(n.row.params());
+            }
+            let first_item = params.len();
+            for &(item, hash, story) in filed {
+                params.extend(items::item_params(item, hash));
+                if story < 0 {
+                    params.extend([Value::Null, Value::Int(-story - 1)]);
+                } else {
+                    params.extend([Value::Int(story), Value::Null]);
+                }
+            }
+            let big = Some("BIGINT");
+            let text = None;
+            let story_casts = [
+                big,
+                text,
+                text,
+                big,
+                big,
+                big,
+                text,
+                text,
+                text,
+                text,
+                text,
+                text,
+                text,
+                text,
+                Some("BYTEA"),
+                big,
+                Some("BYTEA"),
+            ];
+            let item_casts = [big, text, text, text, text, big, big, text, text, big, big];
+            let item_values = super::db::values_list_from(first_item, filed.len(), &item_casts);
+            let insert_items = format!(
+                "INSERT INTO items ({ITEMS})
+                 SELECT it.feed_id, it.guid, it.url, it.canonical_url, it.title, it.published_at,
+                        it.first_seen_at, it.content_hash, it.entry_hash,
+                        COALESCE(it.story_id, ids.id)
+                 FROM it LEFT JOIN ids ON ids.ord = it.new_ord",
+                ITEMS = items::ITEM_COLUMNS
+            );
+            let items_cte = format!(
+                "it(feed_id, guid, url, canonical_url, title, published_at, first_seen_at,
+                    content_hash, entry_hash, story_id, new_ord) AS (VALUES {item_values})"
+            );
+            if new.is_empty() {
+                db.execute(
+                    &format!(
+                        "WITH {items_cte}, ids(ord, id) AS (SELECT CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) WHERE false)
+                         {insert_items}"
+                    ),
+                    &params,
+                )?;
+                return Ok(Vec::new());
+            }
+            let story_values = super::db::values_list_from(0, new.len(), &story_casts);
+            let rows: Vec<(i64, i64)> = db.query(
                 &format!(
-                    "WITH s AS (
-                       INSERT INTO stories ({STORY_COLUMNS})
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id),
+                    "WITH d(ord, title, url, feed_id, published_at, first_seen_at, byline, site_name,
+                            summary, text, html, extraction_note, content_hash, categories,
+                            bands, shingles, sketch) AS (VALUES {story_values}),
+                     ids AS MATERIALIZED (
+                       SELECT ord, nextval(pg_get_serial_sequence('stories', 'id')) AS id FROM d),
+                     s AS (
+                       INSERT INTO stories (id, {STORY_COLUMNS})
+                       SELECT ids.id, d.title, d.url, d.feed_id, d.published_at, d.first_seen_at,
+                              d.byline, d.site_name, d.summary, d.text, d.html, d.extraction_note,
+                              d.content_hash, d.categories
+                       FROM d JOIN ids USING (ord)),
                      f AS (
                        INSERT INTO story_fingerprints (story_id, first_seen_at, {FP})
-                       SELECT s.id, $5, CAST($14 AS BYTEA), CAST($15 AS BIGINT), CAST($16 AS BYTEA) FROM s)
-                     INSERT INTO items ({ITEMS})
-                     SELECT CAST($17 AS BIGINT), CAST($18 AS TEXT), CAST($19 AS TEXT), CAST($20 AS TEXT),
-                            CAST($21 AS TEXT), CAST($22 AS BIGINT), CAST($23 AS BIGINT), CAST($24 AS TEXT),
-                            CAST($25 AS TEXT), s.id FROM s
-                     RETURNING story_id",
+                       SELECT ids.id, d.first_seen_at, d.bands, d.shingles, d.sketch
+                       FROM d JOIN ids USING (ord)),
+                     {items_cte},
+                     i AS ({insert_items})
+                     SELECT ord, id FROM ids",
                     FP = fingerprints::ROW_COLUMNS,
-                    ITEMS = items::ITEM_COLUMNS,
                 ),
                 &params,
-                |r| r.get(0),
-            )?
-        }
-        Dialect::Sqlite => {
-            let id: i64 = db.query_one(
-                &format!(
-                    "INSERT INTO stories ({STORY_COLUMNS})
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
-                ),
-                &story_params(item, hash, &categories),
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            row.insert(db, id, item.seen_at)?;
-            items::insert_item(db, item, hash, id)?;
-            id
+            let mut ids = vec![0; new.len()];
+            for (ord, id) in rows {
+                if let Some(slot) = ids.get_mut(ord as usize) {
+                    *slot = id;
+                }
+            }
+            if ids.contains(&0) {
+                return Err(StoreError::NotFound("the id of a story just filed".into()));
+            }
+            Ok(ids)
         }
-    };
-    fingerprints::indexed(db, bands, id, keys)?;
-    Ok(id)
+    }
 }
 
 /// A story as it goes into an alert.
