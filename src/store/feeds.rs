@@ -304,6 +304,57 @@ impl Store {
         if let Some(state) = fast {
             return Ok(Claim::Claimed(Box::new(state)));
         }
+        // Not taken. Most often another process has the feed or had it in this pass (with
+        // several processes, most claims end so): that is told from one read, without the
+        // transaction below, which files the row and tries again.
+        type Why = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let why: Option<Why> = self.with(|db| {
+            db.query_opt(
+                "SELECT config_url, disabled_reason, lease_owner, lease_until, next_due_at, claimed_at_ms
+                 FROM feeds WHERE key = $1",
+                args![key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+        })?;
+        if let Some((url, disabled, lease_owner, lease_until, next_due, claimed)) = why
+            && url == config_url
+        {
+            if let Some(reason) = disabled {
+                return Ok(Claim::Disabled(reason));
+            }
+            let theirs = lease_owner.as_deref().is_some_and(|o| o != owner);
+            if theirs
+                && let (Some(o), Some(until)) = (&lease_owner, lease_until)
+                && until >= now
+            {
+                return Ok(Claim::Held(Lease {
+                    owner: o.clone(),
+                    until,
+                }));
+            }
+            match (mode, next_due, claimed) {
+                (ClaimMode::Due, Some(due), _) if due > now => {
+                    return Ok(Claim::NotDue { next_due_at: due });
+                }
+                (ClaimMode::Pass { since_ms }, _, Some(at)) if at >= since_ms && theirs => {
+                    return Ok(Claim::Polled { by: lease_owner });
+                }
+                (ClaimMode::Pass { since_ms }, _, Some(at))
+                    if at >= since_ms && lease_owner.is_none() =>
+                {
+                    return Ok(Claim::Polled { by: None });
+                }
+                // Free and due after all (a lease ran out since): the whole story below.
+                _ => {}
+            }
+        }
         // A new feed, a changed URL, or not ours to take: the whole story, in a transaction.
         self.tx(|db| {
             upsert(db, key, config_url)?;
