@@ -135,24 +135,6 @@ fn curl_floor(urls: &[String], dir: &Path, o: &Options) -> (Duration, String) {
     (wall, status)
 }
 
-fn write_config(path: &Path, database: &str, urls: &[String], o: &Options) {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "# Written by benches/poll.rs.\n[daemon]\ndatabase = \"{database}\"\n\
-         user_agent = \"feedwatch-bench/p0\"\nmax_concurrent_fetches = {}\n\
-         per_host_concurrency = {}\nper_host_rate = 0\nallow_private_addresses = true\n\n\
-         [defaults]\ninterval = \"30m\"\nfull_article = false\n",
-        o.concurrency, o.per_host
-    );
-    for (i, url) in urls.iter().enumerate() {
-        let _ = write!(s, "\n[[feed]]\nname = \"bench-{i}\"\nurl = \"{url}\"\n");
-    }
-    if let Err(e) = std::fs::write(path, s) {
-        panic!("writing the bench config {}: {e}", path.display());
-    }
-}
-
 /// Runs `feedwatch once` and waits for it.
 fn once(
     name: &'static str,
@@ -265,7 +247,7 @@ fn main() {
         root.join("feedwatch.db").display().to_string()
     };
     let config = root.join("poll.toml");
-    write_config(&config, &database, &urls, &o);
+    feed_server::write_config(&config, &database, 0, &urls, o.concurrency, o.per_host);
     steps.push(once("full pass", &config, &root, &feeds, &o));
     steps.push(once("304 pass", &config, &root, &feeds, &o));
 

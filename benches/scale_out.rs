@@ -34,7 +34,6 @@ mod feed_server;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -165,24 +164,6 @@ struct Outcome {
     not_stored: bool,
 }
 
-fn write_config(path: &Path, database: &str, proc: usize, urls: &[String], o: &Options) {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "# Written by benches/scale_out.rs.\n[daemon]\ndatabase = \"{database}\"\n\
-         user_agent = \"feedwatch-bench/p{proc}\"\nmax_concurrent_fetches = {}\n\
-         per_host_concurrency = {}\nper_host_rate = 0\nallow_private_addresses = true\n\n\
-         [defaults]\ninterval = \"30m\"\nfull_article = false\n",
-        o.concurrency, o.per_host
-    );
-    for (i, url) in urls.iter().enumerate() {
-        let _ = write!(s, "\n[[feed]]\nname = \"bench-{i}\"\nurl = \"{url}\"\n");
-    }
-    if let Err(e) = std::fs::write(path, s) {
-        panic!("writing the bench config {}: {e}", path.display());
-    }
-}
-
 /// Starts `procs` `feedwatch once` on one database at once and waits for them all.
 fn run_case(
     backend: Backend,
@@ -199,7 +180,7 @@ fn run_case(
     let configs: Vec<PathBuf> = (0..procs)
         .map(|k| {
             let path = dir.join(format!("p{k}.toml"));
-            write_config(&path, database, k, urls, o);
+            feed_server::write_config(&path, database, k, urls, o.concurrency, o.per_host);
             path
         })
         .collect();

@@ -332,11 +332,7 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
     }
     // Every feed's row at once, rather than in each feed's first claim. Only a shortcut: a
     // feed this misses is filed when claimed.
-    let keys: Vec<(String, &str)> = feeds.iter().map(|f| (f.key(), f.url.as_str())).collect();
-    let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, u)| (k.as_str(), *u)).collect();
-    if let Err(e) = store.register_feeds(&pairs) {
-        tracing::debug!(error = %e, "feeds not registered ahead of the pass");
-    }
+    crate::daemon::register_feeds(&store, &feeds);
     // Each process starts at its own place in the list, so processes started together
     // mostly claim different feeds instead of queueing behind each other on the same ones.
     let mut feeds = feeds;

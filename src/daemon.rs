@@ -64,10 +64,9 @@ fn database_message(database: &str, error: &crate::store::StoreError) -> String 
 /// Files every configured feed's row in a few statements, sparing each new feed's first claim
 /// the transaction that would file it. Only a shortcut: a feed this misses (the database down
 /// now) is filed when first claimed.
-fn register_feeds(store: &Store, config: &Config) {
-    let keys: Vec<(String, &str)> = config
-        .feeds
-        .iter()
+pub(crate) fn register_feeds<'a>(store: &Store, feeds: impl IntoIterator<Item = &'a FeedConfig>) {
+    let keys: Vec<(String, &str)> = feeds
+        .into_iter()
         .map(|f| (f.key(), f.url.as_str()))
         .collect();
     let pairs: Vec<(&str, &str)> = keys.iter().map(|(k, u)| (k.as_str(), *u)).collect();
@@ -119,7 +118,7 @@ pub async fn run_with_clock(
         ),
         Err(e) => tracing::warn!(error = %e, "could not check for leases of dead processes"),
     }
-    register_feeds(&store, &config);
+    register_feeds(&store, &config.feeds);
     let mut pipeline = Pipeline::new(&config, store.clone()).context("setting up the pipeline")?;
     pipeline.clock = clock;
     let metrics = Arc::new(Metrics::default());
@@ -287,7 +286,7 @@ pub async fn run_with_clock(
                             // Due times are read again from the database: a feed reset
                             // (`feedwatch feeds reset`) or polled by a `once` meanwhile is
                             // scheduled as the database now says.
-                            register_feeds(&store, &new);
+                            register_feeds(&store, &new.feeds);
                             due.clear();
                             let _ = pipeline_tx.send(p);
                             digests.abort_all();

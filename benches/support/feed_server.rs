@@ -211,6 +211,33 @@ async fn answer(State(feeds): State<Arc<Feeds>>, req: Request) -> Response {
         .unwrap_or_default()
 }
 
+/// Writes a `feedwatch` config for the served feeds: process `proc` (its user agent
+/// `feedwatch-bench/pPROC`, which the server counts by) on `database`, loopback allowed, no
+/// per-host rate, no article pages, `concurrency` and `per_host` fetches at once.
+pub fn write_config(
+    path: &std::path::Path,
+    database: &str,
+    proc: usize,
+    urls: &[String],
+    concurrency: usize,
+    per_host: usize,
+) {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "# Written by a feedwatch bench.\n[daemon]\ndatabase = \"{database}\"\n\
+         user_agent = \"feedwatch-bench/p{proc}\"\nmax_concurrent_fetches = {concurrency}\n\
+         per_host_concurrency = {per_host}\nper_host_rate = 0\nallow_private_addresses = true\n\n\
+         [defaults]\ninterval = \"30m\"\nfull_article = false\n"
+    );
+    for (i, url) in urls.iter().enumerate() {
+        let _ = write!(s, "\n[[feed]]\nname = \"bench-{i}\"\nurl = \"{url}\"\n");
+    }
+    if let Err(e) = std::fs::write(path, s) {
+        panic!("writing the bench config {}: {e}", path.display());
+    }
+}
+
 /// How a child process ended, with what it used.
 pub struct Ended {
     /// "exit N" or "signal N".
