@@ -775,6 +775,105 @@ fn comment_structure(dom: &Dom, first: &[Block], headline: Option<usize>) -> Vec
     comment
 }
 
+/// Teasers of other stories after an article: a run of sibling cards (at least
+/// `min_teasers`, two thirds of them holding a heading that links away and at most
+/// `teaser_chars` of text: a title and an excerpt) that starts after the
+/// element holding the headline and the first two paragraphs of prose after it. A listing's cards share a
+/// container with the listing's heading, so they are never taken for teasers; a short story's
+/// excerpt-bearing teasers otherwise outweigh it. Only on a dated page (`dated`: its metadata
+/// has a date or calls it an article, else a date line under the headline): a service's or a
+/// shop's page lists its own offers in the same shape. Marks each linked card.
+fn teaser_cards(dom: &Dom, blocks: &[Block], headline: Option<usize>, dated: bool) -> Vec<bool> {
+    let n = dom.items.len();
+    let mut teaser = vec![false; n];
+    let Some(h) = headline else {
+        return teaser;
+    };
+    let after_headline = dom.items[h].end as usize;
+    // A story says when it ran: in its metadata, or in a short line between its headline and
+    // its first paragraph. A service's or a shop's page, whose cards are content, does not.
+    let dated = dated
+        || blocks
+            .iter()
+            .skip_while(|b| b.start < after_headline)
+            .take_while(|b| !b.is_prose())
+            .any(|b| b.chars < LIMITS.dateline_chars && DATE_LINE.is_match(&b.text));
+    if !dated {
+        return teaser;
+    }
+    // An article has two paragraphs at least (prose, or whole sentences); a listing's
+    // introduction has one.
+    let Some(lead) = blocks
+        .iter()
+        .filter(|b| b.start >= after_headline && (b.is_prose() || b.is_sentences()))
+        .nth(1)
+    else {
+        return teaser;
+    };
+    // The story: the nearest ancestor of the headline that reaches its second paragraph.
+    let mut at = dom.items[h].parent;
+    while at != u32::MAX && (dom.items[at as usize].end as usize) <= lead.start {
+        at = dom.items[at as usize].parent;
+    }
+    if at == u32::MAX {
+        return teaser;
+    }
+    let story_end = dom.items[at as usize].end as usize;
+    // Headings inside a link or holding one, counted per element.
+    let mut in_link = vec![false; n];
+    let mut links = vec![0usize; n];
+    for (idx, item) in dom.items.iter().enumerate() {
+        let up = item.parent != u32::MAX && in_link[item.parent as usize];
+        // A link to a place on the page (a heading's anchor) leads to no other story.
+        let away = item.tag() == "a"
+            && item
+                .attr("href")
+                .is_some_and(|h| !h.trim_start().starts_with('#'));
+        in_link[idx] = up || away;
+        links[idx] = usize::from(away);
+    }
+    roll_up(dom, &mut links);
+    let mut linked = vec![0usize; n];
+    let mut chars = vec![0usize; n];
+    for (idx, item) in dom.items.iter().enumerate().skip(story_end) {
+        if idx != h
+            && matches!(item.tag(), "h2" | "h3" | "h4" | "h5" | "h6")
+            && (in_link[idx] || links[idx] > 0)
+        {
+            linked[idx] = 1;
+        }
+    }
+    for b in blocks.iter().filter(|b| b.start >= story_end) {
+        chars[b.owner] += b.chars;
+    }
+    roll_up(dom, &mut linked);
+    roll_up(dom, &mut chars);
+    // (parent, tag) -> (members with text, members with a linked heading)
+    let mut groups: HashMap<(u32, &str), (usize, usize)> = HashMap::new();
+    for (idx, item) in dom.items.iter().enumerate().skip(story_end) {
+        if chars[idx] == 0 || item.parent == u32::MAX || matches!(item.tag(), "" | "p" | "br") {
+            continue;
+        }
+        let g = groups.entry((item.parent, item.tag())).or_default();
+        g.0 += 1;
+        g.1 += usize::from(linked[idx] > 0 && chars[idx] <= LIMITS.teaser_chars);
+    }
+    for ((parent, tag), (members, with_heading)) in groups {
+        if with_heading < LIMITS.min_teasers || with_heading * 3 < members * 2 {
+            continue;
+        }
+        let p = parent as usize;
+        let mut idx = p + 1;
+        while idx < dom.items[p].end as usize {
+            if dom.items[idx].tag() == tag && linked[idx] > 0 && chars[idx] <= LIMITS.teaser_chars {
+                teaser[idx] = true;
+            }
+            idx = (dom.items[idx].end as usize).max(idx + 1);
+        }
+    }
+    teaser
+}
+
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
 /// or cookie policy outweighs a short article, so the prose guard must not protect them.
 fn never_body(
@@ -783,7 +882,7 @@ fn never_body(
     hints: &[u8],
     sheets: bool,
     rules: Rules,
-    comments: &[bool],
+    structure: &[Option<Rule>],
 ) -> Option<Rule> {
     let item = &dom.items[idx];
     if matches!(item.tag(), "html" | "body" | "main" | "article") {
@@ -791,8 +890,8 @@ fn never_body(
     }
     if rules.on(Rule::Dialogs) && is_dialog(dom, idx, sheets) {
         Some(Rule::Dialogs)
-    } else if rules.on(Rule::CommentStructure) && comments[idx] {
-        Some(Rule::CommentStructure)
+    } else if let Some(rule) = structure[idx] {
+        Some(rule)
     } else if rules.on(Rule::CommentSections) && hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER {
         Some(Rule::CommentSections)
     } else if rules.on(Rule::Notices) && hints[idx] & (C_NOTICE | C_POSITIVE) == C_NOTICE {
@@ -818,23 +917,43 @@ fn is_dialog(dom: &Dom, idx: usize, sheets: bool) -> bool {
 
 /// Which elements are [`never_body`] parts on this page, and by which rule. Only beside an
 /// article, though: on a forum thread or a policy page the comments or the notice are the
-/// content, so when the page declares itself a discussion (`thread`), or the prose outside all
+/// content, so when the page declares itself a discussion, or the prose outside all
 /// such parts is too short to be an article, only modal dialogs are marked.
 fn never_body_parts(
     dom: &Dom,
     blocks: &[Block],
     hints: &[u8],
-    thread: bool,
-    sheets: bool,
+    meta: &Meta,
     rules: Rules,
     headline: Option<usize>,
 ) -> Vec<Option<Rule>> {
+    let (thread, sheets) = (meta.declares_thread, meta.declares_product);
+    let dated = meta.published.is_some() || meta.declares_article;
     let n = dom.items.len();
-    let comments = if rules.on(Rule::CommentStructure) && !thread {
-        comment_structure(dom, blocks, headline)
-    } else {
-        vec![false; n]
-    };
+    // Comment threads and teasers recognised by their structure, by the rule that did.
+    let mut structure: Vec<Option<Rule>> = vec![None; n];
+    if !thread {
+        if rules.on(Rule::TeaserCards) {
+            for (idx, t) in teaser_cards(dom, blocks, headline, dated)
+                .into_iter()
+                .enumerate()
+            {
+                if t {
+                    structure[idx] = Some(Rule::TeaserCards);
+                }
+            }
+        }
+        if rules.on(Rule::CommentStructure) {
+            for (idx, c) in comment_structure(dom, blocks, headline)
+                .into_iter()
+                .enumerate()
+            {
+                if c {
+                    structure[idx] = Some(Rule::CommentStructure);
+                }
+            }
+        }
+    }
     let mut inside: Vec<Option<Rule>> = vec![None; n];
     for idx in 0..n {
         let p = dom.items[idx].parent;
@@ -843,7 +962,7 @@ fn never_body_parts(
         } else {
             inside[p as usize]
         };
-        inside[idx] = up.or_else(|| never_body(dom, idx, hints, sheets, rules, &comments));
+        inside[idx] = up.or_else(|| never_body(dom, idx, hints, sheets, rules, &structure));
     }
     let outside: usize = blocks
         .iter()
@@ -865,13 +984,19 @@ fn never_body_parts(
                 (in_post[p as usize], inside[p as usize])
             };
             in_post[idx] = thread && (up_post || is_qa_post(dom, idx));
-            inside[idx] = up_inside.or_else(|| dialog(idx)).or_else(|| {
-                if in_post[idx] {
-                    never_body(dom, idx, hints, sheets, rules, &comments)
-                } else {
-                    None
-                }
-            });
+            // Teasers are found only after a story's prose, so they stay out too.
+            let teaser =
+                || (structure[idx] == Some(Rule::TeaserCards)).then_some(Rule::TeaserCards);
+            inside[idx] = up_inside
+                .or_else(|| dialog(idx))
+                .or_else(teaser)
+                .or_else(|| {
+                    if in_post[idx] {
+                        never_body(dom, idx, hints, sheets, rules, &structure)
+                    } else {
+                        None
+                    }
+                });
         }
     }
     inside
@@ -1126,15 +1251,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
             LIMITS.headline_after.reached(after, page_prose)
         });
     let hints = class_hints(dom, meta.declares_thread);
-    let never = never_body_parts(
-        dom,
-        &first,
-        &hints,
-        meta.declares_thread,
-        meta.declares_product,
-        rules,
-        headline,
-    );
+    let never = never_body_parts(dom, &first, &hints, meta, rules, headline);
     let regions = if rules.on(Rule::Landmarks) {
         [
             sole_landmark(dom, &prose, page_prose, "main"),

@@ -72,11 +72,14 @@ pub enum Rule {
     /// The body's lead or its continuation in a sibling element beside the chosen one: a
     /// standfirst before the body, the second half of a body an advert splits.
     SiblingParts,
+    /// Teasers of other stories: a run of sibling cards with linked headings after the
+    /// container of the article's headline and its prose.
+    TeaserCards,
 }
 
 impl Rule {
     /// Every rule, in the order the explanation and the ablation table list them.
-    pub const ALL: [Rule; 27] = [
+    pub const ALL: [Rule; 28] = [
         Rule::BoilerplateNames,
         Rule::FurnitureRoles,
         Rule::ProseGuard,
@@ -104,6 +107,7 @@ impl Rule {
         Rule::UnclosedTitle,
         Rule::CommentStructure,
         Rule::SiblingParts,
+        Rule::TeaserCards,
     ];
 
     /// The rule's name, as `--without` takes it and `--explain` prints it.
@@ -136,6 +140,7 @@ impl Rule {
             Rule::UnclosedTitle => "unclosed-title",
             Rule::CommentStructure => "comment-structure",
             Rule::SiblingParts => "sibling-parts",
+            Rule::TeaserCards => "teaser-cards",
         }
     }
 
@@ -255,6 +260,11 @@ pub struct Limits {
     pub repeat_run: usize,
     /// …long being at least this many characters.
     pub repeat_long: usize,
+    /// `teaser-cards`: at least this many sibling cards, two thirds of them with a linked
+    /// heading, make a run of teasers.
+    pub min_teasers: usize,
+    /// …each card at most this many characters: a title and an excerpt.
+    pub teaser_chars: usize,
     /// `cards`: at least this many siblings of one kind…
     pub min_cards: usize,
     /// …holding at least this many characters each on average.
@@ -295,6 +305,8 @@ pub const LIMITS: Limits = Limits {
     closing_heading_chars: 60,
     repeat_run: 3,
     repeat_long: 80,
+    min_teasers: 3,
+    teaser_chars: 400,
     min_cards: 4,
     card_chars: 25,
     label_chars: 30,

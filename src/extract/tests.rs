@@ -1090,3 +1090,21 @@ fn a_short_storys_lead_and_end_in_sibling_elements_are_kept() {
         assert!(!without.text.contains(part), "{name}: {}", without.text);
     }
 }
+
+/// A two-paragraph story followed by teasers of other stories, each a linked heading and an
+/// excerpt, longer together than the story: the story alone is the body.
+#[test]
+fn teasers_after_a_short_story_are_left_out() {
+    let a = fixture("wire-teasers.html");
+    assert!(a.text.contains(NIGHT_BUS[0]), "{}", a.text);
+    assert!(
+        a.text
+            .contains("Officials said the first routes would open"),
+        "{}",
+        a.text
+    );
+    assert!(!a.text.contains("harbour wall"), "{}", a.text);
+    assert!(!a.text.contains("School meals"), "{}", a.text);
+    let without = fixture_with("wire-teasers.html", Rules::ALL.without(Rule::TeaserCards));
+    assert!(without.text.contains("harbour wall"), "{}", without.text);
+}
