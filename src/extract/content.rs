@@ -1162,8 +1162,12 @@ impl Page<'_, '_> {
 
     /// Hidden parts go unless they hold much of the page's prose (streamed server rendering
     /// parks the whole article in a `hidden` element until a script moves it).
+    /// A hidden part that holds prose is folded content (an accordion's answers, a
+    /// carousel's slides, a collapsed section) and stays too: the menus, pickers and labels
+    /// pages hide hold none. A popover is laid over the page, never folded into it.
     fn dropped(&self, idx: usize) -> Option<Rule> {
-        let hidden = is_hidden(self.dom, idx) || self.hints[idx] & C_SCREEN_READER != 0;
+        let folded = self.prose[idx] > 0 && self.dom.items[idx].attr("popover").is_none();
+        let hidden = is_hidden(self.dom, idx) && !folded || self.hints[idx] & C_SCREEN_READER != 0;
         (self.on(Rule::Hidden)
             && hidden
             && LIMITS.hidden_keep.below(self.prose[idx], self.page_prose))

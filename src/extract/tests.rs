@@ -1108,3 +1108,20 @@ fn teasers_after_a_short_story_are_left_out() {
     let without = fixture_with("wire-teasers.html", Rules::ALL.without(Rule::TeaserCards));
     assert!(without.text.contains("harbour wall"), "{}", without.text);
 }
+
+/// Answers folded away with `display:none` (no ARIA naming them) are prose the reader opens,
+/// and stay; the hidden language picker beside them, short labels, goes.
+#[test]
+fn prose_folded_by_a_style_stays_but_a_hidden_picker_goes() {
+    let a = page(&format!(
+        "<html><body><main><h1>Night buses</h1><p>{P1}, the transport office said in a statement on its site this week.</p>\
+         <p>{P2}, with more to follow later in the year and a review in the autumn.</p>\
+         <p>Night buses have run in the city since the trams stopped, and the network was last changed a decade ago.</p>\
+         <ul class=\"lang\" style=\"display: none\"><li>English</li><li>Español</li><li>Français</li></ul>\
+         <h3 class=\"faq-q\">How many routes open first?</h3>\
+         <div class=\"faq-a\" style=\"display: none\"><p>{P3}, and four routes open in the spring, the office said.</p></div>\
+         </main></body></html>"
+    ));
+    assert!(a.text.contains(P3), "{}", a.text);
+    assert!(!a.text.contains("Español"), "{}", a.text);
+}
