@@ -148,6 +148,21 @@ enum Backlog {
     KeepBack,
 }
 
+/// The report of a feed another process polled in this `once` pass (`by`, when known).
+pub fn polled_elsewhere(feed: String, by: Option<&str>) -> PollReport {
+    PollReport {
+        feed,
+        outcome: PollResult::Skipped {
+            why: format!(
+                "already polled in this pass by {}",
+                by.unwrap_or("another process")
+            ),
+            until: None,
+        },
+        ..Default::default()
+    }
+}
+
 /// What to say of a poll's kept-back items (see [`PollReport::kept_back`]).
 pub fn kept_back_note(n: usize) -> String {
     format!(
@@ -278,22 +293,45 @@ impl Pipeline {
                 };
                 return report;
             }
-            Ok(Claim::Polled { by }) => {
-                report.outcome = PollResult::Skipped {
-                    why: format!(
-                        "already polled in this pass by {}",
-                        by.as_deref().unwrap_or("another process")
-                    ),
-                    until: None,
-                };
-                return report;
-            }
+            Ok(Claim::Polled { by }) => return polled_elsewhere(key, by.as_deref()),
             Err(e) => {
                 report.outcome = PollResult::Error;
                 report.error = Some(e.to_string());
                 return report;
             }
         };
+        self.poll_leased(feed, state, report).await
+    }
+
+    /// Polls a feed this process claimed already (see [`Store::claim_feeds`]), when a poll slot
+    /// is free.
+    pub async fn poll_claimed_feed(
+        &self,
+        feed: &FeedConfig,
+        state: crate::store::FeedState,
+    ) -> PollReport {
+        let report = PollReport {
+            feed: feed.key(),
+            ..Default::default()
+        };
+        let _hold = self.clock.hold();
+        let Ok(_slot) = self.poll_slots.acquire().await else {
+            return PollReport {
+                outcome: PollResult::Error,
+                error: Some("shutting down".into()),
+                ..report
+            };
+        };
+        self.poll_leased(feed, state, report).await
+    }
+
+    /// Polls a feed whose lease this process holds, renewing the lease until done.
+    async fn poll_leased(
+        &self,
+        feed: &FeedConfig,
+        state: crate::store::FeedState,
+        report: PollReport,
+    ) -> PollReport {
         // Keeps the lease while the poll runs, however long its pages take.
         let renewer = {
             let store = self.store.clone();

@@ -114,6 +114,7 @@ on_both_backends!(
     a_digest_topic_gathers_its_matches_into_one_alert,
     a_permanent_redirect_moves_the_feed_until_the_user_changes_its_url,
     a_due_feed_is_claimed_by_exactly_one_of_many_processes,
+    processes_claiming_many_feeds_at_once_each_get_different_ones,
     a_feed_polled_by_another_process_is_not_due_until_its_next_time,
     a_once_pass_skips_a_feed_another_process_claimed_after_it_began,
     a_dead_processs_feed_is_taken_over_when_its_lease_expires,
@@ -952,6 +953,64 @@ fn a_due_feed_is_claimed_by_exactly_one_of_many_processes(b: Backend) {
     assert!(holder.owner.contains(&format!(":{}:", std::process::id())));
 }
 
+fn processes_claiming_many_feeds_at_once_each_get_different_ones(b: Backend) {
+    let fresh = Arc::new(b.fresh());
+    let feeds: Vec<(String, String)> = (0..40)
+        .map(|n| (format!("f{n}"), format!("https://f{n}.example/rss")))
+        .collect();
+    let pairs: Vec<(&str, &str)> = feeds
+        .iter()
+        .map(|(k, u)| (k.as_str(), u.as_str()))
+        .collect();
+    fresh.open().register_feeds(&pairs).unwrap();
+    let pass = ClaimMode::Pass { since_ms: NOW_MS };
+    let barrier = Arc::new(Barrier::new(4));
+    let taken: Vec<Vec<String>> = (0..4)
+        .map(|_| {
+            let (fresh, barrier, feeds) = (fresh.clone(), barrier.clone(), feeds.clone());
+            std::thread::spawn(move || {
+                let s = fresh.open();
+                let pairs: Vec<(&str, &str)> = feeds
+                    .iter()
+                    .map(|(k, u)| (k.as_str(), u.as_str()))
+                    .collect();
+                barrier.wait();
+                let mut got: Vec<String> = Vec::new();
+                for chunk in pairs.chunks(8) {
+                    got.extend(
+                        s.claim_feeds(chunk, pass, LEASE, NOW_MS)
+                            .unwrap()
+                            .into_keys(),
+                    );
+                }
+                got
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let mut all: Vec<&String> = taken.iter().flatten().collect();
+    all.sort();
+    let claimed = all.len();
+    all.dedup();
+    assert_eq!(all.len(), claimed, "a feed claimed twice: {taken:?}");
+    assert_eq!(claimed, 40, "every feed claimed once: {taken:?}");
+    // A feed whose configured URL changed is left to the claim of one feed, which starts it over.
+    let other = fresh.open();
+    let moved = other
+        .claim_feeds(
+            &[("f1", "https://moved.example/rss")],
+            ClaimMode::Pass {
+                since_ms: NOW_MS + 100,
+            },
+            LEASE,
+            NOW_MS + 200,
+        )
+        .unwrap();
+    assert!(moved.is_empty(), "{moved:?}");
+}
+
 fn a_feed_polled_by_another_process_is_not_due_until_its_next_time(b: Backend) {
     let fresh = b.fresh();
     let first = fresh.open();
@@ -1038,6 +1097,14 @@ fn a_once_pass_skips_a_feed_another_process_claimed_after_it_began(b: Backend) {
             .unwrap(),
         Claim::Polled { .. }
     ));
+    // Asked about many feeds at once, before claiming them, `once` learns the same in one read:
+    // "a" was another's in this pass, "b" is nobody's yet; `run` sees none as another's.
+    once.register_feeds(&[("b", "https://b.example/rss")])
+        .unwrap();
+    let elsewhere = once.polled_in_pass(&["a", "b"], NOW_MS).unwrap();
+    assert_eq!(elsewhere.len(), 1, "{elsewhere:?}");
+    assert!(elsewhere.contains_key("a"), "{elsewhere:?}");
+    assert!(once.polled_in_pass(&["a"], NOW_MS + 30).unwrap().is_empty());
     // A later `once` polls it again: it asked for a pass of its own.
     assert!(matches!(
         once.claim_feed(
