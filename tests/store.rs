@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use feedwatch::dedup;
 use feedwatch::store::{
-    Claim, ClaimMode, Database, Ingested, NewItem, PollOutcome, PollRecord, Store, TopicHit,
+    Claim, ClaimMode, Database, Ingested, Known, KnownQuery, NewItem, PollOutcome, PollRecord,
+    Store, Stored, TopicHit,
 };
 
 /// Which backend a test runs on.
@@ -255,6 +256,56 @@ fn a_changed_item_is_an_update_not_a_new_story(b: Backend) {
         Ingested::Updated { story_id }
     );
     assert_eq!(store.stories(0, None, 10).unwrap().len(), 1);
+
+    // What a poll's check found is handed to storing, which then does not look again: the
+    // changed item is an update of its row, a new one is news.
+    let again = item(
+        feed.id,
+        "g1",
+        "https://a.example/1",
+        "Talks end",
+        "last text",
+        30,
+    );
+    let new = item(
+        feed.id,
+        "g2",
+        "https://a.example/2",
+        "Other",
+        "other text",
+        30,
+    );
+    fn query(i: &NewItem) -> KnownQuery<'_> {
+        KnownQuery {
+            feed_id: i.feed_id,
+            guid: &i.guid,
+            canonical_url: i.canonical_url.as_deref(),
+            title: Some(&i.title),
+            entry_hash: "",
+        }
+    }
+    let found = store.items_stored(&[query(&again), query(&new)]).unwrap();
+    let [
+        Known::Fresh(copy @ Stored::Copy(_)),
+        Known::Fresh(Stored::Absent),
+    ] = &found[..]
+    else {
+        panic!("{found:?}")
+    };
+    let again = NewItem {
+        stored: copy.clone(),
+        ..again
+    };
+    let new = NewItem {
+        stored: Stored::Absent,
+        ..new
+    };
+    let done = store
+        .ingest_many(&[(again, Vec::new()), (new, Vec::new())])
+        .unwrap();
+    assert_eq!(done[0], Ingested::Updated { story_id });
+    assert!(matches!(done[1], Ingested::NewStory { .. }), "{done:?}");
+    assert_eq!(store.stories(0, None, 10).unwrap().len(), 2);
 }
 
 fn a_body_changed_under_the_same_title_is_kept_as_a_revision(b: Backend) {

@@ -30,6 +30,35 @@ pub struct NewItem {
     pub entry_hash: String,
     /// The item's own categories, for `tag:` (beside its feed's tags).
     pub categories: Vec<String>,
+    /// The item's stored copy as [`Store::items_stored`] found it when the poll checked its
+    /// items, so storing it does not look again (a poll's items are stored only by the
+    /// process holding its feed's lease). [`Stored::Unknown`] makes the store look.
+    pub stored: Stored,
+}
+
+/// What the store holds of an item, as a poll found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Stored {
+    /// Not looked up.
+    #[default]
+    Unknown,
+    /// Not stored.
+    Absent,
+    /// Stored, and since changed.
+    Copy(StoredCopy),
+}
+
+/// An item's stored row, as storing a new version of it needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCopy(Prior);
+
+/// What [`Store::items_stored`] found of an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Known {
+    /// Stored, and the feed still says the same of it: nothing to do.
+    Unchanged,
+    /// New, or changed since stored: to be stored (with this, see [`NewItem::stored`]).
+    Fresh(Stored),
 }
 
 /// A topic the item matched, and where its alerts go.
@@ -476,7 +505,16 @@ impl Store {
     /// [`Store::item_known`] for many items in one statement (one round trip to a server per
     /// few hundred items, instead of one per item).
     pub fn items_known(&self, items: &[KnownQuery]) -> Result<Vec<bool>> {
-        type Stored = (Option<String>, Option<String>);
+        Ok(self
+            .items_stored(items)?
+            .into_iter()
+            .map(|k| k == Known::Unchanged)
+            .collect())
+    }
+
+    /// [`Store::items_known`], with each fresh item's stored copy for storing it.
+    pub fn items_stored(&self, items: &[KnownQuery]) -> Result<Vec<Known>> {
+        type Row = (Option<String>, Option<String>, Prior);
         let keys: Vec<ItemKey> = items
             .iter()
             .map(|q| ItemKey {
@@ -485,21 +523,31 @@ impl Store {
                 canonical_url: q.canonical_url,
             })
             .collect();
-        let stored: Vec<Option<Stored>> = self.with(|db| {
-            stored_items(db, "i.title, i.entry_hash", &keys, |r| {
-                Ok((r.get(3)?, r.get(4)?))
-            })
+        let stored: Vec<Option<Row>> = self.with(|db| {
+            stored_items(
+                db,
+                "i.title, i.entry_hash, i.content_hash, i.story_id",
+                &keys,
+                |r| Ok((r.get(3)?, r.get(4)?, (r.get(2)?, r.get(5)?, r.get(6)?))),
+            )
         })?;
         Ok(items
             .iter()
             .zip(stored)
-            .map(|(q, stored)| match (stored, q.title) {
-                (None, _) => false,
-                (Some((_, Some(old))), _) if !q.entry_hash.is_empty() => old == q.entry_hash,
-                (Some((old, _)), Some(new)) if !new.trim().is_empty() => {
-                    old.as_deref() == Some(new)
+            .map(|(q, stored)| {
+                let Some((old_title, old_hash, prior)) = stored else {
+                    return Known::Fresh(Stored::Absent);
+                };
+                let unchanged = match (old_hash, q.title) {
+                    (Some(old), _) if !q.entry_hash.is_empty() => old == q.entry_hash,
+                    (_, Some(new)) if !new.trim().is_empty() => old_title.as_deref() == Some(new),
+                    _ => true,
+                };
+                if unchanged {
+                    Known::Unchanged
+                } else {
+                    Known::Fresh(Stored::Copy(StoredCopy(prior)))
                 }
-                (Some(_), _) => true,
             })
             .collect())
     }
@@ -529,9 +577,27 @@ impl Store {
         // stores its items (it holds the feed's lease). Were another to slip one in, storing
         // it again would break the feed's unique GUID and the batch would go again, item by
         // item, looking afresh.
-        let keys = item_keys(items.iter().map(|(i, _)| *i));
-        let priors: Vec<Option<Prior>> =
-            self.with(|db| stored_items(db, PRIOR_COLUMNS, &keys, read_prior))?;
+        // Only items whose poll did not look them up already.
+        let unknown: Vec<&NewItem> = items
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(|i| i.stored == Stored::Unknown)
+            .collect();
+        let keys = item_keys(unknown.into_iter());
+        let mut looked_up = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.with(|db| stored_items(db, PRIOR_COLUMNS, &keys, read_prior))?
+        }
+        .into_iter();
+        let priors: Vec<Option<Prior>> = items
+            .iter()
+            .map(|(i, _)| match &i.stored {
+                Stored::Unknown => looked_up.next().flatten(),
+                Stored::Absent => None,
+                Stored::Copy(StoredCopy(prior)) => Some(prior.clone()),
+            })
+            .collect();
         let request = Arc::new(Request {
             batch: Mutex::new(Some(Batch {
                 items: items

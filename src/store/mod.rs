@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 pub use feeds::{Claim, ClaimMode, FeedState, PollOutcome, PollRecord};
-pub use items::{Ingested, KnownQuery, NewItem, Revision, TopicHit};
+pub use items::{Ingested, Known, KnownQuery, NewItem, Revision, Stored, StoredCopy, TopicHit};
 pub use outbox::{NotifierStats, OutboxRow};
 pub use stories::{Copy, StoryDoc, StoryRow};
 
