@@ -743,21 +743,25 @@ impl Pipeline {
             }
             batch.push((item, hits));
             if batch.len() == INGEST_CHUNK {
-                self.ingest_batch(&mut batch, report);
+                self.ingest_batch(&mut batch, report).await;
             }
         }
-        self.ingest_batch(&mut batch, report);
+        self.ingest_batch(&mut batch, report).await;
     }
 
     /// Stores a chunk of a poll's items in one transaction (one commit, one turn of the lock
     /// that stores stories across processes, held briefly); if that fails, item by item, so a
     /// bad item costs only itself. Leaves `batch` empty.
-    fn ingest_batch(&self, batch: &mut Vec<(NewItem, Vec<TopicHit>)>, report: &mut PollReport) {
+    async fn ingest_batch(
+        &self,
+        batch: &mut Vec<(NewItem, Vec<TopicHit>)>,
+        report: &mut PollReport,
+    ) {
         if batch.is_empty() {
             return;
         }
         let results: Vec<(String, Result<Ingested, store::StoreError>)> =
-            match self.store.ingest_many(batch) {
+            match self.store.ingest_many_async(batch).await {
                 Ok(done) => batch
                     .iter()
                     .map(|(i, _)| i.guid.clone())

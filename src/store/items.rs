@@ -226,11 +226,38 @@ const COMBINED_ITEMS: usize = 512;
 /// The polls of this process waiting to store their items, and the turn at storing them.
 #[derive(Default)]
 pub(super) struct IngestQueue {
-    /// Batches not stored yet, oldest first.
-    waiting: Mutex<Vec<Arc<Request>>>,
+    /// Batches not stored yet.
+    waiting: Mutex<Waiting>,
     /// Held by the thread storing: the one that takes it next stores every batch waiting
     /// then, its own and others', so that polls finishing together share one transaction.
     turn: Mutex<()>,
+}
+
+/// The batches waiting, and whether a task is storing them for async callers.
+#[derive(Default)]
+struct Waiting {
+    /// Oldest first.
+    requests: Vec<Arc<Request>>,
+    /// A blocking task is storing batches (see [`Store::ingest_many_async`]): the next async
+    /// caller need not start one.
+    draining: bool,
+}
+
+impl Waiting {
+    /// The oldest batches, as many as one transaction takes.
+    fn take(&mut self) -> Vec<Arc<Request>> {
+        let mut size = 0;
+        let mut count = 0;
+        for r in &self.requests {
+            let len = lock(&r.batch).as_ref().map_or(0, |b| b.items.len());
+            if count > 0 && size + len > COMBINED_ITEMS {
+                break;
+            }
+            size += len;
+            count += 1;
+        }
+        self.requests.drain(..count).collect()
+    }
 }
 
 /// One call's batch, handed to whichever thread stores it, and its result.
@@ -239,6 +266,8 @@ struct Request {
     batch: Mutex<Option<Batch>>,
     /// Left by that thread for the caller.
     done: Mutex<Option<Result<Vec<Ingested>>>>,
+    /// Wakes an async caller once `done` is there.
+    wake: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 /// Items with what was worked out for them before the serial transaction.
@@ -567,17 +596,63 @@ impl Store {
         self.ingest_all(&refs)
     }
 
-    fn ingest_all(&self, items: &[(&NewItem, &[TopicHit])]) -> Result<Vec<Ingested>> {
-        if items.is_empty() {
+    /// [`Store::ingest_many`] for async callers: the poll waits for its batch to be stored
+    /// without holding a thread, and one blocking task stores what the waiting polls bring.
+    pub async fn ingest_many_async(
+        &self,
+        items: &[(NewItem, Vec<TopicHit>)],
+    ) -> Result<Vec<Ingested>> {
+        let refs: Vec<(&NewItem, &[TopicHit])> =
+            items.iter().map(|(i, h)| (i, h.as_slice())).collect();
+        let Some(request) = self.request(&refs)? else {
             return Ok(Vec::new());
+        };
+        let (wake, woken) = tokio::sync::oneshot::channel();
+        *lock(&request.wake) = Some(wake);
+        let start = {
+            let mut waiting = lock(&self.ingest_queue.waiting);
+            waiting.requests.push(Arc::clone(&request));
+            !std::mem::replace(&mut waiting.draining, true)
+        };
+        if start {
+            let store = self.clone();
+            tokio::task::spawn_blocking(move || store.drain_ingests());
+        }
+        let _ = woken.await;
+        lock(&request.done).take().unwrap_or_else(|| {
+            Err(super::StoreError::Unavailable(
+                "the items were not stored (the process is stopping); they are fetched again at the next poll".into(),
+            ))
+        })
+    }
+
+    /// Stores what waits, batch after batch, until nothing does.
+    fn drain_ingests(&self) {
+        loop {
+            let _turn = lock(&self.ingest_queue.turn);
+            let taken = {
+                let mut waiting = lock(&self.ingest_queue.waiting);
+                if waiting.requests.is_empty() {
+                    waiting.draining = false;
+                    return;
+                }
+                waiting.take()
+            };
+            self.store_combined(&taken);
+        }
+    }
+
+    /// The batch `items` makes, with what is worked out before the serial transaction.
+    fn request(&self, items: &[(&NewItem, &[TopicHit])]) -> Result<Option<Arc<Request>>> {
+        if items.is_empty() {
+            return Ok(None);
         }
         // The hashing and shingling, outside the lock every process's ingest takes.
         let prepared: Vec<Prepared> = items.iter().map(|(item, _)| Prepared::of(item)).collect();
-        // The items' stored copies, also before the lock: only the process polling a feed
-        // stores its items (it holds the feed's lease). Were another to slip one in, storing
-        // it again would break the feed's unique GUID and the batch would go again, item by
-        // item, looking afresh.
-        // Only items whose poll did not look them up already.
+        // The items' stored copies, also before the lock (those whose poll did not look them
+        // up already): only the process polling a feed stores its items (it holds the feed's
+        // lease). Were another to slip one in, storing it again would break the feed's
+        // unique GUID and the batch would go again, item by item, looking afresh.
         let unknown: Vec<&NewItem> = items
             .iter()
             .map(|(i, _)| *i)
@@ -598,7 +673,7 @@ impl Store {
                 Stored::Copy(StoredCopy(prior)) => Some(prior.clone()),
             })
             .collect();
-        let request = Arc::new(Request {
+        Ok(Some(Arc::new(Request {
             batch: Mutex::new(Some(Batch {
                 items: items
                     .iter()
@@ -608,28 +683,26 @@ impl Store {
                 priors,
             })),
             done: Mutex::new(None),
-        });
-        lock(&self.ingest_queue.waiting).push(Arc::clone(&request));
+            wake: Mutex::new(None),
+        })))
+    }
+
+    fn ingest_all(&self, items: &[(&NewItem, &[TopicHit])]) -> Result<Vec<Ingested>> {
+        let Some(request) = self.request(items)? else {
+            return Ok(Vec::new());
+        };
+        lock(&self.ingest_queue.waiting)
+            .requests
+            .push(Arc::clone(&request));
         loop {
             let _turn = lock(&self.ingest_queue.turn);
             if let Some(done) = lock(&request.done).take() {
                 return done;
             }
-            // This process's turn at the serial transaction: it stores every batch waiting,
+            // This thread's turn at the serial transaction: it stores every batch waiting,
             // its own among them, in one transaction (one turn of the lock all processes
             // share, one commit), as many as fit.
-            let mut queued = lock(&self.ingest_queue.waiting);
-            let mut taken = Vec::new();
-            let mut size = 0;
-            while let Some(next) = queued.first() {
-                let len = lock(&next.batch).as_ref().map_or(0, |b| b.items.len());
-                if !taken.is_empty() && size + len > COMBINED_ITEMS {
-                    break;
-                }
-                size += len;
-                taken.push(queued.remove(0));
-            }
-            drop(queued);
+            let taken = lock(&self.ingest_queue.waiting).take();
             self.store_combined(&taken);
         }
     }
@@ -669,6 +742,9 @@ impl Store {
                 ),
             };
             *lock(&r.done) = Some(done);
+            if let Some(wake) = lock(&r.wake).take() {
+                let _ = wake.send(());
+            }
         }
     }
 
@@ -815,7 +891,7 @@ mod tests {
                 })
             })
             .collect();
-        while lock(&store.ingest_queue.waiting).len() < n {
+        while lock(&store.ingest_queue.waiting).requests.len() < n {
             std::thread::yield_now();
         }
         drop(turn);
@@ -859,6 +935,50 @@ mod tests {
             },
             "the other outlet's copy joins the story filed in the same transaction"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polls_waiting_without_a_thread_each_get_their_own_results() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("a", "https://a.example/feed").unwrap().id;
+        let b = store.sync_feed("b", "https://b.example/feed").unwrap().id;
+        let tasks: Vec<_> = (0..40)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    // Feed b carries feed a's story n under its own GUID and page.
+                    // Words of its own for each story, so that no two are near copies.
+                    let text: String = (0..30).map(|w| format!("word{n}x{w} ")).collect();
+                    let mine = item(a, &format!("a-{n}"), &text);
+                    let mut copy = item(b, &format!("b-{n}"), &text);
+                    copy.url = Some(format!("https://b.example/{n}"));
+                    copy.canonical_url = dedup::canonical_url(&format!("https://b.example/{n}"));
+                    let first = store
+                        .ingest_many_async(&[(mine, Vec::new())])
+                        .await
+                        .unwrap();
+                    let second = store
+                        .ingest_many_async(&[(copy, Vec::new())])
+                        .await
+                        .unwrap();
+                    (first, second)
+                })
+            })
+            .collect();
+        for t in tasks {
+            let (first, second) = t.await.unwrap();
+            let [Ingested::NewStory { story_id, .. }] = first[..] else {
+                panic!("{first:?}")
+            };
+            assert_eq!(
+                second,
+                vec![Ingested::JoinedStory {
+                    story_id,
+                    alerts: 0
+                }]
+            );
+        }
+        assert_eq!(store.stories(0, None, 100).unwrap().len(), 40);
     }
 
     #[test]
