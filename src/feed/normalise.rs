@@ -692,11 +692,8 @@ fn collapse(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        // Runs of visible ASCII are most of any text: copied whole, not char by char.
-        let run = bytes[i..]
-            .iter()
-            .position(|b| !b.is_ascii_graphic())
-            .unwrap_or(bytes.len() - i);
+        // Runs of words are most of any text: copied whole, not char by char.
+        let run = plain_run(&bytes[i..]);
         let (piece, c) = if run > 0 {
             let piece = &s[i..i + run];
             i += run;
@@ -752,6 +749,32 @@ fn collapse(s: &str) -> String {
         }
     }
     out
+}
+
+/// How many bytes at the start of `b` [`collapse`] copies as they are: visible characters,
+/// ASCII or not, with single ASCII spaces between them (never first or last). Ends on a
+/// character boundary, before a byte that may begin whitespace or a control character (the
+/// same lead bytes [`is_collapsed`] looks for).
+fn plain_run(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let plain = match c {
+            b'!'..=b'~' => true,
+            b' ' => i > 0 && b.get(i + 1).is_some_and(u8::is_ascii_graphic),
+            0..=0x7f => false,
+            0xC2 => b.get(i + 1).is_some_and(|&n| n > 0xA0),
+            0xE1 => b.get(i + 1) != Some(&0x9A),
+            0xE2 => !matches!(b.get(i + 1), Some(0x80 | 0x81)),
+            0xE3 => b.get(i + 1) != Some(&0x80),
+            // Continuation bytes, and lead bytes of characters that are neither.
+            _ => true,
+        };
+        if !plain {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Whether `collapse` would give `s` back unchanged: no control characters, no whitespace but
@@ -1006,6 +1029,21 @@ mod tests {
         );
         assert!(is_collapsed("\u{201c}Hi\u{201d} \u{2014} fine"));
         assert!(!is_collapsed("a  b") && !is_collapsed(" a") && !is_collapsed("a\nb"));
+    }
+
+    #[test]
+    fn words_copied_whole_keep_their_single_spaces_and_odd_spaces_still_collapse() {
+        // Runs of words with single spaces, ASCII or not, are copied as they are; whatever
+        // may be whitespace or a control ends a run and is read character by character.
+        assert_eq!(
+            collapse("  Grüße aus Köln\u{2003}und  Bonn\u{a0}é ü, \u{201c}ja\u{201d} "),
+            "Grüße aus Köln und Bonn é ü, \u{201c}ja\u{201d}"
+        );
+        assert_eq!(collapse("a b\u{1}c d\u{2}e f\u{85}g"), "a b\n\nc d\ne f g");
+        assert_eq!(collapse("x \u{92}y z\u{3000}\u{3000}w"), "x \u{2019}y z w");
+        assert_eq!(plain_run(b"ab cd  ef"), 5);
+        assert_eq!(plain_run(b" ab"), 0);
+        assert_eq!(plain_run("d\u{e9}j\u{e0} vu\u{a0}".as_bytes()), 9);
     }
 
     fn rss_with(items: &str, channel: &str) -> (ParsedFeed, String) {
