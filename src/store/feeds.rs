@@ -92,6 +92,8 @@ pub struct PollRecord {
     pub rate: Option<Rate>,
     /// The feed's hints to keep.
     pub hints: Hints,
+    /// How long the poll took (ms), for the feeds page's chart of recent polls.
+    pub duration_ms: Option<i64>,
 }
 
 /// Which polls a claim takes.
@@ -488,9 +490,9 @@ impl Store {
             r.rate.map(|r| r.since),
             r.rate.map(|r| r.posts),
             hints.as_deref(),
+            r.duration_ms,
         ];
-        let log =
-            "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)";
+        let log = "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error, duration_ms)";
         let recorded = |db: &mut Db| match db.dialect() {
             // $4 is text in the update (it is spliced into the status line), hence the cast.
             Dialect::Postgres => db
@@ -498,15 +500,17 @@ impl Store {
                     &format!(
                         "WITH u AS ({update} RETURNING id)
                          {log} SELECT u.id, $2, $3, CAST($4 AS BIGINT), CAST($15 AS BIGINT),
-                                      CAST($16 AS BIGINT), $5 FROM u"
+                                      CAST($16 AS BIGINT), $5, CAST($22 AS BIGINT) FROM u"
                     ),
                     params,
                 )
                 .map(|_| ()),
             Dialect::Sqlite => {
-                db.execute(update, params)?;
+                // The update's own parameters: the last one is only the log's (SQLite wants
+                // every parameter given to be used).
+                db.execute(update, &params[..params.len() - 1])?;
                 db.execute(
-                    &format!("{log} VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+                    &format!("{log} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
                     args![
                         feed_id,
                         r.at,
@@ -514,7 +518,8 @@ impl Store {
                         r.http_status,
                         r.bytes,
                         r.new_items,
-                        r.error.as_deref()
+                        r.error.as_deref(),
+                        r.duration_ms
                     ],
                 )
                 .map(|_| ())
