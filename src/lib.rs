@@ -27,3 +27,4 @@ pub mod scheduler;
 pub mod server;
 pub mod store;
 pub mod topics;
+pub mod web;
