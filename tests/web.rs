@@ -527,3 +527,212 @@ async fn the_api_answers_in_the_shape_the_readme_documents() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every page in headless Chromium (Debian's), driven over the DevTools protocol: it loads
+/// without console errors (a CSP violation is one), the story list shows the pair's joined
+/// outlets, the tester's form finds the story, the script in a feed's title does not run, and
+/// no request leaves this server. Screenshots of each page go to
+/// `target/tmp/web-screenshots/`. SQLite only: the pages are the same on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_pages_load_cleanly_show_the_outlets_and_run_no_feed_script() {
+    use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel};
+    use chromiumoxide::cdp::browser_protocol::network::EventRequestWillBeSent;
+    use chromiumoxide::cdp::js_protocol::runtime::{
+        ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown,
+    };
+    use chromiumoxide::page::ScreenshotParams;
+    use chromiumoxide::{Browser, BrowserConfig};
+    use futures_util::StreamExt;
+    use std::sync::{Arc, Mutex};
+
+    if Backend::from_env() == Backend::Postgres {
+        return;
+    }
+    let s = serve_pair("", "127.0.0.1").await;
+    let profile = tempfile::tempdir().unwrap();
+    let config = BrowserConfig::builder()
+        .chrome_executable(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+                .into_iter()
+                .find(|p| Path::new(p).exists())
+                .expect("the browser tests need Debian's chromium (apt-get install chromium)"),
+        )
+        .new_headless_mode()
+        // Root (CI) cannot use Chromium's sandbox.
+        .no_sandbox()
+        .user_data_dir(profile.path())
+        .window_size(1280, 900)
+        .viewport(None)
+        // Nothing but loopback: any other request goes to a proxy that is not there.
+        .arg("--proxy-server=http://127.0.0.1:9")
+        .arg("--proxy-bypass-list=<-loopback>")
+        .arg("--disable-component-update")
+        .arg("--disable-gpu")
+        .build()
+        .unwrap();
+    let (mut browser, mut handler) = Browser::launch(config).await.unwrap();
+    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let page = browser.new_page("about:blank").await.unwrap();
+    page.enable_log().await.unwrap();
+
+    let problems: Arc<Mutex<Vec<String>>> = Arc::default();
+    let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut console = page
+        .event_listener::<EventConsoleApiCalled>()
+        .await
+        .unwrap();
+    let mut log = page.event_listener::<EventEntryAdded>().await.unwrap();
+    let mut thrown = page.event_listener::<EventExceptionThrown>().await.unwrap();
+    let mut sent = page
+        .event_listener::<EventRequestWillBeSent>()
+        .await
+        .unwrap();
+    let (p1, p2, p3, r) = (
+        problems.clone(),
+        problems.clone(),
+        problems.clone(),
+        requests.clone(),
+    );
+    let listeners = [
+        tokio::spawn(async move {
+            while let Some(e) = console.next().await {
+                if matches!(
+                    e.r#type,
+                    ConsoleApiCalledType::Error | ConsoleApiCalledType::Warning
+                ) {
+                    p1.lock().unwrap().push(format!("console: {:?}", e.args));
+                }
+            }
+        }),
+        tokio::spawn(async move {
+            while let Some(e) = log.next().await {
+                if matches!(e.entry.level, LogEntryLevel::Error | LogEntryLevel::Warning) {
+                    p2.lock()
+                        .unwrap()
+                        .push(format!("log: {} {:?}", e.entry.text, e.entry.url));
+                }
+            }
+        }),
+        tokio::spawn(async move {
+            while let Some(e) = thrown.next().await {
+                p3.lock()
+                    .unwrap()
+                    .push(format!("exception: {}", e.exception_details.text));
+            }
+        }),
+        tokio::spawn(async move {
+            while let Some(e) = sent.next().await {
+                r.lock().unwrap().push(e.request.url.clone());
+            }
+        }),
+    ];
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let story_id = get_json(&s.url("/api/stories?topic=iraq-troops")).await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let alert_id = get_json(&s.url("/api/alerts")).await["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let pages = [
+        ("overview", "/".to_string()),
+        ("feeds", "/feeds".to_string()),
+        ("stories", "/stories".to_string()),
+        ("story", format!("/stories/{story_id}")),
+        ("topics", "/topics".to_string()),
+        ("alerts", "/alerts".to_string()),
+        ("alert", format!("/alerts/{alert_id}")),
+    ];
+    for (name, path) in &pages {
+        page.goto(s.url(path)).await.unwrap();
+        page.wait_for_navigation().await.unwrap();
+        let title = page.get_title().await.unwrap().unwrap_or_default();
+        assert!(title.ends_with("· feedwatch"), "{path}: title {title:?}");
+        page.save_screenshot(
+            ScreenshotParams::builder().full_page(true).build(),
+            shots.join(format!("{name}.png")),
+        )
+        .await
+        .unwrap();
+        if *name == "stories" {
+            // The pair's story, with the other outlet that carried it.
+            let also: Vec<String> = {
+                let mut out = Vec::new();
+                for e in page.find_elements(".also .outlet").await.unwrap() {
+                    out.push(e.inner_text().await.unwrap().unwrap_or_default());
+                }
+                out
+            };
+            assert_eq!(also.len(), 1, "one story with another outlet: {also:?}");
+            assert!(
+                also[0] == "Daily Wire Service" || also[0] == "TOME",
+                "{also:?}"
+            );
+            // The feed's script is on the page as text, and did not run.
+            let text: String = page
+                .evaluate("document.body.innerText")
+                .await
+                .unwrap()
+                .into_value()
+                .unwrap();
+            assert!(text.contains("<script>document.title='pwned'"), "{text}");
+            let ran: bool = page
+                .evaluate("window.pwned !== undefined || document.title === 'pwned'")
+                .await
+                .unwrap()
+                .into_value()
+                .unwrap();
+            assert!(!ran, "the feed title's script ran");
+        }
+    }
+
+    // The tester, used as a person would: type a query, press Enter.
+    page.goto(s.url("/topics")).await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    let input = page
+        .find_element("form.tester input[name=q]")
+        .await
+        .unwrap();
+    input.click().await.unwrap();
+    input.type_str("iraq AND troops").await.unwrap();
+    input.press_key("Enter").await.unwrap();
+    page.wait_for_navigation().await.unwrap();
+    for _ in 0..50 {
+        if page.find_elements("ol.hits li").await.unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let hits = page.find_elements("ol.hits li").await.unwrap();
+    assert_eq!(hits.len(), 1, "the tester's hits");
+    let marked = page.find_elements("ol.hits mark").await.unwrap();
+    assert!(!marked.is_empty(), "matched terms marked");
+    page.save_screenshot(
+        ScreenshotParams::builder().full_page(true).build(),
+        shots.join("topic-tester.png"),
+    )
+    .await
+    .unwrap();
+
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let problems = problems.lock().unwrap().clone();
+    assert!(problems.is_empty(), "console errors: {problems:#?}");
+    let requests = requests.lock().unwrap().clone();
+    let elsewhere: Vec<&String> = requests
+        .iter()
+        .filter(|u| !u.starts_with(&s.base) && u.as_str() != "about:blank")
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "requests beyond this server: {elsewhere:?}"
+    );
+    assert!(requests.iter().any(|u| u.ends_with("/style.css")));
+
+    browser.close().await.unwrap();
+    let _ = browser.wait().await;
+    events.abort();
+    for l in listeners {
+        l.abort();
+    }
+}

@@ -33,6 +33,8 @@ fn layout(title: &str, current: &str, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · feedwatch" }
                 link rel="stylesheet" href="/style.css";
+                // No icon: an empty one, so the browser does not ask for /favicon.ico.
+                link rel="icon" href="data:,";
             }
             body {
                 header {
@@ -371,7 +373,7 @@ pub async fn topics(State(web): State<Web>, RawQuery(q): RawQuery) -> Response {
                 None => {}
                 Some(Err(e)) => p.error { (e.to_string()) },
                 Some(Ok(f)) => {
-                    p.summary { (f.hits.len()) " hits in the " (f.searched) " newest stories searched"
+                    p.summary { (f.hits.len()) @if f.hits.len() == 1 { " hit" } @else { " hits" } " in the " (f.searched) " newest stories searched"
                         @if after.is_some() { " (carried on from the last search)" } "." }
                     ol.hits { @for h in &f.hits {
                         li {
