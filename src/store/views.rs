@@ -231,6 +231,16 @@ impl Serialize for PollOutcome {
 }
 
 impl Store {
+    /// Every feed's key and own title, by key: for a page's feed filter, without the item
+    /// counts [`Store::feeds`] makes.
+    pub fn feed_names(&self) -> Result<Vec<(String, Option<String>)>> {
+        self.with(|db| {
+            db.query("SELECT key, title FROM feeds ORDER BY key", &[], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+    }
+
     /// Each feed's last `per_feed` polls, oldest first, by feed id.
     pub fn recent_polls(
         &self,

@@ -236,15 +236,10 @@ pub async fn stories(State(web): State<Web>, RawQuery(q): RawQuery) -> Response 
         Ok(x) => x,
         Err(e) => return failed(e),
     };
-    let mut feeds: Vec<(String, String)> = match web.store.feeds() {
+    let mut feeds: Vec<(String, String)> = match web.store.feed_names() {
         Ok(f) => f
             .into_iter()
-            .map(|s| {
-                (
-                    super::feed_name(&catalog, &s.key, s.title.as_deref()),
-                    s.key,
-                )
-            })
+            .map(|(key, title)| (super::feed_name(&catalog, &key, title.as_deref()), key))
             .collect(),
         Err(e) => return failed(e),
     };
