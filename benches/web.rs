@@ -362,6 +362,7 @@ fn main() {
             "/stories?topic=volcano".into(),
             "/stories?feed=feed-7".into(),
             "/stories?tag=world".into(),
+            "/stories?tag=nosuchtag".into(),
             "/stories?since=24h".into(),
             format!("/stories/{story}"),
             "/topics".into(),

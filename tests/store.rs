@@ -1295,7 +1295,10 @@ fn story_pages_follow_their_filters_and_cursor_and_keep_whole_categories(b: Back
     let mut seen = Vec::new();
     let mut after: Option<StoryCursor> = None;
     loop {
-        let page = store.story_page(&StoryFilter::default(), after, 2).unwrap();
+        let page = store
+            .story_page(&StoryFilter::default(), after, 2)
+            .unwrap()
+            .items;
         if page.is_empty() {
             break;
         }
@@ -1316,6 +1319,7 @@ fn story_pages_follow_their_filters_and_cursor_and_keep_whole_categories(b: Back
         store
             .story_page(&f, None, 50)
             .unwrap()
+            .items
             .into_iter()
             .map(|s| s.title)
             .collect()

@@ -17,5 +17,19 @@ CREATE TABLE delivery_log (
 );
 CREATE INDEX delivery_log_outbox ON delivery_log(outbox_id, id);
 
--- The stories page lists a feed's stories newest first.
-CREATE INDEX stories_feed_first_seen ON stories(feed_id, first_seen_at);
+-- The stories page's feed and tag filters ask, story by story, whether a feed carried it: the
+-- index of items by story holds the feed too, so the answer is read from the index alone.
+CREATE INDEX items_story_feed ON items(story_id, feed_id);
+DROP INDEX items_story;
+
+-- How many items each feed has stored, kept by the triggers below: the feeds page shows it,
+-- and counting a feed's rows of `items` at a million stories took longer than the whole page
+-- may (about 100 ms for 50 feeds).
+ALTER TABLE feeds ADD COLUMN item_count INTEGER NOT NULL DEFAULT 0;
+UPDATE feeds SET item_count = (SELECT COUNT(*) FROM items WHERE items.feed_id = feeds.id);
+CREATE TRIGGER items_count_insert AFTER INSERT ON items BEGIN
+    UPDATE feeds SET item_count = item_count + 1 WHERE id = new.feed_id;
+END;
+CREATE TRIGGER items_count_delete AFTER DELETE ON items BEGIN
+    UPDATE feeds SET item_count = item_count - 1 WHERE id = old.feed_id;
+END;

@@ -123,7 +123,7 @@ pub enum Claim {
 
 const FEED_SELECT: &str = "SELECT f.id, f.key, f.url, f.title, f.etag, f.last_modified, f.last_poll_at, f.last_success_at,
         f.last_status, f.last_error, f.next_due_at, f.consecutive_errors, f.disabled_reason,
-        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.failing_since, f.lease_owner, f.lease_until,
+        f.item_count, f.failing_since, f.lease_owner, f.lease_until,
         f.due_reason, f.due_interval, f.rate_since, f.rate_posts, f.feed_hints
      FROM feeds f";
 

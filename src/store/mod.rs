@@ -36,7 +36,7 @@ pub use outbox::{NotifierStats, OutboxRow};
 pub use stories::{Copy, StoryDoc, StoryRow};
 pub use views::{
     AlertFilter, DeliveryAttempt, OutboxCounts, PollPoint, StoryCursor, StoryDetail, StoryFilter,
-    StoryItem, StoryListing, TopicMatch,
+    StoryItem, StoryListing, StoryPage, TopicMatch,
 };
 
 use db::Db;

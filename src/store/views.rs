@@ -36,6 +36,19 @@ fn as_rfc3339<S: serde::Serializer>(t: &i64, s: S) -> std::result::Result<S::Ok,
     s.serialize_str(&rfc3339(*t))
 }
 
+/// The most stories a feed or tag filter tests for one page (see [`Store::story_page`]).
+pub const SCAN_WINDOW: usize = 20_000;
+
+/// A page of stories.
+#[derive(Debug, Clone)]
+pub struct StoryPage {
+    /// The stories, newest first.
+    pub items: Vec<StoryListing>,
+    /// Where a filtered scan stopped without filling the page: the next page starts there.
+    /// `None` when the page is full or the archive has been read to its start.
+    pub scanned_to: Option<StoryCursor>,
+}
+
 /// Which stories a page lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoryFilter {
@@ -273,13 +286,16 @@ impl Store {
     }
 
     /// A page of stories, newest first (by first sighting), after `after`, with their copies
-    /// and matched topics; `limit` at most.
+    /// and matched topics; `limit` at most. A feed or tag filter is tested story by story over
+    /// the next [`SCAN_WINDOW`] stories at most: when they hold fewer than `limit` matches, the
+    /// page is short and says where the scan stopped, so a rare filter costs a bounded time
+    /// per page instead of a scan of the whole archive.
     pub fn story_page(
         &self,
         filter: &StoryFilter,
         after: Option<StoryCursor>,
         limit: usize,
-    ) -> Result<Vec<StoryListing>> {
+    ) -> Result<StoryPage> {
         /// A parameter of the statement being built, numbered in the order pushed.
         enum P {
             Text(String),
@@ -290,7 +306,24 @@ impl Store {
             ps.push(p);
             ps.len()
         };
-        let mut conditions: Vec<String> = Vec::new();
+        // The bounds every part of the statement shares: the limit, the cursor, `until`.
+        let lim = push(&mut ps, P::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+        let before = |ps: &mut Vec<P>, alias: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            if let Some(c) = after {
+                let a = push(ps, P::Int(c.first_seen));
+                let b = push(ps, P::Int(c.id));
+                out.push(format!(
+                    "({alias}.first_seen_at < ${a} OR ({alias}.first_seen_at = ${a} AND {alias}.id < ${b}))"
+                ));
+            }
+            if let Some(until) = filter.until {
+                let p = push(ps, P::Int(until));
+                out.push(format!("{alias}.first_seen_at < ${p}"));
+            }
+            out
+        };
+        let mut conditions: Vec<String> = before(&mut ps, "s");
         if let Some(t) = &filter.topic {
             let p = push(&mut ps, P::Text(t.clone()));
             conditions.push(format!(
@@ -298,22 +331,31 @@ impl Store {
             ));
         }
         if let Some(f) = &filter.feed {
+            // Tested story by story, newest first: the story's own feed, else any item of it
+            // (a copy), read from the (story, feed) index.
             let p = push(&mut ps, P::Text(f.clone()));
             conditions.push(format!(
-                "s.id IN (SELECT i.story_id FROM items i JOIN feeds fd ON fd.id = i.feed_id WHERE fd.key = ${p})"
+                "(s.feed_id = (SELECT id FROM feeds WHERE key = ${p})
+                  OR EXISTS (SELECT 1 FROM items i WHERE i.story_id = s.id
+                             AND i.feed_id = (SELECT id FROM feeds WHERE key = ${p})))"
             ));
         }
         if let Some((keys, tag)) = &filter.tag {
+            // Tested story by story, newest first (a tag is usually carried by many feeds,
+            // so a page is found after a few rows).
             let mut alternatives = Vec::new();
             if !keys.is_empty() {
                 let placeholders: Vec<String> = keys
                     .iter()
                     .map(|k| format!("${}", push(&mut ps, P::Text(k.clone()))))
                     .collect();
-                alternatives.push(format!(
-                    "s.id IN (SELECT i.story_id FROM items i JOIN feeds fd ON fd.id = i.feed_id
-                              WHERE fd.key IN ({}))",
+                let tagged = format!(
+                    "(SELECT id FROM feeds WHERE key IN ({}))",
                     placeholders.join(", ")
+                );
+                alternatives.push(format!("s.feed_id IN {tagged}"));
+                alternatives.push(format!(
+                    "EXISTS (SELECT 1 FROM items i WHERE i.story_id = s.id AND i.feed_id IN {tagged})"
                 ));
             }
             // A whole line of the categories: the text between two line ends.
@@ -331,18 +373,48 @@ impl Store {
             let p = push(&mut ps, P::Int(since));
             conditions.push(format!("s.first_seen_at >= ${p}"));
         }
-        if let Some(until) = filter.until {
-            let p = push(&mut ps, P::Int(until));
-            conditions.push(format!("s.first_seen_at < ${p}"));
-        }
-        if let Some(c) = after {
-            let a = push(&mut ps, P::Int(c.first_seen));
-            let b = push(&mut ps, P::Int(c.id));
-            conditions.push(format!(
-                "(s.first_seen_at < ${a} OR (s.first_seen_at = ${a} AND s.id < ${b}))"
+        let mut window_end: Option<(String, Vec<P>)> = None;
+        let where_ = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let scanned = filter.feed.is_some() || filter.tag.is_some();
+        let source = if scanned {
+            // The window: the next stories in the list's order, whatever the filter.
+            let mut window = vec![String::from("true")];
+            let mut wps: Vec<P> = Vec::new();
+            window.extend(before(&mut wps, "s0"));
+            if let Some(since) = filter.since {
+                let p = push(&mut wps, P::Int(since));
+                window.push(format!("s0.first_seen_at >= ${p}"));
+            }
+            let n = push(&mut wps, P::Int(SCAN_WINDOW as i64 - 1));
+            window_end = Some((
+                format!(
+                    "SELECT first_seen_at, id FROM stories s0 WHERE {}
+                     ORDER BY first_seen_at DESC, id DESC LIMIT 1 OFFSET ${n}",
+                    window.join(" AND ")
+                ),
+                wps,
             ));
-        }
-        let lim = push(&mut ps, P::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+            let w = push(&mut ps, P::Int(SCAN_WINDOW as i64));
+            let mut bounds = vec![String::from("true")];
+            bounds.extend(before(&mut ps, "s0"));
+            if let Some(since) = filter.since {
+                let p = push(&mut ps, P::Int(since));
+                bounds.push(format!("s0.first_seen_at >= ${p}"));
+            }
+            format!(
+                "(SELECT s0.id, s0.title, s0.url, s0.feed_id, s0.published_at, s0.first_seen_at,
+                         s0.byline, s0.summary, s0.categories
+                  FROM stories s0 WHERE {}
+                  ORDER BY s0.first_seen_at DESC, s0.id DESC LIMIT ${w}) s",
+                bounds.join(" AND ")
+            )
+        } else {
+            "stories s".to_string()
+        };
         let params: Vec<Value> = ps
             .iter()
             .map(|p| match p {
@@ -350,13 +422,8 @@ impl Store {
                 P::Int(i) => Value::Int(*i),
             })
             .collect();
-        let where_ = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
         let sql = format!(
-            "SELECT {LISTING_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id {where_}
+            "SELECT {LISTING_COLUMNS} FROM {source} JOIN feeds f ON f.id = s.feed_id {where_}
              ORDER BY s.first_seen_at DESC, s.id DESC LIMIT ${lim}"
         );
         self.with(|db| {
@@ -365,7 +432,28 @@ impl Store {
                 row.also_at = copies(db, row.id, &row.url)?;
                 row.topics = topic_matches(db, row.id)?;
             }
-            Ok(rows)
+            let scanned_to = match (&window_end, rows.len() < limit) {
+                (Some((sql, wps)), true) => {
+                    let wparams: Vec<Value> = wps
+                        .iter()
+                        .map(|p| match p {
+                            P::Text(t) => Value::Text(t),
+                            P::Int(i) => Value::Int(*i),
+                        })
+                        .collect();
+                    db.query_opt(sql, &wparams, |r| {
+                        Ok(StoryCursor {
+                            first_seen: r.get(0)?,
+                            id: r.get(1)?,
+                        })
+                    })?
+                }
+                _ => None,
+            };
+            Ok(StoryPage {
+                items: rows,
+                scanned_to,
+            })
         })
     }
 

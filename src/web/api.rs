@@ -373,20 +373,21 @@ pub fn story_page(
     after: Option<StoryCursor>,
     limit: usize,
 ) -> Result<(Vec<StoryListing>, Option<String>), crate::store::StoreError> {
-    let mut items = web.store.story_page(filter, after, limit + 1)?;
-    let next = (items.len() > limit).then(|| {
+    let page = web.store.story_page(filter, after, limit + 1)?;
+    let mut items = page.items;
+    let next = if items.len() > limit {
         items.truncate(limit);
-        items
-            .last()
-            .map(|s| {
-                StoryCursor {
-                    first_seen: s.first_seen_at,
-                    id: s.id,
-                }
-                .encode()
-            })
-            .unwrap_or_default()
-    });
+        items.last().map(|s| {
+            StoryCursor {
+                first_seen: s.first_seen_at,
+                id: s.id,
+            }
+            .encode()
+        })
+    } else {
+        // A rare filter's scan stopped before the archive's start: carry on from there.
+        page.scanned_to.map(|c| c.encode())
+    };
     Ok((items, next))
 }
 
