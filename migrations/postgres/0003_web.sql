@@ -19,6 +19,9 @@ CREATE INDEX delivery_log_outbox ON delivery_log(outbox_id, id);
 CREATE INDEX items_story_feed ON items(story_id, feed_id);
 DROP INDEX items_story;
 
+-- Each listed story's topics: matches by story (their key leads with the topic).
+CREATE INDEX matches_story ON matches(story_id);
+
 -- How many items each feed has stored (see migrations/sqlite/0009_web.sql), kept by one update
 -- per statement that inserts or deletes items (a batch of items is one statement).
 ALTER TABLE feeds ADD COLUMN item_count BIGINT NOT NULL DEFAULT 0;
