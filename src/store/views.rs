@@ -94,6 +94,7 @@ impl StoryCursor {
 /// A topic a story matched, and the terms that made it match.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TopicMatch {
+    /// The topic's name.
     pub topic: String,
     /// The query's terms found in the story, as the alert listed them.
     pub terms: Vec<String>,
@@ -102,8 +103,11 @@ pub struct TopicMatch {
 /// A story as the stories page lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoryListing {
+    /// The story's id: its page is `/stories/ID`.
     pub id: i64,
+    /// Its headline.
     pub title: String,
+    /// Where it is read (its canonical URL when known).
     pub url: String,
     /// The feed that brought it first (its title, else its key).
     pub feed: String,
@@ -116,7 +120,9 @@ pub struct StoryListing {
     /// The same moment in unix seconds: the cursor of the next page is made of it.
     #[serde(skip)]
     pub first_seen_at: i64,
+    /// The author, when the page names one.
     pub byline: Option<String>,
+    /// A few sentences of it.
     pub summary: String,
     /// The same story at other outlets.
     pub also_at: Vec<Copy>,
@@ -127,9 +133,13 @@ pub struct StoryListing {
 /// One item (a feed's copy) of a story.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoryItem {
+    /// The feed that carried it.
     pub feed: String,
+    /// Where that feed's copy is read.
     pub url: Option<String>,
+    /// That feed's headline for it.
     pub title: Option<String>,
+    /// When feedwatch saw that copy, RFC 3339 UTC.
     pub first_seen: String,
 }
 
@@ -154,10 +164,15 @@ pub struct StoryDetail {
 /// An alert's deliveries by state, per notifier.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct OutboxCounts {
+    /// The notifier these alerts go to.
     pub notifier: String,
+    /// Waiting for their (next) try.
     pub pending: i64,
+    /// Being sent now by some process.
     pub sending: i64,
+    /// Taken by the receiver.
     pub delivered: i64,
+    /// Given up on.
     pub failed: i64,
 }
 
@@ -168,13 +183,16 @@ pub struct DeliveryAttempt {
     pub at: String,
     /// The alert's state after it: delivered, pending (a retry is due), failed (given up).
     pub state: OutboxState,
+    /// Why it failed, when it did.
     pub error: Option<String>,
 }
 
 /// Which alerts the alerts page lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertFilter {
+    /// Only alerts in this state.
     pub state: Option<OutboxState>,
+    /// Only alerts to this notifier.
     pub notifier: Option<String>,
     /// Only alerts older than this row (the last one shown): the keyset of the next page.
     pub before: Option<i64>,

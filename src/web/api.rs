@@ -55,21 +55,31 @@ impl FeedStatus {
 /// One feed, as the feeds page and `/api/feeds` show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedView {
+    /// The feed's key (its configured name, else its URL): what `feed=` filters take.
     pub key: String,
+    /// What a person calls it: the configured name, else the feed's own title.
     pub name: String,
+    /// The URL polled (after any permanent redirect).
     pub url: String,
+    /// Its health at a glance, the status column's colour.
     pub status: FeedStatus,
     /// The last poll's status line (`ok 200`, `error 503`, `not-modified 304`).
     pub last_status: Option<String>,
+    /// Why the last poll failed (or why the feed is disabled).
     pub last_error: Option<String>,
+    /// When it was last polled.
     pub last_poll: Option<String>,
+    /// When a poll last succeeded: how stale its stories may be.
     pub last_success: Option<String>,
+    /// Failed polls in a row: how long it has been failing.
     pub consecutive_errors: i64,
+    /// When it will be polled next (`None` while disabled).
     pub next_poll: Option<String>,
     /// Why the next poll is when it is (`rate (15m)`, `backoff (2m)`, `cron`, …).
     pub next_poll_reason: Option<String>,
     /// Items stored from it.
     pub items: i64,
+    /// Its configured tags, which `tag=` filters on.
     pub tags: Vec<String>,
     /// Its last polls, oldest first.
     pub polls: Vec<PollPoint>,
@@ -136,15 +146,20 @@ pub fn feed_views(web: &Web) -> Result<Vec<FeedView>, crate::store::StoreError> 
 pub struct DayHits {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
+    /// Stories it matched that day.
     pub hits: i64,
 }
 
 /// A configured topic with its recent hits.
 #[derive(Debug, Clone, Serialize)]
 pub struct TopicView {
+    /// The topic's name, as alerts and `topic=` name it.
     pub name: String,
+    /// Its query, as written, to read beside its hits.
     pub query: String,
+    /// The notifiers its alerts go to.
     pub notify: Vec<String>,
+    /// Whether its matches wait for a digest instead of alerting at once.
     pub digest: bool,
     /// Stories matched over the last [`CHART_DAYS`] days.
     pub hits: i64,
@@ -187,13 +202,21 @@ pub struct AlertView {
     pub id: i64,
     /// The alert's stable id (`msg_…`), as the webhook-id and the mail's Message-ID carry it.
     pub alert_id: String,
+    /// The notifier it goes to.
     pub notifier: String,
+    /// The topic (or feed event) it is about.
     pub topic: String,
+    /// Where it is on its way out.
     pub state: OutboxState,
+    /// Tries so far.
     pub attempts: i64,
+    /// When it was queued.
     pub created: String,
+    /// When it will be tried (again), while it waits.
     pub next_attempt: Option<String>,
+    /// When the receiver took it.
     pub delivered: Option<String>,
+    /// Why the last try failed.
     pub last_error: Option<String>,
     /// The titles of the stories it carries.
     pub stories: Vec<AlertStoryView>,
@@ -204,7 +227,9 @@ pub struct AlertView {
 pub struct AlertStoryView {
     /// The story's id, when it is a stored story (`/stories/ID`).
     pub id: Option<i64>,
+    /// Its headline, as the alert carried it.
     pub title: String,
+    /// Its link, as the alert carried it.
     pub url: String,
 }
 

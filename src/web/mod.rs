@@ -45,7 +45,9 @@ pub struct Catalog {
 /// A configured topic, as the topics page shows it.
 #[derive(Debug, Clone)]
 pub struct TopicInfo {
+    /// Its name, as alerts and the stories filter name it.
     pub name: String,
+    /// Its query as written.
     pub query: String,
     /// The notifiers its alerts go to.
     pub notify: Vec<String>,
@@ -56,7 +58,9 @@ pub struct TopicInfo {
 /// A configured feed's name (as the config gives it) and tags.
 #[derive(Debug, Clone, Default)]
 pub struct FeedInfo {
+    /// The name the config gives it, if any (else its own title is shown).
     pub name: Option<String>,
+    /// Its tags, for the stories page's tag filter.
     pub tags: Vec<String>,
 }
 

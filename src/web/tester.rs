@@ -17,11 +17,17 @@ const SLICE: usize = 500;
 /// One story the query matched.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hit {
+    /// The story's id: its page is `/stories/ID`.
     pub id: i64,
+    /// Its headline.
     pub title: String,
+    /// Where it is read.
     pub url: String,
+    /// The feed that brought it.
     pub feed: String,
+    /// As the item said, RFC 3339 UTC.
     pub published: Option<String>,
+    /// When feedwatch first saw it, RFC 3339 UTC.
     pub first_seen: String,
     /// The query's terms found in it.
     pub matched: Vec<String>,
@@ -32,7 +38,9 @@ pub struct Hit {
 /// What a search found, and how far it looked.
 #[derive(Debug, Clone, Serialize)]
 pub struct Found {
+    /// The query as given, to show it back.
     pub query: String,
+    /// The stories it matched, newest first.
     pub hits: Vec<Hit>,
     /// Stories looked at.
     pub searched: usize,
