@@ -307,6 +307,10 @@ async fn run(path: &Path) -> CliResult {
     })
 }
 
+/// Feeds `once` asks about at a time, before claiming them, whether another process polled
+/// them in this pass already.
+const PASS_CHECK: usize = 64;
+
 async fn once(path: &Path, only: Option<&str>) -> CliResult {
     // A feed another process claimed after this moment was polled in this pass: several
     // `once` started together (or beside `run`) poll each feed once.
@@ -340,17 +344,59 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
         let offset = (std::process::id() as usize).wrapping_mul(2_654_435_761) % feeds.len();
         feeds.rotate_left(offset);
     }
+    let mode = ClaimMode::Pass { since_ms };
     let mut set = tokio::task::JoinSet::new();
     let mut reports = Vec::new();
-    for f in feeds {
-        // A few polls beyond those running at once: the rest wait here, not as spawned tasks.
-        while set.len() >= pipeline.polls_in_flight {
-            if let Some(r) = set.join_next().await {
-                reports.push(r.map_err(internal)?);
+    for chunk in feeds.chunks(PASS_CHECK) {
+        // The chunk's feeds are claimed in one statement (skipping those other processes are
+        // claiming), and those another process polled in this pass already are told by one
+        // read, rather than a claim lost on each. (A failed statement only leaves it to each
+        // feed's own claim.)
+        let keys: Vec<String> = chunk.iter().map(|f| f.key()).collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let pairs: Vec<(&str, &str)> = chunk
+            .iter()
+            .zip(&key_refs)
+            .map(|(f, k)| (*k, f.url.as_str()))
+            .collect();
+        let mut claimed = store
+            .claim_feeds(
+                &pairs,
+                mode,
+                pipeline.lease,
+                chrono::Utc::now().timestamp_millis(),
+            )
+            .unwrap_or_default();
+        let rest: Vec<&str> = key_refs
+            .iter()
+            .copied()
+            .filter(|k| !claimed.contains_key(*k))
+            .collect();
+        let elsewhere = store.polled_in_pass(&rest, since_ms).unwrap_or_default();
+        for (f, key) in chunk.iter().zip(keys) {
+            if let Some(by) = elsewhere.get(&key) {
+                reports.push(crate::pipeline::polled_elsewhere(key, by.as_deref()));
+                continue;
             }
+            let state = claimed.remove(&key);
+            // A few polls beyond those running at once: the rest wait here, not as spawned
+            // tasks.
+            while set.len() >= pipeline.polls_in_flight {
+                if let Some(r) = set.join_next().await {
+                    reports.push(r.map_err(internal)?);
+                }
+            }
+            let p = pipeline.clone();
+            let f = f.clone();
+            set.spawn(async move {
+                match state {
+                    Some(state) => p.poll_claimed_feed(&f, state).await,
+                    // Not taken by the claim above: the claim of one feed files it, or says
+                    // why not.
+                    None => p.poll(&f, mode).await,
+                }
+            });
         }
-        let p = pipeline.clone();
-        set.spawn(async move { p.poll(&f, ClaimMode::Pass { since_ms }).await });
     }
     while let Some(r) = set.join_next().await {
         reports.push(r.map_err(internal)?);

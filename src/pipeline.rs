@@ -148,6 +148,21 @@ enum Backlog {
     KeepBack,
 }
 
+/// The report of a feed another process polled in this `once` pass (`by`, when known).
+pub fn polled_elsewhere(feed: String, by: Option<&str>) -> PollReport {
+    PollReport {
+        feed,
+        outcome: PollResult::Skipped {
+            why: format!(
+                "already polled in this pass by {}",
+                by.unwrap_or("another process")
+            ),
+            until: None,
+        },
+        ..Default::default()
+    }
+}
+
 /// What to say of a poll's kept-back items (see [`PollReport::kept_back`]).
 pub fn kept_back_note(n: usize) -> String {
     format!(
@@ -278,22 +293,45 @@ impl Pipeline {
                 };
                 return report;
             }
-            Ok(Claim::Polled { by }) => {
-                report.outcome = PollResult::Skipped {
-                    why: format!(
-                        "already polled in this pass by {}",
-                        by.as_deref().unwrap_or("another process")
-                    ),
-                    until: None,
-                };
-                return report;
-            }
+            Ok(Claim::Polled { by }) => return polled_elsewhere(key, by.as_deref()),
             Err(e) => {
                 report.outcome = PollResult::Error;
                 report.error = Some(e.to_string());
                 return report;
             }
         };
+        self.poll_leased(feed, state, report).await
+    }
+
+    /// Polls a feed this process claimed already (see [`Store::claim_feeds`]), when a poll slot
+    /// is free.
+    pub async fn poll_claimed_feed(
+        &self,
+        feed: &FeedConfig,
+        state: crate::store::FeedState,
+    ) -> PollReport {
+        let report = PollReport {
+            feed: feed.key(),
+            ..Default::default()
+        };
+        let _hold = self.clock.hold();
+        let Ok(_slot) = self.poll_slots.acquire().await else {
+            return PollReport {
+                outcome: PollResult::Error,
+                error: Some("shutting down".into()),
+                ..report
+            };
+        };
+        self.poll_leased(feed, state, report).await
+    }
+
+    /// Polls a feed whose lease this process holds, renewing the lease until done.
+    async fn poll_leased(
+        &self,
+        feed: &FeedConfig,
+        state: crate::store::FeedState,
+        report: PollReport,
+    ) -> PollReport {
         // Keeps the lease while the poll runs, however long its pages take.
         let renewer = {
             let store = self.store.clone();
@@ -640,20 +678,23 @@ impl Pipeline {
             })
             .collect();
         // One lookup for the poll's items: they are checked together, not one round trip each.
-        let fresh: Vec<&Entry> = match self.store.items_known(&queries) {
-            Ok(known) => oldest_first
-                .iter()
-                .zip(known)
-                .filter(|(_, known)| !known)
-                .map(|(e, _)| *e)
-                .collect(),
-            Err(e) => {
-                report
-                    .notes
-                    .push(format!("the feed's stored items could not be read: {e}"));
-                Vec::new()
-            }
-        };
+        let (fresh, mut stored): (Vec<&Entry>, Vec<store::Stored>) =
+            match self.store.items_stored(&queries) {
+                Ok(known) => oldest_first
+                    .iter()
+                    .zip(known)
+                    .filter_map(|(e, known)| match known {
+                        store::Known::Unchanged => None,
+                        store::Known::Fresh(stored) => Some((*e, stored)),
+                    })
+                    .unzip(),
+                Err(e) => {
+                    report
+                        .notes
+                        .push(format!("the feed's stored items could not be read: {e}"));
+                    (Vec::new(), Vec::new())
+                }
+            };
         let owned: Vec<Entry> = fresh.iter().map(|e| (*e).clone()).collect();
         let pages = article_quota(feed, &owned);
         let skipped = pages.iter().filter(|p| !**p).count();
@@ -680,7 +721,7 @@ impl Pipeline {
             })
             .buffered(PAGE_CONCURRENCY);
         let mut batch: Vec<(NewItem, Vec<TopicHit>)> = Vec::with_capacity(INGEST_CHUNK);
-        for entry in fresh {
+        for (entry, stored) in fresh.into_iter().zip(stored.drain(..)) {
             let Some((article, note)) = articles.next().await else {
                 break;
             };
@@ -690,7 +731,8 @@ impl Pipeline {
                     entry.link.as_deref().unwrap_or(&entry.id)
                 ));
             }
-            let item = compose_item(feed_id, entry, article.as_ref(), note);
+            let mut item = compose_item(feed_id, entry, article.as_ref(), note);
+            item.stored = stored;
             let mut hits = self.match_topics(feed, &feed_name, &item);
             if backlog == Backlog::KeepBack && !hits.is_empty() {
                 // Recorded (the story lists its topics; a later copy does not alert them
@@ -723,9 +765,14 @@ impl Pipeline {
                     .map(|(i, _)| i.guid.clone())
                     .zip(done.into_iter().map(Ok))
                     .collect(),
+                // Item by item, each looked up afresh (what the poll found may be out of date:
+                // another process may have slipped an item in).
                 Err(_) => batch
-                    .iter()
-                    .map(|(item, hits)| (item.guid.clone(), self.store.ingest(item, hits)))
+                    .iter_mut()
+                    .map(|(item, hits)| {
+                        item.stored = store::Stored::Unknown;
+                        (item.guid.clone(), self.store.ingest(item, hits))
+                    })
                     .collect(),
             };
         batch.clear();
@@ -1105,6 +1152,7 @@ fn compose_item(
         title,
         published_at,
         seen_at: Utc::now().timestamp(),
+        stored: store::Stored::Unknown,
         byline: good.and_then(|a| a.byline.clone()).or(entry.author.clone()),
         site_name: article.and_then(|a| a.site_name.clone()),
         summary: summarise(

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use feedwatch::dedup;
 use feedwatch::store::{
-    Claim, ClaimMode, Database, Ingested, NewItem, PollOutcome, PollRecord, Store, TopicHit,
+    Claim, ClaimMode, Database, Ingested, Known, KnownQuery, NewItem, PollOutcome, PollRecord,
+    Store, Stored, TopicHit,
 };
 
 /// Which backend a test runs on.
@@ -114,6 +115,7 @@ on_both_backends!(
     a_digest_topic_gathers_its_matches_into_one_alert,
     a_permanent_redirect_moves_the_feed_until_the_user_changes_its_url,
     a_due_feed_is_claimed_by_exactly_one_of_many_processes,
+    processes_claiming_many_feeds_at_once_each_get_different_ones,
     a_feed_polled_by_another_process_is_not_due_until_its_next_time,
     a_once_pass_skips_a_feed_another_process_claimed_after_it_began,
     a_dead_processs_feed_is_taken_over_when_its_lease_expires,
@@ -255,6 +257,56 @@ fn a_changed_item_is_an_update_not_a_new_story(b: Backend) {
         Ingested::Updated { story_id }
     );
     assert_eq!(store.stories(0, None, 10).unwrap().len(), 1);
+
+    // What a poll's check found is handed to storing, which then does not look again: the
+    // changed item is an update of its row, a new one is news.
+    let again = item(
+        feed.id,
+        "g1",
+        "https://a.example/1",
+        "Talks end",
+        "last text",
+        30,
+    );
+    let new = item(
+        feed.id,
+        "g2",
+        "https://a.example/2",
+        "Other",
+        "other text",
+        30,
+    );
+    fn query(i: &NewItem) -> KnownQuery<'_> {
+        KnownQuery {
+            feed_id: i.feed_id,
+            guid: &i.guid,
+            canonical_url: i.canonical_url.as_deref(),
+            title: Some(&i.title),
+            entry_hash: "",
+        }
+    }
+    let found = store.items_stored(&[query(&again), query(&new)]).unwrap();
+    let [
+        Known::Fresh(copy @ Stored::Copy(_)),
+        Known::Fresh(Stored::Absent),
+    ] = &found[..]
+    else {
+        panic!("{found:?}")
+    };
+    let again = NewItem {
+        stored: copy.clone(),
+        ..again
+    };
+    let new = NewItem {
+        stored: Stored::Absent,
+        ..new
+    };
+    let done = store
+        .ingest_many(&[(again, Vec::new()), (new, Vec::new())])
+        .unwrap();
+    assert_eq!(done[0], Ingested::Updated { story_id });
+    assert!(matches!(done[1], Ingested::NewStory { .. }), "{done:?}");
+    assert_eq!(store.stories(0, None, 10).unwrap().len(), 2);
 }
 
 fn a_body_changed_under_the_same_title_is_kept_as_a_revision(b: Backend) {
@@ -953,6 +1005,64 @@ fn a_due_feed_is_claimed_by_exactly_one_of_many_processes(b: Backend) {
     assert!(holder.owner.contains(&format!(":{}:", std::process::id())));
 }
 
+fn processes_claiming_many_feeds_at_once_each_get_different_ones(b: Backend) {
+    let fresh = Arc::new(b.fresh());
+    let feeds: Vec<(String, String)> = (0..40)
+        .map(|n| (format!("f{n}"), format!("https://f{n}.example/rss")))
+        .collect();
+    let pairs: Vec<(&str, &str)> = feeds
+        .iter()
+        .map(|(k, u)| (k.as_str(), u.as_str()))
+        .collect();
+    fresh.open().register_feeds(&pairs).unwrap();
+    let pass = ClaimMode::Pass { since_ms: NOW_MS };
+    let barrier = Arc::new(Barrier::new(4));
+    let taken: Vec<Vec<String>> = (0..4)
+        .map(|_| {
+            let (fresh, barrier, feeds) = (fresh.clone(), barrier.clone(), feeds.clone());
+            std::thread::spawn(move || {
+                let s = fresh.open();
+                let pairs: Vec<(&str, &str)> = feeds
+                    .iter()
+                    .map(|(k, u)| (k.as_str(), u.as_str()))
+                    .collect();
+                barrier.wait();
+                let mut got: Vec<String> = Vec::new();
+                for chunk in pairs.chunks(8) {
+                    got.extend(
+                        s.claim_feeds(chunk, pass, LEASE, NOW_MS)
+                            .unwrap()
+                            .into_keys(),
+                    );
+                }
+                got
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let mut all: Vec<&String> = taken.iter().flatten().collect();
+    all.sort();
+    let claimed = all.len();
+    all.dedup();
+    assert_eq!(all.len(), claimed, "a feed claimed twice: {taken:?}");
+    assert_eq!(claimed, 40, "every feed claimed once: {taken:?}");
+    // A feed whose configured URL changed is left to the claim of one feed, which starts it over.
+    let other = fresh.open();
+    let moved = other
+        .claim_feeds(
+            &[("f1", "https://moved.example/rss")],
+            ClaimMode::Pass {
+                since_ms: NOW_MS + 100,
+            },
+            LEASE,
+            NOW_MS + 200,
+        )
+        .unwrap();
+    assert!(moved.is_empty(), "{moved:?}");
+}
+
 fn a_feed_polled_by_another_process_is_not_due_until_its_next_time(b: Backend) {
     let fresh = b.fresh();
     let first = fresh.open();
@@ -1039,6 +1149,14 @@ fn a_once_pass_skips_a_feed_another_process_claimed_after_it_began(b: Backend) {
             .unwrap(),
         Claim::Polled { .. }
     ));
+    // Asked about many feeds at once, before claiming them, `once` learns the same in one read:
+    // "a" was another's in this pass, "b" is nobody's yet; `run` sees none as another's.
+    once.register_feeds(&[("b", "https://b.example/rss")])
+        .unwrap();
+    let elsewhere = once.polled_in_pass(&["a", "b"], NOW_MS).unwrap();
+    assert_eq!(elsewhere.len(), 1, "{elsewhere:?}");
+    assert!(elsewhere.contains_key("a"), "{elsewhere:?}");
+    assert!(once.polled_in_pass(&["a"], NOW_MS + 30).unwrap().is_empty());
     // A later `once` polls it again: it asked for a pass of its own.
     assert!(matches!(
         once.claim_feed(

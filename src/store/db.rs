@@ -267,6 +267,9 @@ fn sqlite_sql(sql: &str) -> Cow<'_, str> {
     }
 }
 
+/// The longest statement text a PostgreSQL connection keeps prepared.
+const CACHED_STATEMENT_LEN: usize = 4096;
+
 impl Db<'_> {
     pub fn dialect(&self) -> Dialect {
         match self {
@@ -283,7 +286,11 @@ impl Db<'_> {
             return Ok(s.clone());
         }
         let s = client.prepare(sql)?;
-        statements.insert(sql.to_string(), s.clone());
+        // A long statement is one batch's shape (a VALUES list of so many rows), unlikely to
+        // come again: kept, the variants would pile up in this process and in the server.
+        if sql.len() <= CACHED_STATEMENT_LEN {
+            statements.insert(sql.to_string(), s.clone());
+        }
         Ok(s)
     }
 

@@ -239,6 +239,36 @@ impl Store {
         })
     }
 
+    /// Of these feeds, those another process claimed since `since_ms` (unix ms: when this
+    /// `once` pass began), each with the process that holds or held it: one read for many
+    /// feeds, where a claim each would lose one by one.
+    pub fn polled_in_pass(
+        &self,
+        keys: &[&str],
+        since_ms: i64,
+    ) -> Result<std::collections::HashMap<String, Option<String>>> {
+        if keys.is_empty() {
+            return Ok(Default::default());
+        }
+        let owner = self.owner();
+        self.with(|db| {
+            let mut params: Vec<Value> = vec![Value::Int(since_ms), Value::Text(owner)];
+            params.extend(keys.iter().map(|k| Value::Text(k)));
+            let list: Vec<String> = (3..3 + keys.len()).map(|n| format!("${n}")).collect();
+            let rows: Vec<(String, Option<String>)> = db.query(
+                &format!(
+                    "SELECT key, lease_owner FROM feeds
+                     WHERE key IN ({}) AND claimed_at_ms >= $1
+                       AND (lease_owner IS NULL OR lease_owner <> $2)",
+                    list.join(", ")
+                ),
+                &params,
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(rows.into_iter().collect())
+        })
+    }
+
     /// Makes sure a row exists for each configured feed and returns its state.
     pub fn sync_feed(&self, key: &str, config_url: &str) -> Result<FeedState> {
         let now = now();
@@ -259,6 +289,67 @@ impl Store {
             db.query(&format!("{FEED_SELECT} ORDER BY f.key"), &[], |r| {
                 feed_from_row(r, now)
             })
+        })
+    }
+
+    /// [`Store::claim_feed`]'s common case for many feeds in one statement: of these configured
+    /// feeds (key, URL), those whose rows are there with the URL unchanged and which are this
+    /// process's to take are claimed and returned by key. On PostgreSQL, rows other processes
+    /// are claiming are skipped, so processes walking the same feeds take different ones. A
+    /// feed not returned may still be claimable (a new feed, a changed URL): ask
+    /// [`Store::claim_feed`] for it, which also says why not.
+    pub fn claim_feeds(
+        &self,
+        feeds: &[(&str, &str)],
+        mode: ClaimMode,
+        lease: Duration,
+        now_ms: i64,
+    ) -> Result<std::collections::HashMap<String, FeedState>> {
+        if feeds.is_empty() {
+            return Ok(Default::default());
+        }
+        let now = now_ms.div_euclid(1000);
+        let until = lease_until(now, lease);
+        let owner: &str = &self.owner;
+        let since_ms = match mode {
+            ClaimMode::Due => None,
+            ClaimMode::Pass { since_ms } => Some(since_ms),
+        };
+        self.with(|db| {
+            let mut params: Vec<Value> = args![owner, until, now, now_ms, since_ms].to_vec();
+            let first = params.len() + 1;
+            for (key, url) in feeds {
+                params.extend([Value::Text(key), Value::Text(url)]);
+            }
+            let keys: Vec<String> = (0..feeds.len())
+                .map(|n| format!("${}", first + 2 * n))
+                .collect();
+            let urls: Vec<String> = (0..feeds.len())
+                .map(|n| format!("WHEN ${} THEN ${}", first + 2 * n, first + 2 * n + 1))
+                .collect();
+            let condition = match mode {
+                ClaimMode::Due => "(next_due_at IS NULL OR next_due_at <= $3)",
+                ClaimMode::Pass { .. } => {
+                    "(claimed_at_ms IS NULL OR claimed_at_ms < $5 OR lease_owner = $1)"
+                }
+            };
+            let lock = skip_locked(db);
+            let rows = db.query(
+                &format!(
+                    "UPDATE feeds SET lease_owner = $1, lease_until = $2, claimed_at_ms = $4
+                     WHERE id IN (SELECT id FROM feeds
+                       WHERE key IN ({keys}) AND config_url = CASE key {urls} END
+                         AND disabled_reason IS NULL
+                         AND (lease_until IS NULL OR lease_until < $3 OR lease_owner = $1)
+                         AND {condition} {lock})
+                     RETURNING {FEED_RETURNING}",
+                    keys = keys.join(", "),
+                    urls = urls.join(" "),
+                ),
+                &params,
+                |r| feed_from_row(r, now),
+            )?;
+            Ok(rows.into_iter().map(|f| (f.key.clone(), f)).collect())
         })
     }
 

@@ -7,6 +7,7 @@ use super::db::{Db, Value, args};
 use super::fingerprints::{self, Bands};
 use super::{Result, Store, outbox, stories};
 use crate::dedup;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// An item about to be stored, with its extracted article.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +30,35 @@ pub struct NewItem {
     pub entry_hash: String,
     /// The item's own categories, for `tag:` (beside its feed's tags).
     pub categories: Vec<String>,
+    /// The item's stored copy as [`Store::items_stored`] found it when the poll checked its
+    /// items, so storing it does not look again (a poll's items are stored only by the
+    /// process holding its feed's lease). [`Stored::Unknown`] makes the store look.
+    pub stored: Stored,
+}
+
+/// What the store holds of an item, as a poll found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Stored {
+    /// Not looked up.
+    #[default]
+    Unknown,
+    /// Not stored.
+    Absent,
+    /// Stored, and since changed.
+    Copy(StoredCopy),
+}
+
+/// An item's stored row, as storing a new version of it needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCopy(Prior);
+
+/// What [`Store::items_stored`] found of an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Known {
+    /// Stored, and the feed still says the same of it: nothing to do.
+    Unchanged,
+    /// New, or changed since stored: to be stored (with this, see [`NewItem::stored`]).
+    Fresh(Stored),
 }
 
 /// A topic the item matched, and where its alerts go.
@@ -170,6 +200,58 @@ impl Prepared {
 
 /// The stored item an item updates: (item id, content hash, story id).
 type Prior = (i64, String, i64);
+
+/// The columns [`read_prior`] reads, from `items i`.
+const PRIOR_COLUMNS: &str = "i.content_hash, i.story_id";
+
+fn read_prior(r: &super::db::Row) -> Result<Prior> {
+    Ok((r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+/// Where each of `items` is looked up.
+fn item_keys<'a>(items: impl Iterator<Item = &'a NewItem>) -> Vec<ItemKey<'a>> {
+    items
+        .map(|i| ItemKey {
+            feed_id: i.feed_id,
+            guid: &i.guid,
+            canonical_url: i.canonical_url.as_deref(),
+        })
+        .collect()
+}
+
+/// Items stored in one serial transaction at most, however many polls' batches wait: bounds
+/// the transaction (and PostgreSQL's parameters per statement, about 28 an item).
+const COMBINED_ITEMS: usize = 512;
+
+/// The polls of this process waiting to store their items, and the turn at storing them.
+#[derive(Default)]
+pub(super) struct IngestQueue {
+    /// Batches not stored yet, oldest first.
+    waiting: Mutex<Vec<Arc<Request>>>,
+    /// Held by the thread storing: the one that takes it next stores every batch waiting
+    /// then, its own and others', so that polls finishing together share one transaction.
+    turn: Mutex<()>,
+}
+
+/// One call's batch, handed to whichever thread stores it, and its result.
+struct Request {
+    /// Taken by the thread that stores it.
+    batch: Mutex<Option<Batch>>,
+    /// Left by that thread for the caller.
+    done: Mutex<Option<Result<Vec<Ingested>>>>,
+}
+
+/// Items with what was worked out for them before the serial transaction.
+#[derive(Default)]
+struct Batch {
+    items: Vec<(NewItem, Vec<TopicHit>)>,
+    prepared: Vec<Prepared>,
+    priors: Vec<Option<Prior>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// What the earlier items of a batch stored, which the batch's lookups (made before any of
 /// them was stored) cannot have seen.
@@ -423,7 +505,16 @@ impl Store {
     /// [`Store::item_known`] for many items in one statement (one round trip to a server per
     /// few hundred items, instead of one per item).
     pub fn items_known(&self, items: &[KnownQuery]) -> Result<Vec<bool>> {
-        type Stored = (Option<String>, Option<String>);
+        Ok(self
+            .items_stored(items)?
+            .into_iter()
+            .map(|k| k == Known::Unchanged)
+            .collect())
+    }
+
+    /// [`Store::items_known`], with each fresh item's stored copy for storing it.
+    pub fn items_stored(&self, items: &[KnownQuery]) -> Result<Vec<Known>> {
+        type Row = (Option<String>, Option<String>, Prior);
         let keys: Vec<ItemKey> = items
             .iter()
             .map(|q| ItemKey {
@@ -432,21 +523,31 @@ impl Store {
                 canonical_url: q.canonical_url,
             })
             .collect();
-        let stored: Vec<Option<Stored>> = self.with(|db| {
-            stored_items(db, "i.title, i.entry_hash", &keys, |r| {
-                Ok((r.get(3)?, r.get(4)?))
-            })
+        let stored: Vec<Option<Row>> = self.with(|db| {
+            stored_items(
+                db,
+                "i.title, i.entry_hash, i.content_hash, i.story_id",
+                &keys,
+                |r| Ok((r.get(3)?, r.get(4)?, (r.get(2)?, r.get(5)?, r.get(6)?))),
+            )
         })?;
         Ok(items
             .iter()
             .zip(stored)
-            .map(|(q, stored)| match (stored, q.title) {
-                (None, _) => false,
-                (Some((_, Some(old))), _) if !q.entry_hash.is_empty() => old == q.entry_hash,
-                (Some((old, _)), Some(new)) if !new.trim().is_empty() => {
-                    old.as_deref() == Some(new)
+            .map(|(q, stored)| {
+                let Some((old_title, old_hash, prior)) = stored else {
+                    return Known::Fresh(Stored::Absent);
+                };
+                let unchanged = match (old_hash, q.title) {
+                    (Some(old), _) if !q.entry_hash.is_empty() => old == q.entry_hash,
+                    (_, Some(new)) if !new.trim().is_empty() => old_title.as_deref() == Some(new),
+                    _ => true,
+                };
+                if unchanged {
+                    Known::Unchanged
+                } else {
+                    Known::Fresh(Stored::Copy(StoredCopy(prior)))
                 }
-                (Some(_), _) => true,
             })
             .collect())
     }
@@ -476,19 +577,110 @@ impl Store {
         // stores its items (it holds the feed's lease). Were another to slip one in, storing
         // it again would break the feed's unique GUID and the batch would go again, item by
         // item, looking afresh.
-        let keys: Vec<ItemKey> = items
+        // Only items whose poll did not look them up already.
+        let unknown: Vec<&NewItem> = items
             .iter()
-            .map(|(i, _)| ItemKey {
-                feed_id: i.feed_id,
-                guid: &i.guid,
-                canonical_url: i.canonical_url.as_deref(),
+            .map(|(i, _)| *i)
+            .filter(|i| i.stored == Stored::Unknown)
+            .collect();
+        let keys = item_keys(unknown.into_iter());
+        let mut looked_up = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.with(|db| stored_items(db, PRIOR_COLUMNS, &keys, read_prior))?
+        }
+        .into_iter();
+        let priors: Vec<Option<Prior>> = items
+            .iter()
+            .map(|(i, _)| match &i.stored {
+                Stored::Unknown => looked_up.next().flatten(),
+                Stored::Absent => None,
+                Stored::Copy(StoredCopy(prior)) => Some(prior.clone()),
             })
             .collect();
-        let prior_columns = "i.content_hash, i.story_id";
-        let read_prior =
-            |r: &super::db::Row| -> Result<Prior> { Ok((r.get(2)?, r.get(3)?, r.get(4)?)) };
-        let priors: Vec<Option<Prior>> =
-            self.with(|db| stored_items(db, prior_columns, &keys, read_prior))?;
+        let request = Arc::new(Request {
+            batch: Mutex::new(Some(Batch {
+                items: items
+                    .iter()
+                    .map(|(i, h)| ((*i).clone(), h.to_vec()))
+                    .collect(),
+                prepared,
+                priors,
+            })),
+            done: Mutex::new(None),
+        });
+        lock(&self.ingest_queue.waiting).push(Arc::clone(&request));
+        loop {
+            let _turn = lock(&self.ingest_queue.turn);
+            if let Some(done) = lock(&request.done).take() {
+                return done;
+            }
+            // This process's turn at the serial transaction: it stores every batch waiting,
+            // its own among them, in one transaction (one turn of the lock all processes
+            // share, one commit), as many as fit.
+            let mut queued = lock(&self.ingest_queue.waiting);
+            let mut taken = Vec::new();
+            let mut size = 0;
+            while let Some(next) = queued.first() {
+                let len = lock(&next.batch).as_ref().map_or(0, |b| b.items.len());
+                if !taken.is_empty() && size + len > COMBINED_ITEMS {
+                    break;
+                }
+                size += len;
+                taken.push(queued.remove(0));
+            }
+            drop(queued);
+            self.store_combined(&taken);
+        }
+    }
+
+    /// Stores the batches `requests` carry in one serial transaction and leaves each its
+    /// result; if that transaction fails, each batch alone, so one bad batch costs only itself.
+    fn store_combined(&self, requests: &[Arc<Request>]) {
+        let mut all = Batch::default();
+        let mut lens = Vec::with_capacity(requests.len());
+        for r in requests {
+            let Some(b) = lock(&r.batch).take() else {
+                lens.push(0);
+                continue;
+            };
+            lens.push(b.items.len());
+            all.items.extend(b.items);
+            all.prepared.extend(b.prepared);
+            all.priors.extend(b.priors);
+        }
+        let refs: Vec<(&NewItem, &[TopicHit])> =
+            all.items.iter().map(|(i, h)| (i, h.as_slice())).collect();
+        let together = if requests.len() > 1 {
+            self.store_serial(&refs, &all.prepared, &all.priors).ok()
+        } else {
+            None
+        };
+        let mut at = 0;
+        for (r, len) in requests.iter().zip(lens) {
+            let range = at..at + len;
+            at += len;
+            let done = match &together {
+                Some(out) => Ok(out[range].to_vec()),
+                None => self.store_serial(
+                    &refs[range.clone()],
+                    &all.prepared[range.clone()],
+                    &all.priors[range],
+                ),
+            };
+            *lock(&r.done) = Some(done);
+        }
+    }
+
+    /// Stores `items` (with their [`Prepared`] keys and stored copies read before) in one
+    /// serial transaction.
+    fn store_serial(
+        &self,
+        items: &[(&NewItem, &[TopicHit])],
+        prepared: &[Prepared],
+        priors: &[Option<Prior>],
+    ) -> Result<Vec<Ingested>> {
+        let keys = item_keys(items.iter().map(|(i, _)| *i));
         let done = self.serial(|db| {
             // Inside the serial transaction: the band index is brought up to date with every
             // process's stories under the lock, so none can slip in between.
@@ -502,20 +694,20 @@ impl Store {
                 // own earlier items are added as it goes.
                 let lookups: Vec<(Option<&str>, Option<&str>)> = items
                     .iter()
-                    .zip(&prepared)
+                    .zip(prepared)
                     .map(|((i, _), p)| (i.canonical_url.as_deref(), p.hash_key(i)))
                     .collect();
                 let exact = stories::find_exact(db, &lookups)?;
                 let mut so_far = BatchSoFar::default();
                 let mut out = vec![Ingested::Seen; items.len()];
                 let mut pending = Pending::default();
-                for (k, ((item, _), p)) in items.iter().zip(&prepared).enumerate() {
+                for (k, ((item, _), p)) in items.iter().zip(prepared).enumerate() {
                     fingerprints::current(db, &mut bands, item.seen_at)?;
                     let prior = if so_far.touches(item) {
                         // An earlier item of this batch went under its GUID or URL: that one
                         // is written first, then looked up as a stored one.
-                        pending.flush(db, &mut bands, items, &prepared, &mut out, &mut so_far)?;
-                        stored_items(db, prior_columns, &keys[k..=k], read_prior)?
+                        pending.flush(db, &mut bands, items, prepared, &mut out, &mut so_far)?;
+                        stored_items(db, PRIOR_COLUMNS, &keys[k..=k], read_prior)?
                             .pop()
                             .flatten()
                     } else {
@@ -531,12 +723,12 @@ impl Store {
                         if story.is_none()
                             && let Some(fp) = p.fingerprint.as_ref()
                         {
-                            if pending.shares_bands(&prepared, fp) {
+                            if pending.shares_bands(prepared, fp) {
                                 pending.flush(
                                     db,
                                     &mut bands,
                                     items,
-                                    &prepared,
+                                    prepared,
                                     &mut out,
                                     &mut so_far,
                                 )?;
@@ -572,7 +764,7 @@ impl Store {
                     so_far.add(item, p, done);
                     out[k] = done;
                 }
-                pending.flush(db, &mut bands, items, &prepared, &mut out, &mut so_far)?;
+                pending.flush(db, &mut bands, items, prepared, &mut out, &mut so_far)?;
                 Ok(out)
             })();
             if stored.is_err() {
@@ -586,5 +778,113 @@ impl Store {
             *self.bands() = None;
         }
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(feed_id: i64, guid: &str, text: &str) -> NewItem {
+        let url = format!("https://news.example/{guid}");
+        NewItem {
+            feed_id,
+            guid: guid.into(),
+            canonical_url: dedup::canonical_url(&url),
+            url: Some(url),
+            title: format!("Story {guid}"),
+            seen_at: 1_700_000_000,
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Starts `batches` ingests on threads while the turn is held, so that all of them wait
+    /// and the first to get the turn stores them together; returns each one's result.
+    fn ingest_together(store: &Store, batches: Vec<Vec<NewItem>>) -> Vec<Result<Vec<Ingested>>> {
+        let turn = lock(&store.ingest_queue.turn);
+        let n = batches.len();
+        let threads: Vec<_> = batches
+            .into_iter()
+            .map(|batch| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let pairs: Vec<(NewItem, Vec<TopicHit>)> =
+                        batch.into_iter().map(|i| (i, Vec::new())).collect();
+                    store.ingest_many(&pairs)
+                })
+            })
+            .collect();
+        while lock(&store.ingest_queue.waiting).len() < n {
+            std::thread::yield_now();
+        }
+        drop(turn);
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("ingest thread"))
+            .collect()
+    }
+
+    #[test]
+    fn polls_that_wait_together_are_stored_together_and_a_copy_across_them_joins_one_story() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("a", "https://a.example/feed").unwrap().id;
+        let b = store.sync_feed("b", "https://b.example/feed").unwrap().id;
+        let wire = "The council voted on Tuesday to close the old bridge to cars from March, \
+                    after engineers found cracks in two of its supports during an inspection.";
+        let mut copy = item(b, "b-1", wire);
+        copy.url = Some("https://b.example/bridge".into());
+        copy.canonical_url = dedup::canonical_url("https://b.example/bridge");
+        let done = ingest_together(
+            &store,
+            vec![
+                vec![
+                    item(a, "a-1", wire),
+                    item(a, "a-2", "Another story entirely."),
+                ],
+                vec![copy],
+            ],
+        );
+        let first = done[0].as_ref().unwrap();
+        let second = done[1].as_ref().unwrap();
+        let Ingested::NewStory { story_id, .. } = first[0] else {
+            panic!("{first:?}")
+        };
+        assert!(matches!(first[1], Ingested::NewStory { .. }), "{first:?}");
+        assert_eq!(
+            second[0],
+            Ingested::JoinedStory {
+                story_id,
+                alerts: 0
+            },
+            "the other outlet's copy joins the story filed in the same transaction"
+        );
+    }
+
+    #[test]
+    fn a_bad_batch_waiting_beside_good_ones_costs_only_itself() {
+        let store = Store::open_in_memory().unwrap();
+        let a = store.sync_feed("a", "https://a.example/feed").unwrap().id;
+        // No feed 9999: its items break a foreign key, and fail the transaction they are in.
+        let done = ingest_together(
+            &store,
+            vec![
+                vec![item(a, "a-1", "First good story.")],
+                vec![item(9999, "x-1", "Orphan.")],
+                vec![item(a, "a-2", "Second good story.")],
+            ],
+        );
+        assert!(
+            matches!(done[0].as_deref(), Ok([Ingested::NewStory { .. }])),
+            "{:?}",
+            done[0]
+        );
+        assert!(done[1].is_err(), "{:?}", done[1]);
+        assert!(
+            matches!(done[2].as_deref(), Ok([Ingested::NewStory { .. }])),
+            "{:?}",
+            done[2]
+        );
+        assert_eq!(store.stories(0, None, 10).unwrap().len(), 2);
     }
 }

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 pub use feeds::{Claim, ClaimMode, FeedState, PollOutcome, PollRecord};
-pub use items::{Ingested, KnownQuery, NewItem, Revision, TopicHit};
+pub use items::{Ingested, Known, KnownQuery, NewItem, Revision, Stored, StoredCopy, TopicHit};
 pub use outbox::{NotifierStats, OutboxRow};
 pub use stories::{Copy, StoryDoc, StoryRow};
 pub use views::{
@@ -190,6 +190,8 @@ pub struct Store {
     bands: Arc<Mutex<Option<Bands>>>,
     /// This process's name on the leases it takes ("host:pid:tag"), shown by `feedwatch feeds`.
     owner: Arc<str>,
+    /// Polls waiting to store their items: those that wait together are stored together.
+    ingest_queue: Arc<items::IngestQueue>,
 }
 
 enum Backend {
@@ -226,6 +228,7 @@ impl Store {
             backend: Arc::new(backend),
             bands: Arc::new(Mutex::new(None)),
             owner: owner_name().into(),
+            ingest_queue: Arc::default(),
         }
     }
 
