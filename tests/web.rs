@@ -699,7 +699,12 @@ async fn in_a_real_browser_pages_load_cleanly_show_the_outlets_and_run_no_feed_s
     input.press_key("Enter").await.unwrap();
     page.wait_for_navigation().await.unwrap();
     for _ in 0..50 {
-        if page.find_elements("ol.hits li").await.unwrap().len() == 1 {
+        // Asked while the answer is still loading, the page may have no document yet.
+        if page
+            .find_elements("ol.hits li")
+            .await
+            .is_ok_and(|hits| hits.len() == 1)
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
