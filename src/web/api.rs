@@ -25,7 +25,7 @@ pub const POLLS_SHOWN: usize = 30;
 /// Days of hits each topic's chart shows.
 pub const CHART_DAYS: i64 = 30;
 /// How long the topic tester searches before it answers with what it has (and where to go on).
-pub const TESTER_BUDGET: Duration = Duration::from_millis(30);
+pub const TESTER_BUDGET: Duration = Duration::from_millis(20);
 
 /// A feed's health at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

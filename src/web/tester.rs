@@ -12,7 +12,7 @@ use crate::store::{Store, StoreError, StoryCursor, rfc3339};
 use crate::topics::{Document, Query, QueryError};
 
 /// Stories read from the store per slice.
-const SLICE: usize = 500;
+const SLICE: usize = 250;
 
 /// One story the query matched.
 #[derive(Debug, Clone, Serialize)]
