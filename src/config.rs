@@ -1773,7 +1773,7 @@ fn resolve_notifier(
                 issues.push(lines.issue(sf.span().start, field("secret_file"), m));
             }
             if let Some(sf) = &raw.secret_file
-                && let Ok(content) = std::fs::read(sf.get_ref())
+                && let Ok(content) = crate::secret_file::read(sf.get_ref())
                 && let Err(why) = crate::notify::webhook_signing_key(&content)
             {
                 issues.push(lines.issue(
@@ -1854,7 +1854,7 @@ fn secret_readable(path: &Path) -> Result<(), String> {
     if credential && std::env::var_os("CREDENTIALS_DIRECTORY").is_none() {
         return Ok(());
     }
-    match std::fs::File::open(path) {
+    match crate::secret_file::read(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
             "{} does not exist; create it (mode 0600, readable by the service) or fix the path",

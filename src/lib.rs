@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod printable;
 pub mod redact;
 pub mod scheduler;
+pub mod secret_file;
 pub mod server;
 pub mod store;
 pub mod topics;

@@ -633,3 +633,19 @@ async fn check_says_when_a_webhook_secret_is_not_base64() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_file_that_never_ends_is_a_clear_check_error_not_all_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "type = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\nsecret_file = \"/dev/zero\"\n",
+    );
+    let out = feedwatch(&config, &["check"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("notifier[0].secret_file") && err.contains("larger than"),
+        "names the field and what is wrong: {err}"
+    );
+}

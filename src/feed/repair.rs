@@ -173,9 +173,11 @@ const KNOWN_NAMESPACES: [&str; 11] = [
 fn same_namespace(known: &str, written: &str) -> bool {
     let bare = |ns: &str| -> (usize, usize) {
         let ns = ns.trim();
-        let start = if ns.len() >= 8 && ns[..8].eq_ignore_ascii_case("https://") {
+        // Compared as bytes: the text may hold a multi-byte character across byte 7 or 8.
+        let b = ns.as_bytes();
+        let start = if b.len() >= 8 && b[..8].eq_ignore_ascii_case(b"https://") {
             8
-        } else if ns.len() >= 7 && ns[..7].eq_ignore_ascii_case("http://") {
+        } else if b.len() >= 7 && b[..7].eq_ignore_ascii_case(b"http://") {
             7
         } else {
             0
@@ -1076,6 +1078,18 @@ fn drop_empty_atom_text(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_namespace_with_a_multibyte_character_where_the_scheme_ends_is_no_panic() {
+        // Found by the feed_parse fuzz target: the scheme test sliced inside the '”'.
+        let feed = "<feed xmlns=\"httpote\u{201d}</titl>\"><title>x</title></feed>";
+        assert_eq!(fix_namespaces(feed), None);
+        assert!(!same_namespace(
+            "http://www.w3.org/2005/Atom",
+            "httpote\u{201d}x"
+        ));
+    }
+
     use super::*;
 
     #[test]

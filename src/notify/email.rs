@@ -73,7 +73,7 @@ impl EmailSender {
         });
         let ca = match &cfg.ca_file {
             Some(path) => {
-                let pem = std::fs::read(path)
+                let pem = crate::secret_file::read(path)
                     .map_err(|e| bad(format!("cannot read ca_file {}: {e}", path.display())))?;
                 if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
                     return Err(bad(format!(
@@ -153,7 +153,7 @@ impl EmailSender {
         let Some(path) = &self.password_file else {
             return Ok(None);
         };
-        let raw = tokio::fs::read_to_string(path).await.map_err(|e| {
+        let raw = crate::secret_file::read_to_string(path).map_err(|e| {
             // A credential file that is missing now may appear (a mount, a rotation): retry.
             NotifyError::retryable(format!(
                 "notifier {}: cannot read password_file {}: {e}; fix the file or the path",

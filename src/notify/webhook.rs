@@ -328,7 +328,7 @@ async fn answer_snippet(mut resp: reqwest::Response) -> String {
 
 /// The signing key from the secret file.
 async fn read_key(path: &std::path::Path, name: &str) -> Result<Vec<u8>, NotifyError> {
-    let raw = tokio::fs::read(path).await.map_err(|e| {
+    let raw = crate::secret_file::read(path).map_err(|e| {
         NotifyError::retryable(format!(
             "notifier {name}: cannot read secret_file {}: {e}; fix the file or the path",
             path.display()

@@ -67,7 +67,7 @@ pub fn parse_target(value: &str, password_file: Option<&Path>) -> Result<Postgre
             return Err("the password is given twice, in the URL and in database_password_file; keep one (the file is safer: the config is often world-readable)".into());
         }
         (Some(file), None) => {
-            let text = std::fs::read_to_string(file).map_err(|e| {
+            let text = crate::secret_file::read_to_string(file).map_err(|e| {
                 format!(
                     "database_password_file {} cannot be read ({e}); check the path and its permissions",
                     file.display()
