@@ -1271,7 +1271,7 @@ fn resolve_daemon(
         match secret_readable(tf.get_ref()) {
             Err(m) => issues.push(lines.issue(tf.span().start, "daemon.api_token_file", m)),
             Ok(()) => {
-                if let Ok(content) = std::fs::read_to_string(tf.get_ref())
+                if let Ok(content) = crate::secret_file::read_to_string(tf.get_ref())
                     && content.trim().len() < 16
                 {
                     issues.push(lines.issue(

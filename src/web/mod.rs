@@ -131,7 +131,7 @@ impl std::fmt::Debug for Token {
 impl Token {
     /// Reads the token from `api_token_file`: its content without surrounding whitespace.
     pub fn read(path: &std::path::Path) -> Result<Token, String> {
-        let content = std::fs::read_to_string(path).map_err(|e| {
+        let content = crate::secret_file::read_to_string(path).map_err(|e| {
             format!(
                 "cannot read api_token_file {} ({e}); create it (mode 0600, readable by the \
                  service) or fix the path",
