@@ -26,7 +26,9 @@
 //! cargo bench --bench feed_parse -- --conformance ../shared/bench/feeds [tests/fixtures/feeds/conformance] [--verbose] [--strict]
 //! ```
 //!
-//! The `parse --json` lines for some files: `cargo bench --bench feed_parse -- --json FILE...`
+//! The `parse --json` lines for some files: `cargo bench --bench feed_parse -- --json FILE...`;
+//! every field of the parsed model, one line a file, to check that a change to the parser
+//! keeps them all: `-- --dump FILE...`
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -59,6 +61,15 @@ fn main() {
                 ))),
             };
             println!("{}", feed::to_json(f, &result));
+        }
+        return;
+    }
+    if flag("--dump") {
+        // Every field of the parsed model, to check that a change to the parser keeps them all.
+        let start = args.iter().position(|a| a == "--dump").map_or(0, |i| i + 1);
+        for f in &args[start..] {
+            let result = std::fs::read(f).map(|b| feed::parse(&b, None, None));
+            println!("{f}\t{result:?}");
         }
         return;
     }

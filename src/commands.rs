@@ -635,7 +635,7 @@ fn feeds(path: &Path, json: bool) -> CliResult {
 
 /// Why a feed is due when it is, for the `feeds` table: the reason, and the interval it stands
 /// for where it has one ("rate (47m)", "ttl (2h)", "backoff (4m)", "cron").
-fn why_due(s: &store::FeedState) -> String {
+pub(crate) fn why_due(s: &store::FeedState) -> String {
     use crate::scheduler::DueReason;
     let Some(reason) = s.due_reason else {
         // Polled by a release that did not record why.

@@ -97,8 +97,12 @@ pub struct DaemonConfig {
     pub per_host_rate: u32,
     /// Loopback/private/link-local targets are refused unless this is set (SSRF guard).
     pub allow_private_addresses: bool,
-    /// Where `/healthz` and `/metrics` are served, if anywhere.
+    /// Where `/healthz`, `/metrics`, the web pages and the JSON API are served, if anywhere.
     pub listen: Option<SocketAddr>,
+    /// The file holding the secret a request must carry (bearer token, or the password of HTTP
+    /// basic auth) to read anything but `/healthz`: required when `listen` is not a loopback
+    /// address, so feedwatch never serves what it knows beyond this machine to anyone who asks.
+    pub api_token_file: Option<PathBuf>,
     /// How long a failed alert keeps being retried before it is marked failed.
     pub give_up_after: Duration,
     /// A feed failing for longer than this raises a "feed.failing" event.
@@ -616,6 +620,7 @@ struct RawDaemon {
     per_host_rate: Option<Spanned<i64>>,
     allow_private_addresses: Option<bool>,
     listen: Option<Spanned<String>>,
+    api_token_file: Option<Spanned<PathBuf>>,
     give_up_after: Option<Spanned<String>>,
     fetch_timeout: Option<Spanned<String>>,
     feed_failing_after: Option<Spanned<String>>,
@@ -1250,6 +1255,7 @@ fn resolve_daemon(
     };
     let listen = raw
         .listen
+        .as_ref()
         .and_then(|l| match l.get_ref().parse::<SocketAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -1261,6 +1267,42 @@ fn resolve_daemon(
                 None
             }
         });
+    if let Some(tf) = &raw.api_token_file {
+        match secret_readable(tf.get_ref()) {
+            Err(m) => issues.push(lines.issue(tf.span().start, "daemon.api_token_file", m)),
+            Ok(()) => {
+                if let Ok(content) = crate::secret_file::read_to_string(tf.get_ref())
+                    && content.trim().len() < 16
+                {
+                    issues.push(lines.issue(
+                        tf.span().start,
+                        "daemon.api_token_file",
+                        format!(
+                            "{} holds {} characters; put a secret of at least 16 in it (e.g. \
+                             `head -c 24 /dev/urandom | base64 > {}`)",
+                            tf.get_ref().display(),
+                            content.trim().len(),
+                            tf.get_ref().display()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if let (Some(addr), Some(l)) = (listen, &raw.listen)
+        && !addr.ip().is_loopback()
+        && raw.api_token_file.is_none()
+    {
+        issues.push(lines.issue(
+            l.span().start,
+            "daemon.listen",
+            format!(
+                "{addr} is reachable from other machines, and the web pages and API would show \
+                 your feeds, stories and alerts to anyone who asks; set api_token_file (a file \
+                 holding a secret that requests must carry) or listen on 127.0.0.1"
+            ),
+        ));
+    }
     let give_up_after = match raw.give_up_after {
         Some(g) => humantime::parse_duration(g.get_ref()).unwrap_or_else(|e| {
             issues.push(lines.issue(
@@ -1364,6 +1406,7 @@ fn resolve_daemon(
         per_host_rate,
         allow_private_addresses: raw.allow_private_addresses.unwrap_or(false),
         listen,
+        api_token_file: raw.api_token_file.map(Spanned::into_inner),
         give_up_after,
     }
 }

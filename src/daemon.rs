@@ -46,6 +46,9 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         error: std::io::Error,
     },
+    /// `api_token_file` could not be read, or holds no usable secret.
+    #[error("{0}")]
+    Token(String),
 }
 
 fn database_message(database: &str, error: &crate::store::StoreError) -> String {
@@ -126,15 +129,30 @@ pub async fn run_with_clock(
     let (pipeline_tx, pipeline_rx) = watch::channel(pipeline);
 
     let mut background = JoinSet::new();
+    let token = config
+        .daemon
+        .api_token_file
+        .as_deref()
+        .map(crate::web::Token::read)
+        .transpose()
+        .map_err(StartError::Token)?;
+    let web = crate::web::Web::new(
+        store.clone(),
+        crate::web::Catalog::of(&config),
+        metrics.clone(),
+        token,
+    );
+    let catalog = web.catalog.clone();
     if let Some(addr) = config.daemon.listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|error| StartError::Listen { addr, error })?;
-        tracing::info!(%addr, "serving /healthz and /metrics");
+        tracing::info!(%addr, token = web.token.is_some(), "serving the web pages, the API, /healthz and /metrics");
         let stop = stopped(stop_rx.clone());
         let m = metrics.clone();
+        let web = web.clone();
         background.spawn(async move {
-            if let Err(e) = server::serve(listener, m, stop).await {
+            if let Err(e) = server::serve(listener, m, Some(web), stop).await {
                 tracing::error!(error = %e, "metrics server stopped");
             }
         });
@@ -291,6 +309,7 @@ pub async fn run_with_clock(
                             let _ = pipeline_tx.send(p);
                             digests.abort_all();
                             digests = spawn_digests(&new, pipeline_rx.clone(), clock, stop_rx.clone());
+                            *catalog.write().unwrap_or_else(|p| p.into_inner()) = crate::web::Catalog::of(&new);
                             config = new;
                         }
                         Err(e) => {

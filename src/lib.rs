@@ -28,3 +28,4 @@ pub mod secret_file;
 pub mod server;
 pub mod store;
 pub mod topics;
+pub mod web;

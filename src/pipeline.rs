@@ -368,6 +368,7 @@ impl Pipeline {
             at: now.timestamp(),
             ..Default::default()
         };
+        let started = std::time::Instant::now();
         let errors_before = u32::try_from(state.consecutive_errors).unwrap_or(u32::MAX);
 
         let outcome = self.fetcher.get(&url, &conditional, FEED_MAX_BYTES).await;
@@ -536,6 +537,7 @@ impl Pipeline {
         record.due_interval = i64::try_from(due.interval.as_secs()).ok();
         record.rate = timing.rate;
         record.hints = timing.hints;
+        record.duration_ms = i64::try_from(started.elapsed().as_millis()).ok();
         if let Err(e) = self.store.record_poll(state.id, &record) {
             tracing::error!(feed = %key, error = %e, "could not record the poll");
         }

@@ -261,16 +261,26 @@ impl Metrics {
     }
 }
 
-/// Serves `/healthz` and `/metrics` on `listener` until `shutdown` completes.
+/// Serves `/healthz`, `/metrics` and, given `web`, the pages and the API on `listener` until
+/// `shutdown` completes. When `web` holds a token, `/metrics` wants it too; `/healthz` never
+/// does (it says only whether the daemon is well).
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
+    web: Option<crate::web::Web>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Router::new()
+    let health = Router::new()
         .route("/healthz", get(healthz))
+        .with_state(metrics.clone());
+    let metrics_route = Router::new()
         .route("/metrics", get(metrics_text))
         .with_state(metrics);
+    let app = match web {
+        Some(web) => health.merge(web.guard(metrics_route)).merge(web.router()),
+        None => health.merge(metrics_route),
+    }
+    .layer(axum::middleware::from_fn(crate::web::secure_headers));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -303,7 +313,7 @@ mod tests {
         let metrics = Arc::new(Metrics::default());
         Metrics::add(&metrics.polls, 3);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, metrics.clone(), async {
+        let server = tokio::spawn(serve(listener, metrics.clone(), None, async {
             let _ = rx.await;
         }));
         let client = reqwest::Client::new();

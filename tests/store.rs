@@ -121,6 +121,7 @@ on_both_backends!(
     a_dead_processs_feed_is_taken_over_when_its_lease_expires,
     processes_storing_copies_of_one_story_at_once_file_one_story_and_one_alert,
     why_a_feed_is_due_and_its_publish_rate_and_hints_are_kept_with_it,
+    story_pages_follow_their_filters_and_cursor_and_keep_whole_categories,
 );
 
 fn item(feed_id: i64, guid: &str, url: &str, title: &str, text: &str, at: i64) -> NewItem {
@@ -1379,4 +1380,100 @@ fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
     assert!(
         matches!(store.ingest(&third, &[]).unwrap(), Ingested::JoinedStory { story_id, .. } if story_id == iraq.id)
     );
+}
+
+/// The stories page's reads: newest first, a keyset cursor that neither skips nor repeats a
+/// story first seen at the same second as another, and filters by topic, by feed (any item of
+/// the story) and by tag (a whole category line, any case; `%` taken literally).
+fn story_pages_follow_their_filters_and_cursor_and_keep_whole_categories(b: Backend) {
+    use feedwatch::store::{StoryCursor, StoryFilter};
+    let fresh = b.fresh();
+    let store = fresh.open();
+    let a = store.sync_feed("a", "https://a.example/rss").unwrap().id;
+    let c = store.sync_feed("c", "https://c.example/rss").unwrap().id;
+    let t0 = 1_700_000_000;
+    for n in 0..5i64 {
+        let mut it = item(
+            a,
+            &format!("a{n}"),
+            &format!("https://a.example/{n}"),
+            &format!("Story number {n} about things"),
+            &shuffled_text(n as u64),
+            // Two stories share each second: the cursor must tell them apart by id.
+            t0 + n / 2,
+        );
+        it.categories = vec![if n == 0 {
+            "World Politics".into()
+        } else {
+            "50%".into()
+        }];
+        let hits = if n == 3 { vec![hit("iraq")] } else { vec![] };
+        store.ingest(&it, &hits).unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<StoryCursor> = None;
+    loop {
+        let page = store
+            .story_page(&StoryFilter::default(), after, 2)
+            .unwrap()
+            .items;
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page.iter().map(|s| s.title.clone()));
+        let last = page.last().unwrap();
+        after = Some(StoryCursor {
+            first_seen: last.first_seen_at,
+            id: last.id,
+        });
+    }
+    let expected: Vec<String> = (0..5)
+        .rev()
+        .map(|n| format!("Story number {n} about things"))
+        .collect();
+    assert_eq!(seen, expected, "newest first, each once");
+
+    let only = |f: StoryFilter| -> Vec<String> {
+        store
+            .story_page(&f, None, 50)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|s| s.title)
+            .collect()
+    };
+    let topic = only(StoryFilter {
+        topic: Some("iraq".into()),
+        ..Default::default()
+    });
+    assert_eq!(topic, ["Story number 3 about things"]);
+    let tag = |t: &str| {
+        only(StoryFilter {
+            tag: Some((vec![], t.into())),
+            ..Default::default()
+        })
+    };
+    assert_eq!(tag("world politics"), ["Story number 0 about things"]);
+    assert!(
+        tag("world").is_empty(),
+        "a part of a category is not the tag"
+    );
+    assert_eq!(tag("50%").len(), 4);
+    assert!(tag("5%").is_empty(), "% is literal");
+    // A copy of story 1 in feed c: the story is listed under c too.
+    let mut copy = item(
+        c,
+        "c1",
+        "https://a.example/1",
+        "Story number 1 about things",
+        &shuffled_text(1),
+        t0 + 10,
+    );
+    copy.categories = vec![];
+    store.ingest(&copy, &[]).unwrap();
+    let by_c = only(StoryFilter {
+        feed: Some("c".into()),
+        ..Default::default()
+    });
+    assert_eq!(by_c, ["Story number 1 about things"]);
 }

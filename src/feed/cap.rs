@@ -32,9 +32,11 @@ pub fn newest_xml(text: &str, max: usize) -> Option<String> {
         let local = name.rsplit(':').next().unwrap_or(name);
         local == "item" || local == "entry"
     };
-    // Cheap counts first: most feeds are far under the cap. Each item opens with a '<' (one
-    // vectorised byte count), and its tag name holds "item" or "entry".
-    if text.bytes().filter(|&b| b == b'<').count() <= max
+    // Cheap counts first: most feeds are far under the cap. A document holds fewer items than
+    // bytes (no count at all without a cap); each item opens with a '<' (one vectorised byte
+    // count), and its tag name holds "item" or "entry".
+    if text.len() <= max
+        || text.bytes().filter(|&b| b == b'<').count() <= max
         || text.matches("item").count() + text.matches("entry").count() <= max
     {
         return None;
@@ -114,6 +116,10 @@ pub fn newest_json(text: &str, max: usize) -> Option<String> {
     struct Dates {
         date_published: Option<String>,
         date_modified: Option<String>,
+    }
+    // Fewer items than bytes: without a cap, no read at all.
+    if text.len() <= max {
+        return None;
     }
     let top = members(text)?;
     let items_raw = top.iter().find(|(k, _)| k == "items")?.1;

@@ -57,11 +57,14 @@ pub fn decode<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Decoded<'a> {
         // A legacy encoding declared on bytes that are UTF-8 (non-ASCII ones included): the
         // bytes win. Real Latin-1 text is never valid UTF-8 by accident; an editor or a
         // server default (`charset=ISO-8859-1`) that said the wrong thing is common.
-        Some(enc) if enc != UTF_8 && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() => {
-            let s = std::str::from_utf8(bytes).unwrap_or_default();
-            with_utf8_declaration(Cow::Borrowed(s), UTF_8, true)
-        }
         Some(enc) if enc != UTF_8 => {
+            // Validated once: bytes that are UTF-8 are read as such whatever the outcome.
+            let utf8 = (!bytes.is_ascii())
+                .then(|| std::str::from_utf8(bytes).ok())
+                .flatten();
+            if let Some(s) = utf8 {
+                return with_utf8_declaration(Cow::Borrowed(s), UTF_8, true);
+            }
             let (text, had_errors) = enc.decode_without_bom_handling(bytes);
             if had_errors {
                 // A multi-byte legacy encoding rejected the bytes: fall back to what they are.

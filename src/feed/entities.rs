@@ -69,7 +69,9 @@ pub fn normalise(text: &str) -> Option<(String, Changes)> {
     // hostile-input bounds are checked.
     let bytes = text.as_bytes();
     let next_amp = |from: usize| text[from..].find('&').map_or(bytes.len(), |i| from + i);
-    let next_open = |from: usize| text[from..].find("<!").map_or(bytes.len(), |i| from + i);
+    // '!' is rare in feeds, '<' is every tag: the search looks for the former.
+    let next_open =
+        |from: usize| super::repair::find_from(text, "<!", 1, from).unwrap_or(bytes.len());
     let mut first = text.find('&')?;
     let declared = doctype_entities(text);
     let mut out: Option<String> = None;

@@ -91,16 +91,21 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
             t
         });
     let summary = e.summary.as_ref().and_then(|t| text_field(t, rss_like));
-    let (content, content_markup) = match &e.content {
-        Some(c) => match c.body.as_deref() {
+    // The markup is moved out of feed-rs's entry, never copied: it is most of a feed's bytes.
+    let bounded = |mut body: String| {
+        body.truncate(crate::bounds::prefix(&body, MAX_FIELD_BYTES).len());
+        body
+    };
+    let (content, content_markup) = match e.content {
+        Some(c) => match c.body {
             Some(body) => {
                 let markup = if is_html(c.content_type.subty().as_str()) || rss_like {
                     Markup::Html
                 } else {
                     Markup::Plain
                 };
-                let body = crate::bounds::prefix(body, MAX_FIELD_BYTES);
-                (to_text(body, markup), Some((body.to_string(), markup)))
+                let body = bounded(body);
+                (to_text(&body, markup), Some((body, markup)))
             }
             None => (None, None),
         },
@@ -108,16 +113,13 @@ fn entry(e: model::Entry, rss_like: bool, base: Option<&Url>) -> Entry {
     };
     let content_html = content_markup
         .or_else(|| {
-            e.summary.as_ref().map(|t| {
+            e.summary.map(|t| {
                 let markup = if rss_like || is_html(t.content_type.subty().as_str()) {
                     Markup::Html
                 } else {
                     Markup::Plain
                 };
-                (
-                    crate::bounds::prefix(&t.content, MAX_FIELD_BYTES).to_string(),
-                    markup,
-                )
+                (bounded(t.content), markup)
             })
         })
         // Not sanitised here: most items never need their feed HTML (the article page is
@@ -454,9 +456,23 @@ pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
     let split = doc.find("<item").unwrap_or(doc.len());
     let (channel, items) = doc.split_at(split);
     let wanted = |part: &str, needs: u8| {
-        EXTRA_MARKERS
-            .iter()
-            .any(|(bit, needles)| needs & bit != 0 && needles.iter().any(|n| has_marker(part, n)))
+        // Needles of one namespace prefix ("dc:", "atom:") are looked for only where the
+        // prefix is: one search says no for the six "atom:" needles of most feeds.
+        let mut prefixes: Vec<(&str, bool)> = Vec::new();
+        let mut has_prefix = |prefix: &'static str| match prefixes.iter().find(|p| p.0 == prefix) {
+            Some(&(_, found)) => found,
+            None => {
+                let found = part.contains(prefix);
+                prefixes.push((prefix, found));
+                found
+            }
+        };
+        EXTRA_MARKERS.iter().any(|(bit, needles)| {
+            needs & bit != 0
+                && needles.iter().any(|n| {
+                    n.find(':').is_none_or(|c| has_prefix(&n[..=c])) && has_marker(part, n)
+                })
+        })
     };
     wanted(channel, channel_needs) || wanted(items, item_needs)
 }
@@ -522,7 +538,7 @@ pub fn sanitise_html(html: &str) -> String {
 /// [`sanitise_html`] with a time budget of the caller's.
 pub fn sanitise_html_within(html: &str, budget: &Budget) -> String {
     static CLEANER: std::sync::OnceLock<ammonia::Builder<'static>> = std::sync::OnceLock::new();
-    if !has_markup(html) {
+    if !marks(html).1 {
         return escape_text(html);
     }
     let limits = crate::bounds::html::Limits {
@@ -649,7 +665,8 @@ fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
         Ok(u) => u,
         Err(_) => base?.join(href).ok()?,
     };
-    (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.to_string())
+    // The parsed URL's own text, not a copy of it.
+    (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.into())
 }
 
 fn text_field(t: &model::Text, rss_like: bool) -> Option<String> {
@@ -686,72 +703,115 @@ fn collapse(s: &str) -> String {
     if is_collapsed(s) {
         return s.to_string();
     }
-    let mut out = String::with_capacity(s.len());
-    let mut pending_space = false;
-    let mut pending_breaks = 0u8;
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        // Runs of visible ASCII are most of any text: copied whole, not char by char.
-        let run = bytes[i..]
-            .iter()
-            .position(|b| !b.is_ascii_graphic())
-            .unwrap_or(bytes.len() - i);
-        let (piece, c) = if run > 0 {
-            let piece = &s[i..i + run];
-            i += run;
-            (piece, None)
-        } else {
-            let c = if bytes[i].is_ascii() {
-                char::from(bytes[i])
-            } else {
-                let Some(c) = s[i..].chars().next() else {
-                    break;
-                };
-                c
-            };
-            i += c.len_utf8();
-            if c == '\u{1}' {
-                pending_breaks = 2;
-                continue;
-            }
-            if c == '\u{2}' {
-                pending_breaks = pending_breaks.max(1);
-                continue;
-            }
-            // A C1 control in text is a Windows-1252 character read as Latin-1 somewhere
-            // upstream ("don\u{92}t"): it means what Windows-1252 says.
-            let c = if ('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}' {
-                char::from_u32(super::entities::windows_1252(c as u32)).unwrap_or(c)
-            } else {
-                c
-            };
-            if c.is_control() && !c.is_whitespace() {
-                continue;
-            }
-            if c.is_whitespace() && c != '\u{a0}' {
-                pending_space = true;
-                continue;
-            }
-            ("", Some(if c == '\u{a0}' { ' ' } else { c }))
-        };
-        if !out.is_empty() {
-            if pending_breaks > 0 {
-                for _ in 0..pending_breaks {
-                    out.push('\n');
-                }
-            } else if pending_space {
-                out.push(' ');
-            }
-        }
-        pending_space = false;
-        pending_breaks = 0;
-        out.push_str(piece);
-        if let Some(c) = c {
-            out.push(c);
+    let mut out = Collapser::with_capacity(s.len());
+    out.push(s);
+    out.out
+}
+
+/// [`collapse`] fed piece by piece: the pieces pushed come out as `collapse` gives their
+/// concatenation, without the concatenation being built first.
+struct Collapser {
+    out: String,
+    pending_space: bool,
+    pending_breaks: u8,
+}
+
+impl Collapser {
+    fn with_capacity(n: usize) -> Self {
+        Collapser {
+            out: String::with_capacity(n),
+            pending_space: false,
+            pending_breaks: 0,
         }
     }
-    out
+
+    fn push(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            // Runs of words are most of any text: copied whole, not char by char.
+            let run = plain_run(&bytes[i..]);
+            let (piece, c) = if run > 0 {
+                let piece = &s[i..i + run];
+                i += run;
+                (piece, None)
+            } else {
+                let c = if bytes[i].is_ascii() {
+                    char::from(bytes[i])
+                } else {
+                    let Some(c) = s[i..].chars().next() else {
+                        break;
+                    };
+                    c
+                };
+                i += c.len_utf8();
+                if c == '\u{1}' {
+                    self.pending_breaks = 2;
+                    continue;
+                }
+                if c == '\u{2}' {
+                    self.pending_breaks = self.pending_breaks.max(1);
+                    continue;
+                }
+                // A C1 control in text is a Windows-1252 character read as Latin-1 somewhere
+                // upstream ("don\u{92}t"): it means what Windows-1252 says.
+                let c = if ('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}' {
+                    char::from_u32(super::entities::windows_1252(c as u32)).unwrap_or(c)
+                } else {
+                    c
+                };
+                if c.is_control() && !c.is_whitespace() {
+                    continue;
+                }
+                if c.is_whitespace() && c != '\u{a0}' {
+                    self.pending_space = true;
+                    continue;
+                }
+                ("", Some(if c == '\u{a0}' { ' ' } else { c }))
+            };
+            if !self.out.is_empty() {
+                if self.pending_breaks > 0 {
+                    for _ in 0..self.pending_breaks {
+                        self.out.push('\n');
+                    }
+                } else if self.pending_space {
+                    self.out.push(' ');
+                }
+            }
+            self.pending_space = false;
+            self.pending_breaks = 0;
+            self.out.push_str(piece);
+            if let Some(c) = c {
+                self.out.push(c);
+            }
+        }
+    }
+}
+
+/// How many bytes at the start of `b` [`collapse`] copies as they are: visible characters,
+/// ASCII or not, with single ASCII spaces between them (never first or last). Ends on a
+/// character boundary, before a byte that may begin whitespace or a control character (the
+/// same lead bytes [`is_collapsed`] looks for).
+fn plain_run(b: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let plain = match c {
+            b'!'..=b'~' => true,
+            b' ' => i > 0 && b.get(i + 1).is_some_and(u8::is_ascii_graphic),
+            0..=0x7f => false,
+            0xC2 => b.get(i + 1).is_some_and(|&n| n > 0xA0),
+            0xE1 => b.get(i + 1) != Some(&0x9A),
+            0xE2 => !matches!(b.get(i + 1), Some(0x80 | 0x81)),
+            0xE3 => b.get(i + 1) != Some(&0x80),
+            // Continuation bytes, and lead bytes of characters that are neither.
+            _ => true,
+        };
+        if !plain {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Whether `collapse` would give `s` back unchanged: no control characters, no whitespace but
@@ -787,29 +847,64 @@ fn is_collapsed(s: &str) -> bool {
     true
 }
 
-/// Whether the text has a tag or an entity. Bytes, not chars: a `[char]` pattern decodes every
-/// character, and this runs on every text field.
-fn has_markup(s: &str) -> bool {
-    s.bytes().any(|b| b == b'<' || b == b'&')
+/// Whether the text holds [`has_markers`]' marks, and whether it has a tag or an entity: one
+/// pass over the bytes, in blocks the compiler reads many bytes at a time, for what ran as
+/// three searches on every text field.
+fn marks(s: &str) -> (bool, bool) {
+    let (mut markers, mut markup) = (false, false);
+    for block in s.as_bytes().chunks(64) {
+        let (mut m, mut t) = (false, false);
+        for &b in block {
+            m |= b == 1 || b == 2;
+            t |= b == b'<' || b == b'&';
+        }
+        markers |= m;
+        markup |= t;
+        if markers && markup {
+            break;
+        }
+    }
+    (markers, markup)
 }
 
 /// HTML (or text with HTML entities) to plain text: tags dropped, block elements as paragraph
 /// breaks, `<br>` as a line break, script/style skipped, every HTML5 entity decoded.
 pub fn html_to_text(s: &str) -> String {
-    if has_markers(s) {
+    let (markers, markup) = marks(s);
+    if markers {
         return html_to_text(&without_markers(s));
     }
-    if !has_markup(s) {
+    if !markup {
         return collapse(s);
     }
-    // \u{1} marks a paragraph break and \u{2} a line break until `collapse` lays them out.
-    let mut raw = String::with_capacity(s.len());
+    // \u{1} marks a paragraph break and \u{2} a line break until `collapse` lays them out;
+    // the text goes through it piece by piece, never copied whole first.
+    let mut raw = Collapser::with_capacity(s.len());
+    let mut entity = String::new();
     let mut rest = s;
-    while let Some(pos) = rest.bytes().position(|b| b == b'<' || b == b'&') {
-        raw.push_str(&rest[..pos]);
+    // The next '<' and '&' (byte offsets in `s`, its length for none), each found by std's
+    // memchr and looked for again only once passed: linear, and no byte-by-byte loop.
+    let mut next_lt = s.find('<').unwrap_or(s.len());
+    let mut next_amp = s.find('&').unwrap_or(s.len());
+    loop {
+        let at = s.len() - rest.len();
+        if next_lt < at {
+            next_lt = rest.find('<').map_or(s.len(), |i| at + i);
+        }
+        if next_amp < at {
+            next_amp = rest.find('&').map_or(s.len(), |i| at + i);
+        }
+        let next = next_lt.min(next_amp);
+        if next >= s.len() {
+            break;
+        }
+        let pos = next - at;
+        raw.push(&rest[..pos]);
         rest = &rest[pos..];
         if rest.starts_with('&') {
-            let used = decode_entity(rest, &mut raw);
+            entity.clear();
+            let used = decode_entity(rest, &mut entity);
+            raw.push(&entity);
             rest = &rest[used..];
             continue;
         }
@@ -819,7 +914,7 @@ pub fn html_to_text(s: &str) -> String {
         }
         if let Some(r) = rest.strip_prefix("<![CDATA[") {
             let end = r.find("]]>").unwrap_or(r.len());
-            raw.push_str(&r[..end]);
+            raw.push(&r[..end]);
             rest = r.get(end + 3..).unwrap_or("");
             continue;
         }
@@ -831,7 +926,7 @@ pub fn html_to_text(s: &str) -> String {
             .unwrap_or(name_start.len());
         if name_len == 0 && !after.starts_with('!') && !after.starts_with('?') {
             // A lone '<' ("a < b") is text.
-            raw.push('<');
+            raw.push("<");
             rest = after;
             continue;
         }
@@ -863,17 +958,17 @@ pub fn html_to_text(s: &str) -> String {
             continue;
         }
         match name {
-            "br" => raw.push('\u{2}'),
+            "br" => raw.push("\u{2}"),
             "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "li" | "ul" | "ol" | "tr"
             | "table" | "blockquote" | "pre" | "hr" | "section" | "article" | "header"
             | "footer" | "figure" | "figcaption" | "dd" | "dt" | "dl" | "aside" | "nav"
-            | "main" => raw.push('\u{1}'),
-            "td" | "th" | "img" => raw.push(' '),
+            | "main" => raw.push("\u{1}"),
+            "td" | "th" | "img" => raw.push(" "),
             _ => {}
         }
     }
-    raw.push_str(rest);
-    collapse(&raw)
+    raw.push(rest);
+    raw.out
 }
 
 /// Whether the text holds U+0001 or U+0002, which [`html_to_text`] and [`collapse`] use as
@@ -1006,6 +1101,21 @@ mod tests {
         );
         assert!(is_collapsed("\u{201c}Hi\u{201d} \u{2014} fine"));
         assert!(!is_collapsed("a  b") && !is_collapsed(" a") && !is_collapsed("a\nb"));
+    }
+
+    #[test]
+    fn words_copied_whole_keep_their_single_spaces_and_odd_spaces_still_collapse() {
+        // Runs of words with single spaces, ASCII or not, are copied as they are; whatever
+        // may be whitespace or a control ends a run and is read character by character.
+        assert_eq!(
+            collapse("  Grüße aus Köln\u{2003}und  Bonn\u{a0}é ü, \u{201c}ja\u{201d} "),
+            "Grüße aus Köln und Bonn é ü, \u{201c}ja\u{201d}"
+        );
+        assert_eq!(collapse("a b\u{1}c d\u{2}e f\u{85}g"), "a b\n\nc d\ne f g");
+        assert_eq!(collapse("x \u{92}y z\u{3000}\u{3000}w"), "x \u{2019}y z w");
+        assert_eq!(plain_run(b"ab cd  ef"), 5);
+        assert_eq!(plain_run(b" ab"), 0);
+        assert_eq!(plain_run("d\u{e9}j\u{e0} vu\u{a0}".as_bytes()), 9);
     }
 
     fn rss_with(items: &str, channel: &str) -> (ParsedFeed, String) {

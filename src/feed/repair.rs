@@ -130,6 +130,42 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Where `needle` starts in `text` at or after byte `from` (a character boundary), found by
+/// core's byte search for one of its bytes, `needle[anchor]`, which must be ASCII and should
+/// be rare in feeds (`=`, `!`, `x`), then a comparison. On the whole-document scans this is
+/// several times quicker than `str::find` with a string, whose two-way search steps nearly
+/// byte by byte when the needle's letters are common ones; and it stays std's optimised
+/// search in a debug build too, where the hostile-input bounds are checked.
+pub(super) fn find_from(text: &str, needle: &str, anchor: usize, from: usize) -> Option<usize> {
+    let key = char::from(*needle.as_bytes().get(anchor)?);
+    let mut pos = from;
+    loop {
+        let i = pos + text.get(pos..)?.find(key)?;
+        // The key is ASCII: one past it is a character boundary.
+        pos = i + 1;
+        let Some(start) = i.checked_sub(anchor).filter(|&s| s >= from) else {
+            continue;
+        };
+        if text.as_bytes()[start..].starts_with(needle.as_bytes()) {
+            return Some(start);
+        }
+    }
+}
+
+/// Every start of `needle` in `text`, in order, as [`find_from`] finds them.
+pub(super) fn occurrences<'a>(
+    text: &'a str,
+    needle: &'a str,
+    anchor: usize,
+) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = find_from(text, needle, anchor, from)?;
+        from = at + needle.len();
+        Some(at)
+    })
+}
+
 /// What [`adapt`] learnt about the format while rewriting it.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Adapted {
@@ -198,18 +234,25 @@ fn same_namespace(known: &str, written: &str) -> bool {
 pub fn fix_namespaces(text: &str) -> Option<String> {
     let mut out = String::new();
     let mut copied = 0;
-    for (at, _) in text.match_indices("xmlns") {
+    for at in occurrences(text, "xmlns", 0) {
         let rest = &text[at + 5..];
-        let Some(eq) = rest.find('=').filter(|&e| e <= 64) else {
+        // Bounded searches: a document of "xmlns" with no '=' or quote after them is read
+        // once, not once per occurrence.
+        let Some(eq) = bounded_position(rest, b'=', 64) else {
             continue;
         };
         let value = rest[eq + 1..].trim_start();
         let Some(q) = value.chars().next().filter(|&c| c == '"' || c == '\'') else {
             continue;
         };
-        let Some(len) = value[1..].find(q).filter(|&l| l <= 256) else {
+        let Some(len) = bounded_position(&value[1..], q as u8, 256) else {
             continue;
         };
+        let start = at + 5 + (rest.len() - value.len()) + 1;
+        // "xmlns xmlns=…": both words lead to one value, put right once.
+        if start < copied {
+            continue;
+        }
         let written = &value[1..1 + len];
         if KNOWN_NAMESPACES.contains(&written) {
             continue;
@@ -217,7 +260,6 @@ pub fn fix_namespaces(text: &str) -> Option<String> {
         let Some(canonical) = KNOWN_NAMESPACES.iter().find(|k| same_namespace(k, written)) else {
             continue;
         };
-        let start = at + 5 + (rest.len() - value.len()) + 1;
         out.push_str(&text[copied..start]);
         out.push_str(canonical);
         copied = start + len;
@@ -227,6 +269,11 @@ pub fn fix_namespaces(text: &str) -> Option<String> {
     }
     out.push_str(&text[copied..]);
     Some(out)
+}
+
+/// Where the ASCII byte `b` is in the first `max + 1` bytes of `s`.
+fn bounded_position(s: &str, b: u8, max: usize) -> Option<usize> {
+    s.as_bytes().iter().take(max + 1).position(|&c| c == b)
 }
 
 /// What [`drop_elements_like`] left out.
@@ -334,7 +381,10 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     };
     let head = &text[..floor_char_boundary(&text, 4096)];
     let is_atom03 = head.contains("http://purl.org/atom/ns#");
-    let is_rss090 = head.contains("http://my.netscape.com/rdf/simple/0.9/");
+    // std searches needles of up to 32 bytes with SIMD, longer ones byte by byte: the short
+    // part first, the whole name only where it is.
+    let is_rss090 = head.contains("my.netscape.com/rdf/simple/")
+        && head.contains("http://my.netscape.com/rdf/simple/0.9/");
     let is_rdf = is_rss090 || head.contains("RDF");
     let rss_version = rss_root_version(head);
     let is_atom = rss_version.is_none() && (head.contains("<feed") || head.contains(":feed"));
@@ -364,8 +414,22 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     if is_atom03 {
         text = Cow::Owned(atom03_to_atom10(&text));
     }
-    if is_atom && let Some(fixed) = atom_text_modes(&text, is_atom03) {
+    // Most Atom feeds need neither rewrite of their text elements: one look at each `type=`
+    // and `mode=` says so, before any pass over the whole document.
+    let (mut text_modes, mut html_types) = (false, false);
+    if is_atom {
+        for (at, is_type) in type_and_mode_attrs(&text) {
+            text_modes = text_modes || needs_text_mode(&text, at, is_atom03);
+            html_types = html_types || is_type && html_type_value(&text[at + 5..]);
+            if text_modes && html_types {
+                break;
+            }
+        }
+    }
+    if text_modes && let Some(fixed) = atom_text_modes(&text, is_atom03) {
         text = Cow::Owned(fixed);
+        // The rewrite writes `type` anew: wrap_naked_html looks again.
+        html_types = true;
     }
     if is_rss090 {
         info.rss0 = true;
@@ -377,7 +441,7 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     if is_rdf && let Some(fixed) = link_rdf_items(&text) {
         text = Cow::Owned(fixed);
     }
-    if is_atom && let Some(fixed) = wrap_naked_html(&text) {
+    if html_types && let Some(fixed) = wrap_naked_html(&text) {
         text = Cow::Owned(fixed);
     }
     (text, info)
@@ -429,47 +493,60 @@ fn atom_body(attrs: &str, atom03: bool) -> Option<Body> {
     }
 }
 
+/// The elements whose `type` and `mode` [`atom_text_modes`] reads.
+const TEXT_MODE_ELEMENTS: [&str; 8] = [
+    "title",
+    "subtitle",
+    "tagline",
+    "summary",
+    "content",
+    "rights",
+    "copyright",
+    "info",
+];
+
+/// Where a `type=` or `mode=` may start an attribute, and whether it is `type=`: one search
+/// for their '=' serves both checks of an Atom document ([`needs_text_mode`],
+/// [`html_type_value`]), which most Atom feeds pass without any other pass over them.
+fn type_and_mode_attrs(text: &str) -> impl Iterator<Item = (usize, bool)> + '_ {
+    occurrences(text, "=", 0).filter_map(|eq| {
+        let name = text.as_bytes().get(eq.checked_sub(4)?..eq)?;
+        match name {
+            b"type" => Some((eq - 4, true)),
+            b"mode" => Some((eq - 4, false)),
+            _ => None,
+        }
+    })
+}
+
+/// Whether the `type=` or `mode=` at `at` belongs to an Atom text element that
+/// [`atom_text_modes`] rewrites. Looks at the tag around it only (a few bytes back to its
+/// '<', within 256: never a search to the start per occurrence).
+fn needs_text_mode(text: &str, at: usize, atom03: bool) -> bool {
+    let from = floor_char_boundary(text, at.saturating_sub(256));
+    let Some(lt) = text[from..at].rfind('<').map(|i| from + i) else {
+        return false;
+    };
+    let tag = &text[lt + 1..at];
+    let name = &tag[..tag
+        .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+        .unwrap_or(tag.len())];
+    let local = name.rsplit(':').next().unwrap_or(name);
+    if !TEXT_MODE_ELEMENTS.contains(&local) {
+        return false;
+    }
+    let window = &text[at..floor_char_boundary(text, at + 512)];
+    let end = window.find('>').map_or(at + window.len(), |e| at + e);
+    atom_body(&text[lt + 1 + name.len()..end], atom03).is_some()
+}
+
 /// Rewrites Atom text constructs and content whose `type` or `mode` feed-rs does not know into
 /// the Atom 1.0 it does: base64 bodies decoded (Atom 0.3 `mode="base64"`, Atom 1.0 content of
 /// a binary type), `mode="escaped"` as `type="html"`, MIME types as `text`, `html` or
 /// `xhtml`. `None` when nothing needed it. Linear: one pass over the start tags, end tags found
-/// beforehand.
+/// beforehand. Called where [`needs_text_mode`] found an attribute to rewrite.
 fn atom_text_modes(text: &str, atom03: bool) -> Option<String> {
-    const ELEMENTS: [&str; 8] = [
-        "title",
-        "subtitle",
-        "tagline",
-        "summary",
-        "content",
-        "rights",
-        "copyright",
-        "info",
-    ];
-    // Most Atom feeds need nothing: look at each `type=` and `mode=` first, and at the tag
-    // around it only (a few bytes back to its '<'), before any pass over the whole document.
-    let needs = |attr: &str| {
-        text.match_indices(attr).any(|(at, _)| {
-            // Within 256 bytes back: never a search to the start per occurrence.
-            let from = floor_char_boundary(text, at.saturating_sub(256));
-            let Some(lt) = text[from..at].rfind('<').map(|i| from + i) else {
-                return false;
-            };
-            let tag = &text[lt + 1..at];
-            let name = &tag[..tag
-                .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
-                .unwrap_or(tag.len())];
-            let local = name.rsplit(':').next().unwrap_or(name);
-            if !ELEMENTS.contains(&local) {
-                return false;
-            }
-            let window = &text[at..floor_char_boundary(text, at + 512)];
-            let end = window.find('>').map_or(at + window.len(), |e| at + e);
-            atom_body(&text[lt + 1 + name.len()..end], atom03).is_some()
-        })
-    };
-    if !needs("mode=") && !needs("type=") {
-        return None;
-    }
+    const ELEMENTS: [&str; 8] = TEXT_MODE_ELEMENTS;
     let closes = EndTags::new(text, |local| ELEMENTS.contains(&local));
     let mut out = String::new();
     let mut copied = 0;
@@ -554,10 +631,7 @@ fn strip_attr(attrs: &str, name: &str) -> String {
 /// of the document per unclosed element: minutes on a 1 MB feed).
 fn wrap_naked_html(text: &str) -> Option<String> {
     const TEXT_ELEMENTS: [&str; 5] = ["title", "subtitle", "summary", "content", "rights"];
-    if !text
-        .match_indices("type=")
-        .any(|(at, _)| html_type_value(&text[at + 5..]))
-    {
+    if !occurrences(text, "type=", 4).any(|at| html_type_value(&text[at + 5..])) {
         return None;
     }
     let closes = EndTags::new(text, |local| TEXT_ELEMENTS.contains(&local));
@@ -678,7 +752,8 @@ impl<'a> EndTags<'a> {
 
     pub(super) fn new(text: &'a str, wanted: impl Fn(&str) -> bool) -> Self {
         let mut at: std::collections::HashMap<&str, Vec<usize>> = Default::default();
-        for (i, _) in text.match_indices("</") {
+        // By '<' and the byte after it: std's two-way search for "</" stepped byte by byte.
+        for i in occurrences(text, "</", 0) {
             let rest = &text.as_bytes()[i + 2..];
             let Some(len) = rest
                 .iter()
@@ -708,6 +783,11 @@ impl<'a> EndTags<'a> {
 /// `Some(version attribute)` when the root is `<rss>`. Hand-written rather than a regex: it
 /// runs on every RSS document, most of them small, where a regex's set-up dominated.
 fn rss_root_version(head: &str) -> Option<Option<String>> {
+    // std's SIMD search says no for most Atom and RDF heads; its two-way search per match
+    // stepped through all 4 KiB of them.
+    if !head.contains("<rss") {
+        return None;
+    }
     let attrs = head.match_indices("<rss").find_map(|(at, _)| {
         let rest = &head[at + 4..];
         let first = rest.chars().next()?;
@@ -1091,6 +1171,28 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_namespace_declared_after_a_stray_xmlns_is_put_right_once() {
+        // Both words led to the one value, and the second rewrite sliced backwards: a panic.
+        let doc = "<feed xmlns xmlns=\"http://www.w3.org/2005/atom\"><title>t</title></feed>";
+        assert_eq!(
+            fix_namespaces(doc).as_deref(),
+            Some("<feed xmlns xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title></feed>")
+        );
+    }
+
+    #[test]
+    fn a_needle_is_found_by_its_rare_byte_wherever_it_starts() {
+        let doc = "<a xmlns=\"x\"><b type='t' mode=\"m\">caf\u{e9} xmlns</b><!-- x --></a>";
+        assert_eq!(occurrences(doc, "xmlns", 0).collect::<Vec<_>>(), [3, 40]);
+        assert_eq!(find_from(doc, "type=", 4, 0), Some(16));
+        assert_eq!(find_from(doc, "mode=", 4, 17), Some(25));
+        assert_eq!(find_from(doc, "<!", 1, 0), Some(49));
+        assert_eq!(find_from(doc, "<!", 1, 50), None);
+        // A key byte too near the start for the whole needle is no match.
+        assert_eq!(find_from("=x", "type=", 4, 0), None);
+    }
 
     #[test]
     fn an_html_page_is_told_apart_from_a_feed() {

@@ -92,6 +92,8 @@ pub struct PollRecord {
     pub rate: Option<Rate>,
     /// The feed's hints to keep.
     pub hints: Hints,
+    /// How long the poll took (ms), for the feeds page's chart of recent polls.
+    pub duration_ms: Option<i64>,
 }
 
 /// Which polls a claim takes.
@@ -121,7 +123,7 @@ pub enum Claim {
 
 const FEED_SELECT: &str = "SELECT f.id, f.key, f.url, f.title, f.etag, f.last_modified, f.last_poll_at, f.last_success_at,
         f.last_status, f.last_error, f.next_due_at, f.consecutive_errors, f.disabled_reason,
-        (SELECT COUNT(*) FROM items i WHERE i.feed_id = f.id), f.failing_since, f.lease_owner, f.lease_until,
+        f.item_count, f.failing_since, f.lease_owner, f.lease_until,
         f.due_reason, f.due_interval, f.rate_since, f.rate_posts, f.feed_hints
      FROM feeds f";
 
@@ -579,9 +581,9 @@ impl Store {
             r.rate.map(|r| r.since),
             r.rate.map(|r| r.posts),
             hints.as_deref(),
+            r.duration_ms,
         ];
-        let log =
-            "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error)";
+        let log = "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error, duration_ms)";
         let recorded = |db: &mut Db| match db.dialect() {
             // $4 is text in the update (it is spliced into the status line), hence the cast.
             Dialect::Postgres => db
@@ -589,15 +591,17 @@ impl Store {
                     &format!(
                         "WITH u AS ({update} RETURNING id)
                          {log} SELECT u.id, $2, $3, CAST($4 AS BIGINT), CAST($15 AS BIGINT),
-                                      CAST($16 AS BIGINT), $5 FROM u"
+                                      CAST($16 AS BIGINT), $5, CAST($22 AS BIGINT) FROM u"
                     ),
                     params,
                 )
                 .map(|_| ()),
             Dialect::Sqlite => {
-                db.execute(update, params)?;
+                // The update's own parameters: the last one is only the log's (SQLite wants
+                // every parameter given to be used).
+                db.execute(update, &params[..params.len() - 1])?;
                 db.execute(
-                    &format!("{log} VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+                    &format!("{log} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
                     args![
                         feed_id,
                         r.at,
@@ -605,7 +609,8 @@ impl Store {
                         r.http_status,
                         r.bytes,
                         r.new_items,
-                        r.error.as_deref()
+                        r.error.as_deref(),
+                        r.duration_ms
                     ],
                 )
                 .map(|_| ())

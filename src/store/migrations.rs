@@ -39,6 +39,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0008_due_reason.sql",
         include_str!("../../migrations/sqlite/0008_due_reason.sql"),
     ),
+    (
+        "0009_web.sql",
+        include_str!("../../migrations/sqlite/0009_web.sql"),
+    ),
 ];
 
 /// `migrations/postgres/`, in order.
@@ -50,5 +54,9 @@ pub const POSTGRES: &[(&str, &str)] = &[
     (
         "0002_due_reason.sql",
         include_str!("../../migrations/postgres/0002_due_reason.sql"),
+    ),
+    (
+        "0003_web.sql",
+        include_str!("../../migrations/postgres/0003_web.sql"),
     ),
 ];

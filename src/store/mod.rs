@@ -23,6 +23,7 @@ mod outbox;
 mod postgres;
 mod sqlite;
 mod stories;
+mod views;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,6 +34,10 @@ pub use feeds::{Claim, ClaimMode, FeedState, PollOutcome, PollRecord};
 pub use items::{Ingested, Known, KnownQuery, NewItem, Revision, Stored, StoredCopy, TopicHit};
 pub use outbox::{NotifierStats, OutboxRow};
 pub use stories::{Copy, StoryDoc, StoryRow};
+pub use views::{
+    AlertFilter, DeliveryAttempt, OutboxCounts, PollPoint, StoryCursor, StoryDetail, StoryFilter,
+    StoryItem, StoryListing, StoryPage, TopicMatch,
+};
 
 use db::Db;
 use fingerprints::Bands;

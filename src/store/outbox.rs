@@ -52,11 +52,11 @@ impl OutboxRow {
     }
 }
 
-const OUTBOX_COLUMNS: &str =
+pub(super) const OUTBOX_COLUMNS: &str =
     "id, alert_id, notifier, topic, state, attempts, next_attempt_at, created_at,
         delivered_at, last_error, payload, lease_owner, lease_until";
 
-fn outbox_from_row(r: &Row, now: i64) -> Result<OutboxRow> {
+pub(super) fn outbox_from_row(r: &Row, now: i64) -> Result<OutboxRow> {
     let state: String = r.get(4)?;
     let until: Option<i64> = r.get(12)?;
     Ok(OutboxRow {
@@ -209,13 +209,24 @@ impl Store {
             let mut all: Vec<super::db::Value> =
                 vec![id.into(), owner.into(), state.as_str().into()];
             all.extend_from_slice(values);
-            db.execute(
+            let changed = db.execute(
                 &format!(
                     "UPDATE outbox SET state = $3, lease_owner = NULL, lease_until = NULL{set}
                      WHERE id = $1 AND (lease_owner = $2 OR lease_owner IS NULL)"
                 ),
                 &all,
-            )
+            )?;
+            // Each attempt's end, for the alert's delivery log; a postponement (quiet hours)
+            // is no attempt.
+            if changed > 0 && set.contains("attempts = attempts + 1") {
+                db.execute(
+                    "INSERT INTO delivery_log (outbox_id, at, state, error)
+                     SELECT id, $2, state, CASE WHEN state = 'delivered' THEN NULL ELSE last_error END
+                     FROM outbox WHERE id = $1",
+                    args![id, now()],
+                )?;
+            }
+            Ok(changed)
         })?;
         if changed == 0 {
             tracing::warn!(

@@ -415,3 +415,101 @@ pub fn run_sql(dir: &Path, sql: &str) {
             .unwrap();
     }
 }
+
+/// The wire-copy pair on `site`: TOME's RSS feed (the Iraq troops story and a bakery story) and
+/// the Daily Wire Service's Atom feed (the same troops story, in other words), with their
+/// article pages: one story that two outlets carried.
+pub fn serve_news(base: &str, site: &Site) {
+    site.route(
+        "/tome/rss.xml",
+        Route::Body {
+            content_type: "application/rss+xml",
+            body: rss(
+                "TOME",
+                &[
+                    (
+                        "tome-1",
+                        "Future of Foreign Troops in Iraq to Be Discussed by Washington and Baghdad",
+                        &format!("{base}/tome/world/troops?utm_source=rss&amp;utm_medium=feed"),
+                    ),
+                    ("tome-2", "Local bakery wins national bread prize", &format!("{base}/tome/life/bakery")),
+                ],
+            ),
+            etag: Some("\"tome-v1\"".into()),
+        },
+    );
+    site.route(
+        "/wire/atom.xml",
+        Route::Body {
+            content_type: "application/atom+xml",
+            body: atom(
+                "Daily Wire Service",
+                &[(
+                    "urn:wire:1",
+                    "US and Iraq to Begin Talks on Future of Coalition Troops",
+                    &format!("{base}/wire/iraq-troops"),
+                )],
+            ),
+            etag: Some("\"wire-v1\"".into()),
+        },
+    );
+    site.route(
+        "/tome/world/troops",
+        Route::Body {
+            content_type: "text/html; charset=utf-8",
+            body: fixture("tome-iraq-troops.html"),
+            etag: None,
+        },
+    );
+    site.route(
+        "/wire/iraq-troops",
+        Route::Body {
+            content_type: "text/html; charset=utf-8",
+            body: fixture("wire-iraq-troops.html"),
+            etag: None,
+        },
+    );
+    site.route(
+        "/tome/life/bakery",
+        Route::Body {
+            content_type: "text/html",
+            body: b"<html><head><title>Bakery | TOME</title></head><body><article><h1>Local bakery wins national bread prize</h1>\
+                <p>A small bakery in the old town has won the national bread prize for its sourdough loaf, judges said on Tuesday.</p>\
+                <p>The owners said they would keep their prices unchanged and thanked their customers for years of support.</p>\
+                </article></body></html>"
+                .to_vec(),
+            etag: None,
+        },
+    );
+}
+
+/// `feedwatch run` on a config, killed when dropped (a failing test leaves no daemon behind).
+pub struct Daemon {
+    pub child: Child,
+}
+
+impl Daemon {
+    /// Starts `feedwatch run` with `config`; its log goes to `log` (a file the test may read).
+    pub fn start(config: &Path, log: &Path) -> Daemon {
+        let out = std::fs::File::create(log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env_remove("FEEDWATCH_CONFIG")
+            .env_remove("FEEDWATCH_DATABASE")
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Daemon { child }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
