@@ -127,3 +127,151 @@ fn every_regression_input_runs_through_its_fuzz_target_quickly() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The tokens of `fuzz/dicts/<target>.dict` (libFuzzer's format: one `"token"` a line, with
+/// `\"`, `\\` and `\xNN` escapes).
+fn dictionary(target: &str) -> Vec<Vec<u8>> {
+    let text = std::fs::read_to_string(root().join("fuzz/dicts").join(format!("{target}.dict")))
+        .unwrap_or_default();
+    let mut tokens = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let (Some(start), Some(end)) = (line.find('"'), line.rfind('"')) else {
+            continue;
+        };
+        if line.starts_with('#') || end <= start {
+            continue;
+        }
+        let raw = &line.as_bytes()[start + 1..end];
+        let mut token = Vec::new();
+        let mut i = 0;
+        while i < raw.len() {
+            match (raw[i], raw.get(i + 1)) {
+                (b'\\', Some(b'x')) if i + 3 < raw.len() + 1 => {
+                    let hex =
+                        std::str::from_utf8(raw.get(i + 2..i + 4).unwrap_or(b"")).unwrap_or("");
+                    token.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                    i += 4;
+                }
+                (b'\\', Some(&c)) => {
+                    token.push(c);
+                    i += 2;
+                }
+                (c, _) => {
+                    token.push(c);
+                    i += 1;
+                }
+            }
+        }
+        tokens.push(token);
+    }
+    tokens
+}
+
+/// A small, fast pseudo-random generator (xorshift64*): the run needs no crate, and a seed
+/// printed with a failure names the run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// One to eight of the mutations a fuzzer makes: a flipped bit, a dictionary token put in, a
+/// range cut out or repeated, or a piece of another seed spliced in.
+fn mutate(rng: &mut Rng, input: &mut Vec<u8>, tokens: &[Vec<u8>], other: &[u8]) {
+    for _ in 0..1 + rng.below(8) {
+        let at = rng.below(input.len() + 1);
+        match rng.below(5) {
+            0 if !input.is_empty() => {
+                let i = rng.below(input.len());
+                input[i] ^= 1 << rng.below(8);
+            }
+            1 if !tokens.is_empty() => {
+                let token = &tokens[rng.below(tokens.len())];
+                input.splice(at..at, token.iter().copied());
+            }
+            2 if at < input.len() => {
+                let end = (at + 1 + rng.below(64)).min(input.len());
+                input.drain(at..end);
+            }
+            3 if at < input.len() => {
+                let end = (at + 1 + rng.below(256)).min(input.len());
+                let piece: Vec<u8> = input[at..end].to_vec();
+                for _ in 0..1 + rng.below(16) {
+                    input.splice(at..at, piece.iter().copied());
+                }
+            }
+            _ if !other.is_empty() => {
+                let from = rng.below(other.len());
+                let end = (from + 1 + rng.below(512)).min(other.len());
+                input.splice(at..at, other[from..end].iter().copied());
+            }
+            _ => input.push(b'<'),
+        }
+    }
+    input.truncate(1 << 20);
+}
+
+/// A time-bounded fuzz run in every `cargo test`: for a few seconds per target, seeds mutated
+/// the way a fuzzer mutates them (without its coverage guidance: `scripts/fuzz` is the real
+/// run) go through each target, and none may panic or take over its bound. A failing input is
+/// written under the test's temporary folder, with the seed that made it
+/// (`FEEDWATCH_FUZZ_SEED` runs that seed again).
+#[test]
+fn mutated_seeds_run_through_their_fuzz_targets_for_a_few_seconds_without_a_panic() {
+    let seed: u64 = std::env::var("FEEDWATCH_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz-smoke");
+    let mut problems = Vec::new();
+    let mut runs = Vec::new();
+    for (target, run) in TARGETS {
+        let seeds: Vec<Vec<u8>> = seeds(target).iter().map(|p| input(p)).collect();
+        let tokens = dictionary(target);
+        let mut rng = Rng((seed ^ (target.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
+        let started = Instant::now();
+        let mut count = 0;
+        while started.elapsed() < Duration::from_secs(3) {
+            let mut data = seeds[rng.below(seeds.len())].clone();
+            let other = &seeds[rng.below(seeds.len())];
+            mutate(&mut rng, &mut data, &tokens, other);
+            let start = Instant::now();
+            let result = std::panic::catch_unwind(|| run(&data));
+            let took = start.elapsed();
+            count += 1;
+            if result.is_err() || took > bound(target) {
+                std::fs::create_dir_all(&out).expect("the test's temporary folder");
+                let path = out.join(format!("{target}-{seed}-{count}"));
+                std::fs::write(&path, &data).expect("the failing input written");
+                problems.push(format!(
+                    "{target}: {} (seed {seed}, {} bytes, {took:.1?}): {}",
+                    if result.is_err() {
+                        "panicked"
+                    } else {
+                        "too slow"
+                    },
+                    data.len(),
+                    path.display()
+                ));
+            }
+        }
+        runs.push(format!("{target}: {count} inputs"));
+    }
+    eprintln!("seed {seed}: {}", runs.join(", "));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
