@@ -316,7 +316,12 @@ impl Store {
             ClaimMode::Pass { since_ms } => Some(since_ms),
         };
         self.with(|db| {
-            let mut params: Vec<Value> = args![owner, until, now, now_ms, since_ms].to_vec();
+            // $5, the pass's start, only where the condition uses it: PostgreSQL refuses a
+            // parameter whose type nothing in the statement tells.
+            let mut params: Vec<Value> = args![owner, until, now, now_ms].to_vec();
+            if let Some(since) = since_ms {
+                params.push(Value::Int(since));
+            }
             let first = params.len() + 1;
             for (key, url) in feeds {
                 params.extend([Value::Text(key), Value::Text(url)]);
@@ -368,32 +373,9 @@ impl Store {
         let owner: &str = &self.owner;
         // The common case in one statement (one round trip to a server): the feed's row is
         // there, its URL unchanged, and it is this process's to take.
-        let fast = self.with(|db| {
-            let lock = skip_locked(db);
-            let claim = |condition: &str| {
-                format!(
-                    "UPDATE feeds SET lease_owner = $2, lease_until = $3, claimed_at_ms = $5
-                     WHERE id IN (SELECT id FROM feeds
-                       WHERE key = $1 AND config_url = $6 AND disabled_reason IS NULL
-                         AND (lease_until IS NULL OR lease_until < $4 OR lease_owner = $2)
-                         AND {condition} {lock})
-                     RETURNING {FEED_RETURNING}"
-                )
-            };
-            let read = |r: &Row| feed_from_row(r, now);
-            match mode {
-                ClaimMode::Due => db.query_opt(
-                    &claim("(next_due_at IS NULL OR next_due_at <= $4)"),
-                    args![key, owner, until, now, now_ms, config_url],
-                    read,
-                ),
-                ClaimMode::Pass { since_ms } => db.query_opt(
-                    &claim("(claimed_at_ms IS NULL OR claimed_at_ms < $7 OR lease_owner = $2)"),
-                    args![key, owner, until, now, now_ms, config_url, since_ms],
-                    read,
-                ),
-            }
-        })?;
+        let fast = self
+            .claim_feeds(&[(key, config_url)], mode, lease, now_ms)?
+            .remove(key);
         if let Some(state) = fast {
             return Ok(Claim::Claimed(Box::new(state)));
         }
