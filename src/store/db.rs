@@ -30,6 +30,9 @@ pub enum Value<'a> {
     Text(&'a str),
     Blob(&'a [u8]),
     Bool(bool),
+    /// A column of a batch's rows, sent to PostgreSQL as one array parameter that `unnest`
+    /// turns back into rows ([`Columns`]); SQLite has no arrays and refuses it.
+    Column(&'a ColumnValues<'a>),
 }
 
 impl From<i64> for Value<'_> {
@@ -109,6 +112,11 @@ impl rusqlite::ToSql for Value<'_> {
             Value::Bool(v) => ValueRef::Integer(i64::from(v)),
             Value::Text(s) => ValueRef::Text(s.as_bytes()),
             Value::Blob(b) => ValueRef::Blob(b),
+            Value::Column(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "a column of values is a PostgreSQL array; SQLite reads a VALUES list".into(),
+                ));
+            }
         }))
     }
 }
@@ -138,6 +146,9 @@ impl ToSql for Value<'_> {
             },
             Value::Text(s) => s.to_sql(ty, out),
             Value::Blob(b) => b.to_sql(ty, out),
+            Value::Column(ColumnValues::Ints(v)) => v.as_slice().to_sql(ty, out),
+            Value::Column(ColumnValues::Texts(v)) => v.as_slice().to_sql(ty, out),
+            Value::Column(ColumnValues::Blobs(v)) => v.as_slice().to_sql(ty, out),
         }
     }
 
@@ -388,6 +399,96 @@ impl Db<'_> {
     }
 }
 
+/// The type of one column of a batch's rows, for [`Columns`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Int,
+    Text,
+    Blob,
+}
+
+impl ColumnType {
+    fn array(self) -> &'static str {
+        match self {
+            ColumnType::Int => "BIGINT[]",
+            ColumnType::Text => "TEXT[]",
+            ColumnType::Blob => "BYTEA[]",
+        }
+    }
+}
+
+/// The values of one column of a batch's rows.
+#[derive(Debug)]
+pub enum ColumnValues<'a> {
+    Ints(Vec<Option<i64>>),
+    Texts(Vec<Option<&'a str>>),
+    Blobs(Vec<Option<&'a [u8]>>),
+}
+
+/// A batch's rows as PostgreSQL reads them best: one array parameter per column and
+/// `unnest($1::BIGINT[], $2::TEXT[], …)` in the statement. Unlike a `VALUES` list of one
+/// placeholder per cell, the statement's text is the same for every batch, so the server
+/// parses and plans it once per connection (a `VALUES` list of a few hundred rows took it
+/// longer to prepare than to run), and a batch of any size is a handful of parameters.
+#[derive(Debug)]
+pub struct Columns<'a> {
+    columns: Vec<ColumnValues<'a>>,
+}
+
+impl<'a> Columns<'a> {
+    /// Turns `rows` (each `types.len()` values, in the order of `types`) into columns. A value
+    /// that does not fit its column's type is an error naming the column.
+    pub fn of(types: &[ColumnType], rows: impl IntoIterator<Item = Value<'a>>) -> Result<Self> {
+        let mut columns: Vec<ColumnValues<'a>> = types
+            .iter()
+            .map(|t| match t {
+                ColumnType::Int => ColumnValues::Ints(Vec::new()),
+                ColumnType::Text => ColumnValues::Texts(Vec::new()),
+                ColumnType::Blob => ColumnValues::Blobs(Vec::new()),
+            })
+            .collect();
+        let width = columns.len().max(1);
+        for (n, value) in rows.into_iter().enumerate() {
+            let c = n % width;
+            let Some(column) = columns.get_mut(c) else {
+                break;
+            };
+            match (column, value) {
+                (ColumnValues::Ints(v), Value::Null) => v.push(None),
+                (ColumnValues::Texts(v), Value::Null) => v.push(None),
+                (ColumnValues::Blobs(v), Value::Null) => v.push(None),
+                (ColumnValues::Ints(v), Value::Int(i)) => v.push(Some(i)),
+                (ColumnValues::Ints(v), Value::Bool(b)) => v.push(Some(i64::from(b))),
+                (ColumnValues::Texts(v), Value::Text(t)) => v.push(Some(t)),
+                (ColumnValues::Blobs(v), Value::Blob(b)) => v.push(Some(b)),
+                (_, value) => {
+                    return Err(StoreError::Column(format!(
+                        "column {c} of a batch is {:?}, and {value:?} does not fit it",
+                        types.get(c)
+                    )));
+                }
+            }
+        }
+        Ok(Columns { columns })
+    }
+
+    /// `SELECT * FROM unnest(CAST($first+1 AS BIGINT[]), …)`: the rows again, for a `WITH`
+    /// clause that names the columns.
+    pub fn select(&self, types: &[ColumnType], first: usize) -> String {
+        let arrays: Vec<String> = types
+            .iter()
+            .enumerate()
+            .map(|(c, t)| format!("CAST(${} AS {})", first + c + 1, t.array()))
+            .collect();
+        format!("SELECT * FROM unnest({})", arrays.join(", "))
+    }
+
+    /// The parameters: one array per column.
+    pub fn params(&self) -> impl Iterator<Item = Value<'_>> {
+        self.columns.iter().map(Value::Column)
+    }
+}
+
 /// `(CAST($1 AS BIGINT), $2), (CAST($3 AS BIGINT), $4), …`: the rows of a `VALUES` list of
 /// `rows` rows, one placeholder per column, numbered from `$1`. A column whose entry in `casts`
 /// names a type is cast to it (both engines read `CAST`; PostgreSQL takes an uncast parameter
@@ -422,6 +523,38 @@ pub fn values_list_from(first: usize, rows: usize, casts: &[Option<&str>]) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_becomes_one_array_per_column_and_one_unnest_whatever_its_size() {
+        use ColumnType::{Blob, Int, Text};
+        let types = [Int, Text, Blob];
+        let rows = [
+            Value::Int(1),
+            Value::Text("a"),
+            Value::Null,
+            Value::Bool(true),
+            Value::Null,
+            Value::Blob(b"x"),
+        ];
+        let columns = Columns::of(&types, rows).expect("values fit their columns");
+        let params: Vec<Value> = columns.params().collect();
+        assert!(matches!(
+            params.as_slice(),
+            [
+                Value::Column(ColumnValues::Ints(ints)),
+                Value::Column(ColumnValues::Texts(texts)),
+                Value::Column(ColumnValues::Blobs(blobs)),
+            ] if ints == &[Some(1), Some(1)]
+                && texts == &[Some("a"), None]
+                && blobs == &[None, Some(&b"x"[..])]
+        ));
+        assert_eq!(
+            columns.select(&types, 2),
+            "SELECT * FROM unnest(CAST($3 AS BIGINT[]), CAST($4 AS TEXT[]), CAST($5 AS BYTEA[]))"
+        );
+        let err = Columns::of(&[Int], [Value::Text("seven")]).expect_err("text in an int column");
+        assert!(err.to_string().contains("column 0"), "{err}");
+    }
 
     #[test]
     fn numbered_placeholders_read_as_sqlites_numbered_parameters() {

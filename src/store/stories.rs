@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::db::{Db, Dialect, Value, args, values_list};
+use super::db::{ColumnType, Columns, Db, Dialect, Value, args, values_list};
 use super::fingerprints;
 use super::items::{self, NewItem};
 use super::{Result, Store, StoreError, rfc3339};
@@ -54,24 +54,41 @@ pub fn find_exact(
     keys: &[(Option<&str>, Option<&str>)],
 ) -> Result<Vec<(Option<i64>, Option<i64>)>> {
     let mut out = vec![(None, None); keys.len()];
+    const LOOKUP: &str = "SELECT q.n,
+                (SELECT story_id FROM items WHERE canonical_url = q.url LIMIT 1),
+                (SELECT id FROM stories WHERE content_hash = q.hash LIMIT 1)
+         FROM q";
     for (chunk_no, chunk) in keys.chunks(256).enumerate() {
-        let mut params: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
-        for (n, (url, hash)) in chunk.iter().enumerate() {
-            params.extend([Value::from(n), Value::from(*url), Value::from(*hash)]);
-        }
-        let values = values_list(chunk.len(), &[Some("BIGINT"), None, None]);
-        let rows: Vec<(i64, Option<i64>, Option<i64>)> = db.query(
-            &format!(
-                "WITH q(n, url, hash) AS (VALUES {values})
-                 SELECT q.n,
-                        (SELECT story_id FROM items WHERE canonical_url = q.url LIMIT 1),
-                        (SELECT id FROM stories WHERE content_hash = q.hash LIMIT 1)
-                 FROM q"
-            ),
-            &params,
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        for (n, by_url, by_hash) in rows {
+        let rows = chunk
+            .iter()
+            .enumerate()
+            .flat_map(|(n, (url, hash))| [Value::from(n), Value::from(*url), Value::from(*hash)]);
+        let read = |r: &super::db::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+        let found: Vec<(i64, Option<i64>, Option<i64>)> = match db.dialect() {
+            Dialect::Sqlite => {
+                let params: Vec<Value> = rows.collect();
+                let values = values_list(chunk.len(), &[Some("BIGINT"), None, None]);
+                db.query(
+                    &format!("WITH q(n, url, hash) AS (VALUES {values}) {LOOKUP}"),
+                    &params,
+                    read,
+                )?
+            }
+            Dialect::Postgres => {
+                use ColumnType::{Int, Text};
+                let columns = Columns::of(&[Int, Text, Text], rows)?;
+                let params: Vec<Value> = columns.params().collect();
+                db.query(
+                    &format!(
+                        "WITH q(n, url, hash) AS ({}) {LOOKUP}",
+                        columns.select(&[Int, Text, Text], 0)
+                    ),
+                    &params,
+                    read,
+                )?
+            }
+        };
+        for (n, by_url, by_hash) in found {
             if let Some(slot) = out.get_mut(chunk_no * 256 + n as usize) {
                 *slot = (by_url, by_hash);
             }
@@ -149,72 +166,43 @@ pub fn insert_batch(
             Ok(ids)
         }
         Dialect::Postgres => {
-            let mut params: Vec<Value> = Vec::with_capacity(new.len() * 17 + filed.len() * 11);
-            for (ord, (n, cats)) in new.iter().zip(&categories).enumerate() {
-                params.push(Value::from(ord));
-                params.extend(story_params(n.item, n.hash, cats));
-                params.extend(n.row.params());
-            }
-            let first_item = params.len();
-            for &(item, hash, story) in filed {
-                params.extend(items::item_params(item, hash));
-                if story < 0 {
-                    params.extend([Value::Null, Value::Int(-story - 1)]);
-                } else {
-                    params.extend([Value::Int(story), Value::Null]);
-                }
-            }
-            let big = Some("BIGINT");
-            let text = None;
-            let story_casts = [
-                big,
-                text,
-                text,
-                big,
-                big,
-                big,
-                text,
-                text,
-                text,
-                text,
-                text,
-                text,
-                text,
-                text,
-                Some("BYTEA"),
-                big,
-                Some("BYTEA"),
+            // Both batches as arrays, one per column (see `Columns`): the statement's text is
+            // the same whatever the batch's size, so each connection prepares it once.
+            use ColumnType::{Blob, Int, Text};
+            const STORY_TYPES: [ColumnType; 17] = [
+                Int, Text, Text, Int, Int, Int, Text, Text, Text, Text, Text, Text, Text, Text,
+                Blob, Int, Blob,
             ];
-            let item_casts = [big, text, text, text, text, big, big, text, text, big, big];
-            let item_values = super::db::values_list_from(first_item, filed.len(), &item_casts);
-            let insert_items = format!(
-                "INSERT INTO items ({ITEMS})
-                 SELECT it.feed_id, it.guid, it.url, it.canonical_url, it.title, it.published_at,
-                        it.first_seen_at, it.content_hash, it.entry_hash,
-                        COALESCE(it.story_id, ids.id)
-                 FROM it LEFT JOIN ids ON ids.ord = it.new_ord",
-                ITEMS = items::ITEM_COLUMNS
-            );
-            let items_cte = format!(
-                "it(feed_id, guid, url, canonical_url, title, published_at, first_seen_at,
-                    content_hash, entry_hash, story_id, new_ord) AS (VALUES {item_values})"
-            );
-            if new.is_empty() {
-                db.execute(
-                    &format!(
-                        "WITH {items_cte}, ids(ord, id) AS (SELECT CAST(NULL AS BIGINT), CAST(NULL AS BIGINT) WHERE false)
-                         {insert_items}"
-                    ),
-                    &params,
-                )?;
-                return Ok(Vec::new());
-            }
-            let story_values = super::db::values_list_from(0, new.len(), &story_casts);
+            const ITEM_TYPES: [ColumnType; 11] =
+                [Int, Text, Text, Text, Text, Int, Int, Text, Text, Int, Int];
+            let stories = Columns::of(
+                &STORY_TYPES,
+                new.iter()
+                    .zip(&categories)
+                    .enumerate()
+                    .flat_map(|(ord, (n, cats))| {
+                        std::iter::once(Value::from(ord))
+                            .chain(story_params(n.item, n.hash, cats))
+                            .chain(n.row.params())
+                    }),
+            )?;
+            let items = Columns::of(
+                &ITEM_TYPES,
+                filed.iter().flat_map(|&(item, hash, story)| {
+                    let story = if story < 0 {
+                        [Value::Null, Value::Int(-story - 1)]
+                    } else {
+                        [Value::Int(story), Value::Null]
+                    };
+                    items::item_params(item, hash).into_iter().chain(story)
+                }),
+            )?;
+            let params: Vec<Value> = stories.params().chain(items.params()).collect();
             let rows: Vec<(i64, i64)> = db.query(
                 &format!(
                     "WITH d(ord, title, url, feed_id, published_at, first_seen_at, byline, site_name,
                             summary, text, html, extraction_note, content_hash, categories,
-                            bands, shingles, sketch) AS (VALUES {story_values}),
+                            bands, shingles, sketch) AS ({story_rows}),
                      ids AS MATERIALIZED (
                        SELECT ord, nextval(pg_get_serial_sequence('stories', 'id')) AS id FROM d),
                      s AS (
@@ -227,10 +215,19 @@ pub fn insert_batch(
                        INSERT INTO story_fingerprints (story_id, first_seen_at, {FP})
                        SELECT ids.id, d.first_seen_at, d.bands, d.shingles, d.sketch
                        FROM d JOIN ids USING (ord)),
-                     {items_cte},
-                     i AS ({insert_items})
+                     it(feed_id, guid, url, canonical_url, title, published_at, first_seen_at,
+                        content_hash, entry_hash, story_id, new_ord) AS ({item_rows}),
+                     i AS (
+                       INSERT INTO items ({ITEMS})
+                       SELECT it.feed_id, it.guid, it.url, it.canonical_url, it.title,
+                              it.published_at, it.first_seen_at, it.content_hash, it.entry_hash,
+                              COALESCE(it.story_id, ids.id)
+                       FROM it LEFT JOIN ids ON ids.ord = it.new_ord)
                      SELECT ord, id FROM ids",
+                    story_rows = stories.select(&STORY_TYPES, 0),
+                    item_rows = items.select(&ITEM_TYPES, STORY_TYPES.len()),
                     FP = fingerprints::ROW_COLUMNS,
+                    ITEMS = items::ITEM_COLUMNS,
                 ),
                 &params,
                 |r| Ok((r.get(0)?, r.get(1)?)),
