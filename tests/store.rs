@@ -1364,11 +1364,16 @@ fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
             "msg_e6cce8427f8bd15b250dfbf14ad5b4e3".to_string()
         ]
     );
-    // Its fingerprints still find the story: a third outlet's copy joins it.
+    // Its fingerprints still find the story: a third outlet's copy, seen within the story's
+    // window (an hour after it; the fixture's own time, not the clock's, which would leave the
+    // window three days after the fixture was made), joins it.
     let feed = store
         .sync_feed("other", "https://other.example/rss")
         .unwrap();
-    let now = chrono::Utc::now().timestamp();
+    let now = chrono::DateTime::parse_from_rfc3339(&iraq.first_seen)
+        .expect("first_seen is RFC 3339")
+        .timestamp()
+        + 3600;
     let third = item(
         feed.id,
         "o1",
@@ -1377,8 +1382,11 @@ fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
         &fixture("wire-iraq-troops.expected.txt"),
         now,
     );
+    let got = store.ingest(&third, &[]).unwrap();
     assert!(
-        matches!(store.ingest(&third, &[]).unwrap(), Ingested::JoinedStory { story_id, .. } if story_id == iraq.id)
+        matches!(got, Ingested::JoinedStory { story_id, .. } if story_id == iraq.id),
+        "a copy of the Iraq story (id {}) joins it: {got:?}",
+        iraq.id
     );
 }
 
