@@ -2,5 +2,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(init: feedwatch::fuzz::init(), |data: &[u8]| {
-    feedwatch::fuzz::extract(data)
+    feedwatch_fuzz::run_within_cpu_limit(feedwatch::fuzz::extract, data)
 });
