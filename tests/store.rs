@@ -104,6 +104,7 @@ on_both_backends!(
     newsletters_sharing_a_template_stay_separate_stories,
     after_a_restart_a_copy_joins_the_story_stored_before_it,
     a_story_stored_by_another_process_is_found_by_a_running_one,
+    stories_stored_before_band_keys_were_kept_in_rows_still_join,
     copies_join_their_stories_after_the_index_has_grown_many_times,
     a_copy_seen_days_later_is_a_new_story,
     a_reissued_guid_for_the_same_page_is_seen_or_kept_as_a_revision,
@@ -122,143 +123,6 @@ on_both_backends!(
     why_a_feed_is_due_and_its_publish_rate_and_hints_are_kept_with_it,
     story_pages_follow_their_filters_and_cursor_and_keep_whole_categories,
 );
-
-/// PostgreSQL only: a batch that finds the story lock held by another process writes its
-/// stories' rows while it waits (see `Store::serial_after`); once it has the lock it files each
-/// new story once, deletes the row of an item the batch joined to another story after all,
-/// and another process then finds the story it filed.
-#[test]
-fn postgres_a_batch_waiting_for_the_story_lock_writes_its_stories_early_and_files_each_once() {
-    let fresh = Backend::Postgres.fresh();
-    let Database::Postgres(target) = &fresh.db else {
-        unreachable!("a PostgreSQL database")
-    };
-    let a = fresh.open();
-    let b = fresh.open();
-    let tome = a.sync_feed("tome", "https://tome.example/rss").unwrap();
-    let wire = a.sync_feed("wire", "https://wire.example/rss").unwrap();
-    let other = a.sync_feed("other", "https://other.example/rss").unwrap();
-    // The other process has stored a story already: its band index is loaded before the batch.
-    b.ingest_many(&[(
-        item(
-            other.id,
-            "o",
-            "https://other.example/o",
-            "Harbour",
-            "the harbour board met on tuesday to discuss the dredging of the northern channel",
-            1,
-        ),
-        vec![],
-    )])
-    .unwrap();
-
-    let mut holder = ::postgres::Client::connect(&target.url, ::postgres::NoTls).unwrap();
-    holder
-        .batch_execute(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({})",
-            feedwatch::store::SERIAL_LOCK
-        ))
-        .unwrap();
-    let waiting = std::thread::spawn({
-        let a = a.clone();
-        let tome = tome.id;
-        let other = other.id;
-        move || {
-            a.ingest_many(&[
-                (
-                    item(
-                        tome,
-                        "t",
-                        "https://tome.example/t",
-                        "T",
-                        &fixture("tome-iraq-troops.expected.txt"),
-                        2,
-                    ),
-                    vec![hit("iraq")],
-                ),
-                // The same page in another feed: it joins the first item's story, so the row
-                // written for it before the lock must go.
-                (
-                    item(
-                        other,
-                        "t-again",
-                        "https://tome.example/t?utm_source=rss",
-                        "T again",
-                        "an altogether different text about the same page, as feeds sometimes send",
-                        2,
-                    ),
-                    vec![],
-                ),
-            ])
-        }
-    });
-    let waits = |holder: &mut ::postgres::Client| -> i64 {
-        holder
-            .query_one(
-                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-                &[],
-            )
-            .unwrap()
-            .get(0)
-    };
-    while waits(&mut holder) == 0 {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    holder.batch_execute("ROLLBACK").unwrap();
-    let done = waiting.join().unwrap().unwrap();
-    let Ingested::NewStory {
-        story_id,
-        alerts: 1,
-    } = done[0]
-    else {
-        panic!("{done:?}")
-    };
-    assert_eq!(
-        done[1],
-        Ingested::JoinedStory {
-            story_id,
-            alerts: 0
-        }
-    );
-    let count = |sql: &str| -> i64 {
-        support::postgres::cluster()
-            .psql(&target.url, sql)
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    assert_eq!(
-        count("SELECT COUNT(*) FROM stories"),
-        2,
-        "the harbour story and the tome story, no row left over"
-    );
-    assert_eq!(
-        count("SELECT COUNT(*) FROM story_fingerprints"),
-        2,
-        "each story filed has its fingerprint"
-    );
-    // The other process, whose index was loaded before, finds the story: a copy joins it.
-    let joined = b
-        .ingest_many(&[(
-            item(
-                wire.id,
-                "w",
-                "https://wire.example/w",
-                "W",
-                &fixture("wire-iraq-troops.expected.txt"),
-                3,
-            ),
-            vec![hit("iraq")],
-        )])
-        .unwrap();
-    assert_eq!(
-        joined,
-        vec![Ingested::JoinedStory {
-            story_id,
-            alerts: 0
-        }]
-    );
-}
 
 fn item(feed_id: i64, guid: &str, url: &str, title: &str, text: &str, at: i64) -> NewItem {
     NewItem {
@@ -692,12 +556,7 @@ fn a_story_stored_by_another_process_is_found_by_a_running_one(b: Backend) {
     assert_wire_joins(&running, story_id);
 }
 
-/// SQLite only: its schema 6 stored stories without fingerprint rows. PostgreSQL's schema kept
-/// them from its first version; there a story without one is a row written before the story
-/// lock in the transaction still running, which no lookup may take for a stored story.
-#[test]
-fn sqlite_stories_stored_before_band_keys_were_kept_in_rows_still_join() {
-    let b = Backend::Sqlite;
+fn stories_stored_before_band_keys_were_kept_in_rows_still_join(b: Backend) {
     let fresh = b.fresh();
     let story_id = store_tome(&fresh);
     b.raw(&fresh, "DELETE FROM story_fingerprints");

@@ -6,7 +6,7 @@
 //! so a process sees the stories its peers stored. The rules (window, candidate ranking, when two
 //! texts are one story) are `dedup`'s; this file only reads and writes what they need.
 
-use super::db::{Db, Dialect, Value, args};
+use super::db::{Db, Value, args};
 use super::{Result, Store};
 use crate::dedup;
 
@@ -16,21 +16,10 @@ pub struct Bands {
     /// Stories first seen before this are not in the index (older than the window when it
     /// was loaded).
     horizon: i64,
-    /// The place of the last fingerprint row loaded ([`place`]): rows stored after it (by
-    /// another process, too) are read before the next lookup. Places only grow in commit
-    /// order, since fingerprint rows are stored in serial transactions.
+    /// The highest story id loaded: stories stored after it (by another process, too) are
+    /// read before the next lookup. Story ids only grow in commit order, since stories are
+    /// stored in serial transactions.
     loaded_to: i64,
-}
-
-/// The column that orders fingerprint rows as they were committed: on SQLite the story's id
-/// (a serial transaction there holds the write lock from its start, so ids are drawn in commit
-/// order); on PostgreSQL `seq` (story rows are written before the lock, their ids are not:
-/// see migrations/postgres/0004_fingerprint_order.sql).
-fn place(db: &Db) -> &'static str {
-    match db.dialect() {
-        Dialect::Sqlite => "story_id",
-        Dialect::Postgres => "seq",
-    }
 }
 
 /// How much older than the window (seconds) the band index reaches when loaded.
@@ -82,20 +71,11 @@ fn stale(b: &Bands, seen_at: i64) -> bool {
 
 /// A band index of the stories first seen from `horizon` on, sized for `extra` more keys.
 fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
-    // SQLite's places are story ids, and its stories from before fingerprints were kept have
-    // no row: the stories are counted. PostgreSQL's are the rows' own.
-    let (first_sql, last_sql) = match db.dialect() {
-        Dialect::Sqlite => (
-            "SELECT COUNT(*), MIN(id) FROM stories WHERE first_seen_at >= $1",
-            "SELECT COALESCE(MAX(id), 0) FROM stories",
-        ),
-        Dialect::Postgres => (
-            "SELECT COUNT(*), MIN(seq) FROM story_fingerprints WHERE first_seen_at >= $1",
-            "SELECT COALESCE(MAX(seq), 0) FROM story_fingerprints",
-        ),
-    };
-    let (count, first): (i64, Option<i64>) =
-        db.query_one(first_sql, args![horizon], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (count, first): (i64, Option<i64>) = db.query_one(
+        "SELECT COUNT(*), MIN(id) FROM stories WHERE first_seen_at >= $1",
+        args![horizon],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut bands = Bands {
         index: dedup::BandIndex::with_room_for(
             (count.max(0) as usize).saturating_mul(KEYS_PER_STORY) + extra,
@@ -104,25 +84,23 @@ fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
         loaded_to: first.map_or(i64::MAX, |f| f - 1),
     };
     if first.is_none() {
-        bands.loaded_to = db.query_one(last_sql, &[], |r| r.get(0))?;
+        bands.loaded_to = db.query_one("SELECT COALESCE(MAX(id), 0) FROM stories", &[], |r| {
+            r.get(0)
+        })?;
         return Ok(bands);
     }
     read_after(db, &mut bands)?;
-    if db.dialect() == Dialect::Sqlite {
-        // Stories stored before fingerprints were kept (SQLite schema 6) have none: their keys
-        // are computed from the text, which only happens for a window's worth after the
-        // upgrade. (PostgreSQL's schema kept fingerprints from the start; a story without one
-        // there is a row this transaction wrote before its lock, whose fingerprint comes.)
-        let old: Vec<(i64, String)> = db.query(
-            "SELECT s.id, s.text FROM stories s WHERE s.first_seen_at >= $1
-               AND NOT EXISTS (SELECT 1 FROM story_fingerprints f WHERE f.story_id = s.id)",
-            args![horizon],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        for (id, text) in old {
-            if let Some(fp) = dedup::Fingerprint::of(&text) {
-                add(db, &mut bands, id, &fp.bands)?;
-            }
+    // Stories stored before fingerprints were kept (SQLite schema 6) have none: their keys
+    // are computed from the text, which only happens for a window's worth after the upgrade.
+    let old: Vec<(i64, String)> = db.query(
+        "SELECT s.id, s.text FROM stories s WHERE s.first_seen_at >= $1
+           AND NOT EXISTS (SELECT 1 FROM story_fingerprints f WHERE f.story_id = s.id)",
+        args![horizon],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (id, text) in old {
+        if let Some(fp) = dedup::Fingerprint::of(&text) {
+            add(db, &mut bands, id, &fp.bands)?;
         }
     }
     Ok(bands)
@@ -133,23 +111,20 @@ const PAGE: i64 = 4096;
 
 /// Adds to the index the stories stored after the last one it holds.
 fn read_after(db: &mut Db, bands: &mut Bands) -> Result<()> {
-    let place = place(db);
-    let sql = format!(
-        "SELECT story_id, bands, {place} FROM story_fingerprints
-         WHERE {place} > $1 AND first_seen_at >= $2 ORDER BY {place} LIMIT $3"
-    );
     let mut keys: Vec<i64> = Vec::new();
     loop {
-        let rows: Vec<(i64, Vec<u8>, i64)> =
-            db.query(&sql, args![bands.loaded_to, bands.horizon, PAGE], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
+        let rows: Vec<(i64, Vec<u8>)> = db.query(
+            "SELECT story_id, bands FROM story_fingerprints WHERE story_id > $1 AND first_seen_at >= $2
+             ORDER BY story_id LIMIT $3",
+            args![bands.loaded_to, bands.horizon, PAGE],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let more = rows.len() as i64 == PAGE;
-        for (id, blob, at) in rows {
+        for (id, blob) in rows {
             keys.clear();
             keys.extend(dedup::decode_bands(&blob));
             add(db, bands, id, &keys)?;
-            bands.loaded_to = bands.loaded_to.max(at);
+            bands.loaded_to = bands.loaded_to.max(id);
         }
         if !more {
             return Ok(());
@@ -222,16 +197,10 @@ impl Row {
     }
 }
 
-/// Puts a new story's keys (its row stored in this transaction, at `place`) in the index.
-pub fn indexed(
-    db: &mut Db,
-    bands: &mut Bands,
-    story_id: i64,
-    place: i64,
-    keys: &[i64],
-) -> Result<()> {
+/// Puts a new story's keys (its row stored in this transaction) in the index.
+pub fn indexed(db: &mut Db, bands: &mut Bands, story_id: i64, keys: &[i64]) -> Result<()> {
     add(db, bands, story_id, keys)?;
-    bands.loaded_to = bands.loaded_to.max(place);
+    bands.loaded_to = bands.loaded_to.max(story_id);
     Ok(())
 }
 

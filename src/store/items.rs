@@ -7,7 +7,6 @@ use super::db::{Db, Value, args};
 use super::fingerprints::{self, Bands};
 use super::{Result, Store, outbox, stories};
 use crate::dedup;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// An item about to be stored, with its extracted article.
@@ -385,9 +384,6 @@ impl Pending {
 
     /// Writes what is pending, puts the new stories in the index, records the items' topic
     /// hits (with their alerts), and replaces provisional ids in `out` and `so_far`.
-    /// `early`: the stories written before the lock, by batch index; those filed here are
-    /// taken out of it.
-    #[allow(clippy::too_many_arguments)]
     fn flush(
         &mut self,
         db: &mut Db,
@@ -396,7 +392,6 @@ impl Pending {
         prepared: &[Prepared],
         out: &mut [Ingested],
         so_far: &mut BatchSoFar,
-        early: &mut HashMap<usize, i64>,
     ) -> Result<()> {
         if self.items.is_empty() {
             return Ok(());
@@ -414,7 +409,6 @@ impl Pending {
                         .as_ref()
                         .map_or(&[][..], |f| f.bands.as_slice()),
                 ),
-                early: early.remove(&k),
             })
             .collect();
         let filed: Vec<(&NewItem, &str, i64)> = self
@@ -422,16 +416,15 @@ impl Pending {
             .iter()
             .map(|&(k, story)| (items[k].0, prepared[k].hash.as_str(), story))
             .collect();
-        let filed_ids = stories::insert_batch(db, &new, &filed)?;
-        for (&k, &(id, place)) in self.stories.iter().zip(&filed_ids) {
+        let ids = stories::insert_batch(db, &new, &filed)?;
+        for (&k, &id) in self.stories.iter().zip(&ids) {
             let bands = fingerprints::current(db, slot, items[k].0.seen_at)?;
             let keys = prepared[k]
                 .fingerprint
                 .as_ref()
                 .map_or(&[][..], |f| f.bands.as_slice());
-            fingerprints::indexed(db, bands, id, place, keys)?;
+            fingerprints::indexed(db, bands, id, keys)?;
         }
-        let ids: Vec<i64> = filed_ids.iter().map(|&(id, _)| id).collect();
         let real = |id: i64| -> i64 {
             if id < 0 {
                 ids.get((-id - 1) as usize).copied().unwrap_or(id)
@@ -764,34 +757,7 @@ impl Store {
         priors: &[Option<Prior>],
     ) -> Result<Vec<Ingested>> {
         let keys = item_keys(items.iter().map(|(i, _)| *i));
-        // Each item's story by URL or text, for the whole batch at once; the batch's own
-        // earlier items are added as it goes.
-        let lookups: Vec<(Option<&str>, Option<&str>)> = items
-            .iter()
-            .zip(prepared)
-            .map(|((i, _), p)| (i.canonical_url.as_deref(), p.hash_key(i)))
-            .collect();
-        let write_early = |db: &mut Db| -> Result<HashMap<usize, i64>> {
-            // Before the lock (PostgreSQL): the rows of the stories that look new (no stored
-            // copy of the item, no story with its page or words), so the text of a batch is
-            // written while another process holds the lock. Under it, each is filed or, if
-            // the batch or another process's story claims its item after all, deleted.
-            let exact = stories::find_exact(db, &lookups, &[])?;
-            let likely: Vec<usize> = (0..items.len())
-                .filter(|&k| {
-                    priors.get(k).is_some_and(Option::is_none)
-                        && exact.get(k).is_some_and(|e| *e == (None, None))
-                })
-                .collect();
-            let rows: Vec<(&NewItem, &str)> = likely
-                .iter()
-                .map(|&k| (items[k].0, prepared[k].hash.as_str()))
-                .collect();
-            let ids = stories::insert_early(db, &rows)?;
-            Ok(likely.into_iter().zip(ids).collect())
-        };
-        let done = self.serial_after(write_early, |db, early| {
-            let mut early = early.unwrap_or_default();
+        let done = self.serial(|db| {
             // Inside the serial transaction: the band index is brought up to date with every
             // process's stories under the lock, so none can slip in between.
             let mut bands = self.bands();
@@ -800,8 +766,14 @@ impl Store {
                     return Ok(Vec::new());
                 };
                 fingerprints::fresh(db, &mut bands, first.seen_at)?;
-                let written: Vec<i64> = early.values().copied().collect();
-                let exact = stories::find_exact(db, &lookups, &written)?;
+                // Each item's story by URL or text, for the whole batch at once; the batch's
+                // own earlier items are added as it goes.
+                let lookups: Vec<(Option<&str>, Option<&str>)> = items
+                    .iter()
+                    .zip(prepared)
+                    .map(|((i, _), p)| (i.canonical_url.as_deref(), p.hash_key(i)))
+                    .collect();
+                let exact = stories::find_exact(db, &lookups)?;
                 let mut so_far = BatchSoFar::default();
                 let mut out = vec![Ingested::Seen; items.len()];
                 let mut pending = Pending::default();
@@ -810,15 +782,7 @@ impl Store {
                     let prior = if so_far.touches(item) {
                         // An earlier item of this batch went under its GUID or URL: that one
                         // is written first, then looked up as a stored one.
-                        pending.flush(
-                            db,
-                            &mut bands,
-                            items,
-                            prepared,
-                            &mut out,
-                            &mut so_far,
-                            &mut early,
-                        )?;
+                        pending.flush(db, &mut bands, items, prepared, &mut out, &mut so_far)?;
                         stored_items(db, PRIOR_COLUMNS, &keys[k..=k], read_prior)?
                             .pop()
                             .flatten()
@@ -843,7 +807,6 @@ impl Store {
                                     prepared,
                                     &mut out,
                                     &mut so_far,
-                                    &mut early,
                                 )?;
                             }
                             let index = fingerprints::current(db, &mut bands, item.seen_at)?;
@@ -877,18 +840,7 @@ impl Store {
                     so_far.add(item, p, done);
                     out[k] = done;
                 }
-                pending.flush(
-                    db,
-                    &mut bands,
-                    items,
-                    prepared,
-                    &mut out,
-                    &mut so_far,
-                    &mut early,
-                )?;
-                // The stories written early that the batch did not file.
-                let unfiled: Vec<i64> = early.into_values().collect();
-                stories::delete_early(db, &unfiled)?;
+                pending.flush(db, &mut bands, items, prepared, &mut out, &mut so_far)?;
                 Ok(out)
             })();
             if stored.is_err() {

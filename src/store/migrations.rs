@@ -59,8 +59,4 @@ pub const POSTGRES: &[(&str, &str)] = &[
         "0003_web.sql",
         include_str!("../../migrations/postgres/0003_web.sql"),
     ),
-    (
-        "0004_fingerprint_order.sql",
-        include_str!("../../migrations/postgres/0004_fingerprint_order.sql"),
-    ),
 ];

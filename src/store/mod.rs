@@ -33,7 +33,6 @@ use serde::Serialize;
 pub use feeds::{Claim, ClaimMode, FeedState, PollOutcome, PollRecord};
 pub use items::{Ingested, Known, KnownQuery, NewItem, Revision, Stored, StoredCopy, TopicHit};
 pub use outbox::{NotifierStats, OutboxRow};
-pub use postgres::SERIAL_LOCK;
 pub use stories::{Copy, StoryDoc, StoryRow};
 pub use views::{
     AlertFilter, DeliveryAttempt, OutboxCounts, PollPoint, StoryCursor, StoryDetail, StoryFilter,
@@ -282,21 +281,6 @@ impl Store {
         match &*self.backend {
             Backend::Sqlite(s) => s.tx(f),
             Backend::Postgres(p) => p.tx(true, f),
-        }
-    }
-
-    /// [`Store::serial`] that, while another process holds the lock, does `early` in the same
-    /// transaction first: work that needs no other process's latest stories. `f` gets what
-    /// `early` made, or `None` if the lock was free (and always on SQLite, whose transaction
-    /// holds its lock from the start: there is no waiting to fill).
-    fn serial_after<P: Send, T: Send>(
-        &self,
-        early: impl FnOnce(&mut Db) -> Result<P> + Send,
-        f: impl FnOnce(&mut Db, Option<P>) -> Result<T> + Send,
-    ) -> Result<T> {
-        match &*self.backend {
-            Backend::Sqlite(s) => s.tx(|db| f(db, None)),
-            Backend::Postgres(p) => p.tx_after(early, f),
         }
     }
 

@@ -15,13 +15,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::db::{Db, PgConn, args};
+use super::db::{Db, PgConn};
 use super::migrations::POSTGRES;
 use super::{PostgresTarget, Result, StoreError, blocking};
 
-/// The advisory lock key of serial transactions (storing stories, making digests): an
-/// operator sees it in `pg_locks` (`objid` holds its low 32 bits).
-pub const SERIAL_LOCK: i64 = 0x6665_6564_7374; // "feedst"
+/// The advisory lock key of serial transactions (storing stories, making digests).
+const SERIAL_LOCK: i64 = 0x6665_6564_7374; // "feedst"
 /// The advisory lock key of migrations.
 const MIGRATION_LOCK: i64 = 0x6665_6564_6d67; // "feedmg"
 /// Connections one process keeps at most: enough for the polls and the notify worker, few
@@ -234,70 +233,22 @@ impl Pool {
         serial: bool,
         f: impl FnOnce(&mut Db) -> Result<T> + Send,
     ) -> Result<T> {
-        let begin = if serial {
-            format!("BEGIN; SELECT pg_advisory_xact_lock({SERIAL_LOCK})")
-        } else {
-            "BEGIN".to_string()
-        };
-        self.transaction(
-            serial,
-            |client| Ok(client.batch_execute(&begin)?),
-            |db, ()| f(db),
-        )
-    }
-
-    /// A serial transaction that, when another process holds the advisory lock, runs `early`
-    /// while it waits: `f` gets what `early` made, or `None` when the lock was free at once
-    /// (one process alone, or a quiet moment: nothing to overlap, so nothing done twice).
-    pub fn tx_after<P: Send, T: Send>(
-        &self,
-        early: impl FnOnce(&mut Db) -> Result<P> + Send,
-        f: impl FnOnce(&mut Db, Option<P>) -> Result<T> + Send,
-    ) -> Result<T> {
-        self.transaction(
-            true,
-            |client| {
-                // `BEGIN` and the attempt in one message: one round trip when the lock is free.
-                let replies = client.simple_query(&format!(
-                    "BEGIN; SELECT pg_try_advisory_xact_lock({SERIAL_LOCK})"
-                ))?;
-                Ok(replies.iter().any(|m| match m {
-                    postgres::SimpleQueryMessage::Row(r) => r.get(0) == Some("t"),
-                    _ => false,
-                }))
-            },
-            |db, locked| {
-                let made = if locked {
-                    None
-                } else {
-                    let made = early(db)?;
-                    db.execute("SELECT pg_advisory_xact_lock($1)", args![SERIAL_LOCK])?;
-                    Some(made)
-                };
-                f(db, made)
-            },
-        )
-    }
-
-    /// A transaction on a pooled connection: `begin` opens it, `body` runs in it, then it is
-    /// committed (or rolled back if either failed). `gate`: a serial transaction, one at a time
-    /// in this process, so at most one of its connections waits on the advisory lock while the
-    /// others go on claiming feeds and recording polls.
-    fn transaction<B, T: Send>(
-        &self,
-        gate: bool,
-        begin: impl FnOnce(&mut postgres::Client) -> Result<B> + Send,
-        body: impl FnOnce(&mut Db, B) -> Result<T> + Send,
-    ) -> Result<T> {
         blocking(|| {
-            let _gate = gate.then(|| Self::lock(&self.serial_gate));
+            let _gate = serial.then(|| Self::lock(&self.serial_gate));
             let mut checked = self.checkout()?;
             // Until COMMIT or ROLLBACK has gone through, the connection is mid-transaction: if
             // anything panics or fails before, it is closed rather than pooled.
             checked.in_tx = true;
             let conn = checked.conn()?;
             let PgConn { client, statements } = conn;
-            let out = begin(client).and_then(|b| body(&mut Db::Postgres { client, statements }, b));
+            if serial {
+                client.batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({SERIAL_LOCK})"
+                ))?;
+            } else {
+                client.batch_execute("BEGIN")?;
+            }
+            let out = f(&mut Db::Postgres { client, statements });
             let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
             let ended = client.batch_execute(end);
             if ended.is_ok() {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::db::{ColumnType, ColumnValues, Columns, Db, Dialect, Value, args, values_list};
+use super::db::{ColumnType, Columns, Db, Dialect, Value, args, values_list};
 use super::fingerprints;
 use super::items::{self, NewItem};
 use super::{Result, Store, StoreError, rfc3339};
@@ -49,23 +49,15 @@ pub struct StoryDoc {
 /// For each (canonical URL, content hash) of a batch, the story with that page in any feed and
 /// the story with those words, in one statement (one round trip to a server). A near-duplicate
 /// text is looked for after, by [`fingerprints::near_duplicate`], for what this finds nothing.
-/// The stories `early` (this transaction's own, written by [`insert_early`] and not filed yet)
-/// are not found.
 pub fn find_exact(
     db: &mut Db,
     keys: &[(Option<&str>, Option<&str>)],
-    early: &[i64],
 ) -> Result<Vec<(Option<i64>, Option<i64>)>> {
     let mut out = vec![(None, None); keys.len()];
     const LOOKUP: &str = "SELECT q.n,
                 (SELECT story_id FROM items WHERE canonical_url = q.url LIMIT 1),
                 (SELECT id FROM stories WHERE content_hash = q.hash LIMIT 1)
          FROM q";
-    const LOOKUP_BUT_EARLY: &str = "SELECT q.n,
-                (SELECT story_id FROM items WHERE canonical_url = q.url LIMIT 1),
-                (SELECT id FROM stories WHERE content_hash = q.hash AND id <> ALL($4) LIMIT 1)
-         FROM q";
-    let early = ColumnValues::Ints(early.iter().map(|&id| Some(id)).collect());
     for (chunk_no, chunk) in keys.chunks(256).enumerate() {
         let rows = chunk
             .iter()
@@ -74,7 +66,6 @@ pub fn find_exact(
         let read = |r: &super::db::Row| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
         let found: Vec<(i64, Option<i64>, Option<i64>)> = match db.dialect() {
             Dialect::Sqlite => {
-                // SQLite writes no story before its lock (the whole transaction holds it).
                 let params: Vec<Value> = rows.collect();
                 let values = values_list(chunk.len(), &[Some("BIGINT"), None, None]);
                 db.query(
@@ -86,13 +77,10 @@ pub fn find_exact(
             Dialect::Postgres => {
                 use ColumnType::{Int, Text};
                 let columns = Columns::of(&[Int, Text, Text], rows)?;
-                let params: Vec<Value> = columns
-                    .params()
-                    .chain(std::iter::once(Value::Column(&early)))
-                    .collect();
+                let params: Vec<Value> = columns.params().collect();
                 db.query(
                     &format!(
-                        "WITH q(n, url, hash) AS ({}) {LOOKUP_BUT_EARLY}",
+                        "WITH q(n, url, hash) AS ({}) {LOOKUP}",
                         columns.select(&[Int, Text, Text], 0)
                     ),
                     &params,
@@ -140,109 +128,30 @@ pub struct NewStory<'a> {
     pub item: &'a NewItem,
     pub hash: &'a str,
     pub row: fingerprints::Row,
-    /// The story's row, if [`insert_early`] wrote it already: only its fingerprint is left.
-    pub early: Option<i64>,
 }
 
-use ColumnType::{Blob, Int, Text};
-
-/// The story columns' types: an order (`ord`) and [`story_params`].
-const STORY_TYPES: [ColumnType; 14] = [
-    Int, Text, Text, Int, Int, Int, Text, Text, Text, Text, Text, Text, Text, Text,
-];
-
-/// Writes the rows of stories that are likely new, before the lock every process's ingest
-/// takes (PostgreSQL only: a SQLite transaction holds its lock from the start), so the
-/// bulk of a batch (the stories' text) is written by several processes at once; under the
-/// lock, [`insert_batch`] files them (their fingerprints) or the caller deletes those that
-/// turned out to be another story ([`delete_early`]). Returns their ids, in order.
-pub fn insert_early(db: &mut Db, new: &[(&NewItem, &str)]) -> Result<Vec<i64>> {
-    if new.is_empty() || db.dialect() == Dialect::Sqlite {
-        return Ok(Vec::new());
-    }
-    let categories: Vec<String> = new.iter().map(|(i, _)| i.categories.join("\n")).collect();
-    let stories = Columns::of(
-        &STORY_TYPES,
-        new.iter()
-            .zip(&categories)
-            .enumerate()
-            .flat_map(|(ord, ((item, hash), cats))| {
-                std::iter::once(Value::from(ord)).chain(story_params(item, hash, cats))
-            }),
-    )?;
-    let params: Vec<Value> = stories.params().collect();
-    let rows: Vec<(i64, i64)> = db.query(
-        &format!(
-            "WITH d(ord, title, url, feed_id, published_at, first_seen_at, byline, site_name,
-                    summary, text, html, extraction_note, content_hash, categories) AS ({rows}),
-             ids AS MATERIALIZED (
-               SELECT ord, nextval(pg_get_serial_sequence('stories', 'id')) AS id FROM d),
-             s AS (
-               INSERT INTO stories (id, {STORY_COLUMNS})
-               SELECT ids.id, d.title, d.url, d.feed_id, d.published_at, d.first_seen_at,
-                      d.byline, d.site_name, d.summary, d.text, d.html, d.extraction_note,
-                      d.content_hash, d.categories
-               FROM d JOIN ids USING (ord))
-             SELECT ord, id FROM ids",
-            rows = stories.select(&STORY_TYPES, 0),
-        ),
-        &params,
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let mut ids = vec![0; new.len()];
-    for (ord, id) in rows {
-        if let Some(slot) = ids.get_mut(ord as usize) {
-            *slot = id;
-        }
-    }
-    if ids.contains(&0) {
-        return Err(StoreError::NotFound(
-            "the id of a story just written".into(),
-        ));
-    }
-    Ok(ids)
-}
-
-/// Deletes stories [`insert_early`] wrote that the batch did not file (their items joined
-/// other stories): nothing refers to them yet.
-pub fn delete_early(db: &mut Db, ids: &[i64]) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let ids = ColumnValues::Ints(ids.iter().map(|&id| Some(id)).collect());
-    db.execute(
-        "DELETE FROM stories WHERE id = ANY(CAST($1 AS BIGINT[]))",
-        &[Value::Column(&ids)],
-    )?;
-    Ok(())
-}
-
-/// Files new stories with their fingerprints (only the fingerprint of one written early), and
-/// items under stories (a negative story is the new story `-id - 1` of `new`); returns each new
-/// story's id and its fingerprint row's place (see `fingerprints`), in order. On PostgreSQL it
-/// is all one statement (one round trip to the server, under the lock every process's ingest
+/// Files new stories with their fingerprints, and items under stories (a negative story is the
+/// new story `-id - 1` of `new`); returns the new stories' ids, in order. On PostgreSQL it is
+/// all one statement (one round trip to the server, under the lock every process's ingest
 /// takes), the stories' ids drawn from their sequence in it.
 pub fn insert_batch(
     db: &mut Db,
     new: &[NewStory],
     filed: &[(&NewItem, &str, i64)],
-) -> Result<Vec<(i64, i64)>> {
+) -> Result<Vec<i64>> {
     let categories: Vec<String> = new.iter().map(|n| n.item.categories.join("\n")).collect();
     match db.dialect() {
         Dialect::Sqlite => {
             let mut ids = Vec::with_capacity(new.len());
             for (n, cats) in new.iter().zip(&categories) {
-                let id: i64 = match n.early {
-                    Some(id) => id,
-                    None => db.query_one(
-                        &format!(
-                            "INSERT INTO stories ({STORY_COLUMNS})
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
-                        ),
-                        &story_params(n.item, n.hash, cats),
-                        |r| r.get(0),
-                    )?,
-                };
+                let id: i64 = db.query_one(
+                    &format!(
+                        "INSERT INTO stories ({STORY_COLUMNS})
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+                    ),
+                    &story_params(n.item, n.hash, cats),
+                    |r| r.get(0),
+                )?;
                 n.row.insert(db, id, n.item.seen_at)?;
                 ids.push(id);
             }
@@ -254,34 +163,26 @@ pub fn insert_batch(
                 };
                 items::insert_item(db, item, hash, story_id)?;
             }
-            // SQLite orders fingerprint rows by story id (see `fingerprints`).
-            Ok(ids.into_iter().map(|id| (id, id)).collect())
+            Ok(ids)
         }
         Dialect::Postgres => {
             // Both batches as arrays, one per column (see `Columns`): the statement's text is
-            // the same whatever the batch's size, so each connection prepares it once. A story
-            // written early brings only its id and what its fingerprint row needs.
-            const NEW_TYPES: [ColumnType; 18] = [
-                Int, Int, Text, Text, Int, Int, Int, Text, Text, Text, Text, Text, Text, Text,
-                Text, Blob, Int, Blob,
+            // the same whatever the batch's size, so each connection prepares it once.
+            use ColumnType::{Blob, Int, Text};
+            const STORY_TYPES: [ColumnType; 17] = [
+                Int, Text, Text, Int, Int, Int, Text, Text, Text, Text, Text, Text, Text, Text,
+                Blob, Int, Blob,
             ];
             const ITEM_TYPES: [ColumnType; 11] =
                 [Int, Text, Text, Text, Text, Int, Int, Text, Text, Int, Int];
             let stories = Columns::of(
-                &NEW_TYPES,
+                &STORY_TYPES,
                 new.iter()
                     .zip(&categories)
                     .enumerate()
                     .flat_map(|(ord, (n, cats))| {
-                        let mut story = story_params(n.item, n.hash, cats);
-                        if n.early.is_some() {
-                            story = story.map(|_| Value::Null);
-                            // first_seen_at: the fingerprint row's too.
-                            story[4] = Value::Int(n.item.seen_at);
-                        }
-                        [Value::from(ord), Value::from(n.early)]
-                            .into_iter()
-                            .chain(story)
+                        std::iter::once(Value::from(ord))
+                            .chain(story_params(n.item, n.hash, cats))
                             .chain(n.row.params())
                     }),
             )?;
@@ -297,26 +198,23 @@ pub fn insert_batch(
                 }),
             )?;
             let params: Vec<Value> = stories.params().chain(items.params()).collect();
-            let rows: Vec<(i64, i64, i64)> = db.query(
+            let rows: Vec<(i64, i64)> = db.query(
                 &format!(
-                    "WITH d(ord, early, title, url, feed_id, published_at, first_seen_at, byline,
-                            site_name, summary, text, html, extraction_note, content_hash,
-                            categories, bands, shingles, sketch) AS ({story_rows}),
+                    "WITH d(ord, title, url, feed_id, published_at, first_seen_at, byline, site_name,
+                            summary, text, html, extraction_note, content_hash, categories,
+                            bands, shingles, sketch) AS ({story_rows}),
                      ids AS MATERIALIZED (
-                       SELECT ord, COALESCE(early, nextval(pg_get_serial_sequence('stories', 'id')))
-                              AS id
-                       FROM d),
+                       SELECT ord, nextval(pg_get_serial_sequence('stories', 'id')) AS id FROM d),
                      s AS (
                        INSERT INTO stories (id, {STORY_COLUMNS})
                        SELECT ids.id, d.title, d.url, d.feed_id, d.published_at, d.first_seen_at,
                               d.byline, d.site_name, d.summary, d.text, d.html, d.extraction_note,
                               d.content_hash, d.categories
-                       FROM d JOIN ids USING (ord) WHERE d.early IS NULL),
+                       FROM d JOIN ids USING (ord)),
                      f AS (
                        INSERT INTO story_fingerprints (story_id, first_seen_at, {FP})
                        SELECT ids.id, d.first_seen_at, d.bands, d.shingles, d.sketch
-                       FROM d JOIN ids USING (ord)
-                       RETURNING story_id, seq),
+                       FROM d JOIN ids USING (ord)),
                      it(feed_id, guid, url, canonical_url, title, published_at, first_seen_at,
                         content_hash, entry_hash, story_id, new_ord) AS ({item_rows}),
                      i AS (
@@ -325,22 +223,22 @@ pub fn insert_batch(
                               it.published_at, it.first_seen_at, it.content_hash, it.entry_hash,
                               COALESCE(it.story_id, ids.id)
                        FROM it LEFT JOIN ids ON ids.ord = it.new_ord)
-                     SELECT ids.ord, ids.id, f.seq FROM ids JOIN f ON f.story_id = ids.id",
-                    story_rows = stories.select(&NEW_TYPES, 0),
-                    item_rows = items.select(&ITEM_TYPES, NEW_TYPES.len()),
+                     SELECT ord, id FROM ids",
+                    story_rows = stories.select(&STORY_TYPES, 0),
+                    item_rows = items.select(&ITEM_TYPES, STORY_TYPES.len()),
                     FP = fingerprints::ROW_COLUMNS,
                     ITEMS = items::ITEM_COLUMNS,
                 ),
                 &params,
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let mut ids = vec![(0, 0); new.len()];
-            for (ord, id, seq) in rows {
+            let mut ids = vec![0; new.len()];
+            for (ord, id) in rows {
                 if let Some(slot) = ids.get_mut(ord as usize) {
-                    *slot = (id, seq);
+                    *slot = id;
                 }
             }
-            if ids.iter().any(|&(id, _)| id == 0) {
+            if ids.contains(&0) {
                 return Err(StoreError::NotFound("the id of a story just filed".into()));
             }
             Ok(ids)
