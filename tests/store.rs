@@ -1327,6 +1327,66 @@ fn why_a_feed_is_due_and_its_publish_rate_and_hints_are_kept_with_it(b: Backend)
     assert!(back.hints.is_empty());
 }
 
+/// PostgreSQL: a database written by an earlier release (schema 2, with two outlets' copies of
+/// one story and a pending alert: see the fixture's header) upgrades in place with everything
+/// in it.
+#[test]
+fn postgres_a_database_written_by_an_earlier_release_upgrades_with_everything_in_it() {
+    let url = support::postgres::fresh_database();
+    let dump = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/store/landed-postgres-schema2.sql"),
+    )
+    .unwrap();
+    support::postgres::cluster().psql(&url, &dump);
+    let store = Store::open(&Database::parse(&url, None).unwrap()).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        Backend::Postgres.migrations() as i64
+    );
+    let stories = store.stories(0, None, 10).unwrap();
+    assert_eq!(stories.len(), 2);
+    let iraq = stories
+        .iter()
+        .find(|s| s.title.contains("Iraq"))
+        .expect("the Iraq story");
+    assert_eq!(iraq.also_at.len(), 1, "the wire's copy is kept");
+    assert_eq!(iraq.topics, vec!["iraq-troops".to_string()]);
+    // The pending alert keeps its id: a receiver that saw it before sees a repeat.
+    let ids: Vec<String> = store
+        .claim_alerts(i64::MAX / 4, true, 10, LEASE)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.alert_id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec!["msg_e6cce8427f8bd15b250dfbf14ad5b4e3".to_string()]
+    );
+    // Its fingerprints still find the story: a third outlet's copy, an hour later, joins it.
+    let feed = store
+        .sync_feed("other", "https://other.example/rss")
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(&iraq.first_seen)
+        .expect("first_seen is RFC 3339")
+        .timestamp()
+        + 3600;
+    let third = item(
+        feed.id,
+        "o1",
+        "https://other.example/iraq",
+        "Iraq troops",
+        &fixture("wire-iraq-troops.expected.txt"),
+        at,
+    );
+    let got = store.ingest(&third, &[]).unwrap();
+    assert!(
+        matches!(got, Ingested::JoinedStory { story_id, .. } if story_id == iraq.id),
+        "a copy of the Iraq story ({}) joins it: {got:?}",
+        iraq.id
+    );
+}
+
 #[test]
 fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
     let dir = tempfile::tempdir().unwrap();
