@@ -262,9 +262,6 @@ const C_POSTS: u8 = 16;
 /// Named as a comment section, whatever the page.
 const C_COMMENTS: u8 = 32;
 
-/// Named as a cookie or consent notice, a popup or a modal.
-const C_NOTICE: u8 = 128;
-
 /// Class names of text kept for screen readers only, drawn off-screen or clipped to nothing:
 /// a reader of the page never sees it ("Regular price", "Opens in a new window").
 const C_SCREEN_READER: u8 = 64;
@@ -290,7 +287,6 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
         SHOP_BOILER.as_str(),
         COMMENTS.as_str(),
         SCREEN_READER.as_str(),
-        NOTICES.as_str(),
     ])
     .unwrap_or_else(|_| RegexSet::empty())
 });
@@ -314,7 +310,6 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
                     C_SHOP,
                     C_POSTS | C_COMMENTS,
                     C_SCREEN_READER,
-                    C_NOTICE,
                 ]
                 .into_iter()
                 .enumerate()
@@ -692,12 +687,6 @@ static NEVER_COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable_regex())
 });
 
-/// Class/id names of the cookie and consent notices and modal dialogs laid over the page.
-static NOTICES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s_-])(?:cookies?|cookie-?law|consent|gdpr|modal|popup)(?:$|[\s_-])")
-        .unwrap_or_else(|_| unreachable_regex())
-});
-
 /// A short line that signs a comment: who said it ("Mike said..."), when (a date with its
 /// time, "3 hours ago"), the button to answer it ("Reply").
 static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
@@ -945,7 +934,8 @@ fn teaser_cards(dom: &Dom, blocks: &[Block], headline: Option<usize>, dated: boo
 }
 
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
-/// or cookie policy outweighs a short article, so the prose guard must not protect them.
+/// or a modal cookie policy outweighs a short article, so the prose guard must not protect
+/// them.
 fn never_body(
     dom: &Dom,
     idx: usize,
@@ -964,8 +954,6 @@ fn never_body(
         Some(rule)
     } else if rules.on(Rule::CommentSections) && hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER {
         Some(Rule::CommentSections)
-    } else if rules.on(Rule::Notices) && hints[idx] & (C_NOTICE | C_POSITIVE) == C_NOTICE {
-        Some(Rule::Notices)
     } else {
         None
     }
@@ -1128,7 +1116,7 @@ struct Page<'p, 'a> {
     page_prose: usize,
     /// The headline's element, when it starts the body.
     headline: Option<usize>,
-    /// Comment sections, notices and dialogs, by the rule that marks them.
+    /// Comment sections, structural comments and teasers, and dialogs, by the rule that marks them.
     never: Vec<Option<Rule>>,
     /// The page's one `main` and one `article` landmarks (start, end), when it has them.
     regions: [Option<(usize, usize)>; 2],
@@ -2194,8 +2182,9 @@ fn prose_chars(blocks: &[Block]) -> usize {
 /// neither an article with a real body nor a discussion, cards holding half the body's text
 /// are joined too: beside a category's text, a guide or a service's description, the items
 /// listed are content, while on a thread the cards are its posts again with their furniture.
-/// Cards that are mostly links are joined so only beside next to no prose: beside an
-/// article's or a page's paragraphs they are the site's links.
+/// Cards that are mostly links are joined so only beside next to no prose and no story (two
+/// paragraphs of sentences): beside an article's or a page's paragraphs they are the site's
+/// links.
 fn prefer_listing(
     picked: &[Block],
     chars: usize,
@@ -2218,12 +2207,15 @@ fn prefer_listing(
         .iter()
         .any(|b| list.binary_search_by_key(&b.start, |l| l.start).is_ok());
     let link_list = list_links * 2 >= list_chars;
+    // Two paragraphs of whole sentences are a story, however short: a list of links beside
+    // it is the site's ("Most read"), not more of the page's content.
+    let story = picked.iter().filter(|b| b.is_sentences()).nth(1).is_some();
     let joinable = !declares_thread
         && list_chars * 2 > chars
         && if declares_article {
             prose < 1000 && !link_list
         } else {
-            !link_list || prose < 300
+            !link_list || prose < 300 && !story
         };
     (list_chars > chars * 3 || short_cards && (list_chars > chars || overlaps)) && !article
         || joinable
