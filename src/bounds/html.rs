@@ -163,6 +163,9 @@ struct Tag {
     drop_attrs: Option<(usize, usize)>,
 }
 
+/// Hashes a tag's attributes as written (any fixed hash does: keys are only compared).
+const ATTRS_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0);
+
 /// Reads the attributes of a tag from `i` (just after its name) to its `>`, dropping those
 /// past the limit; `None` when the document ends inside the tag (html5ever then drops it).
 fn read_tag(b: &[u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option<Tag> {
@@ -171,7 +174,7 @@ fn read_tag(b: &[u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option
     } else {
         limits.few_attributes
     };
-    use std::hash::{Hash, Hasher};
+    use std::hash::BuildHasher;
     let attrs_start = i;
     let mut count = 0usize;
     let mut self_closing = false;
@@ -218,7 +221,7 @@ fn read_tag(b: &[u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option
             }
             match *b.get(k)? {
                 q @ (b'"' | b'\'') => {
-                    let close = b[k + 1..].iter().position(|&x| x == q)?;
+                    let close = memchr::memchr(q, &b[k + 1..])?;
                     i = k + 1 + close + 1;
                 }
                 b'>' => i = k,
@@ -241,12 +244,10 @@ fn read_tag(b: &[u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option
     }
     let kept = count.min(allowed);
     *work = work.saturating_add(kept * kept / 2);
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    b[attrs_start..i].hash(&mut h);
     Some(Tag {
         end: i,
         self_closing,
-        attrs_key: h.finish(),
+        attrs_key: ATTRS_HASH.hash_one(&b[attrs_start..i]),
         has_attrs: count > 0,
         font_breakout,
         drop_attrs,
@@ -279,7 +280,7 @@ fn comment_end(b: &[u8], at: usize) -> usize {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = needle[0];
     let mut from = 0;
-    while let Some(p) = hay[from..].iter().position(|&x| x == first) {
+    while let Some(p) = memchr::memchr(first, &hay[from..]) {
         let at = from + p;
         if hay[at..].starts_with(needle) {
             return Some(at);
@@ -330,7 +331,7 @@ fn scan_range(
     let mut pos = from;
     let mut name = String::new();
     while pos < b.len() {
-        let Some(off) = b[pos..].iter().position(|&x| x == b'<') else {
+        let Some(off) = memchr::memchr(b'<', &b[pos..]) else {
             model.text();
             return;
         };
@@ -348,7 +349,7 @@ fn scan_range(
             || (next == b'/' && !b.get(lt + 2).is_some_and(u8::is_ascii_alphabetic))
         {
             // A doctype, a bogus comment or `</>`: up to the next '>'.
-            pos = match b[lt + 1..].iter().position(|&x| x == b'>') {
+            pos = match memchr::memchr(b'>', &b[lt + 1..]) {
                 Some(g) => lt + 1 + g + 1,
                 None => b.len(),
             };
@@ -607,7 +608,9 @@ struct Active {
 /// as depth goes. Every query is O(1) but the searches of the formatting list, which is short.
 struct Model {
     limits: Limits,
-    names: HashMap<Box<str>, u32>,
+    names: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+    /// The key of an SVG or MathML name, built here rather than allocated per tag.
+    key: String,
     name_flags: Vec<u32>,
     stack: Vec<Open>,
     /// For each name, the stack positions where it is open, lowest first.
@@ -635,7 +638,8 @@ impl Model {
     fn new(limits: Limits) -> Model {
         let mut m = Model {
             limits,
-            names: HashMap::new(),
+            names: HashMap::default(),
+            key: String::new(),
             name_flags: Vec::new(),
             stack: Vec::new(),
             at: Vec::new(),
@@ -676,11 +680,16 @@ impl Model {
 
     /// The id of an SVG or MathML element's name.
     fn foreign_id(&mut self, ns: Ns, name: &str) -> u32 {
-        let key = match ns {
-            Ns::Svg => format!(" svg:{name}"),
-            _ => format!(" math:{name}"),
-        };
-        self.intern(&key)
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        key.push_str(match ns {
+            Ns::Svg => " svg:",
+            _ => " math:",
+        });
+        key.push_str(name);
+        let id = self.intern(&key);
+        self.key = key;
+        id
     }
 
     fn last(&self, id: u32) -> Option<u32> {

@@ -13,9 +13,14 @@ use std::sync::LazyLock;
 use ego_tree::NodeId;
 use regex::{Regex, RegexSet};
 
-use super::dom::{Dom, push_collapsed};
+use super::dom::{Dom, Texts};
 use super::metadata::Meta;
 use super::rules::{LIMITS, Rule, Rules};
+
+/// Maps keyed by the page's own strings and indexes, hashed fast (no map is iterated where
+/// its order could change the result).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+type FastSet<K> = HashSet<K, foldhash::fast::FixedState>;
 
 /// What a text block is, for layout of the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,9 +262,6 @@ const C_POSTS: u8 = 16;
 /// Named as a comment section, whatever the page.
 const C_COMMENTS: u8 = 32;
 
-/// Named as a cookie or consent notice, a popup or a modal.
-const C_NOTICE: u8 = 128;
-
 /// Class names of text kept for screen readers only, drawn off-screen or clipped to nothing:
 /// a reader of the page never sees it ("Regular price", "Opens in a new window").
 const C_SCREEN_READER: u8 = 64;
@@ -285,7 +287,6 @@ static HINT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
         SHOP_BOILER.as_str(),
         COMMENTS.as_str(),
         SCREEN_READER.as_str(),
-        NOTICES.as_str(),
     ])
     .unwrap_or_else(|_| RegexSet::empty())
 });
@@ -294,7 +295,7 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
     // Cards, list items and table rows repeat one class string many times over, so each
     // distinct class or id string is read once. No pattern spans the space between the two,
     // so the bits of `class id` are those of each name or'ed.
-    let mut seen: HashMap<&'a str, u8> = HashMap::new();
+    let mut seen: FastMap<&'a str, u8> = FastMap::default();
     let mut buf = String::new();
     let mut bits_of = |name: Option<&'a str>| {
         name.map_or(0, |name| {
@@ -309,7 +310,6 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
                     C_SHOP,
                     C_POSTS | C_COMMENTS,
                     C_SCREEN_READER,
-                    C_NOTICE,
                 ]
                 .into_iter()
                 .enumerate()
@@ -363,7 +363,16 @@ fn is_hidden(dom: &Dom, idx: usize) -> bool {
     {
         return true;
     }
+    // Only a style that names `none` or `hidden` can hide: the others are not rewritten.
     item.attr("style").is_some_and(|s| {
+        let names_it = |w: &[u8]| {
+            s.as_bytes()
+                .windows(w.len())
+                .any(|x| x.eq_ignore_ascii_case(w))
+        };
+        if !names_it(b"none") && !names_it(b"hidden") {
+            return false;
+        }
         let s: String = s
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -463,6 +472,7 @@ pub struct Body {
 /// say no to everything.
 fn blocks(
     dom: &Dom,
+    texts: &mut Texts,
     ov: &Overrides,
     is_boiler: &dyn Fn(usize) -> Option<Rule>,
     is_dropped: &dyn Fn(usize) -> Option<Rule>,
@@ -485,15 +495,24 @@ fn blocks(
         boiler: None,
     };
 
+    // While a block is read, `cur.chars` counts its visible characters so far: trimming
+    // takes only whitespace, so they are the block's `chars`.
     let flush =
         |cur: &mut Block, out: &mut Vec<Block>, owner: usize, kind: Kind, boiler: Option<Rule>| {
-            let text = if kind == Kind::Pre {
-                cur.text.trim_matches('\n').to_string()
+            let trimmed = if kind == Kind::Pre {
+                cur.text.trim_matches('\n')
             } else {
-                cur.text.trim().to_string()
+                cur.text.trim()
             };
-            if !text.is_empty() {
-                let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+            if !trimmed.is_empty() {
+                let (from, to) = (
+                    trimmed.as_ptr() as usize - cur.text.as_ptr() as usize,
+                    trimmed.as_ptr() as usize - cur.text.as_ptr() as usize + trimmed.len(),
+                );
+                let mut text = std::mem::take(&mut cur.text);
+                text.truncate(to);
+                text.drain(..from);
+                let chars = cur.chars;
                 out.push(Block {
                     owner: cur.owner,
                     start: cur.start,
@@ -505,16 +524,14 @@ fn blocks(
                     boiler: cur.boiler,
                 });
             }
-            *cur = Block {
-                owner,
-                start: 0,
-                text: String::new(),
-                link_chars: 0,
-                card_link_chars: 0,
-                chars: 0,
-                kind,
-                boiler,
-            };
+            cur.text.clear();
+            cur.owner = owner;
+            cur.start = 0;
+            cur.link_chars = 0;
+            cur.card_link_chars = 0;
+            cur.chars = 0;
+            cur.kind = kind;
+            cur.boiler = boiler;
         };
     let kind_of = |tag: &str| match tag {
         "h1" => Kind::Heading(1),
@@ -553,13 +570,30 @@ fn blocks(
             if before == 0 || cur.start == 0 {
                 cur.start = idx;
             }
-            if pres.is_empty() {
-                push_collapsed(&mut cur.text, t);
+            let added = if pres.is_empty() {
+                let (collapsed, chars, visible) = texts.get(idx, t);
+                // Its leading space goes where collapsing in place would not have made one.
+                let (collapsed, chars) = if collapsed.starts_with(' ')
+                    && (cur.text.is_empty() || cur.text.ends_with(' '))
+                {
+                    (&collapsed[1..], chars - 1)
+                } else {
+                    (collapsed, chars)
+                };
+                cur.text.push_str(collapsed);
+                cur.chars += visible;
+                chars
             } else {
                 cur.text.push_str(t);
-            }
+                cur.chars += t.chars().filter(|c| !c.is_whitespace()).count();
+                cur.text.len() - before
+            };
             if !links.is_empty() {
-                let added = cur.text[before..].chars().count();
+                let added = if pres.is_empty() {
+                    added
+                } else {
+                    cur.text[before..].chars().count()
+                };
                 cur.link_chars += added;
                 if links.iter().any(|&(_, card)| card) {
                     cur.card_link_chars += added;
@@ -653,12 +687,6 @@ static NEVER_COMMENTS: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable_regex())
 });
 
-/// Class/id names of the cookie and consent notices and modal dialogs laid over the page.
-static NOTICES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^|[\s_-])(?:cookies?|cookie-?law|consent|gdpr|modal|popup)(?:$|[\s_-])")
-        .unwrap_or_else(|_| unreachable_regex())
-});
-
 /// A short line that signs a comment: who said it ("Mike said..."), when (a date with its
 /// time, "3 hours ago"), the button to answer it ("Reply").
 static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
@@ -678,10 +706,10 @@ static SIGNATURE: LazyLock<Regex> = LazyLock::new(|| {
 const SIGNATURE_CHARS: usize = 80;
 
 /// Whether `text` holds a word or a time that every [`SIGNATURE`] needs (a reply or report
-/// word, said/says/wrote, "ago", or a clock's `:`): a cheap test that spares most blocks the
+/// word, said/says/wrote, "ago", or a clock): a cheap test that spares most blocks the
 /// regex, whose case-blind Unicode classes make it the dearest step of the content pass.
 fn may_sign(text: &str) -> bool {
-    const WORDS: [&[u8]; 8] = [
+    const WORDS: [&[u8]; 7] = [
         b"repl",
         b"permalink",
         b"report",
@@ -689,13 +717,22 @@ fn may_sign(text: &str) -> bool {
         b"says",
         b"wrote",
         b"ago",
-        b":",
     ];
     let bytes = text.as_bytes();
     WORDS.iter().any(|w| {
         bytes
             .windows(w.len())
             .any(|win| win.eq_ignore_ascii_case(w))
+    }) || has_clock(text)
+}
+
+/// Whether `text` holds a digit, a `:` and a digit (a clock's `10:42`): numeric characters,
+/// a superset of the digits the signature's `\d` reads.
+fn has_clock(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b':', bytes).any(|at| {
+        text[..at].chars().next_back().is_some_and(char::is_numeric)
+            && text[at + 1..].chars().next().is_some_and(char::is_numeric)
     })
 }
 
@@ -749,7 +786,7 @@ fn comment_structure(dom: &Dom, first: &[Block], headline: Option<usize>) -> Vec
     // news ticker) is signed too, but says nothing of its own.
     let is_post = |idx: usize| signed[idx] > 0 && said[idx] > 0 && headings[idx] == 0;
     // (parent, tag) -> (members with text, signed members, first member, their characters)
-    let mut groups: HashMap<(u32, &str), (usize, usize, usize, usize)> = HashMap::new();
+    let mut groups: FastMap<(u32, &str), (usize, usize, usize, usize)> = FastMap::default();
     for (idx, item) in dom.items.iter().enumerate() {
         let tag = item.tag();
         if chars[idx] == 0
@@ -871,7 +908,7 @@ fn teaser_cards(dom: &Dom, blocks: &[Block], headline: Option<usize>, dated: boo
     roll_up(dom, &mut linked);
     roll_up(dom, &mut chars);
     // (parent, tag) -> (members with text, members with a linked heading)
-    let mut groups: HashMap<(u32, &str), (usize, usize)> = HashMap::new();
+    let mut groups: FastMap<(u32, &str), (usize, usize)> = FastMap::default();
     for (idx, item) in dom.items.iter().enumerate().skip(story_end) {
         if chars[idx] == 0 || item.parent == u32::MAX || matches!(item.tag(), "" | "p" | "br") {
             continue;
@@ -897,7 +934,8 @@ fn teaser_cards(dom: &Dom, blocks: &[Block], headline: Option<usize>, dated: boo
 }
 
 /// Parts that are boilerplate whatever their share of the page's prose: a long comment thread
-/// or cookie policy outweighs a short article, so the prose guard must not protect them.
+/// or a modal cookie policy outweighs a short article, so the prose guard must not protect
+/// them.
 fn never_body(
     dom: &Dom,
     idx: usize,
@@ -916,8 +954,6 @@ fn never_body(
         Some(rule)
     } else if rules.on(Rule::CommentSections) && hints[idx] & (C_NEVER | C_POSITIVE) == C_NEVER {
         Some(Rule::CommentSections)
-    } else if rules.on(Rule::Notices) && hints[idx] & (C_NOTICE | C_POSITIVE) == C_NOTICE {
-        Some(Rule::Notices)
     } else {
         None
     }
@@ -1080,7 +1116,7 @@ struct Page<'p, 'a> {
     page_prose: usize,
     /// The headline's element, when it starts the body.
     headline: Option<usize>,
-    /// Comment sections, notices and dialogs, by the rule that marks them.
+    /// Comment sections, structural comments and teasers, and dialogs, by the rule that marks them.
     never: Vec<Option<Rule>>,
     /// The page's one `main` and one `article` landmarks (start, end), when it has them.
     regions: [Option<(usize, usize)>; 2],
@@ -1166,12 +1202,14 @@ impl Page<'_, '_> {
     /// carousel's slides, a collapsed section) and stays too: the menus, pickers and labels
     /// pages hide hold none. A popover is laid over the page, never folded into it.
     fn dropped(&self, idx: usize) -> Option<Rule> {
-        let folded = self.prose[idx] > 0 && self.dom.items[idx].attr("popover").is_none();
-        let hidden = is_hidden(self.dom, idx) && !folded || self.hints[idx] & C_SCREEN_READER != 0;
-        (self.on(Rule::Hidden)
-            && hidden
-            && LIMITS.hidden_keep.below(self.prose[idx], self.page_prose))
-        .then_some(Rule::Hidden)
+        if !self.on(Rule::Hidden) || self.dom.items[idx].tag().is_empty() {
+            return None;
+        }
+        let folded = || self.prose[idx] > 0 && self.dom.items[idx].attr("popover").is_none();
+        let hidden =
+            self.hints[idx] & C_SCREEN_READER != 0 || is_hidden(self.dom, idx) && !folded();
+        (hidden && LIMITS.hidden_keep.below(self.prose[idx], self.page_prose))
+            .then_some(Rule::Hidden)
     }
 }
 
@@ -1230,7 +1268,8 @@ fn describe(dom: &Dom, idx: usize) -> String {
 /// block is in or out.
 pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool) -> Body {
     let declares_article = meta.declares_article;
-    let first = blocks(dom, ov, &|_| None, &|_| None);
+    let mut texts = Texts::new(dom.items.len());
+    let first = blocks(dom, &mut texts, ov, &|_| None, &|_| None);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
             .filter(|&i| ov.content.contains(&dom.items[i].node.id()))
@@ -1311,7 +1350,9 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
         .filter(|&i| {
             LIMITS.declared_share.reached(page.prose[i], page_prose) && !meta.declares_thread
         });
-    let judged = blocks(dom, ov, &|i| page.boiler(i), &|i| page.dropped(i));
+    let judged = blocks(dom, &mut texts, ov, &|i| page.boiler(i), &|i| {
+        page.dropped(i)
+    });
     // A listing, product grid or table of rows is cut by `select` into short link blocks that
     // it drops; the cards are taken aside here, before `select` consumes the blocks.
     // A question page's answers are its cards, and the question sits beside their container:
@@ -1338,7 +1379,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
     let plain_blocks = (rules.on(Rule::PlainFallback)
         && LIMITS.plain_below.below(chars, page_prose))
-    .then(|| blocks(dom, ov, &|i| page.furniture(i), &|_| None));
+    .then(|| blocks(dom, &mut texts, ov, &|i| page.furniture(i), &|_| None));
     let mut source = &judged;
     if let Some(plain_blocks) = &plain_blocks {
         let plain = select(&page, plain_blocks, None);
@@ -2050,7 +2091,7 @@ fn cut_tail(blocks: &mut Vec<Block>, rules: Rules, dropped: &mut Vec<(usize, Rul
 /// One repeated paragraph is left alone (a pull quote, a refrain, a quoted post); a run
 /// needs [`LIMITS`]`.repeat_run` long repeats in a row.
 fn drop_repeated_runs(blocks: &mut Vec<Block>, dropped: &mut Vec<(usize, Rule)>) {
-    let mut seen: HashSet<&str> = HashSet::new();
+    let mut seen: FastSet<&str> = FastSet::default();
     let mut repeat = vec![false; blocks.len()];
     for (i, b) in blocks.iter().enumerate() {
         let t = b.text.trim();
@@ -2097,7 +2138,7 @@ fn cards(dom: &Dom, blocks: &[Block]) -> Option<usize> {
     }
     roll_up(dom, &mut chars);
     // (parent, tag, first class) -> (siblings, their characters, the largest sibling's)
-    let mut groups: HashMap<(u32, &str, &str), (usize, usize, usize)> = HashMap::new();
+    let mut groups: FastMap<(u32, &str, &str), (usize, usize, usize)> = FastMap::default();
     for (idx, item) in dom.items.iter().enumerate() {
         // Sibling paragraphs are prose, however short, never cards.
         if chars[idx] == 0 || item.parent == u32::MAX || matches!(item.tag(), "" | "p") {
@@ -2141,8 +2182,9 @@ fn prose_chars(blocks: &[Block]) -> usize {
 /// neither an article with a real body nor a discussion, cards holding half the body's text
 /// are joined too: beside a category's text, a guide or a service's description, the items
 /// listed are content, while on a thread the cards are its posts again with their furniture.
-/// Cards that are mostly links are joined so only beside next to no prose: beside an
-/// article's or a page's paragraphs they are the site's links.
+/// Cards that are mostly links are joined so only beside next to no prose and no story (two
+/// paragraphs of sentences): beside an article's or a page's paragraphs they are the site's
+/// links.
 fn prefer_listing(
     picked: &[Block],
     chars: usize,
@@ -2165,12 +2207,15 @@ fn prefer_listing(
         .iter()
         .any(|b| list.binary_search_by_key(&b.start, |l| l.start).is_ok());
     let link_list = list_links * 2 >= list_chars;
+    // Two paragraphs of whole sentences are a story, however short: a list of links beside
+    // it is the site's ("Most read"), not more of the page's content.
+    let story = picked.iter().filter(|b| b.is_sentences()).nth(1).is_some();
     let joinable = !declares_thread
         && list_chars * 2 > chars
         && if declares_article {
             prose < 1000 && !link_list
         } else {
-            !link_list || prose < 300
+            !link_list || prose < 300 && !story
         };
     (list_chars > chars * 3 || short_cards && (list_chars > chars || overlaps)) && !article
         || joinable

@@ -4,6 +4,7 @@
 //! stack).
 
 use ego_tree::NodeRef;
+use html5ever::{LocalName, local_name, ns};
 use scraper::{Html, Node};
 
 /// One node of the page in document order.
@@ -14,6 +15,9 @@ pub struct Item<'a> {
     pub parent: u32,
     /// One past the last item of this node's subtree.
     pub end: u32,
+    /// Which of the [`KNOWN`] attributes the element has, as bits: most elements have few of
+    /// them, and the passes ask each element for many.
+    has: u32,
 }
 
 impl<'a> Item<'a> {
@@ -25,17 +29,30 @@ impl<'a> Item<'a> {
         }
     }
 
-    /// An attribute's value. Compared as strings: `Element::attr` interns the name as an atom
-    /// on every call, which cost more than the whole content pass on attribute-heavy pages.
+    /// An attribute's value. `Element::attr` interns the name as an atom on every call, which
+    /// cost more than the whole content pass on attribute-heavy pages; the names the passes
+    /// ask for are answered from the element's bits when it has none such, and else found by
+    /// the parser's static atom, compared as an integer. Any other name is compared as a string.
+    #[inline]
     pub fn attr(&self, name: &str) -> Option<&'a str> {
-        match self.node.value() {
-            Node::Element(e) => e
+        let Node::Element(e) = self.node.value() else {
+            return None;
+        };
+        let Some(at) = known_index(name) else {
+            return e
                 .attrs
                 .iter()
                 .find(|(k, _)| k.ns.is_empty() && &*k.local == name)
-                .map(|(_, v)| &**v),
-            _ => None,
+                .map(|(_, v)| &**v);
+        };
+        if self.has & (1 << at) == 0 {
+            return None;
         }
+        let local = &KNOWN[at];
+        e.attrs
+            .iter()
+            .find(|(k, _)| k.local == *local && k.ns == ns!())
+            .map(|(_, v)| &**v)
     }
 
     /// The schema.org type a microdata `itemtype` names (`https://schema.org/Product` gives
@@ -51,6 +68,75 @@ impl<'a> Item<'a> {
             _ => None,
         }
     }
+}
+
+/// The attribute names the extraction passes ask for, by their place in [`KNOWN`]: an
+/// element's [`Item`] bits say which it has.
+#[inline]
+fn known_index(name: &str) -> Option<usize> {
+    Some(match name {
+        "class" => 0,
+        "id" => 1,
+        "role" => 2,
+        "style" => 3,
+        "itemprop" => 4,
+        "itemtype" => 5,
+        "popover" => 6,
+        "hidden" => 7,
+        "aria-modal" => 8,
+        "aria-hidden" => 9,
+        "aria-labelledby" => 10,
+        "href" => 11,
+        "type" => 12,
+        "rel" => 13,
+        "name" => 14,
+        "property" => 15,
+        "content" => 16,
+        "lang" => 17,
+        "http-equiv" => 18,
+        "datetime" => 19,
+        _ => return None,
+    })
+}
+
+/// The parser's static atoms of the names [`known_index`] numbers, in its order.
+static KNOWN: [LocalName; 20] = [
+    local_name!("class"),
+    local_name!("id"),
+    local_name!("role"),
+    local_name!("style"),
+    local_name!("itemprop"),
+    local_name!("itemtype"),
+    local_name!("popover"),
+    local_name!("hidden"),
+    local_name!("aria-modal"),
+    local_name!("aria-hidden"),
+    local_name!("aria-labelledby"),
+    local_name!("href"),
+    local_name!("type"),
+    local_name!("rel"),
+    local_name!("name"),
+    local_name!("property"),
+    local_name!("content"),
+    local_name!("lang"),
+    local_name!("http-equiv"),
+    local_name!("datetime"),
+];
+
+/// The bits of the [`KNOWN`] attributes an element has.
+fn known_bits(node: &NodeRef<'_, Node>) -> u32 {
+    let Node::Element(e) = node.value() else {
+        return 0;
+    };
+    let mut bits = 0;
+    for (k, _) in e.attrs.iter() {
+        if k.ns == ns!()
+            && let Some(at) = KNOWN.iter().position(|n| *n == k.local)
+        {
+            bits |= 1 << at;
+        }
+    }
+    bits
 }
 
 /// The page in document order.
@@ -79,6 +165,7 @@ impl<'a> Dom<'a> {
                 node,
                 parent,
                 end: idx + 1,
+                has: known_bits(&node),
             });
             if node.has_children() {
                 open.push(idx);
@@ -112,6 +199,15 @@ impl<'a> Dom<'a> {
 
 /// Appends `text` with runs of whitespace turned into one space.
 pub fn push_collapsed(out: &mut String, text: &str) {
+    let after_space = out.is_empty() || out.ends_with(' ');
+    collapse_into(out, text, after_space);
+}
+
+/// Appends `text` with runs of whitespace turned into one space, as [`push_collapsed`] would
+/// after a text that ends in a space (or is empty) when `after_space`, else after a visible
+/// character: a leading run of whitespace then gives one space, which a later append drops
+/// where [`push_collapsed`] would have (see [`Texts`]).
+pub fn collapse_into(out: &mut String, text: &str, mut after_space: bool) {
     // Text is copied in runs, broken only where whitespace must change: a lone space after a
     // visible character is already collapsed. Only four UTF-8 lead bytes can begin a
     // non-ASCII whitespace character, so other characters are stepped over undecoded.
@@ -121,12 +217,12 @@ pub fn push_collapsed(out: &mut String, text: &str) {
         let b = bytes[i];
         let (space, width) = match b {
             b' ' => {
-                let after_space = if i > start {
+                let after = if i > start {
                     bytes[i - 1] == b' '
                 } else {
-                    out.is_empty() || out.ends_with(' ')
+                    after_space
                 };
-                if !after_space {
+                if !after {
                     i += 1;
                     continue;
                 }
@@ -143,15 +239,63 @@ pub fn push_collapsed(out: &mut String, text: &str) {
             _ => (false, 4),
         };
         if space {
-            out.push_str(&text[start..i]);
-            if !out.is_empty() && !out.ends_with(' ') {
+            if i > start {
+                out.push_str(&text[start..i]);
+                after_space = bytes[i - 1] == b' ';
+            }
+            if !after_space {
                 out.push(' ');
+                after_space = true;
             }
             start = i + width;
         }
         i += width;
     }
     out.push_str(&text[start..]);
+}
+
+/// Each text node of the page with its whitespace collapsed, done once however many times
+/// the page is cut into blocks: the text (with one leading space if it starts with
+/// whitespace), its characters, and its characters that are not whitespace.
+pub struct Texts {
+    arena: String,
+    /// Per item: (start in `arena`, end, characters, visible characters); `u32::MAX` as the
+    /// start when not yet collapsed.
+    spans: Vec<(u32, u32, u32, u32)>,
+}
+
+impl Texts {
+    pub fn new(items: usize) -> Self {
+        Texts {
+            arena: String::new(),
+            spans: vec![(u32::MAX, 0, 0, 0); items],
+        }
+    }
+
+    /// Text node `idx` (whose text is `text`) collapsed: the text, its characters and its
+    /// visible characters.
+    pub fn get(&mut self, idx: usize, text: &str) -> (&str, usize, usize) {
+        let mut span = self.spans[idx];
+        if span.0 == u32::MAX {
+            let start = self.arena.len();
+            collapse_into(&mut self.arena, text, false);
+            let s = &self.arena[start..];
+            let chars = s.chars().count();
+            let spaces = s.bytes().filter(|&b| b == b' ').count();
+            span = (
+                start as u32,
+                self.arena.len() as u32,
+                chars as u32,
+                (chars - spaces) as u32,
+            );
+            self.spans[idx] = span;
+        }
+        (
+            &self.arena[span.0 as usize..span.1 as usize],
+            span.2 as usize,
+            span.3 as usize,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +361,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn collapsed_once_and_appended_is_collapsed_in_place() {
+        let pieces = [
+            "a", " ", "  ", "\n", "é", "\u{a0}", "\u{2028}", "€", "b c", " d  e ", "\t ",
+        ];
+        for x in pieces {
+            for y in pieces {
+                for prefix in ["", "w", "w "] {
+                    let mut direct = prefix.to_string();
+                    push_collapsed(&mut direct, x);
+                    push_collapsed(&mut direct, y);
+                    let mut texts = Texts::new(2);
+                    let mut cached = prefix.to_string();
+                    for (i, t) in [x, y].into_iter().enumerate() {
+                        let (s, chars, visible) = texts.get(i, t);
+                        assert_eq!(visible, t.chars().filter(|c| !c.is_whitespace()).count());
+                        let drop =
+                            s.starts_with(' ') && (cached.is_empty() || cached.ends_with(' '));
+                        let s = if drop { &s[1..] } else { s };
+                        assert_eq!(s.chars().count(), chars - usize::from(drop));
+                        cached.push_str(s);
+                    }
+                    assert_eq!(cached, direct, "{prefix:?} {x:?} {y:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn known_attribute_names_match_their_atoms() {
+        for (at, atom) in KNOWN.iter().enumerate() {
+            assert_eq!(known_index(atom), Some(at), "{atom}");
+        }
+        let html = Html::parse_document(
+            r##"<div role="main" data-x="1" aria-hidden="true"><svg><a xlink:href="#x">t</a></svg></div>"##,
+        );
+        let dom = Dom::new(&html);
+        let div = dom.items.iter().find(|i| i.tag() == "div").unwrap();
+        assert_eq!(
+            (
+                div.attr("role"),
+                div.attr("aria-hidden"),
+                div.attr("data-x"),
+                div.attr("id")
+            ),
+            (Some("main"), Some("true"), Some("1"), None)
+        );
+        let a = dom.items.iter().find(|i| i.tag() == "a").unwrap();
+        assert_eq!(a.attr("href"), None);
     }
 
     #[test]

@@ -21,8 +21,6 @@ pub enum Rule {
     /// Comment sections: by class/id names, never the body beside an article, and worth at
     /// most a share of their container's score.
     CommentSections,
-    /// Cookie and consent notices, popups and modals by class/id names.
-    Notices,
     /// Modal dialogs by ARIA role or `aria-modal`.
     Dialogs,
     /// The page's footer and menus by tag or landmark role (`footer`, `nav`, `contentinfo`).
@@ -79,12 +77,11 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order the explanation and the ablation table list them.
-    pub const ALL: [Rule; 28] = [
+    pub const ALL: [Rule; 27] = [
         Rule::BoilerplateNames,
         Rule::FurnitureRoles,
         Rule::ProseGuard,
         Rule::CommentSections,
-        Rule::Notices,
         Rule::Dialogs,
         Rule::SiteFurniture,
         Rule::Landmarks,
@@ -117,7 +114,6 @@ impl Rule {
             Rule::FurnitureRoles => "furniture-roles",
             Rule::ProseGuard => "prose-guard",
             Rule::CommentSections => "comment-sections",
-            Rule::Notices => "notices",
             Rule::Dialogs => "dialogs",
             Rule::SiteFurniture => "site-furniture",
             Rule::Landmarks => "landmarks",
@@ -244,7 +240,7 @@ pub struct Limits {
     /// `plain-fallback`: the pick is redone without class names when it holds less than this
     /// share of the page's prose.
     pub plain_below: Share,
-    /// `comment-sections`, `notices`: prose outside them that makes an article beside them.
+    /// `comment-sections`: prose outside them that makes an article beside them.
     pub article_elsewhere: usize,
     /// `comment-structure`: signed posts are comments when on average at most this long.
     pub comment_chars: usize,
