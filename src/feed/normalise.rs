@@ -661,12 +661,60 @@ fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
     if href.is_empty() {
         return None;
     }
+    // Most links are written as the parser would write them: kept without a parse.
+    if written_as_parsed(href) {
+        return Some(href.to_string());
+    }
     let url = match Url::parse(href) {
         Ok(u) => u,
         Err(_) => base?.join(href).ok()?,
     };
     // The parsed URL's own text, not a copy of it.
     (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.into())
+}
+
+/// Whether `href` is an http(s) URL that `Url::parse` reads and writes back byte for byte,
+/// told by a look at its bytes: scheme and host in lower case, the host of letters, digits and
+/// '-' in non-empty labels (none "xn--", the last starting with a letter, so never an IP
+/// address), no user or port, a path at once after the host with no dot segment (no '.'
+/// after a '/', no "%2e"), and only characters the parser leaves as they are in the path and
+/// query (no fragment). Anything else is parsed.
+fn written_as_parsed(href: &str) -> bool {
+    let Some(rest) = href
+        .strip_prefix("https://")
+        .or_else(|| href.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let Some(host_end) = rest.find('/') else {
+        return false;
+    };
+    let (host, tail) = rest.split_at(host_end);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with("xn--")
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if !host.split('.').all(label_ok)
+        || !host
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
+    {
+        return false;
+    }
+    let t = tail.as_bytes();
+    t.iter().enumerate().all(|(i, &b)| match b {
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
+        b'-' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';'
+        | b'=' | b':' | b'@' | b'/' | b'?' => true,
+        b'.' => t[i - 1] != b'/',
+        b'%' => t
+            .get(i + 1..i + 3)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit) && !h.eq_ignore_ascii_case(b"2e")),
+        _ => false,
+    })
 }
 
 fn text_field(t: &model::Text, rss_like: bool) -> Option<String> {
@@ -1043,6 +1091,71 @@ fn decode_entity(s: &str, out: &mut String) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_link_kept_without_a_parse_is_what_the_parser_gives() {
+        // Links made of the pieces where the parser might rewrite something: whenever the
+        // quick look keeps one as written, parsing it gives it back unchanged.
+        const SCHEMES: [&str; 4] = ["http://", "https://", "HTTP://", "ftp://"];
+        const LABELS: [&str; 12] = [
+            "a", "b0", "-x", "x-", "xn--a", "1", "0x1", "Ab", "", "é", "a@b", "a:80",
+        ];
+        const PIECES: [&str; 38] = [
+            "a", "B", "0", "9", "-", ".", "..", "/", "//", "\\", "?", "#", "%", "%2e", "%2E",
+            "%41", "%zz", "'", "\"", " ", "<", "`", "{", "|", "^", "é", "@", ":", "/./", "/../",
+            "/.", "&", "=", "~", "_", "\t", "[", "%2",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut kept = 0;
+        for _ in 0..200_000 {
+            let mut href = String::from(SCHEMES[next(SCHEMES.len())]);
+            for i in 0..1 + next(3) {
+                if i > 0 {
+                    href.push('.');
+                }
+                href.push_str(LABELS[next(LABELS.len())]);
+            }
+            if next(8) > 0 {
+                href.push('/');
+            }
+            for _ in 0..next(10) {
+                href.push_str(PIECES[next(PIECES.len())]);
+            }
+            if written_as_parsed(&href) {
+                kept += 1;
+                let parsed = Url::parse(&href).map(String::from);
+                assert_eq!(parsed.as_deref(), Ok(href.as_str()), "{href}");
+            }
+        }
+        assert!(kept > 1000, "{kept}");
+        for href in [
+            "https://www.example.org/a/b-c_d.html?x=1&y=%20z",
+            "http://a1.b-c.example/feed/",
+            "https://ex.com/a:b@c/~d!$()*+,;=",
+        ] {
+            assert!(written_as_parsed(href), "{href}");
+            assert_eq!(absolute(href, None).as_deref(), Some(href));
+        }
+        for href in [
+            "https://Example.org/",
+            "http://example.org",
+            "http://example.org:80/",
+            "http://1.2.3.4/",
+            "http://example.org/./a",
+            "http://example.org/a/%2e%2E/b",
+            "http://example.org/a#top",
+            "http://xn--bcher-kva.example/",
+            "http://user@example.org/",
+        ] {
+            assert!(!written_as_parsed(href), "{href}");
+        }
+    }
+
     use super::*;
 
     #[test]
