@@ -937,10 +937,10 @@ pub fn html_to_text(s: &str) -> String {
     loop {
         let at = s.len() - rest.len();
         if next_lt < at {
-            next_lt = rest.find('<').map_or(s.len(), |i| at + i);
+            next_lt = memchr::memchr(b'<', rest.as_bytes()).map_or(s.len(), |i| at + i);
         }
         if next_amp < at {
-            next_amp = rest.find('&').map_or(s.len(), |i| at + i);
+            next_amp = memchr::memchr(b'&', rest.as_bytes()).map_or(s.len(), |i| at + i);
         }
         let next = next_lt.min(next_amp);
         if next >= s.len() {
