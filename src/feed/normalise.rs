@@ -930,7 +930,7 @@ pub fn html_to_text(s: &str) -> String {
     let mut raw = Collapser::with_capacity(s.len());
     let mut entity = String::new();
     let mut rest = s;
-    // The next '<' and '&' (byte offsets in `s`, its length for none), each found by std's
+    // The next '<' and '&' (byte offsets in `s`, its length for none), each found by
     // memchr and looked for again only once passed: linear, and no byte-by-byte loop.
     let mut next_lt = s.find('<').unwrap_or(s.len());
     let mut next_amp = s.find('&').unwrap_or(s.len());
@@ -1030,19 +1030,20 @@ fn without_markers(s: &str) -> String {
     s.replace(['\u{1}', '\u{2}'], "")
 }
 
-/// End of the tag starting at `s[0] == '<'`, honouring quoted attribute values.
+/// End of the tag starting at `s[0] == '<'`, honouring quoted attribute values. Jumps from
+/// quote to quote by memchr's searches: attribute values (links, styles) are most of a tag.
 fn tag_end(s: &str) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for (i, &b) in s.as_bytes().iter().enumerate().skip(1) {
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'>' => return Some(i + 1),
-            None => {}
+    let b = s.as_bytes();
+    let mut i = 1;
+    loop {
+        let at = i + memchr::memchr3(b'>', b'"', b'\'', b.get(i..)?)?;
+        let q = b[at];
+        if q == b'>' {
+            return Some(at + 1);
         }
+        // The closing quote, then on after it.
+        i = at + 1 + memchr::memchr(q, &b[at + 1..])? + 1;
     }
-    None
 }
 
 fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
@@ -1091,6 +1092,39 @@ fn decode_entity(s: &str, out: &mut String) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tag_ends_where_a_byte_by_byte_reading_ends_it() {
+        // The reading tag_end replaced: one byte at a time, with the quote it is inside.
+        fn by_bytes(s: &str) -> Option<usize> {
+            let mut quote: Option<u8> = None;
+            for (i, &b) in s.as_bytes().iter().enumerate().skip(1) {
+                match quote {
+                    Some(q) if b == q => quote = None,
+                    Some(_) => {}
+                    None if b == b'"' || b == b'\'' => quote = Some(b),
+                    None if b == b'>' => return Some(i + 1),
+                    None => {}
+                }
+            }
+            None
+        }
+        const PIECES: [&str; 8] = [">", "\"", "'", "a", " ", "=", "é", "<"];
+        let mut seed: u64 = 0x0123_4567_89ab_cdef;
+        for _ in 0..50_000 {
+            let mut tag = String::from("<");
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for _ in 0..seed % 16 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                tag.push_str(PIECES[(seed % PIECES.len() as u64) as usize]);
+            }
+            assert_eq!(tag_end(&tag), by_bytes(&tag), "{tag}");
+        }
+    }
+
     #[test]
     fn a_link_kept_without_a_parse_is_what_the_parser_gives() {
         // Links made of the pieces where the parser might rewrite something: whenever the
