@@ -843,6 +843,11 @@ impl Collapser {
 fn plain_run(b: &[u8]) -> usize {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
+        // Printable ASCII, most of any text, in a tight loop first.
+        if (b'!'..=b'~').contains(&c) {
+            i += 1;
+            continue;
+        }
         let plain = match c {
             b'!'..=b'~' => true,
             b' ' => i > 0 && b.get(i + 1).is_some_and(u8::is_ascii_graphic),
@@ -872,6 +877,11 @@ fn is_collapsed(s: &str) -> bool {
     }
     let mut prev = 0u8;
     for (i, &c) in b.iter().enumerate() {
+        // Printable ASCII, most of any text, is never suspect: the quick test first.
+        if (b'!'..=b'~').contains(&c) {
+            prev = c;
+            continue;
+        }
         let suspect = match c {
             b' ' => prev == b' ',
             0..=0x1f | 0x7f => true,

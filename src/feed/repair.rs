@@ -275,7 +275,8 @@ pub fn fix_namespaces(text: &str) -> Option<String> {
 
 /// Where the ASCII byte `b` is in the first `max + 1` bytes of `s`.
 fn bounded_position(s: &str, b: u8, max: usize) -> Option<usize> {
-    s.as_bytes().iter().take(max + 1).position(|&c| c == b)
+    let s = s.as_bytes();
+    memchr::memchr(b, &s[..s.len().min(max + 1)])
 }
 
 /// What [`drop_elements_like`] left out.
