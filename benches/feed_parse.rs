@@ -12,8 +12,9 @@
 //! wrapper's goal is a cost of at most +20% on the no-repair set (feeds both read unrepaired).
 //! The load of other processes skews single runs: run it a few times and read the range.
 //!
-//! For a profiler, one side alone over the no-repair set for ten seconds:
-//! `perf record -g target/release/deps/feed_parse-HASH --bench --profile ours` (or `feed-rs`).
+//! For a profiler, one side alone over the no-repair set for ten seconds (or `--rounds N`):
+//! `perf record -g target/release/deps/feed_parse-HASH --bench --profile ours` (or `feed-rs`);
+//! each prints its CPU time a round, the steadier figure on a loaded machine.
 //!
 //! Conformance with the expected values shipped beside the corpus (gofeed, feed-rs,
 //! rss-parser) and with feedwatch's own set (`tests/fixtures/feeds/conformance`, written by
@@ -99,21 +100,30 @@ fn main() {
         .position(|a| a == "--profile")
         .and_then(|i| args.get(i + 1))
     {
-        profile(&dir, which);
+        let rounds = args
+            .iter()
+            .position(|a| a == "--rounds")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok());
+        profile(&dir, which, rounds);
         return;
     }
     throughput(&dir);
     big_feed();
 }
 
-/// Parses the no-repair set in a loop for about ten seconds, with `ours` or `feed-rs` only, so
-/// a profiler (`perf record`) sees one side: `-- --profile ours` or `-- --profile feed-rs`.
-fn profile(dir: &Path, which: &str) {
+/// Parses the no-repair set in a loop for about ten seconds (or `--rounds N` times), with
+/// `ours` or `feed-rs` only, so a profiler (`perf record`, `valgrind --tool=callgrind`) sees one
+/// side: `-- --profile ours` or `-- --profile feed-rs`. Prints the loop's CPU time a round
+/// (this thread's, so other processes' load counts less than in wall time): run both sides
+/// and compare.
+fn profile(dir: &Path, which: &str, rounds: Option<usize>) {
     std::panic::set_hook(Box::new(|_| {}));
     let clean = no_repair(dir);
     let start = Instant::now();
-    let mut rounds = 0;
-    while start.elapsed() < Duration::from_secs(10) {
+    let cpu_start = thread_cpu();
+    let mut done = 0;
+    while rounds.map_or(start.elapsed() < Duration::from_secs(10), |n| done < n) {
         for b in &clean {
             if which == "ours" {
                 let _ = std::hint::black_box(feed::parse(b, None, None));
@@ -121,9 +131,31 @@ fn profile(dir: &Path, which: &str) {
                 let _ = std::hint::black_box(raw_feed_rs(b));
             }
         }
-        rounds += 1;
+        done += 1;
     }
-    println!("{which}: {rounds} rounds over {} feeds", clean.len());
+    let cpu = thread_cpu().saturating_sub(cpu_start);
+    println!(
+        "{which}: {done} rounds over {} feeds, {:.2} ms CPU a round",
+        clean.len(),
+        cpu.as_secs_f64() * 1e3 / done.max(1) as f64
+    );
+}
+
+/// CPU time used so far by the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
 }
 
 /// The feeds both parsers read without any repair: where the wrapper's cost is judged.

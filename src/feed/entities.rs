@@ -65,10 +65,11 @@ pub struct Changes {
 /// Rewrites the references of an XML document as described in the module doc; `None` when
 /// there was nothing to rewrite.
 pub fn normalise(text: &str) -> Option<(String, Changes)> {
-    // std's searches, not a crate's: std is built optimised even in a debug build, where the
-    // hostile-input bounds are checked.
+    // memchr's searches (built optimised in debug builds too, where the hostile-input bounds
+    // are checked).
     let bytes = text.as_bytes();
-    let next_amp = |from: usize| text[from..].find('&').map_or(bytes.len(), |i| from + i);
+    let next_amp =
+        |from: usize| memchr::memchr(b'&', &bytes[from..]).map_or(bytes.len(), |i| from + i);
     // '!' is rare in feeds, '<' is every tag: the search looks for the former.
     let next_open =
         |from: usize| super::repair::find_from(text, "<!", 1, from).unwrap_or(bytes.len());
@@ -78,25 +79,40 @@ pub fn normalise(text: &str) -> Option<(String, Changes)> {
     let mut copied = 0;
     let mut changes = Changes::default();
     let mut budget = MAX_EXPANSION;
-    // Where the next CDATA section or comment starts: '&' inside one is literal.
-    let mut next_section = next_open(0);
+    // Where the next CDATA section or comment starts: '&' inside one is literal. Looked for
+    // only once a reference that would be rewritten is met: the references XML reads as
+    // written (`&lt;`, `&amp;`, `&#39;`) are kept wherever they are, so a feed with no other
+    // kind is never searched for sections at all.
+    let mut next_section: Option<usize> = None;
     let mut pos = first;
     loop {
+        if let Some(used) = text.get(pos..).and_then(kept_as_written) {
+            pos += used;
+            if first < pos {
+                first = next_amp(pos.min(bytes.len()));
+            }
+            if first >= bytes.len() {
+                break;
+            }
+            pos = first;
+            continue;
+        }
+        let next_section = next_section.get_or_insert_with(|| next_open(0));
         // Step over sections that start before this '&'.
-        while next_section < pos {
-            let rest = &text[next_section..];
+        while *next_section < pos {
+            let rest = &text[*next_section..];
             let end = if rest.starts_with("<![CDATA[") {
-                rest.find("]]>").map(|e| next_section + e + 3)
+                rest.find("]]>").map(|e| *next_section + e + 3)
             } else if rest.starts_with("<!--") {
-                rest.find("-->").map(|e| next_section + e + 3)
+                rest.find("-->").map(|e| *next_section + e + 3)
             } else if rest.starts_with("<!DOCTYPE") {
-                doctype_end(rest).map(|e| next_section + e)
+                doctype_end(rest).map(|e| *next_section + e)
             } else {
-                Some(next_section + 2)
+                Some(*next_section + 2)
             }
             .unwrap_or(bytes.len());
-            let from = end.max(next_section + 2).min(bytes.len());
-            next_section = next_open(from);
+            let from = end.max(*next_section + 2).min(bytes.len());
+            *next_section = next_open(from);
             if end > pos {
                 pos = end;
             }
@@ -126,6 +142,37 @@ pub fn normalise(text: &str) -> Option<(String, Changes)> {
     let mut o = out?;
     o.push_str(&text[copied..]);
     Some((o, changes))
+}
+
+/// How many bytes the reference at the start of `s` (which starts with '&') spans when
+/// [`reference`] keeps it as written: one of XML's five names, or a character reference to a
+/// character XML allows, written `&#N;` or `&#xN;` and not in Windows-1252's range. Changes
+/// no count or budget, so it may be asked of a reference inside a CDATA section.
+fn kept_as_written(s: &str) -> Option<usize> {
+    let body = s.as_bytes().get(1..)?;
+    let len = body
+        .iter()
+        .take(64)
+        .position(|&b| b == b';')
+        .filter(|&l| l > 0)?;
+    let name = &body[..len];
+    if matches!(name, b"amp" | b"lt" | b"gt" | b"quot" | b"apos") {
+        return Some(len + 2);
+    }
+    let (digits, radix) = match name {
+        [b'#', b'x', hex @ ..] => (hex, 16),
+        [b'#', dec @ ..] => (dec, 10),
+        _ => return None,
+    };
+    if digits.is_empty()
+        || !digits
+            .iter()
+            .all(|b| b.is_ascii_digit() || radix == 16 && b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    let code = u32::from_str_radix(std::str::from_utf8(digits).ok()?, radix).ok()?;
+    (windows_1252(code) == code && xml_char(code)).then_some(len + 2)
 }
 
 /// Reads the reference at the start of `s` (which starts with '&'): how many bytes it spans,
@@ -357,6 +404,65 @@ fn entity_text(value: &str, declared: &std::collections::HashSet<&str>) -> Optio
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn references_kept_as_written_are_those_reference_keeps() {
+        // The quick look and the full reading agree on which references stay as they are,
+        // and on their length.
+        let mut cases: Vec<String> = [
+            "&amp;",
+            "&lt;",
+            "&gt;",
+            "&quot;",
+            "&apos;",
+            "&AMP;",
+            "&amp",
+            "&;",
+            "&#;",
+            "&#x;",
+            "&#X41;",
+            "&#x41;",
+            "&#65;",
+            "&#0000000065;",
+            "&#0;",
+            "&#9;",
+            "&#x85;",
+            "&#150;",
+            "&#129;",
+            "&#x9D;",
+            "&#xD800;",
+            "&#xFFFE;",
+            "&#x10FFFF;",
+            "&#x110000;",
+            "&#4294967296;",
+            "&#xfffffffff;",
+            "&nbsp;",
+            "&alpha;",
+            "&a&lt;",
+            "&#x&lt;",
+            "&#-1;",
+            "&#+1;",
+            "&#x+1;",
+            "&#1a;",
+            "&#xg;",
+            "&lt",
+            "& lt;",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for c in 0..0x200u32 {
+            cases.push(format!("&#{c};"));
+            cases.push(format!("&#x{c:x};"));
+        }
+        let declared = HashMap::new();
+        for case in &cases {
+            let (mut budget, mut changes) = (MAX_EXPANSION, Changes::default());
+            let (used, replacement) = reference(case, &declared, &mut budget, &mut changes);
+            let expected = replacement.is_none().then_some(used);
+            assert_eq!(kept_as_written(case), expected, "{case}");
+        }
+    }
+
     use super::*;
 
     fn norm(s: &str) -> String {

@@ -59,14 +59,22 @@ enum Ns {
 fn ns_of(r: &ResolveResult<'_>) -> Ns {
     match r {
         ResolveResult::Bound(ns) => {
-            let uri = st(&ns).to_ascii_lowercase();
-            match uri.as_str() {
-                "http://purl.org/dc/elements/1.1/" => Ns::Dc,
-                "http://purl.org/dc/terms/" => Ns::DcTerms,
-                "http://www.w3.org/2005/atom" => Ns::Atom,
-                "http://purl.org/rss/1.0/" | "http://backend.userland.com/rss2" => Ns::Plain,
-                u if u.contains("itunes.com/dtds/podcast") => Ns::Itunes,
-                _ => Ns::Other,
+            // Compared without case in place, not lower-cased into a new string: this runs
+            // on every event of the document.
+            let uri = st(&ns);
+            let is = |known: &str| uri.eq_ignore_ascii_case(known);
+            if is("http://purl.org/dc/elements/1.1/") {
+                Ns::Dc
+            } else if is("http://purl.org/dc/terms/") {
+                Ns::DcTerms
+            } else if is("http://www.w3.org/2005/atom") {
+                Ns::Atom
+            } else if is("http://purl.org/rss/1.0/") || is("http://backend.userland.com/rss2") {
+                Ns::Plain
+            } else if contains_ignoring_case(uri, "itunes.com/dtds/podcast") {
+                Ns::Itunes
+            } else {
+                Ns::Other
             }
         }
         // A prefix used without its declaration: feeds do this with `atom:` and `dc:`.
@@ -79,6 +87,18 @@ fn ns_of(r: &ResolveResult<'_>) -> Ns {
         },
         ResolveResult::Unbound => Ns::Plain,
     }
+}
+
+/// Whether `hay` holds the lower-case ASCII `needle` in any case. A long `hay` (a hostile
+/// namespace name) is lower-cased once and searched, so the cost stays linear in it.
+fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    if hay.len() > 1024 {
+        return hay.to_ascii_lowercase().contains(needle);
+    }
+    let n = needle.as_bytes();
+    hay.as_bytes()
+        .windows(n.len())
+        .any(|w| w[0].eq_ignore_ascii_case(&n[0]) && w.eq_ignore_ascii_case(n))
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -661,12 +661,60 @@ fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
     if href.is_empty() {
         return None;
     }
+    // Most links are written as the parser would write them: kept without a parse.
+    if written_as_parsed(href) {
+        return Some(href.to_string());
+    }
     let url = match Url::parse(href) {
         Ok(u) => u,
         Err(_) => base?.join(href).ok()?,
     };
     // The parsed URL's own text, not a copy of it.
     (matches!(url.scheme(), "http" | "https") && url.host().is_some()).then(|| url.into())
+}
+
+/// Whether `href` is an http(s) URL that `Url::parse` reads and writes back byte for byte,
+/// told by a look at its bytes: scheme and host in lower case, the host of letters, digits and
+/// '-' in non-empty labels (none "xn--", the last starting with a letter, so never an IP
+/// address), no user or port, a path at once after the host with no dot segment (no '.'
+/// after a '/', no "%2e"), and only characters the parser leaves as they are in the path and
+/// query (no fragment). Anything else is parsed.
+fn written_as_parsed(href: &str) -> bool {
+    let Some(rest) = href
+        .strip_prefix("https://")
+        .or_else(|| href.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let Some(host_end) = rest.find('/') else {
+        return false;
+    };
+    let (host, tail) = rest.split_at(host_end);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with("xn--")
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if !host.split('.').all(label_ok)
+        || !host
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
+    {
+        return false;
+    }
+    let t = tail.as_bytes();
+    t.iter().enumerate().all(|(i, &b)| match b {
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => true,
+        b'-' | b'_' | b'~' | b'!' | b'$' | b'&' | b'(' | b')' | b'*' | b'+' | b',' | b';'
+        | b'=' | b':' | b'@' | b'/' | b'?' => true,
+        b'.' => t[i - 1] != b'/',
+        b'%' => t
+            .get(i + 1..i + 3)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit) && !h.eq_ignore_ascii_case(b"2e")),
+        _ => false,
+    })
 }
 
 fn text_field(t: &model::Text, rss_like: bool) -> Option<String> {
@@ -795,6 +843,11 @@ impl Collapser {
 fn plain_run(b: &[u8]) -> usize {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
+        // Printable ASCII, most of any text, in a tight loop first.
+        if (b'!'..=b'~').contains(&c) {
+            i += 1;
+            continue;
+        }
         let plain = match c {
             b'!'..=b'~' => true,
             b' ' => i > 0 && b.get(i + 1).is_some_and(u8::is_ascii_graphic),
@@ -824,6 +877,11 @@ fn is_collapsed(s: &str) -> bool {
     }
     let mut prev = 0u8;
     for (i, &c) in b.iter().enumerate() {
+        // Printable ASCII, most of any text, is never suspect: the quick test first.
+        if (b'!'..=b'~').contains(&c) {
+            prev = c;
+            continue;
+        }
         let suspect = match c {
             b' ' => prev == b' ',
             0..=0x1f | 0x7f => true,
@@ -882,17 +940,17 @@ pub fn html_to_text(s: &str) -> String {
     let mut raw = Collapser::with_capacity(s.len());
     let mut entity = String::new();
     let mut rest = s;
-    // The next '<' and '&' (byte offsets in `s`, its length for none), each found by std's
+    // The next '<' and '&' (byte offsets in `s`, its length for none), each found by
     // memchr and looked for again only once passed: linear, and no byte-by-byte loop.
     let mut next_lt = s.find('<').unwrap_or(s.len());
     let mut next_amp = s.find('&').unwrap_or(s.len());
     loop {
         let at = s.len() - rest.len();
         if next_lt < at {
-            next_lt = rest.find('<').map_or(s.len(), |i| at + i);
+            next_lt = memchr::memchr(b'<', rest.as_bytes()).map_or(s.len(), |i| at + i);
         }
         if next_amp < at {
-            next_amp = rest.find('&').map_or(s.len(), |i| at + i);
+            next_amp = memchr::memchr(b'&', rest.as_bytes()).map_or(s.len(), |i| at + i);
         }
         let next = next_lt.min(next_amp);
         if next >= s.len() {
@@ -982,19 +1040,20 @@ fn without_markers(s: &str) -> String {
     s.replace(['\u{1}', '\u{2}'], "")
 }
 
-/// End of the tag starting at `s[0] == '<'`, honouring quoted attribute values.
+/// End of the tag starting at `s[0] == '<'`, honouring quoted attribute values. Jumps from
+/// quote to quote by memchr's searches: attribute values (links, styles) are most of a tag.
 fn tag_end(s: &str) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for (i, &b) in s.as_bytes().iter().enumerate().skip(1) {
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'>' => return Some(i + 1),
-            None => {}
+    let b = s.as_bytes();
+    let mut i = 1;
+    loop {
+        let at = i + memchr::memchr3(b'>', b'"', b'\'', b.get(i..)?)?;
+        let q = b[at];
+        if q == b'>' {
+            return Some(at + 1);
         }
+        // The closing quote, then on after it.
+        i = at + 1 + memchr::memchr(q, &b[at + 1..])? + 1;
     }
-    None
 }
 
 fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
@@ -1043,6 +1102,104 @@ fn decode_entity(s: &str, out: &mut String) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tag_ends_where_a_byte_by_byte_reading_ends_it() {
+        // The reading tag_end replaced: one byte at a time, with the quote it is inside.
+        fn by_bytes(s: &str) -> Option<usize> {
+            let mut quote: Option<u8> = None;
+            for (i, &b) in s.as_bytes().iter().enumerate().skip(1) {
+                match quote {
+                    Some(q) if b == q => quote = None,
+                    Some(_) => {}
+                    None if b == b'"' || b == b'\'' => quote = Some(b),
+                    None if b == b'>' => return Some(i + 1),
+                    None => {}
+                }
+            }
+            None
+        }
+        const PIECES: [&str; 8] = [">", "\"", "'", "a", " ", "=", "é", "<"];
+        let mut seed: u64 = 0x0123_4567_89ab_cdef;
+        for _ in 0..50_000 {
+            let mut tag = String::from("<");
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for _ in 0..seed % 16 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                tag.push_str(PIECES[(seed % PIECES.len() as u64) as usize]);
+            }
+            assert_eq!(tag_end(&tag), by_bytes(&tag), "{tag}");
+        }
+    }
+
+    #[test]
+    fn a_link_kept_without_a_parse_is_what_the_parser_gives() {
+        // Links made of the pieces where the parser might rewrite something: whenever the
+        // quick look keeps one as written, parsing it gives it back unchanged.
+        const SCHEMES: [&str; 4] = ["http://", "https://", "HTTP://", "ftp://"];
+        const LABELS: [&str; 12] = [
+            "a", "b0", "-x", "x-", "xn--a", "1", "0x1", "Ab", "", "é", "a@b", "a:80",
+        ];
+        const PIECES: [&str; 38] = [
+            "a", "B", "0", "9", "-", ".", "..", "/", "//", "\\", "?", "#", "%", "%2e", "%2E",
+            "%41", "%zz", "'", "\"", " ", "<", "`", "{", "|", "^", "é", "@", ":", "/./", "/../",
+            "/.", "&", "=", "~", "_", "\t", "[", "%2",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut kept = 0;
+        for _ in 0..200_000 {
+            let mut href = String::from(SCHEMES[next(SCHEMES.len())]);
+            for i in 0..1 + next(3) {
+                if i > 0 {
+                    href.push('.');
+                }
+                href.push_str(LABELS[next(LABELS.len())]);
+            }
+            if next(8) > 0 {
+                href.push('/');
+            }
+            for _ in 0..next(10) {
+                href.push_str(PIECES[next(PIECES.len())]);
+            }
+            if written_as_parsed(&href) {
+                kept += 1;
+                let parsed = Url::parse(&href).map(String::from);
+                assert_eq!(parsed.as_deref(), Ok(href.as_str()), "{href}");
+            }
+        }
+        assert!(kept > 1000, "{kept}");
+        for href in [
+            "https://www.example.org/a/b-c_d.html?x=1&y=%20z",
+            "http://a1.b-c.example/feed/",
+            "https://ex.com/a:b@c/~d!$()*+,;=",
+        ] {
+            assert!(written_as_parsed(href), "{href}");
+            assert_eq!(absolute(href, None).as_deref(), Some(href));
+        }
+        for href in [
+            "https://Example.org/",
+            "http://example.org",
+            "http://example.org:80/",
+            "http://1.2.3.4/",
+            "http://example.org/./a",
+            "http://example.org/a/%2e%2E/b",
+            "http://example.org/a#top",
+            "http://xn--bcher-kva.example/",
+            "http://user@example.org/",
+        ] {
+            assert!(!written_as_parsed(href), "{href}");
+        }
+    }
+
     use super::*;
 
     #[test]
