@@ -9,7 +9,7 @@
 //! ```
 //!
 //! prints one line per set, e.g. `feeds no-repair: ours X MB/s, feed-rs Y MB/s, cost Z%`; the
-//! wrapper's goal is a cost of at most +20% on the no-repair set (feeds both read unrepaired).
+//! wrapper's goal is a cost of at most +25% (issue 14) on the no-repair set (feeds both read unrepaired).
 //! The load of other processes skews single runs: run it a few times and read the range.
 //!
 //! For a profiler, one side alone over the no-repair set for ten seconds (or `--rounds N`):
@@ -303,7 +303,7 @@ fn summary(set: &str, bytes: usize, (ours, raw): &(Duration, Duration)) {
         mbs(raw),
         (ours.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0,
         if set.ends_with("no-repair") {
-            " (goal <= +20%)"
+            " (goal <= +25%)"
         } else {
             ""
         }
