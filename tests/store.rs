@@ -1344,47 +1344,7 @@ fn postgres_a_database_written_by_an_earlier_release_upgrades_with_everything_in
         store.schema_version().unwrap(),
         Backend::Postgres.migrations() as i64
     );
-    let stories = store.stories(0, None, 10).unwrap();
-    assert_eq!(stories.len(), 2);
-    let iraq = stories
-        .iter()
-        .find(|s| s.title.contains("Iraq"))
-        .expect("the Iraq story");
-    assert_eq!(iraq.also_at.len(), 1, "the wire's copy is kept");
-    assert_eq!(iraq.topics, vec!["iraq-troops".to_string()]);
-    // The pending alert keeps its id: a receiver that saw it before sees a repeat.
-    let ids: Vec<String> = store
-        .claim_alerts(i64::MAX / 4, true, 10, LEASE)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.alert_id)
-        .collect();
-    assert_eq!(
-        ids,
-        vec!["msg_e6cce8427f8bd15b250dfbf14ad5b4e3".to_string()]
-    );
-    // Its fingerprints still find the story: a third outlet's copy, an hour later, joins it.
-    let feed = store
-        .sync_feed("other", "https://other.example/rss")
-        .unwrap();
-    let at = chrono::DateTime::parse_from_rfc3339(&iraq.first_seen)
-        .expect("first_seen is RFC 3339")
-        .timestamp()
-        + 3600;
-    let third = item(
-        feed.id,
-        "o1",
-        "https://other.example/iraq",
-        "Iraq troops",
-        &fixture("wire-iraq-troops.expected.txt"),
-        at,
-    );
-    let got = store.ingest(&third, &[]).unwrap();
-    assert!(
-        matches!(got, Ingested::JoinedStory { story_id, .. } if story_id == iraq.id),
-        "a copy of the Iraq story ({}) joins it: {got:?}",
-        iraq.id
-    );
+    assert_an_upgraded_store_kept_everything(&store, &["msg_e6cce8427f8bd15b250dfbf14ad5b4e3"]);
 }
 
 #[test]
@@ -1401,6 +1361,20 @@ fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
         store.schema_version().unwrap(),
         Backend::Sqlite.migrations() as i64
     );
+    assert_an_upgraded_store_kept_everything(
+        &store,
+        &[
+            "msg_66348e915954c8a4bc6a3296c68a6f31",
+            "msg_e6cce8427f8bd15b250dfbf14ad5b4e3",
+        ],
+    );
+}
+
+/// What an upgraded fixture store (either backend's: a bakery story and the Iraq story with a
+/// second outlet's copy, matched by `iraq-troops`) must still hold: both stories, the copy, the
+/// topic, the pending alerts under their ids (`alerts`, sorted: a receiver that saw them before
+/// sees a repeat), and fingerprints that still find the story.
+fn assert_an_upgraded_store_kept_everything(store: &Store, alerts: &[&str]) {
     let stories = store.stories(0, None, 10).unwrap();
     assert_eq!(stories.len(), 2);
     let iraq = stories
@@ -1409,7 +1383,6 @@ fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
         .expect("the Iraq story");
     assert_eq!(iraq.also_at.len(), 1, "the second outlet's copy is kept");
     assert_eq!(iraq.topics, vec!["iraq-troops".to_string()]);
-    // The pending alerts keep their ids: a receiver that saw them before sees a repeat.
     let mut ids: Vec<String> = store
         .claim_alerts(i64::MAX / 4, true, 10, LEASE)
         .unwrap()
@@ -1417,20 +1390,14 @@ fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
         .map(|r| r.alert_id)
         .collect();
     ids.sort();
-    assert_eq!(
-        ids,
-        vec![
-            "msg_66348e915954c8a4bc6a3296c68a6f31".to_string(),
-            "msg_e6cce8427f8bd15b250dfbf14ad5b4e3".to_string()
-        ]
-    );
-    // Its fingerprints still find the story: a third outlet's copy, seen within the story's
-    // window (an hour after it; the fixture's own time, not the clock's, which would leave the
-    // window three days after the fixture was made), joins it.
+    assert_eq!(ids, alerts);
+    // A third outlet's copy, seen within the story's window (an hour after it; the fixture's
+    // own time, not the clock's, which would leave the window three days after the fixture
+    // was made), joins it.
     let feed = store
         .sync_feed("other", "https://other.example/rss")
         .unwrap();
-    let now = chrono::DateTime::parse_from_rfc3339(&iraq.first_seen)
+    let at = chrono::DateTime::parse_from_rfc3339(&iraq.first_seen)
         .expect("first_seen is RFC 3339")
         .timestamp()
         + 3600;
@@ -1440,7 +1407,7 @@ fn a_database_written_by_the_landed_release_upgrades_with_everything_in_it() {
         "https://other.example/iraq",
         "Iraq troops",
         &fixture("wire-iraq-troops.expected.txt"),
-        now,
+        at,
     );
     let got = store.ingest(&third, &[]).unwrap();
     assert!(
