@@ -18,6 +18,9 @@
 //! port on the same html5ever) on the same pages and writes its predictions to
 //! `OUT.dom_smoothie.jsonl`, for a side-by-side score.
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -243,22 +246,6 @@ fn run(
     );
     println!("predictions: {}", out.display());
     Ok(())
-}
-
-/// CPU time this thread has used: unlike the wall clock, not inflated when other processes
-/// share the machine's cores.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is always supported
-    // on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// VmHWM of this process (Linux).

@@ -31,6 +31,9 @@
 //! every field of the parsed model, one line a file, to check that a change to the parser
 //! keeps them all: `-- --dump FILE...`
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::thread_cpu;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -139,23 +142,6 @@ fn profile(dir: &Path, which: &str, rounds: Option<usize>) {
         clean.len(),
         cpu.as_secs_f64() * 1e3 / done.max(1) as f64
     );
-}
-
-/// CPU time used so far by the calling thread.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
 }
 
 /// The feeds both parsers read without any repair: where the wrapper's cost is judged.
