@@ -1258,6 +1258,104 @@ fn processes_storing_copies_of_one_story_at_once_file_one_story_and_one_alert(b:
     assert_eq!(claim(&stores[1], 1_000).len(), 8, "one alert per story");
 }
 
+/// The advisory lock key PostgreSQL ingests take (`SERIAL_LOCK` in src/store/postgres.rs).
+const POSTGRES_SERIAL_LOCK: i64 = 0x6665_6564_7374;
+
+/// How an outlet's copy of a story is the same story.
+#[derive(Clone, Copy, Debug)]
+enum SameBy {
+    /// Its text is a near-duplicate (the wire copy under another URL).
+    Text,
+    /// It links the same page (in words of its own).
+    Url,
+    /// Its title and text are the same words.
+    Hash,
+}
+
+/// On PostgreSQL two processes write their batches before taking the lock that serialises
+/// stories. Here both have written a copy of one new story, each as a new story, and wait for
+/// the lock (held by the test until both wait). The first to get it commits; the second finds
+/// that story among what was committed while it wrote, rolls back and files its copy again
+/// under the lock, joining it: one story, one alert, whichever way the copy is the same.
+#[test]
+fn postgres_processes_that_wrote_copies_of_one_story_before_the_lock_end_with_one_story() {
+    for same in [SameBy::Text, SameBy::Url, SameBy::Hash] {
+        let fresh = Backend::Postgres.fresh();
+        let setup = fresh.open();
+        let tome = setup.sync_feed("tome", "https://tome.example/rss").unwrap();
+        let wire = setup.sync_feed("wire", "https://wire.example/rss").unwrap();
+        drop(setup);
+        let text = shuffled_text(7);
+        let words: Vec<&str> = text.split(' ').collect();
+        let (copy_url, copy_text) = match same {
+            SameBy::Text => (
+                "https://wire.example/7".to_string(),
+                format!(
+                    "{}\n\nReporting by the wire desk.",
+                    words[..words.len() * 4 / 5].join(" ")
+                ),
+            ),
+            SameBy::Url => ("https://tome.example/7".to_string(), shuffled_text(8)),
+            SameBy::Hash => ("https://wire.example/7".to_string(), text.clone()),
+        };
+        let Database::Postgres(target) = &fresh.db else {
+            unreachable!("a PostgreSQL database")
+        };
+        let mut holder = ::postgres::Client::connect(&target.url, ::postgres::NoTls).unwrap();
+        let mut watcher = ::postgres::Client::connect(&target.url, ::postgres::NoTls).unwrap();
+        holder
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({POSTGRES_SERIAL_LOCK})"
+            ))
+            .unwrap();
+        let threads: Vec<_> = [
+            (tome.id, "https://tome.example/7".to_string(), text.clone()),
+            (wire.id, copy_url, copy_text),
+        ]
+        .into_iter()
+        .map(|(feed, url, body)| {
+            let store = fresh.open();
+            std::thread::spawn(move || {
+                let it = item(feed, &format!("{feed}-7"), &url, "Story", &body, 100);
+                store.ingest(&it, &[hit("t")]).unwrap()
+            })
+        })
+        .collect();
+        // Both have written their copy and wait for the lock.
+        let mut waiting = || -> i64 {
+            watcher
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                    &[],
+                )
+                .unwrap()
+                .get(0)
+        };
+        let start = std::time::Instant::now();
+        while waiting() < 2 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{same:?}: no wait"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        holder.batch_execute("COMMIT").unwrap();
+        let results: Vec<Ingested> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let new = results
+            .iter()
+            .filter(|r| matches!(r, Ingested::NewStory { alerts: 1, .. }))
+            .count();
+        let joined = results
+            .iter()
+            .filter(|r| matches!(r, Ingested::JoinedStory { alerts: 0, .. }))
+            .count();
+        assert_eq!((new, joined), (1, 1), "{same:?}: {results:?}");
+        let store = fresh.open();
+        assert_eq!(store.stories(0, None, 10).unwrap().len(), 1, "{same:?}");
+        assert_eq!(claim(&store, 1_000).len(), 1, "{same:?}: one alert");
+    }
+}
+
 /// A database written by the release before leases (schema 6, made by that release's
 /// `feedwatch once`: two stories, one of them carried by two outlets, and two alerts pending)
 /// opens, upgrades in place and keeps everything.

@@ -245,6 +245,31 @@ impl Column for Vec<u8> {
     }
 }
 
+/// An array column (PostgreSQL only: SQLite has no arrays, and no table of it holds one).
+impl Column for Vec<i64> {
+    fn sqlite(_: &rusqlite::Row, i: usize) -> Result<Self> {
+        Err(StoreError::Column(format!(
+            "column {i}: SQLite has no arrays"
+        )))
+    }
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self> {
+        Ok(row.try_get::<_, Option<Vec<i64>>>(i)?.unwrap_or_default())
+    }
+}
+
+/// An array column (PostgreSQL only), NULL elements left out.
+impl Column for Vec<String> {
+    fn sqlite(_: &rusqlite::Row, i: usize) -> Result<Self> {
+        Err(StoreError::Column(format!(
+            "column {i}: SQLite has no arrays"
+        )))
+    }
+    fn postgres(row: &postgres::Row, i: usize) -> Result<Self> {
+        let v: Option<Vec<Option<String>>> = row.try_get(i)?;
+        Ok(v.unwrap_or_default().into_iter().flatten().collect())
+    }
+}
+
 /// A PostgreSQL connection with the statements it has prepared, so a statement run again is
 /// not parsed and planned again (a round trip each time).
 pub struct PgConn {
@@ -408,7 +433,7 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    fn array(self) -> &'static str {
+    pub fn array(self) -> &'static str {
         match self {
             ColumnType::Int => "BIGINT[]",
             ColumnType::Text => "TEXT[]",

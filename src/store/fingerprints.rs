@@ -2,12 +2,18 @@
 //! (`story_fingerprints`), and the in-memory band index of the recent ones that lookups use.
 //!
 //! The index is read from the rows at the first lookup and kept up to date by reading the rows
-//! stored since (by this process or any other) before each lookup inside a serial transaction,
-//! so a process sees the stories its peers stored. The rules (window, candidate ranking, when two
+//! stored since (by this process or any other) before each lookup inside an ingest, so a
+//! process sees the stories its peers stored: on SQLite by story id (an ingest holds the write
+//! lock from its start, so ids are drawn in commit order), on PostgreSQL by the ingest log
+//! (`ingest_log`: stories are written there before the lock is taken, so their ids are not in
+//! commit order, and the log's sequence is). The rules (window, candidate ranking, when two
 //! texts are one story) are `dedup`'s; this file only reads and writes what they need.
 
-use super::db::{Db, Value, args};
-use super::{Result, Store};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::db::{Db, Dialect, Value, args};
+use super::{Result, Store, ingest_log};
 use crate::dedup;
 
 /// The in-memory band index and what it covers.
@@ -16,10 +22,46 @@ pub struct Bands {
     /// Stories first seen before this are not in the index (older than the window when it
     /// was loaded).
     horizon: i64,
-    /// The highest story id loaded: stories stored after it (by another process, too) are
-    /// read before the next lookup. Story ids only grow in commit order, since stories are
-    /// stored in serial transactions.
+    /// Where the index has read to: stories stored after it (by another process, too) are
+    /// read before the next lookup. On SQLite the highest story id loaded; on PostgreSQL the
+    /// last ingest log entry read.
     loaded_to: i64,
+    /// When the index last caught up: on PostgreSQL, one idle for longer than the log keeps
+    /// its entries is loaded again (the entries it missed are gone).
+    caught_up: Instant,
+}
+
+/// What other processes stored since the index last caught up, as [`catch_up`] found it under
+/// the lock: what a batch written before the lock must not have missed.
+#[derive(Default)]
+pub struct Delta {
+    /// Each band key of the stories filed, with those stories (left empty when the caller
+    /// only wants the index brought up to date).
+    pub keys: HashMap<i64, Vec<i64>, foldhash::fast::FixedState>,
+    /// The canonical URLs of the items stored.
+    pub urls: std::collections::HashSet<String>,
+    /// The content hashes of the stories filed.
+    pub hashes: std::collections::HashSet<String>,
+}
+
+impl Delta {
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.urls.is_empty() && self.hashes.is_empty()
+    }
+
+    /// The stories filed since that share a band key with `fp`.
+    pub fn sharing(&self, fp: &dedup::Fingerprint) -> Vec<i64> {
+        let mut ids: Vec<i64> = fp
+            .bands
+            .iter()
+            .filter_map(|k| self.keys.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 /// How much older than the window (seconds) the band index reaches when loaded.
@@ -32,23 +74,53 @@ const KEYS_PER_STORY: usize = 41;
 /// The band index, loaded if it is not, and holding every story stored so far that a text
 /// seen at `seen_at` could be joined to.
 pub fn fresh<'a>(db: &mut Db, slot: &'a mut Option<Bands>, seen_at: i64) -> Result<&'a mut Bands> {
+    Ok(up_to_date(db, slot, seen_at, None)?.0)
+}
+
+/// Where the index has read to (see [`Bands::loaded_to`]), for a later [`catch_up`].
+pub fn cursor(slot: &Option<Bands>) -> Option<i64> {
+    slot.as_ref().map(|b| b.loaded_to)
+}
+
+/// [`fresh`], with what others stored after `since` (a [`cursor`] taken before): on
+/// PostgreSQL, the ingest log's entries past it, even those the index read since; on SQLite
+/// nothing, as no one else stores while an ingest runs.
+pub fn catch_up<'a>(
+    db: &mut Db,
+    slot: &'a mut Option<Bands>,
+    seen_at: i64,
+    since: Option<i64>,
+) -> Result<(&'a mut Bands, Delta)> {
+    up_to_date(db, slot, seen_at, Some(since.unwrap_or(0)))
+}
+
+/// Brings the index up to date; with `delta_since`, also says what others stored after it.
+fn up_to_date<'a>(
+    db: &mut Db,
+    slot: &'a mut Option<Bands>,
+    seen_at: i64,
+    delta_since: Option<i64>,
+) -> Result<(&'a mut Bands, Delta)> {
     // Loaded an hour further back than the window, since items fetched at once may be stored
     // a little out of order; loaded again for a text from before that (a clock set back), and
     // once stories past the window make up half of it, so it holds about two windows' worth.
     let window = dedup::NEAR_DUPLICATE_WINDOW;
-    if slot.as_ref().is_none_or(|b| stale(b, seen_at)) {
+    let idle = Duration::from_secs((ingest_log::KEPT_SECS / 2) as u64);
+    if slot
+        .as_ref()
+        .is_none_or(|b| stale(b, seen_at) || b.caught_up.elapsed() > idle)
+    {
         *slot = Some(load(db, seen_at - window - INDEX_SLACK, 0)?);
     }
     let Some(bands) = slot.as_mut() else {
         unreachable!("loaded above")
     };
-    read_after(db, bands)?;
-    Ok(bands)
+    let delta = read_after(db, bands, delta_since)?;
+    Ok((bands, delta))
 }
 
-/// The band index for a text seen at `seen_at`, within a serial transaction that made it
-/// [`fresh`] already: loaded again only if that text is outside what it covers (no other
-/// process can have stored a story since, under the lock).
+/// The band index for a text seen at `seen_at`, within an ingest that made it [`fresh`]
+/// already: loaded again only if that text is outside what it covers.
 pub fn current<'a>(
     db: &mut Db,
     slot: &'a mut Option<Bands>,
@@ -71,6 +143,12 @@ fn stale(b: &Bands, seen_at: i64) -> bool {
 
 /// A band index of the stories first seen from `horizon` on, sized for `extra` more keys.
 fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
+    // On PostgreSQL the log's last entry is read first: what commits while the rows are read
+    // is read again from the log, and a key put in twice is held once.
+    let log_from = match db.dialect() {
+        Dialect::Postgres => Some(ingest_log::last(db)?),
+        Dialect::Sqlite => None,
+    };
     let (count, first): (i64, Option<i64>) = db.query_one(
         "SELECT COUNT(*), MIN(id) FROM stories WHERE first_seen_at >= $1",
         args![horizon],
@@ -81,42 +159,49 @@ fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
             (count.max(0) as usize).saturating_mul(KEYS_PER_STORY) + extra,
         ),
         horizon,
-        loaded_to: first.map_or(i64::MAX, |f| f - 1),
+        loaded_to: 0,
+        caught_up: Instant::now(),
     };
-    if first.is_none() {
-        bands.loaded_to = db.query_one("SELECT COALESCE(MAX(id), 0) FROM stories", &[], |r| {
-            r.get(0)
-        })?;
-        return Ok(bands);
-    }
-    read_after(db, &mut bands)?;
-    // Stories stored before fingerprints were kept (SQLite schema 6) have none: their keys
-    // are computed from the text, which only happens for a window's worth after the upgrade.
-    let old: Vec<(i64, String)> = db.query(
-        "SELECT s.id, s.text FROM stories s WHERE s.first_seen_at >= $1
-           AND NOT EXISTS (SELECT 1 FROM story_fingerprints f WHERE f.story_id = s.id)",
-        args![horizon],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    for (id, text) in old {
-        if let Some(fp) = dedup::Fingerprint::of(&text) {
-            add(db, &mut bands, id, &fp.bands)?;
+    let loaded_to = match first {
+        Some(first) => {
+            let last = read_rows(db, &mut bands, first - 1)?;
+            // Stories stored before fingerprints were kept (SQLite schema 6) have none: their
+            // keys are computed from the text, which only happens for a window's worth after
+            // the upgrade (and a PostgreSQL story whose row an operator removed).
+            let old: Vec<(i64, String)> = db.query(
+                "SELECT s.id, s.text FROM stories s WHERE s.first_seen_at >= $1
+                   AND NOT EXISTS (SELECT 1 FROM story_fingerprints f WHERE f.story_id = s.id)",
+                args![horizon],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            for (id, text) in old {
+                if let Some(fp) = dedup::Fingerprint::of(&text) {
+                    add(db, &mut bands, id, &fp.bands)?;
+                }
+            }
+            last
         }
-    }
+        None => db.query_one("SELECT COALESCE(MAX(id), 0) FROM stories", &[], |r| {
+            r.get(0)
+        })?,
+    };
+    bands.loaded_to = log_from.unwrap_or(loaded_to);
     Ok(bands)
 }
 
 /// Rows read at once when catching up: bounds the memory of a first load of a large window.
 const PAGE: i64 = 4096;
 
-/// Adds to the index the stories stored after the last one it holds.
-fn read_after(db: &mut Db, bands: &mut Bands) -> Result<()> {
+/// Adds to the index the fingerprint rows in its window with a story id above `after`, and
+/// returns the highest id read (`after` for none).
+fn read_rows(db: &mut Db, bands: &mut Bands, after: i64) -> Result<i64> {
+    let mut last = after;
     let mut keys: Vec<i64> = Vec::new();
     loop {
         let rows: Vec<(i64, Vec<u8>)> = db.query(
             "SELECT story_id, bands FROM story_fingerprints WHERE story_id > $1 AND first_seen_at >= $2
              ORDER BY story_id LIMIT $3",
-            args![bands.loaded_to, bands.horizon, PAGE],
+            args![last, bands.horizon, PAGE],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let more = rows.len() as i64 == PAGE;
@@ -124,10 +209,63 @@ fn read_after(db: &mut Db, bands: &mut Bands) -> Result<()> {
             keys.clear();
             keys.extend(dedup::decode_bands(&blob));
             add(db, bands, id, &keys)?;
-            bands.loaded_to = bands.loaded_to.max(id);
+            last = last.max(id);
         }
         if !more {
-            return Ok(());
+            return Ok(last);
+        }
+    }
+}
+
+/// Adds to the index the stories stored after the last one it holds; on PostgreSQL, with
+/// `delta_since`, returns what the ingests after that stored (re-reading those the index
+/// holds already: a key put in twice is held once).
+fn read_after(db: &mut Db, bands: &mut Bands, delta_since: Option<i64>) -> Result<Delta> {
+    bands.caught_up = Instant::now();
+    match db.dialect() {
+        Dialect::Sqlite => {
+            bands.loaded_to = read_rows(db, bands, bands.loaded_to)?;
+            Ok(Delta::default())
+        }
+        Dialect::Postgres => {
+            let delta_keys = delta_since.is_some();
+            let from = delta_since.map_or(bands.loaded_to, |d| d.min(bands.loaded_to));
+            let entries = ingest_log::since(db, from)?;
+            let mut delta = Delta {
+                keys: HashMap::default(),
+                urls: if delta_keys {
+                    entries.urls
+                } else {
+                    Default::default()
+                },
+                hashes: if delta_keys {
+                    entries.hashes
+                } else {
+                    Default::default()
+                },
+            };
+            if !entries.story_ids.is_empty() {
+                let ids = super::db::ColumnValues::Ints(
+                    entries.story_ids.iter().map(|&i| Some(i)).collect(),
+                );
+                let rows: Vec<(i64, Vec<u8>)> = db.query(
+                    "SELECT story_id, bands FROM story_fingerprints
+                     WHERE story_id = ANY(CAST($1 AS BIGINT[])) AND first_seen_at >= $2",
+                    &[Value::Column(&ids), Value::Int(bands.horizon)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                for (id, blob) in rows {
+                    let keys: Vec<i64> = dedup::decode_bands(&blob).collect();
+                    add(db, bands, id, &keys)?;
+                    if delta_keys {
+                        for k in keys {
+                            delta.keys.entry(k).or_default().push(id);
+                        }
+                    }
+                }
+            }
+            bands.loaded_to = bands.loaded_to.max(entries.last);
+            Ok(delta)
         }
     }
 }
@@ -137,8 +275,13 @@ fn add(db: &mut Db, bands: &mut Bands, id: i64, keys: &[i64]) -> Result<()> {
     if !bands.index.has_room_for(keys.len()) {
         // The table keeps no copy of the keys it was built from, so a larger one is read from
         // the rows again (this transaction's own included): amortised over a doubling, cheap.
-        let horizon = bands.horizon;
+        let (horizon, loaded_to) = (bands.horizon, bands.loaded_to);
         *bands = load(db, horizon, bands.index.len() + keys.len())?;
+        // Rows past where it had read are read by the caller as before: the larger index
+        // reads from the same place.
+        if db.dialect() == Dialect::Postgres {
+            bands.loaded_to = loaded_to;
+        }
     }
     for k in keys {
         bands.index.insert(*k, id);
@@ -200,8 +343,16 @@ impl Row {
 /// Puts a new story's keys (its row stored in this transaction) in the index.
 pub fn indexed(db: &mut Db, bands: &mut Bands, story_id: i64, keys: &[i64]) -> Result<()> {
     add(db, bands, story_id, keys)?;
-    bands.loaded_to = bands.loaded_to.max(story_id);
+    if db.dialect() == Dialect::Sqlite {
+        bands.loaded_to = bands.loaded_to.max(story_id);
+    }
     Ok(())
+}
+
+/// Marks the index as holding everything up to the ingest log entry `seq`: this process's own,
+/// appended under the lock right after the index caught up.
+pub fn logged(bands: &mut Bands, seq: i64) {
+    bands.loaded_to = bands.loaded_to.max(seq);
 }
 
 /// The story whose text `shingles` duplicates, among the candidates `dedup` ranks from the
@@ -213,8 +364,18 @@ pub fn near_duplicate(
     fp: &dedup::Fingerprint,
     seen_at: i64,
 ) -> Result<Option<i64>> {
+    near_duplicate_among(db, dedup::candidates(index, fp), shingles, seen_at)
+}
+
+/// The first of the stories `candidates` whose text `shingles` duplicates, within the window.
+pub fn near_duplicate_among(
+    db: &mut Db,
+    candidates: Vec<i64>,
+    shingles: &dedup::Shingles,
+    seen_at: i64,
+) -> Result<Option<i64>> {
     let mut sketch: Vec<u64> = Vec::with_capacity(dedup::SKETCH_LEN);
-    for id in dedup::candidates(index, fp) {
+    for id in candidates {
         // The narrow fingerprint row first: most candidates share a key by chance, and their
         // window or sample rules them out without reading and shingling their text.
         let sample: Option<(i64, i64, Vec<u8>)> = db.query_opt(

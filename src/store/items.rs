@@ -3,9 +3,9 @@
 //! matched and queue their alerts, all in one serial transaction, so a crash loses nothing and
 //! two processes never file one story twice or queue one alert twice.
 
-use super::db::{Db, Value, args};
+use super::db::{Db, Dialect, Value, args};
 use super::fingerprints::{self, Bands};
-use super::{Result, Store, outbox, stories};
+use super::{Result, Store, StoreError, ingest_log, outbox, stories};
 use crate::dedup;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -362,6 +362,9 @@ fn update_item(db: &mut Db, item: &NewItem, hash: &str, prior: Prior) -> Result<
 struct Pending {
     /// The new stories: the batch index of the item that brings each.
     stories: Vec<usize>,
+    /// The near-duplicate band keys of those stories, for [`Pending::shares_bands`] (a scan of
+    /// every pending story's keys per item grew with the square of the batch).
+    keys: std::collections::HashSet<i64>,
     /// The items to file: batch index and story (a provisional id for a new one).
     items: Vec<(usize, i64)>,
 }
@@ -373,13 +376,19 @@ impl Pending {
 
     /// Whether a pending new story shares a near-duplicate band key with `fp`: the index does
     /// not hold them yet, so they must be written (and indexed) before that lookup.
-    fn shares_bands(&self, prepared: &[Prepared], fp: &dedup::Fingerprint) -> bool {
-        self.stories.iter().any(|&k| {
-            prepared[k]
-                .fingerprint
-                .as_ref()
-                .is_some_and(|f| f.bands.iter().any(|b| fp.bands.contains(b)))
-        })
+    fn shares_bands(&self, fp: &dedup::Fingerprint) -> bool {
+        fp.bands.iter().any(|b| self.keys.contains(b))
+    }
+
+    /// Adds the item `k` as a new story.
+    fn new_story(&mut self, k: usize, prepared: &[Prepared]) -> i64 {
+        let story_id = self.provisional();
+        if let Some(fp) = prepared[k].fingerprint.as_ref() {
+            self.keys.extend(fp.bands.iter().copied());
+        }
+        self.stories.push(k);
+        self.items.push((k, story_id));
+        story_id
     }
 
     /// Writes what is pending, puts the new stories in the index, records the items' topic
@@ -444,6 +453,7 @@ impl Pending {
             *id = real(*id);
         }
         self.stories.clear();
+        self.keys.clear();
         self.items.clear();
         Ok(())
     }
@@ -748,99 +758,38 @@ impl Store {
         }
     }
 
-    /// Stores `items` (with their [`Prepared`] keys and stored copies read before) in one
-    /// serial transaction.
+    /// Stores `items` (with their [`Prepared`] keys and stored copies read before) as one
+    /// serial transaction would. On PostgreSQL the batch is first written without the lock
+    /// ([`Store::store_unlocked`]); only if another process stored, meanwhile, a story it
+    /// would have joined is it written again under the lock, from the start.
     fn store_serial(
         &self,
         items: &[(&NewItem, &[TopicHit])],
         prepared: &[Prepared],
         priors: &[Option<Prior>],
     ) -> Result<Vec<Ingested>> {
-        let keys = item_keys(items.iter().map(|(i, _)| *i));
+        if self.dialect() == Dialect::Postgres {
+            match self.store_unlocked(items, prepared, priors) {
+                Ok(Some(out)) => return Ok(out),
+                Ok(None) => {}
+                Err(e) => tracing::debug!(
+                    "storing {} items before the lock failed ({e}); storing them under it",
+                    items.len()
+                ),
+            }
+        }
         let done = self.serial(|db| {
             // Inside the serial transaction: the band index is brought up to date with every
             // process's stories under the lock, so none can slip in between.
             let mut bands = self.bands();
             let stored = (|| {
-                let Some((first, _)) = items.first() else {
-                    return Ok(Vec::new());
-                };
-                fingerprints::fresh(db, &mut bands, first.seen_at)?;
-                // Each item's story by URL or text, for the whole batch at once; the batch's
-                // own earlier items are added as it goes.
-                let lookups: Vec<(Option<&str>, Option<&str>)> = items
-                    .iter()
-                    .zip(prepared)
-                    .map(|((i, _), p)| (i.canonical_url.as_deref(), p.hash_key(i)))
-                    .collect();
-                let exact = stories::find_exact(db, &lookups)?;
-                let mut so_far = BatchSoFar::default();
-                let mut out = vec![Ingested::Seen; items.len()];
-                let mut pending = Pending::default();
-                for (k, ((item, _), p)) in items.iter().zip(prepared).enumerate() {
-                    fingerprints::current(db, &mut bands, item.seen_at)?;
-                    let prior = if so_far.touches(item) {
-                        // An earlier item of this batch went under its GUID or URL: that one
-                        // is written first, then looked up as a stored one.
-                        pending.flush(db, &mut bands, items, prepared, &mut out, &mut so_far)?;
-                        stored_items(db, PRIOR_COLUMNS, &keys[k..=k], read_prior)?
-                            .pop()
-                            .flatten()
-                    } else {
-                        priors.get(k).cloned().flatten()
-                    };
-                    let done = if let Some(prior) = prior {
-                        update_item(db, item, &p.hash, prior)?
-                    } else {
-                        let (by_url, by_hash) = exact.get(k).copied().unwrap_or((None, None));
-                        let local_url = lookups[k].0.and_then(|u| so_far.urls.get(u).copied());
-                        let local_hash = lookups[k].1.and_then(|h| so_far.hashes.get(h).copied());
-                        let mut story = by_url.or(local_url).or(by_hash).or(local_hash);
-                        if story.is_none()
-                            && let Some(fp) = p.fingerprint.as_ref()
-                        {
-                            if pending.shares_bands(prepared, fp) {
-                                pending.flush(
-                                    db,
-                                    &mut bands,
-                                    items,
-                                    prepared,
-                                    &mut out,
-                                    &mut so_far,
-                                )?;
-                            }
-                            let index = fingerprints::current(db, &mut bands, item.seen_at)?;
-                            story = fingerprints::near_duplicate(
-                                db,
-                                &index.index,
-                                &p.shingles,
-                                fp,
-                                item.seen_at,
-                            )?;
-                        }
-                        match story {
-                            Some(story_id) => {
-                                pending.items.push((k, story_id));
-                                Ingested::JoinedStory {
-                                    story_id,
-                                    alerts: 0,
-                                }
-                            }
-                            None => {
-                                let story_id = pending.provisional();
-                                pending.stories.push(k);
-                                pending.items.push((k, story_id));
-                                Ingested::NewStory {
-                                    story_id,
-                                    alerts: 0,
-                                }
-                            }
-                        }
-                    };
-                    so_far.add(item, p, done);
-                    out[k] = done;
+                let (out, _) = file(db, &mut bands, items, prepared, priors)?;
+                if db.dialect() == Dialect::Postgres {
+                    let seq = log(db, items, prepared, &out)?;
+                    if let Some(b) = bands.as_mut() {
+                        fingerprints::logged(b, seq);
+                    }
                 }
-                pending.flush(db, &mut bands, items, prepared, &mut out, &mut so_far)?;
                 Ok(out)
             })();
             if stored.is_err() {
@@ -855,6 +804,194 @@ impl Store {
         }
         done
     }
+
+    /// PostgreSQL: writes the batch in a transaction without the lock, so several processes
+    /// write at once, then takes the lock and reads what the others committed since the band
+    /// index last caught up (the ingest log). If none of it is a story one of the batch's items
+    /// would have joined (same canonical URL, same content hash, or a near-duplicate text),
+    /// what was written is what a serial run would have written: the batch's log entry is
+    /// appended and it commits. Otherwise it rolls back and returns `None`. The index may keep
+    /// the rolled-back stories' ids: PostgreSQL never draws an id twice, and a lookup skips an
+    /// id with no row.
+    fn store_unlocked(
+        &self,
+        items: &[(&NewItem, &[TopicHit])],
+        prepared: &[Prepared],
+        priors: &[Option<Prior>],
+    ) -> Result<Option<Vec<Ingested>>> {
+        let outcome = self.tx(|db| {
+            let mut bands = self.bands();
+            let (out, since) = file(db, &mut bands, items, prepared, priors)?;
+            super::postgres::take_serial_lock(db)?;
+            let seen_at = items.first().map_or(0, |(i, _)| i.seen_at);
+            let (_, delta) = fingerprints::catch_up(db, &mut bands, seen_at, since)?;
+            if would_have_joined(db, &delta, items, prepared, &out)? {
+                return Err(StoreError::Conflict);
+            }
+            let seq = log(db, items, prepared, &out)?;
+            if let Some(b) = bands.as_mut() {
+                fingerprints::logged(b, seq);
+            }
+            Ok(out)
+        });
+        match outcome {
+            Ok(out) => Ok(Some(out)),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => {
+                *self.bands() = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Whether any item of a batch that filed or joined a story would have joined one of those
+/// another process stored meanwhile (`delta`): by canonical URL, by content hash, or by text.
+fn would_have_joined(
+    db: &mut Db,
+    delta: &fingerprints::Delta,
+    items: &[(&NewItem, &[TopicHit])],
+    prepared: &[Prepared],
+    out: &[Ingested],
+) -> Result<bool> {
+    if delta.is_empty() {
+        return Ok(false);
+    }
+    for (((item, _), p), done) in items.iter().zip(prepared).zip(out) {
+        if !matches!(
+            done,
+            Ingested::NewStory { .. } | Ingested::JoinedStory { .. }
+        ) {
+            continue;
+        }
+        if item
+            .canonical_url
+            .as_deref()
+            .is_some_and(|u| delta.urls.contains(u))
+            || p.hash_key(item).is_some_and(|h| delta.hashes.contains(h))
+        {
+            return Ok(true);
+        }
+        if let Some(fp) = p.fingerprint.as_ref() {
+            let sharing = delta.sharing(fp);
+            if !sharing.is_empty()
+                && fingerprints::near_duplicate_among(db, sharing, &p.shingles, item.seen_at)?
+                    .is_some()
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Appends the batch's ingest log entry (PostgreSQL, under the lock): the stories it filed,
+/// the canonical URLs of the items it filed, and the new stories' content hashes.
+fn log(
+    db: &mut Db,
+    items: &[(&NewItem, &[TopicHit])],
+    prepared: &[Prepared],
+    out: &[Ingested],
+) -> Result<i64> {
+    let mut ids = Vec::new();
+    let mut urls = Vec::new();
+    let mut hashes = Vec::new();
+    for (((item, _), p), done) in items.iter().zip(prepared).zip(out) {
+        match *done {
+            Ingested::NewStory { story_id, .. } => {
+                ids.push(story_id);
+                hashes.push(p.hash.as_str());
+            }
+            Ingested::JoinedStory { .. } => {}
+            Ingested::Seen | Ingested::Updated { .. } => continue,
+        }
+        if let Some(u) = item.canonical_url.as_deref() {
+            urls.push(u);
+        }
+    }
+    ingest_log::append(db, &ids, &urls, &hashes)
+}
+
+/// Files `items`: each one's story found by URL, content hash or text (among the stories the
+/// band index holds, caught up first) or filed new, the batch's rows written, the topic hits
+/// recorded with their alerts. The caller's transaction decides what the lookups can have
+/// missed (see [`Store::store_serial`]); returned with the results is where the band index
+/// had read to when the lookups began ([`fingerprints::cursor`]).
+fn file(
+    db: &mut Db,
+    bands: &mut Option<Bands>,
+    items: &[(&NewItem, &[TopicHit])],
+    prepared: &[Prepared],
+    priors: &[Option<Prior>],
+) -> Result<(Vec<Ingested>, Option<i64>)> {
+    let Some((first, _)) = items.first() else {
+        return Ok((Vec::new(), fingerprints::cursor(bands)));
+    };
+    let keys = item_keys(items.iter().map(|(i, _)| *i));
+    fingerprints::fresh(db, bands, first.seen_at)?;
+    let since = fingerprints::cursor(bands);
+    // Each item's story by URL or text, for the whole batch at once; the batch's own earlier
+    // items are added as it goes.
+    let lookups: Vec<(Option<&str>, Option<&str>)> = items
+        .iter()
+        .zip(prepared)
+        .map(|((i, _), p)| (i.canonical_url.as_deref(), p.hash_key(i)))
+        .collect();
+    let exact = stories::find_exact(db, &lookups)?;
+    let mut so_far = BatchSoFar::default();
+    let mut out = vec![Ingested::Seen; items.len()];
+    let mut pending = Pending::default();
+    for (k, ((item, _), p)) in items.iter().zip(prepared).enumerate() {
+        fingerprints::current(db, bands, item.seen_at)?;
+        let prior = if so_far.touches(item) {
+            // An earlier item of this batch went under its GUID or URL: that one is written
+            // first, then looked up as a stored one.
+            pending.flush(db, bands, items, prepared, &mut out, &mut so_far)?;
+            stored_items(db, PRIOR_COLUMNS, &keys[k..=k], read_prior)?
+                .pop()
+                .flatten()
+        } else {
+            priors.get(k).cloned().flatten()
+        };
+        let done = if let Some(prior) = prior {
+            update_item(db, item, &p.hash, prior)?
+        } else {
+            let (by_url, by_hash) = exact.get(k).copied().unwrap_or((None, None));
+            let local_url = lookups[k].0.and_then(|u| so_far.urls.get(u).copied());
+            let local_hash = lookups[k].1.and_then(|h| so_far.hashes.get(h).copied());
+            let mut story = by_url.or(local_url).or(by_hash).or(local_hash);
+            if story.is_none()
+                && let Some(fp) = p.fingerprint.as_ref()
+            {
+                if pending.shares_bands(fp) {
+                    pending.flush(db, bands, items, prepared, &mut out, &mut so_far)?;
+                }
+                let index = fingerprints::current(db, bands, item.seen_at)?;
+                story =
+                    fingerprints::near_duplicate(db, &index.index, &p.shingles, fp, item.seen_at)?;
+            }
+            match story {
+                Some(story_id) => {
+                    pending.items.push((k, story_id));
+                    Ingested::JoinedStory {
+                        story_id,
+                        alerts: 0,
+                    }
+                }
+                None => {
+                    let story_id = pending.new_story(k, prepared);
+                    Ingested::NewStory {
+                        story_id,
+                        alerts: 0,
+                    }
+                }
+            }
+        };
+        so_far.add(item, p, done);
+        out[k] = done;
+    }
+    pending.flush(db, bands, items, prepared, &mut out, &mut so_far)?;
+    Ok((out, since))
 }
 
 #[cfg(test)]

@@ -59,4 +59,8 @@ pub const POSTGRES: &[(&str, &str)] = &[
         "0003_web.sql",
         include_str!("../../migrations/postgres/0003_web.sql"),
     ),
+    (
+        "0004_ingest_log.sql",
+        include_str!("../../migrations/postgres/0004_ingest_log.sql"),
+    ),
 ];

@@ -17,6 +17,7 @@
 mod db;
 mod feeds;
 mod fingerprints;
+mod ingest_log;
 mod items;
 mod migrations;
 mod outbox;
@@ -148,6 +149,10 @@ pub enum StoreError {
     Column(String),
     #[error("no {0}")]
     NotFound(String),
+    /// A batch written before the lock missed a story another process stored meanwhile: it
+    /// is rolled back and written again under the lock (never shown to a user).
+    #[error("another process stored a story this batch would have joined; storing it again")]
+    Conflict,
 }
 
 impl StoreError {

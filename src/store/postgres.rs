@@ -311,6 +311,16 @@ pub fn schema_version(db: &mut Db) -> Result<i64> {
     )
 }
 
+/// Takes, inside a transaction begun without it, the advisory lock serial transactions take
+/// at their start: held until the transaction ends.
+pub fn take_serial_lock(db: &mut super::db::Db) -> Result<()> {
+    db.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        super::db::args![SERIAL_LOCK],
+    )?;
+    Ok(())
+}
+
 /// Applies the migrations not applied yet, under an advisory lock so processes starting
 /// together apply each once.
 fn migrate(client: &mut postgres::Client) -> Result<()> {
