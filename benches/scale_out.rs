@@ -14,7 +14,10 @@
 //! Reported per case: wall time from start to the last exit, polls/s (feeds fetched at least
 //! once, per second of wall time), duplicate fetches (requests beyond one per feed: must be 0),
 //! feeds never fetched, how the fetches split between the processes, each process's peak RSS
-//! (`wait4`'s `ru_maxrss`) and its exit status.
+//! (`wait4`'s `ru_maxrss`) and CPU time, the database server's CPU time, the feed server's
+//! (this bench's threads), the cores all of them kept busy (their CPU seconds over the wall
+//! time: at the machine's core count the case is CPU-bound, and more processes cannot go
+//! faster), and each process's exit status.
 //!
 //! The binary is the one `cargo bench` builds beside this bench (the `bench` profile, i.e.
 //! release): nothing to build by hand. PostgreSQL runs with `synchronous_commit=off`, the
@@ -158,6 +161,8 @@ struct Outcome {
     cpu_s: Vec<f64>,
     /// CPU seconds the database server used in the case (PostgreSQL: its processes), if known.
     server_cpu_s: Option<f64>,
+    /// CPU seconds this bench's own threads used in the case: its feed server.
+    feed_server_cpu_s: f64,
     exits: Vec<String>,
     failures: Vec<String>,
     /// The backend named was not the one written to (the row's figures are not that backend's).
@@ -186,6 +191,7 @@ fn run_case(
         .collect();
     feeds.reset();
     let binary = &o.binary;
+    let own_before = own_cpu_s();
     let start = Instant::now();
     let mut children = Vec::new();
     for (k, config) in configs.iter().enumerate() {
@@ -237,6 +243,7 @@ fn run_case(
         std::thread::sleep(Duration::from_millis(10));
     }
     let wall = start.elapsed();
+    let feed_server_cpu_s = own_cpu_s() - own_before;
     // The children were reaped by wait4 above; std's handles must not wait again.
     drop(children);
     let exits: Vec<String> = exits.into_iter().map(Option::unwrap_or_default).collect();
@@ -287,10 +294,22 @@ fn run_case(
         rss_mib,
         cpu_s,
         server_cpu_s: None,
+        feed_server_cpu_s,
         exits,
         failures,
         not_stored: false,
     }
+}
+
+/// CPU seconds (user + system) this process's threads used so far.
+fn own_cpu_s() -> f64 {
+    // SAFETY: getrusage writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
 
 /// CPU seconds the cluster's processes used so far: the postmaster's own and its reaped
@@ -322,7 +341,7 @@ fn print_table(o: &Options, rows: &[Outcome]) {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "{:<10} {:>5} {:>9} {:>8} {:>9} {:>10} {:>7} {:<18} {:<24} {:<24} {:>9} exits",
+        "{:<10} {:>5} {:>9} {:>8} {:>9} {:>10} {:>7} {:<18} {:<24} {:<24} {:>9} {:>6} {:>5} exits",
         "backend",
         "procs",
         "wall s",
@@ -333,7 +352,9 @@ fn print_table(o: &Options, rows: &[Outcome]) {
         "split",
         "peak RSS MiB",
         "CPU s",
-        "server CPU"
+        "server CPU",
+        "feeds",
+        "cores"
     );
     for r in rows {
         let backend = match (r.backend, r.not_stored) {
@@ -362,13 +383,17 @@ fn print_table(o: &Options, rows: &[Outcome]) {
             .join("/");
         let server = r.server_cpu_s.map_or("-".into(), |c| format!("{c:.1}"));
         let secs = r.wall.as_secs_f64();
+        let cores =
+            (r.cpu_s.iter().sum::<f64>() + r.server_cpu_s.unwrap_or(0.0) + r.feed_server_cpu_s)
+                / secs.max(1e-9);
         println!(
-            "{backend:<10} {:>5} {secs:>9.2} {:>8.0} {:>9} {:>10} {:>7} {split:<18} {rss:<24} {cpu:<24} {server:>9} {}",
+            "{backend:<10} {:>5} {secs:>9.2} {:>8.0} {:>9} {:>10} {:>7} {split:<18} {rss:<24} {cpu:<24} {server:>9} {:>6.1} {cores:>5.2} {}",
             r.procs,
             r.fetched as f64 / secs.max(1e-9),
             r.requests,
             r.duplicates,
             r.missed,
+            r.feed_server_cpu_s,
             r.exits.join(",")
         );
     }
@@ -384,7 +409,9 @@ fn print_table(o: &Options, rows: &[Outcome]) {
     println!(
         "duplicate: requests beyond one per feed (must be 0); missed: feeds never fetched; \
          split: requests per process; polls/s: feeds fetched / wall time; CPU s: user + system \
-         seconds per process; server CPU: PostgreSQL's processes in the case"
+         seconds per process; server CPU: PostgreSQL's processes in the case; feeds: CPU s of \
+         the bench's feed server; cores: all of those CPU seconds over the wall time (the cores \
+         the case kept busy, of those the machine has)"
     );
     if rows.iter().any(|r| r.not_stored) {
         println!("!: the processes did not write to that backend (see above): not its figures");
