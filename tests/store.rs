@@ -105,6 +105,7 @@ on_both_backends!(
     after_a_restart_a_copy_joins_the_story_stored_before_it,
     a_story_stored_by_another_process_is_found_by_a_running_one,
     stories_stored_before_band_keys_were_kept_in_rows_still_join,
+    a_story_without_band_keys_in_rows_still_joins_after_the_index_has_grown,
     copies_join_their_stories_after_the_index_has_grown_many_times,
     a_copy_seen_days_later_is_a_new_story,
     a_reissued_guid_for_the_same_page_is_seen_or_kept_as_a_revision,
@@ -561,6 +562,28 @@ fn stories_stored_before_band_keys_were_kept_in_rows_still_join(b: Backend) {
     let story_id = store_tome(&fresh);
     b.raw(&fresh, "DELETE FROM story_fingerprints");
     assert_wire_joins(&fresh.open(), story_id);
+}
+
+fn a_story_without_band_keys_in_rows_still_joins_after_the_index_has_grown(b: Backend) {
+    let fresh = b.fresh();
+    let story_id = store_tome(&fresh);
+    b.raw(&fresh, "DELETE FROM story_fingerprints");
+    let store = fresh.open();
+    let f = store.sync_feed("a", "https://a.example/rss").unwrap();
+    // Loaded with the story's keys computed from its text, then grown past its first size
+    // (rebuilt from the rows, where that story has none) by three hundred others.
+    let batch: Vec<(NewItem, Vec<TopicHit>)> = (0..300u64)
+        .map(|n| {
+            let url = format!("https://a.example/{n}");
+            (item(f.id, &url, &url, "N", &shuffled_text(n), 150), vec![])
+        })
+        .collect();
+    store.ingest_many(&batch).unwrap();
+    assert!(
+        store.band_index_bytes() > 1024 * 8,
+        "the index grew past its first size"
+    );
+    assert_wire_joins(&store, story_id);
 }
 
 fn copies_join_their_stories_after_the_index_has_grown_many_times(b: Backend) {

@@ -29,6 +29,10 @@ pub struct Bands {
     /// When the index last caught up: on PostgreSQL, one idle for longer than the log keeps
     /// its entries is loaded again (the entries it missed are gone).
     caught_up: Instant,
+    /// The stories in the window that have no fingerprint row, with the keys computed from
+    /// their text when the index was loaded: kept, so that a larger index built as it fills
+    /// need not look for them again (a scan of every story in the window).
+    unrowed: Vec<(i64, Vec<i64>)>,
 }
 
 /// What other processes stored since the index last caught up, as [`catch_up`] found it under
@@ -110,7 +114,7 @@ fn up_to_date<'a>(
         .as_ref()
         .is_none_or(|b| stale(b, seen_at) || b.caught_up.elapsed() > idle)
     {
-        *slot = Some(load(db, seen_at - window - INDEX_SLACK, 0)?);
+        *slot = Some(load(db, seen_at - window - INDEX_SLACK)?);
     }
     let Some(bands) = slot.as_mut() else {
         unreachable!("loaded above")
@@ -141,8 +145,8 @@ fn stale(b: &Bands, seen_at: i64) -> bool {
     seen_at - window < b.horizon || seen_at - b.horizon > 2 * window + INDEX_SLACK
 }
 
-/// A band index of the stories first seen from `horizon` on, sized for `extra` more keys.
-fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
+/// A band index of the stories first seen from `horizon` on.
+fn load(db: &mut Db, horizon: i64) -> Result<Bands> {
     // On PostgreSQL the log's last entry is read first: what commits while the rows are read
     // is read again from the log, and a key put in twice is held once.
     let log_from = match db.dialect() {
@@ -156,11 +160,12 @@ fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
     )?;
     let mut bands = Bands {
         index: dedup::BandIndex::with_room_for(
-            (count.max(0) as usize).saturating_mul(KEYS_PER_STORY) + extra,
+            (count.max(0) as usize).saturating_mul(KEYS_PER_STORY),
         ),
         horizon,
         loaded_to: 0,
         caught_up: Instant::now(),
+        unrowed: Vec::new(),
     };
     let loaded_to = match first {
         Some(first) => {
@@ -177,6 +182,7 @@ fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
             for (id, text) in old {
                 if let Some(fp) = dedup::Fingerprint::of(&text) {
                     add(db, &mut bands, id, &fp.bands)?;
+                    bands.unrowed.push((id, fp.bands));
                 }
             }
             last
@@ -187,6 +193,31 @@ fn load(db: &mut Db, horizon: i64, extra: usize) -> Result<Bands> {
     };
     bands.loaded_to = log_from.unwrap_or(loaded_to);
     Ok(bands)
+}
+
+/// `bands` rebuilt with twice the room (and `more` keys'), from the rows again: the table keeps
+/// no copy of the keys it was built from. Amortised over a doubling, cheap. It reads the rows
+/// up to now (this transaction's own included) and then from where `bands` had read to, as
+/// before, so nothing committed meanwhile is skipped.
+fn grown(db: &mut Db, bands: &Bands, more: usize) -> Result<Bands> {
+    let mut larger = Bands {
+        index: dedup::BandIndex::with_room_for((bands.index.len() + more).saturating_mul(2)),
+        horizon: bands.horizon,
+        loaded_to: bands.loaded_to,
+        caught_up: bands.caught_up,
+        unrowed: Vec::new(),
+    };
+    let last = read_rows(db, &mut larger, 0)?;
+    for (id, keys) in &bands.unrowed {
+        for k in keys {
+            larger.index.insert(*k, *id);
+        }
+    }
+    larger.unrowed = bands.unrowed.clone();
+    if db.dialect() == Dialect::Sqlite {
+        larger.loaded_to = larger.loaded_to.max(last);
+    }
+    Ok(larger)
 }
 
 /// Rows read at once when catching up: bounds the memory of a first load of a large window.
@@ -273,15 +304,7 @@ fn read_after(db: &mut Db, bands: &mut Bands, delta_since: Option<i64>) -> Resul
 /// Puts a story's keys into the index, rebuilding it larger from the rows when it is full.
 fn add(db: &mut Db, bands: &mut Bands, id: i64, keys: &[i64]) -> Result<()> {
     if !bands.index.has_room_for(keys.len()) {
-        // The table keeps no copy of the keys it was built from, so a larger one is read from
-        // the rows again (this transaction's own included): amortised over a doubling, cheap.
-        let (horizon, loaded_to) = (bands.horizon, bands.loaded_to);
-        *bands = load(db, horizon, bands.index.len() + keys.len())?;
-        // Rows past where it had read are read by the caller as before: the larger index
-        // reads from the same place.
-        if db.dialect() == Dialect::Postgres {
-            bands.loaded_to = loaded_to;
-        }
+        *bands = grown(db, bands, keys.len())?;
     }
     for k in keys {
         bands.index.insert(*k, id);
