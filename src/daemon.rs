@@ -6,7 +6,8 @@
 //! abandons in-flight work safely (every store step is a transaction; an alert caught mid-send is
 //! resent with the same id on the next start).
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -194,7 +195,7 @@ pub async fn run_with_clock(
     );
 
     let mut config = config;
-    let mut due: HashMap<String, i64> = HashMap::new();
+    let mut due = DueQueue::new(&config.feeds);
     let mut running: HashSet<String> = HashSet::new();
     let mut polls: JoinSet<(PollReport, Duration)> = JoinSet::new();
     metrics.notifier_failing_after.store(
@@ -214,42 +215,52 @@ pub async fn run_with_clock(
         if !db_up {
             next_wake = now + DB_RETRY.as_secs() as i64;
         }
-        for feed in config.feeds.iter().filter(|_| db_up) {
-            // Enough polls under way: the next to finish wakes this loop to start more.
-            if polls.len() >= pipeline.polls_in_flight {
-                break;
+        if db_up {
+            // Feeds whose due time is not known yet (at start, after a reload) are read from
+            // the database a slice at a time, so the first polls need not wait for them all.
+            for _ in 0..FIRST_DUE_READS {
+                let Some(i) = due.unread.pop() else { break };
+                let Some(feed) = config.feeds.get(i) else {
+                    continue;
+                };
+                let when = first_due(&store, feed, now, &metrics);
+                due.set(&feed.key(), when);
             }
-            let key = feed.key();
-            if running.contains(&key) {
-                continue;
-            }
-            let when = match due.get(&key) {
-                Some(w) => *w,
-                None => {
-                    let w = first_due(&store, feed, now, &metrics);
-                    due.insert(key.clone(), w);
-                    w
-                }
-            };
-            if when <= now {
-                running.insert(key);
-                let p = pipeline.clone();
-                let f = feed.clone();
-                if when > i64::MIN / 2 {
-                    metrics
-                        .scheduler_lag_seconds
-                        .store(now.saturating_sub(when), Ordering::Relaxed);
-                }
-                polls.spawn(async move {
-                    let started = std::time::Instant::now();
-                    let report = p.poll(&f, ClaimMode::Due).await;
-                    (report, started.elapsed())
-                });
-            } else {
-                next_wake = next_wake.min(when);
+            if !due.unread.is_empty() {
+                next_wake = now;
             }
         }
-        let sleep = Duration::from_secs(u64::try_from(next_wake - now).unwrap_or(1).max(1));
+        // Enough polls under way: the next to finish wakes this loop to start more.
+        while db_up && polls.len() < pipeline.polls_in_flight {
+            let Some((i, when)) = due.pop_due(now, &running) else {
+                break;
+            };
+            let Some(feed) = config.feeds.get(i) else {
+                continue;
+            };
+            running.insert(feed.key());
+            if when > i64::MIN / 2 {
+                let lag = now.saturating_sub(when);
+                metrics.scheduler_lag_seconds.store(lag, Ordering::Relaxed);
+                metrics.poll_start_lag.observe(lag);
+            }
+            let p = pipeline.clone();
+            let f = feed.clone();
+            polls.spawn(async move {
+                let started = std::time::Instant::now();
+                let report = p.poll(&f, ClaimMode::Due).await;
+                (report, started.elapsed())
+            });
+        }
+        if let Some(t) = due.next() {
+            next_wake = next_wake.min(t);
+        }
+        let sleep = if next_wake <= now && !due.unread.is_empty() {
+            // More due times to read: go round again at once.
+            Duration::ZERO
+        } else {
+            Duration::from_secs(u64::try_from(next_wake - now).unwrap_or(1).max(1))
+        };
 
         tokio::select! {
             _ = &mut shutdown => break,
@@ -276,13 +287,15 @@ pub async fn run_with_clock(
                         // No answer, or one in the past (the database did not answer): asked
                         // again soon; the scheduler polls nothing until the database is back.
                         let now = clock.unix();
-                        due.insert(report.feed.clone(), next.filter(|t| *t > now).unwrap_or(now + DB_RETRY.as_secs() as i64));
+                        due.set(&report.feed, next.filter(|t| *t > now).unwrap_or(now + DB_RETRY.as_secs() as i64));
                     }
                     Err(e) => {
                         // A poll task that panicked: its feed is retried after a pause. The
                         // feed's key is lost with the task, so every running feed is rechecked.
                         tracing::error!(error = %e, "a poll task crashed");
-                        running.clear();
+                        for key in running.drain() {
+                            due.retry(&key);
+                        }
                     }
                 }
             }
@@ -305,7 +318,7 @@ pub async fn run_with_clock(
                             // (`feedwatch feeds reset`) or polled by a `once` meanwhile is
                             // scheduled as the database now says.
                             register_feeds(&store, &new.feeds);
-                            due.clear();
+                            due = DueQueue::new(&new.feeds);
                             let _ = pipeline_tx.send(p);
                             digests.abort_all();
                             digests = spawn_digests(&new, pipeline_rx.clone(), clock, stop_rx.clone());
@@ -354,6 +367,85 @@ pub async fn run_with_clock(
     .await;
     background.abort_all();
     Ok(())
+}
+
+/// Due times read from the database per turn of the loop while some are unknown.
+const FIRST_DUE_READS: usize = 2000;
+
+/// Each configured feed's next due time, and the feeds in the order of it: the loop takes the
+/// due ones from the front instead of looking at every feed each time it wakes (with 100,000
+/// feeds and dozens of polls a second, that look was most of the daemon's work).
+struct DueQueue {
+    /// The due time of each feed whose time is known, by key (`i64::MAX`: disabled).
+    due: HashMap<String, i64>,
+    /// (due time, index in the configuration's feeds), soonest first. An entry whose time is
+    /// no longer the feed's in `due` is stale, and skipped.
+    heap: BinaryHeap<Reverse<(i64, usize)>>,
+    /// Each configured feed's index, by key.
+    index: HashMap<String, usize>,
+    /// Each configured feed's key, by index.
+    keys: Vec<String>,
+    /// The feeds whose due time is not read yet: the loop reads them from the database.
+    unread: Vec<usize>,
+}
+
+impl DueQueue {
+    fn new(feeds: &[FeedConfig]) -> DueQueue {
+        DueQueue {
+            due: HashMap::with_capacity(feeds.len()),
+            heap: BinaryHeap::with_capacity(feeds.len()),
+            index: feeds
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.key(), i))
+                .collect(),
+            keys: feeds.iter().map(FeedConfig::key).collect(),
+            // Read first to last (taken from the end).
+            unread: (0..feeds.len()).rev().collect(),
+        }
+    }
+
+    /// Sets a feed's next due time (a feed no longer configured is left out).
+    fn set(&mut self, key: &str, when: i64) {
+        let Some(&i) = self.index.get(key) else {
+            return;
+        };
+        self.due.insert(key.to_string(), when);
+        if when != i64::MAX {
+            self.heap.push(Reverse((when, i)));
+        }
+    }
+
+    /// Puts a feed whose poll was lost (its task crashed) back at its due time.
+    fn retry(&mut self, key: &str) {
+        if let Some(&when) = self.due.get(key) {
+            self.set(key, when);
+        }
+    }
+
+    /// The next feed due by `now` and not running, with its due time.
+    fn pop_due(&mut self, now: i64, running: &HashSet<String>) -> Option<(usize, i64)> {
+        while let Some(&Reverse((when, i))) = self.heap.peek() {
+            if when > now {
+                return None;
+            }
+            self.heap.pop();
+            let Some(key) = self.keys.get(i) else {
+                continue;
+            };
+            // A stale entry (the feed was given another time since), or a feed running now
+            // (its next time is set when it ends).
+            if self.due.get(key) == Some(&when) && !running.contains(key) {
+                return Some((i, when));
+            }
+        }
+        None
+    }
+
+    /// When the soonest feed is due (perhaps a stale entry: the loop then wakes early).
+    fn next(&self) -> Option<i64> {
+        self.heap.peek().map(|Reverse((when, _))| *when)
+    }
 }
 
 /// Tells systemd a reload was refused: `systemctl status` shows why, and the service is ready
@@ -591,4 +683,49 @@ async fn watchdog(metrics: Arc<Metrics>, store: Store, clock: Clock, stop: watch
 /// Where the config lives, for callers that only have a path.
 pub fn config_path(config: &Config) -> PathBuf {
     config.path.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feeds(n: usize) -> Vec<FeedConfig> {
+        let text: String = (0..n)
+            .map(|i| format!("[[feed]]\nname = \"f{i}\"\nurl = \"https://f{i}.example/rss\"\n"))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feedwatch.toml");
+        std::fs::write(&path, text).unwrap();
+        config::load(&path).unwrap().feeds
+    }
+
+    #[test]
+    fn the_queue_gives_due_feeds_soonest_first_skipping_running_and_rescheduled_ones() {
+        let feeds = feeds(4);
+        let key = |i: usize| feeds[i].key();
+        let mut q = DueQueue::new(&feeds);
+        q.set(&key(0), 300);
+        q.set(&key(1), 100);
+        q.set(&key(2), 200);
+        q.set(&key(3), i64::MAX);
+        // Feed 2 was given a later time: its first entry is stale.
+        q.set(&key(2), 900);
+        let running: HashSet<String> = [key(1)].into_iter().collect();
+        assert_eq!(q.next(), Some(100));
+        // Feed 1 runs (its next time comes when it ends); feed 2's old time is skipped.
+        assert_eq!(q.pop_due(1000, &running), Some((0, 300)));
+        assert_eq!(q.pop_due(1000, &running), Some((2, 900)));
+        assert_eq!(
+            q.pop_due(1000, &running),
+            None,
+            "disabled feed 3 is never due"
+        );
+        q.set(&key(1), 1200);
+        assert_eq!(q.pop_due(1000, &HashSet::new()), None, "not due yet");
+        assert_eq!(q.next(), Some(1200));
+        assert_eq!(q.pop_due(1200, &HashSet::new()), Some((1, 1200)));
+        // A feed no longer configured is left out.
+        q.set("gone", 1);
+        assert_eq!(q.pop_due(5000, &HashSet::new()), None);
+    }
 }

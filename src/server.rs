@@ -38,9 +38,55 @@ pub struct Metrics {
     /// How late (seconds) the last feed started after it was due: a scheduler that falls
     /// behind shows here first.
     pub scheduler_lag_seconds: AtomicI64,
+    /// How late (seconds) each poll started after its feed was due, as a histogram: the
+    /// gauge above shows the last one, this the spread (a p99 for a scheduler under load).
+    pub poll_start_lag: LagHistogram,
     /// A notifier whose oldest retried alert is older than this (seconds; half of
     /// `give_up_after`) makes the daemon unhealthy. 0: not checked.
     pub notifier_failing_after: AtomicI64,
+}
+
+/// The upper bounds (seconds) of [`LagHistogram`]'s buckets; a last one holds the rest.
+pub const LAG_BUCKETS: [i64; 9] = [0, 1, 2, 5, 10, 30, 60, 300, 1800];
+
+/// Counts of poll start lags by bucket (a Prometheus histogram: cumulative when rendered).
+#[derive(Debug, Default)]
+pub struct LagHistogram {
+    /// Lags up to each of [`LAG_BUCKETS`] (not cumulative), and past the last.
+    counts: [AtomicU64; LAG_BUCKETS.len() + 1],
+    sum: AtomicI64,
+}
+
+impl LagHistogram {
+    pub fn observe(&self, lag: i64) {
+        let lag = lag.max(0);
+        let b = LAG_BUCKETS
+            .iter()
+            .position(|&up_to| lag <= up_to)
+            .unwrap_or(LAG_BUCKETS.len());
+        if let Some(c) = self.counts.get(b) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        self.sum.fetch_add(lag, Ordering::Relaxed);
+    }
+
+    /// The histogram in Prometheus text.
+    fn render(&self, name: &str, help: &str) -> String {
+        let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+        let mut total = 0;
+        for (b, c) in self.counts.iter().enumerate() {
+            total += c.load(Ordering::Relaxed);
+            let le = LAG_BUCKETS
+                .get(b)
+                .map_or("+Inf".to_string(), |up_to| up_to.to_string());
+            out.push_str(&format!("{name}_bucket{{le=\"{le}\"}} {total}\n"));
+        }
+        out.push_str(&format!(
+            "{name}_sum {}\n{name}_count {total}\n",
+            self.sum.load(Ordering::Relaxed)
+        ));
+        out
+    }
 }
 
 /// A feed's gauges in `/metrics`.
@@ -207,6 +253,10 @@ impl Metrics {
             "# HELP feedwatch_scheduler_lag_seconds How late the last feed started after it was due.\n# TYPE feedwatch_scheduler_lag_seconds gauge\nfeedwatch_scheduler_lag_seconds {}\n",
             self.scheduler_lag_seconds.load(Ordering::Relaxed)
         ));
+        out.push_str(&self.poll_start_lag.render(
+            "feedwatch_poll_start_lag_seconds",
+            "How late each poll started after its feed was due.",
+        ));
         let feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let per_feed: [(&str, &str, GaugeOf); 4] = [
             (
@@ -305,6 +355,28 @@ async fn metrics_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poll_start_lags_are_counted_in_cumulative_buckets() {
+        let h = LagHistogram::default();
+        for lag in [0, 0, 1, 4, 40, 5000, -3] {
+            h.observe(lag);
+        }
+        let text = h.render("lag", "How late.");
+        for line in [
+            "lag_bucket{le=\"0\"} 3",
+            "lag_bucket{le=\"1\"} 4",
+            "lag_bucket{le=\"5\"} 5",
+            "lag_bucket{le=\"30\"} 5",
+            "lag_bucket{le=\"60\"} 6",
+            "lag_bucket{le=\"1800\"} 6",
+            "lag_bucket{le=\"+Inf\"} 7",
+            "lag_sum 5045",
+            "lag_count 7",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+    }
 
     #[tokio::test]
     async fn metrics_and_health_are_served_over_http() {
