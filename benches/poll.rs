@@ -15,8 +15,14 @@
 //! `ru_maxrss`) and CPU seconds, requests the server saw. Goals (issue 15): full pass ≤ 3× the
 //! floor, the 304 pass ≤ 1× the floor, peak RSS ≤ 150 MB at 10,000 feeds.
 //!
+//! With `--steady-minutes M` it then runs `feedwatch run` on the filled database for M minutes,
+//! every feed on a 30-minute interval and answering 304, and reports the steady state over
+//! the time after a warm-up: polls/s, CPU time per poll, RSS (at the end and peak), and the
+//! p50 and p99 of how late polls started after they were due (`/metrics`).
+//!
 //! Run: `cargo bench --bench poll -- [--feeds 10000] [--items 20] [--addresses 250]
-//! [--concurrency 64] [--per-host 8] [--backend sqlite|postgres] [--binary PATH] [--keep DIR]`.
+//! [--concurrency 64] [--per-host 8] [--backend sqlite|postgres] [--binary PATH] [--keep DIR]
+//! [--steady-minutes 10]`.
 //! The binary is the one `cargo bench` builds beside this bench (release) unless `--binary`
 //! names another (to compare two builds on one machine in one run).
 
@@ -40,6 +46,9 @@ struct Options {
     postgres: bool,
     binary: PathBuf,
     keep: Option<PathBuf>,
+    /// After the two passes, run `feedwatch run` this many minutes (0: not) and report the
+    /// steady state: CPU per poll, memory, how late polls start.
+    steady_minutes: usize,
 }
 
 fn options() -> Options {
@@ -51,6 +60,7 @@ fn options() -> Options {
         per_host: 8,
         postgres: false,
         binary: PathBuf::from(env!("CARGO_BIN_EXE_feedwatch")),
+        steady_minutes: 0,
         keep: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -70,6 +80,7 @@ fn options() -> Options {
             "--concurrency" => o.concurrency = num().clamp(1, 300),
             "--per-host" => o.per_host = num().max(1),
             "--binary" => o.binary = PathBuf::from(&val),
+            "--steady-minutes" => o.steady_minutes = num(),
             "--keep" => o.keep = Some(PathBuf::from(&val)),
             "--backend" => match val.as_str() {
                 "sqlite" => o.postgres = false,
@@ -239,12 +250,12 @@ fn main() {
         status,
     });
 
-    let cluster;
-    let database = if o.postgres {
-        cluster = postgres::Cluster::start(&["synchronous_commit=off", "max_connections=200"]);
-        cluster.create_database()
-    } else {
-        root.join("feedwatch.db").display().to_string()
+    let cluster = o
+        .postgres
+        .then(|| postgres::Cluster::start(&["synchronous_commit=off", "max_connections=200"]));
+    let database = match &cluster {
+        Some(c) => c.create_database(),
+        None => root.join("feedwatch.db").display().to_string(),
     };
     let config = root.join("poll.toml");
     feed_server::write_config(&config, &database, 0, &urls, o.concurrency, o.per_host);
@@ -286,4 +297,170 @@ fn main() {
         "goals: full pass <= 3x floor, 304 pass <= 1x floor, peak RSS <= 150 MB at 10,000 feeds; \
          polls/s: requests the server saw / wall time"
     );
+    if o.steady_minutes > 0 {
+        // The passes left every feed due half an interval or more ahead; a daemon that has run
+        // a while has them at every phase of it: spread over the next 30 minutes, from now.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let spread = format!("UPDATE feeds SET next_due_at = {now} + 5 + (id % 1800)");
+        if let Some(c) = &cluster {
+            c.psql(&database, &spread);
+        } else {
+            rusqlite::Connection::open(&database)
+                .and_then(|c| c.execute_batch(&spread))
+                .unwrap_or_else(|e| panic!("spreading the feeds' due times: {e}"));
+        }
+        steady(&config, &root, &feeds, &o);
+    }
+}
+
+/// The steady state: `feedwatch run` on the database the two passes filled, every feed on a
+/// 30-minute interval (each at its own phase of it) and answering 304, for
+/// `--steady-minutes`. After a warm-up (reading every feed's due time, the first polls) it
+/// reports, over the rest: polls and polls/s, CPU time per poll, the daemon's memory (now and
+/// peak), and how late polls started after they were due (`/metrics`' histogram).
+fn steady(config: &Path, dir: &Path, feeds: &feed_server::Feeds, o: &Options) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("a free port for /metrics: {e}"));
+    let text =
+        std::fs::read_to_string(config).unwrap_or_else(|e| panic!("reading the config: {e}"));
+    let text = text.replacen(
+        "[daemon]\n",
+        &format!("[daemon]\nlisten = \"127.0.0.1:{port}\"\n"),
+        1,
+    );
+    let steady_config = dir.join("steady.toml");
+    std::fs::write(&steady_config, text).unwrap_or_else(|e| panic!("writing the config: {e}"));
+    let out = std::fs::File::create(dir.join("steady.out"));
+    let err = std::fs::File::create(dir.join("steady.err"));
+    let (Ok(out), Ok(err)) = (out, err) else {
+        panic!("creating the output files in {}", dir.display());
+    };
+    feeds.reset();
+    let start = Instant::now();
+    let child = Command::new(&o.binary)
+        .arg("--config")
+        .arg(&steady_config)
+        .arg("run")
+        .current_dir(dir)
+        .env_remove("FEEDWATCH_CONFIG")
+        .env_remove("FEEDWATCH_DATABASE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", o.binary.display()));
+    let pid = child.id() as i32;
+    let total = Duration::from_secs(o.steady_minutes as u64 * 60);
+    let warm_up = (total / 5).min(Duration::from_secs(60));
+    std::thread::sleep(warm_up);
+    let (cpu0, m0) = (proc_cpu_s(pid), metrics(port));
+    let requests0: u64 = feeds
+        .hits
+        .iter()
+        .map(|h| h.load(Ordering::SeqCst) as u64)
+        .sum();
+    let not_modified0 = feeds.not_modified.load(Ordering::SeqCst);
+    let window_start = Instant::now();
+    std::thread::sleep(total.saturating_sub(start.elapsed()));
+    let (cpu1, m1) = (proc_cpu_s(pid), metrics(port));
+    let window = window_start.elapsed().as_secs_f64();
+    let requests = feeds
+        .hits
+        .iter()
+        .map(|h| h.load(Ordering::SeqCst) as u64)
+        .sum::<u64>()
+        - requests0;
+    let not_modified = feeds.not_modified.load(Ordering::SeqCst) - not_modified0;
+    let rss_now = proc_status_kib(pid, "VmRSS:");
+    // SAFETY: signalling our own unreaped child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let ended = loop {
+        if let Some(e) = feed_server::reap(pid) {
+            break e;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(child);
+    let polls = m1.get("feedwatch_polls_total").unwrap_or(&0.0)
+        - m0.get("feedwatch_polls_total").unwrap_or(&0.0);
+    let lag = |q: f64| -> String {
+        let name = "feedwatch_poll_start_lag_seconds";
+        let count = m1.get(&format!("{name}_count")).unwrap_or(&0.0)
+            - m0.get(&format!("{name}_count")).unwrap_or(&0.0);
+        for le in ["0", "1", "2", "5", "10", "30", "60", "300", "1800", "+Inf"] {
+            let key = format!("{name}_bucket{{le=\"{le}\"}}");
+            let cum = m1.get(&key).unwrap_or(&0.0) - m0.get(&key).unwrap_or(&0.0);
+            if count > 0.0 && cum >= q * count {
+                return format!("<= {le} s");
+            }
+        }
+        "-".into()
+    };
+    println!(
+        "\nsteady state: {} feeds on 30-minute intervals, `feedwatch run` for {} min, measured \
+         over the last {window:.0} s (after {} s of warm-up)",
+        o.feeds,
+        o.steady_minutes,
+        warm_up.as_secs()
+    );
+    println!(
+        "polls {polls:.0} ({:.1}/s), requests {requests}, 304s {not_modified}; CPU {:.1} s = \
+         {:.2} ms per poll ({:.1}% of one core); RSS {:.1} MB at the end, peak {:.1} MB; \
+         start lag p50 {}, p99 {}; exit: {}",
+        polls / window.max(1e-9),
+        cpu1 - cpu0,
+        (cpu1 - cpu0) * 1000.0 / polls.max(1.0),
+        (cpu1 - cpu0) * 100.0 / window.max(1e-9),
+        rss_now as f64 * 1.024 / 1000.0,
+        ended.rss_mib * 1.048_576,
+        lag(0.5),
+        lag(0.99),
+        ended.status
+    );
+}
+
+/// A process's user + system CPU seconds so far, from `/proc/PID/stat`.
+fn proc_cpu_s(pid: i32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command (which may hold spaces) start past its closing parenthesis.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf only reads a system constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    // utime and stime are the 14th and 15th fields; `rest` starts at the 3rd.
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// A `/proc/PID/status` line's value in KiB (VmRSS:, VmHWM:), 0 if absent.
+fn proc_status_kib(pid: i32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The daemon's `/metrics`, as name (with labels) -> value.
+fn metrics(port: u16) -> std::collections::HashMap<String, f64> {
+    use std::io::{Read, Write};
+    let mut body = String::new();
+    if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+        let _ = conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        let _ = conn.read_to_string(&mut body);
+    }
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_string(), value.parse().ok()?))
+        })
+        .collect()
 }
