@@ -577,7 +577,9 @@ fn has_marker(hay: &str, needle: &str) -> bool {
         return hay.contains(needle);
     };
     let name = name.trim_start_matches('<').trim_end_matches('>');
-    hay.match_indices(needle).any(|(at, _)| {
+    // memchr's vectorised search: std's `match_indices` steps nearly byte by byte through
+    // the items for needles of common letters like these.
+    memchr::memmem::find_iter(hay.as_bytes(), needle.as_bytes()).any(|at| {
         let after = &hay.as_bytes()[at + needle.len()..];
         let own_end = after.strip_prefix(b"/").is_some_and(|r| {
             r.strip_prefix(name.as_bytes())
