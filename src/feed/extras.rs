@@ -166,11 +166,13 @@ pub fn scan(text: &str) -> Extras {
     let mut item_depth: Option<usize> = None;
     // (field, depth of the element, text so far)
     let mut capture: Option<(Field, usize, String)> = None;
-    while let Ok((resolved, event)) = reader.read_resolved_event() {
-        let ns = ns_of(&resolved);
+    // Namespaces are resolved for start tags alone: the other events (end tags, text, most
+    // of a document) need none here.
+    while let Ok(event) = reader.read_event() {
         match event {
             Event::Eof => break,
             Event::Start(e) => {
+                let ns = ns_of(&reader.resolver().resolve_element(e.name()).0);
                 depth += 1;
                 if capture.is_none() {
                     capture = open(&e, ns, depth, item_depth.is_some(), &mut out);
@@ -193,6 +195,7 @@ pub fn scan(text: &str) -> Extras {
             }
             Event::Empty(e) if capture.is_none() => {
                 // An empty element has no text to capture; only `atom:link` matters.
+                let ns = ns_of(&reader.resolver().resolve_element(e.name()).0);
                 let _ = open(&e, ns, depth + 1, item_depth.is_some(), &mut out);
             }
             Event::End(_) => {

@@ -455,6 +455,7 @@ pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
     // The channel is what comes before the first item; item fields are looked for after it.
     let split = doc.find("<item").unwrap_or(doc.len());
     let (channel, items) = doc.split_at(split);
+
     let wanted = |part: &str, needs: u8| {
         // Needles of one namespace prefix ("dc:", "atom:") are looked for only where the
         // prefix is: one search says no for the six "atom:" needles of most feeds.
@@ -474,14 +475,66 @@ pub fn wants_extras(feed: &ParsedFeed, doc: &str) -> bool {
                 })
         })
     };
-    wanted(channel, channel_needs) || wanted(items, item_needs)
+    // Ids taken from links: an RSS 1.0 item's `rdf:about` names it instead, but most feeds
+    // write the link there, and then the read would change nothing. Looked at last: any other
+    // field wanted settles it first.
+    wanted(channel, channel_needs)
+        || wanted(items, item_needs)
+        || item_needs & X_ID != 0 && !item_abouts_are_ids(items, &feed.entries)
+}
+
+/// Whether the `rdf:about` of the `<item>` start tags in `items`, in order, are the entries'
+/// ids, one for one, or no item has one: then [`apply_extras`] would find every derived id
+/// already what the item's `rdf:about` makes it. `false` at any doubt (an `rdf:about` not read here, a reference
+/// in it, another count): the second read then settles it. One search of `items` for
+/// `rdf:about`, each looked at in the tag around it only.
+fn item_abouts_are_ids(items: &str, entries: &[Entry]) -> bool {
+    let b = items.as_bytes();
+    let mut n = 0;
+    for at in memchr::memmem::find_iter(b, b"rdf:about") {
+        // The tag it is in: its '<' within a few bytes before, an element named `item`.
+        let from = at.saturating_sub(256);
+        let Some(lt) = memchr::memrchr(b'<', &b[from..at]).map(|i| from + i) else {
+            return false;
+        };
+        let tag = &b[lt + 1..at];
+        if memchr::memchr(b'>', tag).is_some() {
+            // In text, not in a tag: nothing the read takes.
+            continue;
+        }
+        let name_len = tag
+            .iter()
+            .position(|c| c.is_ascii_whitespace())
+            .unwrap_or(tag.len());
+        let name = &tag[..name_len];
+        let local = name.rsplit(|&c| c == b':').next().unwrap_or(name);
+        if local != b"item" {
+            continue;
+        }
+        let rest = items[at + "rdf:about".len()..].trim_start();
+        let Some(rest) = rest.strip_prefix('=').map(str::trim_start) else {
+            return false;
+        };
+        let Some(q) = rest.chars().next().filter(|&c| c == '"' || c == '\'') else {
+            return false;
+        };
+        let Some(end) = rest[1..].find(q) else {
+            return false;
+        };
+        let value = &rest[1..1 + end];
+        if value.contains('&') || entries.get(n).is_none_or(|e| e.id != value.trim()) {
+            return false;
+        }
+        n += 1;
+    }
+    // None at all: nothing for the read to take either.
+    n == 0 || n == entries.len()
 }
 
 /// Where each kind of field may hide from feed-rs in an RSS document.
-const EXTRA_MARKERS: [(u8, &[&str]); 8] = [
+const EXTRA_MARKERS: [(u8, &[&str]); 7] = [
     (X_TITLE, &["dc:title", "<title><"]),
     (X_LINK, &["atom:link", "<guid"]),
-    (X_ID, &["rdf:about"]),
     (X_PERSON, &["atom:email", "atom:uri"]),
     (
         X_SUMMARY,
@@ -515,14 +568,25 @@ const EXTRA_MARKERS: [(u8, &[&str]); 8] = [
     (X_CONTENT, &["atom:content"]),
 ];
 
-/// Whether `hay` has `needle`; a tag followed by `<![CDATA[` is not naked markup (feed-rs
-/// reads CDATA itself), so for the `<title><` kind of needle only other markup counts.
+/// Whether `hay` has `needle`. For the `<title><` kind of needle only markup inside the
+/// element counts: not `<![CDATA[` (feed-rs reads CDATA itself), and not the element's own end
+/// tag (`<author></author>`, empty: nothing there to fill a field, and feeds write such empty
+/// elements in every item).
 fn has_marker(hay: &str, needle: &str) -> bool {
-    if !needle.ends_with('<') {
+    let Some(name) = needle.strip_suffix('<') else {
         return hay.contains(needle);
-    }
-    hay.match_indices(needle)
-        .any(|(at, _)| hay.as_bytes().get(at + needle.len()) != Some(&b'!'))
+    };
+    let name = name.trim_start_matches('<').trim_end_matches('>');
+    // memchr's vectorised search: std's `match_indices` steps nearly byte by byte through
+    // the items for needles of common letters like these.
+    memchr::memmem::find_iter(hay.as_bytes(), needle.as_bytes()).any(|at| {
+        let after = &hay.as_bytes()[at + needle.len()..];
+        let own_end = after.strip_prefix(b"/").is_some_and(|r| {
+            r.strip_prefix(name.as_bytes())
+                .is_some_and(|r| r.first() == Some(&b'>'))
+        });
+        after.first() != Some(&b'!') && !own_end
+    })
 }
 
 /// ammonia's default policy, built once: `ammonia::clean` rebuilds its tag and attribute sets
@@ -1288,6 +1352,44 @@ mod tests {
             "<title>C</title><link>http://a/</link><description>d</description>",
         );
         assert!(!wants_extras(&f, &doc));
+    }
+
+    #[test]
+    fn an_empty_element_is_not_naked_markup_calling_for_a_second_read() {
+        let (f, doc) = rss_with(
+            "<item><title>T</title><link>http://a/</link><description>x</description><author></author></item>",
+            "<title>C</title><link>http://a/</link><description>d</description>",
+        );
+        assert!(f.entries[0].author.is_none());
+        assert!(!wants_extras(&f, &doc));
+        // Markup inside the element still does.
+        assert!(has_marker("<author></author><author><b>", "<author><"));
+        assert!(!has_marker(
+            "<author></author><title><![CDATA[x]]>",
+            "<author><"
+        ));
+        assert!(has_marker("<author></authors>", "<author><"));
+    }
+
+    #[test]
+    fn rss1_items_named_by_their_links_do_not_call_for_a_second_read() {
+        let rdf = |about2: &str| {
+            format!(
+                r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel rdf:about="http://a/"><title>C</title><link>http://a/</link><description>d</description><items><rdf:Seq><rdf:li rdf:resource="http://a/1"/></rdf:Seq></items></channel><image rdf:about="http://a/i.png"><title>I</title><url>http://a/i.png</url><link>http://a/</link></image><item rdf:about="http://a/1"><title>T</title><link>http://a/1</link><description>x</description></item><item rdf:about="{about2}"><title>U</title><link>http://a/2</link><description>y</description></item></rdf:RDF>"#
+            )
+        };
+        let same = rdf("http://a/2");
+        let f = crate::feed::parse(same.as_bytes(), None, None).unwrap();
+        assert_eq!(f.entries[1].id, "http://a/2");
+        assert!(!wants_extras(&f, &same));
+        // An rdf:about other than the link names the item: read.
+        let other = rdf("urn:x:2");
+        let f = crate::feed::parse(other.as_bytes(), None, None).unwrap();
+        assert_eq!(f.entries[1].id, "urn:x:2");
+        assert_eq!(f.entries[1].link.as_deref(), Some("http://a/2"));
+        let mut derived = f.clone();
+        derived.entries[1].id = "http://a/2".into();
+        assert!(wants_extras(&derived, &other));
     }
 
     #[test]

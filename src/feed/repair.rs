@@ -206,26 +206,22 @@ const KNOWN_NAMESPACES: [&str; 11] = [
     "http://purl.org/dc/terms/",
 ];
 
-/// Whether a namespace name as written means a known one, but for what publishers get wrong:
-/// case, a trailing slash, the scheme. Compares in place: this runs on every declaration.
-fn same_namespace(known: &str, written: &str) -> bool {
-    let bare = |ns: &str| -> (usize, usize) {
-        let ns = ns.trim();
-        // Compared as bytes: the text may hold a multi-byte character across byte 7 or 8.
-        let b = ns.as_bytes();
-        let start = if b.len() >= 8 && b[..8].eq_ignore_ascii_case(b"https://") {
-            8
-        } else if b.len() >= 7 && b[..7].eq_ignore_ascii_case(b"http://") {
-            7
-        } else {
-            0
-        };
-        (start, ns.trim_end_matches('/').len().max(start))
+/// A namespace name without what publishers get wrong: spaces around it, the scheme
+/// (`http://`, `https://`) and trailing slashes; compared without case, the known name and one
+/// as written mean the same namespace when these are equal. In place: this runs on every
+/// declaration.
+fn bare_namespace(ns: &str) -> &str {
+    let ns = ns.trim();
+    // Compared as bytes: the text may hold a multi-byte character across byte 7 or 8.
+    let b = ns.as_bytes();
+    let start = if b.len() >= 8 && b[..8].eq_ignore_ascii_case(b"https://") {
+        8
+    } else if b.len() >= 7 && b[..7].eq_ignore_ascii_case(b"http://") {
+        7
+    } else {
+        0
     };
-    let (ks, ke) = bare(known);
-    let written = written.trim();
-    let (ws, we) = bare(written);
-    known.trim()[ks..ke].eq_ignore_ascii_case(&written[ws..we])
+    &ns[start..ns.trim_end_matches('/').len().max(start)]
 }
 
 /// Namespace declarations of the known namespaces written in the wrong case, without their
@@ -259,7 +255,13 @@ pub fn fix_namespaces(text: &str) -> Option<String> {
         if KNOWN_NAMESPACES.contains(&written) {
             continue;
         }
-        let Some(canonical) = KNOWN_NAMESPACES.iter().find(|k| same_namespace(k, written)) else {
+        // The written name made bare once, each known one compared by length first: most
+        // declarations (sy:, slash:, other modules) match none.
+        let bare = bare_namespace(written);
+        let Some(canonical) = KNOWN_NAMESPACES.iter().find(|k| {
+            let known = bare_namespace(k);
+            known.len() == bare.len() && known.eq_ignore_ascii_case(bare)
+        }) else {
             continue;
         };
         out.push_str(&text[copied..start]);
@@ -418,24 +420,36 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
         text = Cow::Owned(atom03_to_atom10(&text));
     }
     // Most Atom feeds need neither rewrite of their text elements: one look at each `type=`
-    // and `mode=` says so, before any pass over the whole document.
+    // and `mode=` says so, before any pass over the whole document. The html `type=` found on
+    // the way are kept for wrap_naked_html, which then needs no search of its own while the
+    // text stays as read here (`None` once it is rewritten, or not every one was seen).
     let (mut text_modes, mut html_types) = (false, false);
+    let mut html_type_at: Option<Vec<usize>> = None;
     if is_atom {
+        let mut seen = Vec::new();
+        let mut every_one = true;
         for (at, is_type) in type_and_mode_attrs(&text) {
             text_modes = text_modes || needs_text_mode(&text, at, is_atom03);
-            html_types = html_types || is_type && html_type_value(&text[at + 5..]);
+            if is_type && html_type_value(&text[at + 5..]) {
+                html_types = true;
+                seen.push(at);
+            }
             if text_modes && html_types {
+                every_one = false;
                 break;
             }
         }
+        html_type_at = every_one.then_some(seen);
     }
     if text_modes && let Some(fixed) = atom_text_modes(&text, is_atom03) {
         text = Cow::Owned(fixed);
         // The rewrite writes `type` anew: wrap_naked_html looks again.
         html_types = true;
+        html_type_at = None;
     }
     if is_rss090 {
         info.rss0 = true;
+        html_type_at = None;
         text = Cow::Owned(text.replace(
             "http://my.netscape.com/rdf/simple/0.9/",
             "http://purl.org/rss/1.0/",
@@ -443,8 +457,9 @@ pub fn adapt(text: Cow<'_, str>) -> (Cow<'_, str>, Adapted) {
     }
     if is_rdf && let Some(fixed) = link_rdf_items(&text) {
         text = Cow::Owned(fixed);
+        html_type_at = None;
     }
-    if html_types && let Some(fixed) = wrap_naked_html(&text) {
+    if html_types && let Some(fixed) = wrap_naked_html(&text, html_type_at.as_deref()) {
         text = Cow::Owned(fixed);
     }
     (text, info)
@@ -633,8 +648,15 @@ fn strip_attr(attrs: &str, name: &str) -> String {
 /// element found once beforehand (searching on from each start tag cost a pass over the rest
 /// of the document per unclosed element: minutes on a 1 MB feed). That pass is made only
 /// where [`may_hold_naked_html`] says an element may need it.
-fn wrap_naked_html(text: &str) -> Option<String> {
-    if !may_hold_naked_html(text) {
+///
+/// `html_type_at`: where every `type=` with an html value is, when the caller found them all
+/// already (else they are searched for here).
+fn wrap_naked_html(text: &str, html_type_at: Option<&[usize]>) -> Option<String> {
+    let may = match html_type_at {
+        Some(at) => may_hold_naked_html_at(text, at.iter().copied()),
+        None => may_hold_naked_html(text),
+    };
+    if !may {
         return None;
     }
     wrap_naked_html_everywhere(text)
@@ -697,6 +719,14 @@ const TEXT_ELEMENTS: [&str; 5] = ["title", "subtitle", "summary", "content", "ri
 /// further than the previous `type=`, and on no further than a place it finds again only
 /// once passed.
 fn may_hold_naked_html(text: &str) -> bool {
+    may_hold_naked_html_at(
+        text,
+        occurrences(text, "type=", 4).filter(|&at| html_type_value(&text[at + 5..])),
+    )
+}
+
+/// [`may_hold_naked_html`] given where the html `type=` are, in order.
+fn may_hold_naked_html_at(text: &str, html_type_at: impl Iterator<Item = usize>) -> bool {
     // The previous html `type=`, the last '>' before it; the first '<' after that '>', the
     // first '>' after a `type=` and the first '<' after that, as last found (the text's
     // length for none).
@@ -706,10 +736,7 @@ fn may_hold_naked_html(text: &str) -> bool {
     let mut gt_after = 0;
     let mut lt_after = 0;
     let after = |from: usize, c: char| text[from..].find(c).map_or(text.len(), |i| from + i);
-    for at in occurrences(text, "type=", 4) {
-        if !html_type_value(&text[at + 5..]) {
-            continue;
-        }
+    for at in html_type_at {
         last_gt = text[prev_at..at]
             .rfind('>')
             .map(|i| prev_at + i)
@@ -787,9 +814,10 @@ pub(super) fn next_start_tag(text: &str, from: usize) -> Option<StartTag<'_>> {
         // A vectorised search, not a byte loop: most of a feed's bytes are between tags.
         let lt = pos + memchr::memchr(b'<', text.as_bytes().get(pos..)?)?;
         let rest = &text[lt..];
+        // memchr's vectorised search for the end of a section: std's two-way search stepped
+        // through CDATA bodies nearly byte by byte.
         let skip_to = |close: &str, open: usize| {
-            rest[open..]
-                .find(close)
+            memchr::memmem::find(&rest.as_bytes()[open..], close.as_bytes())
                 .map_or(text.len(), |e| lt + open + e + close.len())
         };
         if rest.starts_with("<![CDATA[") {
@@ -800,7 +828,7 @@ pub(super) fn next_start_tag(text: &str, from: usize) -> Option<StartTag<'_>> {
             pos = skip_to("-->", 4);
             continue;
         }
-        let gt = lt + rest.find('>')?;
+        let gt = lt + memchr::memchr(b'>', rest.as_bytes())?;
         if rest.starts_with("</") || rest.starts_with("<!") || rest.starts_with("<?") {
             pos = gt + 1;
             continue;
@@ -1242,10 +1270,11 @@ mod tests {
         // Found by the feed_parse fuzz target: the scheme test sliced inside the '”'.
         let feed = "<feed xmlns=\"httpote\u{201d}</titl>\"><title>x</title></feed>";
         assert_eq!(fix_namespaces(feed), None);
-        assert!(!same_namespace(
-            "http://www.w3.org/2005/Atom",
-            "httpote\u{201d}x"
-        ));
+        assert_eq!(bare_namespace("httpote\u{201d}x"), "httpote\u{201d}x");
+        assert_eq!(
+            bare_namespace(" HTTPS://www.w3.org/2005/Atom// "),
+            "www.w3.org/2005/Atom"
+        );
     }
 
     use super::*;
@@ -1306,6 +1335,16 @@ mod tests {
                 wrapped += 1;
                 assert!(may_hold_naked_html(&doc), "{doc}");
             }
+            // adapt hands over the html `type=` its own search found: the same answer.
+            let found: Vec<usize> = type_and_mode_attrs(&doc)
+                .filter(|&(at, is_type)| is_type && html_type_value(&doc[at + 5..]))
+                .map(|(at, _)| at)
+                .collect();
+            assert_eq!(
+                may_hold_naked_html_at(&doc, found.iter().copied()),
+                may_hold_naked_html(&doc),
+                "{doc}"
+            );
         }
         assert!(wrapped > 100, "{wrapped}");
         // The usual escaped content, and an element with nothing inside, need no pass.
@@ -1355,13 +1394,13 @@ mod tests {
     #[test]
     fn naked_markup_in_an_atom_html_element_is_wrapped_whole() {
         let doc = r#"<feed><title type="html">Example <a href="t.html">test</a></title><content type='text/html'>&lt;b&gt;x</content></feed>"#;
-        let fixed = wrap_naked_html(doc).unwrap();
+        let fixed = wrap_naked_html(doc, None).unwrap();
         assert!(fixed.contains(
             r#"<title type="html"><![CDATA[Example <a href="t.html">test</a>]]></title>"#
         ));
         assert!(fixed.contains("<content type='text/html'>&lt;b&gt;x</content>"));
         assert_eq!(
-            wrap_naked_html(r#"<feed><link type="text/html" href="x"/></feed>"#),
+            wrap_naked_html(r#"<feed><link type="text/html" href="x"/></feed>"#, None),
             None
         );
     }
