@@ -230,13 +230,38 @@ pub fn write_config(
          per_host_concurrency = {per_host}\nper_host_rate = 0\nallow_private_addresses = true\n\n\
          [defaults]\ninterval = \"30m\"\nfull_article = false\n"
     );
-    for (i, url) in urls.iter().enumerate() {
-        let _ = write!(s, "\n[[feed]]\nname = \"bench-{i}\"\nurl = \"{url}\"\n");
+    // A config file holds some 50,000 feeds at most: past 20,000 they go in `feeds.d/` beside
+    // it, 20,000 a file (the same files for every process's config in one folder).
+    let feed = |i: usize, url: &str| format!("\n[[feed]]\nname = \"bench-{i}\"\nurl = \"{url}\"\n");
+    if urls.len() <= FEEDS_PER_FILE {
+        for (i, url) in urls.iter().enumerate() {
+            s.push_str(&feed(i, url));
+        }
+    } else {
+        let dir = path.with_file_name("feeds.d");
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("creating {}: {e}", dir.display());
+        }
+        for (n, chunk) in urls.chunks(FEEDS_PER_FILE).enumerate() {
+            let text: String = chunk
+                .iter()
+                .enumerate()
+                .map(|(k, url)| feed(n * FEEDS_PER_FILE + k, url))
+                .collect();
+            let file = dir.join(format!("bench-{n}.toml"));
+            if let Err(e) = std::fs::write(&file, text) {
+                panic!("writing {}: {e}", file.display());
+            }
+        }
     }
     if let Err(e) = std::fs::write(path, s) {
         panic!("writing the bench config {}: {e}", path.display());
     }
 }
+
+/// Feeds per config file the benches write.
+const FEEDS_PER_FILE: usize = 20_000;
 
 /// How a child process ended, with what it used.
 pub struct Ended {
