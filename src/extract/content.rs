@@ -496,10 +496,11 @@ fn blocks(
     };
 
     // While a block is read, `cur.chars` counts its visible characters so far: trimming
-    // takes only whitespace, so they are the block's `chars`.
+    // takes only whitespace, so they are the block's `chars`. The block is trimmed as what it
+    // is (`cur.kind`), not as the block that opens after it (`kind`).
     let flush =
         |cur: &mut Block, out: &mut Vec<Block>, owner: usize, kind: Kind, boiler: Option<Rule>| {
-            let trimmed = if kind == Kind::Pre {
+            let trimmed = if cur.kind == Kind::Pre {
                 cur.text.trim_matches('\n')
             } else {
                 cur.text.trim()
