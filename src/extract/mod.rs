@@ -4,13 +4,14 @@
 //! `<time>` ([`metadata`]), finding the main content block and dropping boilerplate (navigation,
 //! share buttons, related lists, comments, cookie banners) ([`content`]), recognising pages that
 //! are not articles (paywall stubs, bot challenges, login walls, empty app shells), and the
-//! sanitised HTML of the article for email. Hands on an [`Article`]; never fails: a page that
-//! yields nothing gives an empty text and a `not_article` reason.
+//! sanitised HTML of the article for email ([`render`]). Hands on an [`Article`]; never fails: a
+//! page that yields nothing gives an empty text and a `not_article` reason.
 
 pub mod charset;
 mod content;
 mod dom;
 mod metadata;
+mod render;
 pub mod rules;
 
 use std::io::Read;
@@ -288,7 +289,7 @@ fn try_extract(
         .map(|(_, t)| t.as_str())
         .collect::<Vec<_>>()
         .join("\n\n");
-    let html = ammonia::clean(&render(&paras));
+    let html = render::html(&paras);
     let not_article = classify(&dom, &meta, &text);
     let article = Article {
         title: meta.title,
@@ -399,46 +400,6 @@ fn site_overrides(doc: &scraper::Html, page_url: Option<&Url>, rules: &[SiteRule
         }
     }
     ov
-}
-
-/// The article as simple HTML (paragraphs, headings, lists, quotes, code), escaped; ammonia
-/// then guarantees nothing active survives.
-fn render(paras: &[(Kind, String)]) -> String {
-    let mut out = String::new();
-    let mut in_list = false;
-    for (kind, text) in paras {
-        if in_list && *kind != Kind::Item {
-            out.push_str("</ul>\n");
-            in_list = false;
-        }
-        let esc = escape(text);
-        match kind {
-            Kind::Para => out.push_str(&format!("<p>{esc}</p>\n")),
-            Kind::Heading(level) => {
-                let l = (*level).clamp(2, 6);
-                out.push_str(&format!("<h{l}>{esc}</h{l}>\n"));
-            }
-            Kind::Item => {
-                if !in_list {
-                    out.push_str("<ul>\n");
-                    in_list = true;
-                }
-                out.push_str(&format!("<li>{esc}</li>\n"));
-            }
-            Kind::Quote => out.push_str(&format!("<blockquote>{esc}</blockquote>\n")),
-            Kind::Pre => out.push_str(&format!("<pre>{esc}</pre>\n")),
-        }
-    }
-    if in_list {
-        out.push_str("</ul>\n");
-    }
-    out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 const CHALLENGE: [&str; 10] = [
