@@ -719,11 +719,16 @@ fn may_sign(text: &str) -> bool {
         b"wrote",
         b"ago",
     ];
+    // One pass over the text: only where a byte is, ignoring case, the first letter of some
+    // word are the words compared.
     let bytes = text.as_bytes();
-    WORDS.iter().any(|w| {
-        bytes
-            .windows(w.len())
-            .any(|win| win.eq_ignore_ascii_case(w))
+    (0..bytes.len()).any(|at| {
+        matches!(bytes[at] | 0x20, b'r' | b'p' | b's' | b'w' | b'a')
+            && WORDS.iter().any(|w| {
+                bytes
+                    .get(at..at + w.len())
+                    .is_some_and(|win| win.eq_ignore_ascii_case(w))
+            })
     }) || has_clock(text)
 }
 
@@ -2225,6 +2230,50 @@ fn prefer_listing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_pass_word_test_finds_what_a_search_for_each_word_finds() {
+        let words = [
+            "repl",
+            "permalink",
+            "report",
+            "said",
+            "says",
+            "wrote",
+            "ago",
+        ];
+        let by_search = |t: &str| {
+            let t = t.to_ascii_lowercase();
+            words.iter().any(|w| t.contains(w)) || has_clock(&t)
+        };
+        for t in [
+            "",
+            "a",
+            "ag",
+            "AGO",
+            "xAgO",
+            "Réplique",
+            "REPL",
+            "sAiD",
+            "wrot",
+            "wrote.",
+            "perma link",
+            "Permalink!",
+            "reports",
+            "ss says",
+            "é said",
+            "pas",
+            "Wagon",
+            "rep",
+            "saying",
+            "w",
+            "ppermalink",
+            "10:42",
+            "dragon ago",
+        ] {
+            assert_eq!(may_sign(t), by_search(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn every_line_the_signature_matches_passes_the_cheap_test_first() {
