@@ -194,7 +194,7 @@ fn try_extract(
     let source = if switches.on(Rule::UnclosedTitle) {
         close_runaway_title(&source)
     } else {
-        std::borrow::Cow::Borrowed(source.as_str())
+        std::borrow::Cow::Borrowed(&*source)
     };
     let doc = bounds::html::parse_document(&source, budget)?;
     let dom = dom::Dom::new(&doc);
@@ -307,11 +307,16 @@ fn try_extract(
 }
 
 /// Where `pat` (ASCII, lowercase) first occurs in `hay` from `from` on, ignoring ASCII case.
+/// Candidates are found by their first byte (either case) with memchr, then compared.
 fn find_ascii(hay: &[u8], pat: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?
-        .windows(pat.len())
-        .position(|w| w.eq_ignore_ascii_case(pat))
-        .map(|i| i + from)
+    let (&first, _) = pat.split_first()?;
+    let rest = hay.get(from..)?;
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), rest)
+        .find(|&at| {
+            rest.get(at..at + pat.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(pat))
+        })
+        .map(|at| at + from)
 }
 
 /// A page whose `<title>` is never closed before its body (a 2000s template that forgot

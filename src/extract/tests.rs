@@ -1151,3 +1151,24 @@ fn a_block_is_trimmed_by_its_own_kind_not_the_next_ones() {
         a.text
     );
 }
+
+/// The runaway-title scan finds what a search of every window finds.
+#[test]
+fn the_case_blind_search_finds_what_a_scan_of_every_window_finds() {
+    let by_windows = |hay: &[u8], pat: &[u8], from: usize| {
+        hay.get(from..)?
+            .windows(pat.len())
+            .position(|w| w.eq_ignore_ascii_case(pat))
+            .map(|i| i + from)
+    };
+    let hay = b"<html><HEAD><Title>x</TITLE><titl<title></head><BODY><title>y";
+    for pat in [&b"<title"[..], b"</title", b"<body", b"</head", b"<", b"<x"] {
+        for from in 0..=hay.len() + 1 {
+            assert_eq!(
+                find_ascii(hay, pat, from),
+                by_windows(hay, pat, from),
+                "{pat:?} {from}"
+            );
+        }
+    }
+}
