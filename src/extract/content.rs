@@ -710,25 +710,34 @@ const SIGNATURE_CHARS: usize = 80;
 /// word, said/says/wrote, "ago", or a clock): a cheap test that spares most blocks the
 /// regex, whose case-blind Unicode classes make it the dearest step of the content pass.
 fn may_sign(text: &str) -> bool {
+    // Grouped by their first two letters, for the dispatch below.
     const WORDS: [&[u8]; 7] = [
         b"repl",
-        b"permalink",
         b"report",
+        b"permalink",
         b"said",
         b"says",
         b"wrote",
         b"ago",
     ];
-    // One pass over the text: only where a byte is, ignoring case, the first letter of some
-    // word are the words compared.
+    // One pass over the text: only where two bytes are, ignoring case, the first two letters
+    // of some word are the words so beginning compared.
     let bytes = text.as_bytes();
     (0..bytes.len()).any(|at| {
-        matches!(bytes[at] | 0x20, b'r' | b'p' | b's' | b'w' | b'a')
-            && WORDS.iter().any(|w| {
-                bytes
-                    .get(at..at + w.len())
-                    .is_some_and(|win| win.eq_ignore_ascii_case(w))
-            })
+        let second = bytes.get(at + 1).map_or(0, |b| b | 0x20);
+        let words: &[&[u8]] = match (bytes[at] | 0x20, second) {
+            (b'r', b'e') => &WORDS[..2],
+            (b'p', b'e') => &WORDS[2..3],
+            (b's', b'a') => &WORDS[3..5],
+            (b'w', b'r') => &WORDS[5..6],
+            (b'a', b'g') => &WORDS[6..],
+            _ => return false,
+        };
+        words.iter().any(|w| {
+            bytes
+                .get(at..at + w.len())
+                .is_some_and(|win| win.eq_ignore_ascii_case(w))
+        })
     }) || has_clock(text)
 }
 

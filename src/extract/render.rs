@@ -49,6 +49,19 @@ pub fn html(paras: &[(Kind, String)]) -> String {
     out
 }
 
+/// The bytes [`push_text`] may have to change: the escaped ones, NUL, CR, and the lead byte of
+/// a no-break space.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[0] = true;
+    t[b'\r' as usize] = true;
+    t[0xc2] = true;
+    t
+};
+
 /// Appends `text` as the parser reads it and the serialiser writes it back (see the module
 /// documentation); `pre` drops a first line feed, as the parser does after `<pre>`. Runs of
 /// plain text are copied whole.
@@ -68,6 +81,10 @@ fn push_text(out: &mut String, text: &str, pre: bool) {
     let mut i = start;
     while i < bytes.len() {
         let b = bytes[i];
+        if !SPECIAL[usize::from(b)] {
+            i += 1;
+            continue;
+        }
         let (put, width) = match b {
             b'&' => ("&amp;", 1),
             b'<' => ("&lt;", 1),
