@@ -506,13 +506,9 @@ fn blocks(
                 cur.text.trim()
             };
             if !trimmed.is_empty() {
-                let (from, to) = (
-                    trimmed.as_ptr() as usize - cur.text.as_ptr() as usize,
-                    trimmed.as_ptr() as usize - cur.text.as_ptr() as usize + trimmed.len(),
-                );
-                let mut text = std::mem::take(&mut cur.text);
-                text.truncate(to);
-                text.drain(..from);
+                // Copied at its size: the buffer stays for the next block, which would
+                // otherwise grow a new one from nothing.
+                let text = trimmed.to_string();
                 let chars = cur.chars;
                 out.push(Block {
                     owner: cur.owner,
