@@ -496,22 +496,19 @@ fn blocks(
     };
 
     // While a block is read, `cur.chars` counts its visible characters so far: trimming
-    // takes only whitespace, so they are the block's `chars`.
+    // takes only whitespace, so they are the block's `chars`. The block is trimmed as what it
+    // is (`cur.kind`), not as the block that opens after it (`kind`).
     let flush =
         |cur: &mut Block, out: &mut Vec<Block>, owner: usize, kind: Kind, boiler: Option<Rule>| {
-            let trimmed = if kind == Kind::Pre {
+            let trimmed = if cur.kind == Kind::Pre {
                 cur.text.trim_matches('\n')
             } else {
                 cur.text.trim()
             };
             if !trimmed.is_empty() {
-                let (from, to) = (
-                    trimmed.as_ptr() as usize - cur.text.as_ptr() as usize,
-                    trimmed.as_ptr() as usize - cur.text.as_ptr() as usize + trimmed.len(),
-                );
-                let mut text = std::mem::take(&mut cur.text);
-                text.truncate(to);
-                text.drain(..from);
+                // Copied at its size: the buffer stays for the next block, which would
+                // otherwise grow a new one from nothing.
+                let text = trimmed.to_string();
                 let chars = cur.chars;
                 out.push(Block {
                     owner: cur.owner,
@@ -709,20 +706,34 @@ const SIGNATURE_CHARS: usize = 80;
 /// word, said/says/wrote, "ago", or a clock): a cheap test that spares most blocks the
 /// regex, whose case-blind Unicode classes make it the dearest step of the content pass.
 fn may_sign(text: &str) -> bool {
+    // Grouped by their first two letters, for the dispatch below.
     const WORDS: [&[u8]; 7] = [
         b"repl",
-        b"permalink",
         b"report",
+        b"permalink",
         b"said",
         b"says",
         b"wrote",
         b"ago",
     ];
+    // One pass over the text: only where two bytes are, ignoring case, the first two letters
+    // of some word are the words so beginning compared.
     let bytes = text.as_bytes();
-    WORDS.iter().any(|w| {
-        bytes
-            .windows(w.len())
-            .any(|win| win.eq_ignore_ascii_case(w))
+    (0..bytes.len()).any(|at| {
+        let second = bytes.get(at + 1).map_or(0, |b| b | 0x20);
+        let words: &[&[u8]] = match (bytes[at] | 0x20, second) {
+            (b'r', b'e') => &WORDS[..2],
+            (b'p', b'e') => &WORDS[2..3],
+            (b's', b'a') => &WORDS[3..5],
+            (b'w', b'r') => &WORDS[5..6],
+            (b'a', b'g') => &WORDS[6..],
+            _ => return false,
+        };
+        words.iter().any(|w| {
+            bytes
+                .get(at..at + w.len())
+                .is_some_and(|win| win.eq_ignore_ascii_case(w))
+        })
     }) || has_clock(text)
 }
 
@@ -2224,6 +2235,50 @@ fn prefer_listing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_pass_word_test_finds_what_a_search_for_each_word_finds() {
+        let words = [
+            "repl",
+            "permalink",
+            "report",
+            "said",
+            "says",
+            "wrote",
+            "ago",
+        ];
+        let by_search = |t: &str| {
+            let t = t.to_ascii_lowercase();
+            words.iter().any(|w| t.contains(w)) || has_clock(&t)
+        };
+        for t in [
+            "",
+            "a",
+            "ag",
+            "AGO",
+            "xAgO",
+            "Réplique",
+            "REPL",
+            "sAiD",
+            "wrot",
+            "wrote.",
+            "perma link",
+            "Permalink!",
+            "reports",
+            "ss says",
+            "é said",
+            "pas",
+            "Wagon",
+            "rep",
+            "saying",
+            "w",
+            "ppermalink",
+            "10:42",
+            "dragon ago",
+        ] {
+            assert_eq!(may_sign(t), by_search(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn every_line_the_signature_matches_passes_the_cheap_test_first() {

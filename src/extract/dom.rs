@@ -215,6 +215,11 @@ pub fn collapse_into(out: &mut String, text: &str, mut after_space: bool) {
     let (mut i, mut start) = (0, 0);
     while i < bytes.len() {
         let b = bytes[i];
+        // Most bytes are visible ASCII, which never changes.
+        if b > b' ' && b < 0x80 {
+            i += 1;
+            continue;
+        }
         let (space, width) = match b {
             b' ' => {
                 let after = if i > start {
@@ -279,9 +284,16 @@ impl Texts {
         if span.0 == u32::MAX {
             let start = self.arena.len();
             collapse_into(&mut self.arena, text, false);
-            let s = &self.arena[start..];
-            let chars = s.chars().count();
-            let spaces = s.bytes().filter(|&b| b == b' ').count();
+            // Characters are the bytes that do not continue one; one pass counts both.
+            let (chars, spaces) =
+                self.arena.as_bytes()[start..]
+                    .iter()
+                    .fold((0usize, 0usize), |(c, s), &b| {
+                        (
+                            c + usize::from(b & 0xc0 != 0x80),
+                            s + usize::from(b == b' '),
+                        )
+                    });
             span = (
                 start as u32,
                 self.arena.len() as u32,

@@ -4,13 +4,14 @@
 //! `<time>` ([`metadata`]), finding the main content block and dropping boilerplate (navigation,
 //! share buttons, related lists, comments, cookie banners) ([`content`]), recognising pages that
 //! are not articles (paywall stubs, bot challenges, login walls, empty app shells), and the
-//! sanitised HTML of the article for email. Hands on an [`Article`]; never fails: a page that
-//! yields nothing gives an empty text and a `not_article` reason.
+//! sanitised HTML of the article for email ([`render`]). Hands on an [`Article`]; never fails: a
+//! page that yields nothing gives an empty text and a `not_article` reason.
 
 pub mod charset;
 mod content;
 mod dom;
 mod metadata;
+mod render;
 pub mod rules;
 
 use std::io::Read;
@@ -193,7 +194,7 @@ fn try_extract(
     let source = if switches.on(Rule::UnclosedTitle) {
         close_runaway_title(&source)
     } else {
-        std::borrow::Cow::Borrowed(source.as_str())
+        std::borrow::Cow::Borrowed(&*source)
     };
     let doc = bounds::html::parse_document(&source, budget)?;
     let dom = dom::Dom::new(&doc);
@@ -288,7 +289,7 @@ fn try_extract(
         .map(|(_, t)| t.as_str())
         .collect::<Vec<_>>()
         .join("\n\n");
-    let html = ammonia::clean(&render(&paras));
+    let html = render::html(&paras);
     let not_article = classify(&dom, &meta, &text);
     let article = Article {
         title: meta.title,
@@ -306,11 +307,16 @@ fn try_extract(
 }
 
 /// Where `pat` (ASCII, lowercase) first occurs in `hay` from `from` on, ignoring ASCII case.
+/// Candidates are found by their first byte (either case) with memchr, then compared.
 fn find_ascii(hay: &[u8], pat: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?
-        .windows(pat.len())
-        .position(|w| w.eq_ignore_ascii_case(pat))
-        .map(|i| i + from)
+    let (&first, _) = pat.split_first()?;
+    let rest = hay.get(from..)?;
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), rest)
+        .find(|&at| {
+            rest.get(at..at + pat.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(pat))
+        })
+        .map(|at| at + from)
 }
 
 /// A page whose `<title>` is never closed before its body (a 2000s template that forgot
@@ -399,46 +405,6 @@ fn site_overrides(doc: &scraper::Html, page_url: Option<&Url>, rules: &[SiteRule
         }
     }
     ov
-}
-
-/// The article as simple HTML (paragraphs, headings, lists, quotes, code), escaped; ammonia
-/// then guarantees nothing active survives.
-fn render(paras: &[(Kind, String)]) -> String {
-    let mut out = String::new();
-    let mut in_list = false;
-    for (kind, text) in paras {
-        if in_list && *kind != Kind::Item {
-            out.push_str("</ul>\n");
-            in_list = false;
-        }
-        let esc = escape(text);
-        match kind {
-            Kind::Para => out.push_str(&format!("<p>{esc}</p>\n")),
-            Kind::Heading(level) => {
-                let l = (*level).clamp(2, 6);
-                out.push_str(&format!("<h{l}>{esc}</h{l}>\n"));
-            }
-            Kind::Item => {
-                if !in_list {
-                    out.push_str("<ul>\n");
-                    in_list = true;
-                }
-                out.push_str(&format!("<li>{esc}</li>\n"));
-            }
-            Kind::Quote => out.push_str(&format!("<blockquote>{esc}</blockquote>\n")),
-            Kind::Pre => out.push_str(&format!("<pre>{esc}</pre>\n")),
-        }
-    }
-    if in_list {
-        out.push_str("</ul>\n");
-    }
-    out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 const CHALLENGE: [&str; 10] = [
