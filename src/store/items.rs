@@ -805,9 +805,10 @@ impl Store {
         done
     }
 
-    /// PostgreSQL: writes the batch in a transaction without the lock, so several processes
-    /// write at once, then takes the lock and reads what the others committed since the band
-    /// index last caught up (the ingest log). If none of it is a story one of the batch's items
+    /// PostgreSQL: takes the lock if it is free (then this is a serial transaction); else
+    /// writes the batch without it, so several processes write at once, then takes the lock
+    /// and reads what the others committed since the band index last caught up (the ingest
+    /// log). If none of it is a story one of the batch's items
     /// would have joined (same canonical URL, same content hash, or a near-duplicate text),
     /// what was written is what a serial run would have written: the batch's log entry is
     /// appended and it commits. Otherwise it rolls back and returns `None`. The index may keep
@@ -821,12 +822,17 @@ impl Store {
     ) -> Result<Option<Vec<Ingested>>> {
         let outcome = self.tx(|db| {
             let mut bands = self.bands();
+            // No one storing: the lock is held from the start, as a serial transaction would,
+            // and nothing can have been missed.
+            let locked = super::postgres::try_serial_lock(db)?;
             let (out, since) = file(db, &mut bands, items, prepared, priors)?;
-            super::postgres::take_serial_lock(db)?;
-            let seen_at = items.first().map_or(0, |(i, _)| i.seen_at);
-            let (_, delta) = fingerprints::catch_up(db, &mut bands, seen_at, since)?;
-            if would_have_joined(db, &delta, items, prepared, &out)? {
-                return Err(StoreError::Conflict);
+            if !locked {
+                super::postgres::take_serial_lock(db)?;
+                let seen_at = items.first().map_or(0, |(i, _)| i.seen_at);
+                let (_, delta) = fingerprints::catch_up(db, &mut bands, seen_at, since)?;
+                if would_have_joined(db, &delta, items, prepared, &out)? {
+                    return Err(StoreError::Conflict);
+                }
             }
             let seq = log(db, items, prepared, &out)?;
             if let Some(b) = bands.as_mut() {

@@ -321,6 +321,16 @@ pub fn take_serial_lock(db: &mut super::db::Db) -> Result<()> {
     Ok(())
 }
 
+/// Takes that lock inside a transaction if no one holds it; whether it did.
+pub fn try_serial_lock(db: &mut super::db::Db) -> Result<bool> {
+    let got: bool = db.query_one(
+        "SELECT pg_try_advisory_xact_lock($1)",
+        super::db::args![SERIAL_LOCK],
+        |r| Ok(r.get::<i64>(0)? != 0),
+    )?;
+    Ok(got)
+}
+
 /// Applies the migrations not applied yet, under an advisory lock so processes starting
 /// together apply each once.
 fn migrate(client: &mut postgres::Client) -> Result<()> {
