@@ -808,12 +808,11 @@ impl Store {
     /// PostgreSQL: takes the lock if it is free (then this is a serial transaction); else
     /// writes the batch without it, so several processes write at once, then takes the lock
     /// and reads what the others committed since the band index last caught up (the ingest
-    /// log). If none of it is a story one of the batch's items
-    /// would have joined (same canonical URL, same content hash, or a near-duplicate text),
-    /// what was written is what a serial run would have written: the batch's log entry is
-    /// appended and it commits. Otherwise it rolls back and returns `None`. The index may keep
-    /// the rolled-back stories' ids: PostgreSQL never draws an id twice, and a lookup skips an
-    /// id with no row.
+    /// log). If none of it is a story one of the batch's items would have joined (same
+    /// canonical URL, same content hash, or a near-duplicate text), what was written is what
+    /// a serial run would have written: the batch's log entry is appended and it commits.
+    /// Otherwise it rolls back and returns `None`. The index may keep the rolled-back
+    /// stories' ids: PostgreSQL never draws an id twice, and a lookup skips an id with no row.
     fn store_unlocked(
         &self,
         items: &[(&NewItem, &[TopicHit])],
