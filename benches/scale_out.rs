@@ -14,8 +14,8 @@
 //! Reported per case: wall time from start to the last exit, polls/s (feeds fetched at least
 //! once, per second of wall time), duplicate fetches (requests beyond one per feed: must be 0),
 //! feeds never fetched, how the fetches split between the processes, each process's peak RSS
-//! (`wait4`'s `ru_maxrss`) and CPU time, the database server's CPU time, the feed server's
-//! (this bench's threads), the cores all of them kept busy (their CPU seconds over the wall
+//! (its own memory high-water mark, `VmHWM`, read while it runs) and CPU time, the database
+//! server's CPU time, the feed server's (this bench's threads), the cores all of them kept busy (their CPU seconds over the wall
 //! time: at the machine's core count the case is CPU-bound, and more processes cannot go
 //! faster), and each process's exit status.
 //!
@@ -219,13 +219,14 @@ fn run_case(
     let mut exits: Vec<Option<String>> = vec![None; procs];
     let mut rss_mib = vec![0.0; procs];
     let mut cpu_s = vec![0.0; procs];
+    let mut peaks = vec![0u64; procs];
     let mut killed = false;
     while exits.iter().any(Option::is_none) {
         for (k, pid) in pids.iter().enumerate() {
             if exits[k].is_some() {
                 continue;
             }
-            if let Some(ended) = feed_server::reap(*pid) {
+            if let Some(ended) = feed_server::reap(*pid, &mut peaks[k]) {
                 rss_mib[k] = ended.rss_mib;
                 cpu_s[k] = ended.cpu_s;
                 exits[k] = Some(ended.status);

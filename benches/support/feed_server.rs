@@ -267,14 +267,20 @@ const FEEDS_PER_FILE: usize = 20_000;
 pub struct Ended {
     /// "exit N" or "signal N".
     pub status: String,
-    /// Peak resident memory (`ru_maxrss`), MiB.
+    /// Peak resident memory, MiB: the high-water mark of the child's own memory (`VmHWM`),
+    /// as last read while it ran.
     pub rss_mib: f64,
     /// User + system CPU seconds.
     pub cpu_s: f64,
 }
 
 /// Waits for the child `pid` if it has ended (`wait4` with WNOHANG), with its resource use.
-pub fn reap(pid: i32) -> Option<Ended> {
+/// Called again and again while the child runs, it reads the child's memory high-water mark
+/// each time into `peak_kib`: `wait4`'s `ru_maxrss` cannot serve, as it counts the memory the
+/// parent had when it started the child (Linux keeps the larger of the old and the new
+/// memory's marks across the exec), and this bench holds every feed body in memory.
+pub fn reap(pid: i32, peak_kib: &mut u64) -> Option<Ended> {
+    *peak_kib = (*peak_kib).max(high_water_kib(pid));
     let mut status = 0;
     // SAFETY: a plain `rusage` is valid zeroed, and wait4 only writes into it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -288,7 +294,7 @@ pub fn reap(pid: i32) -> Option<Ended> {
             } else {
                 format!("signal {}", libc::WTERMSIG(status))
             },
-            rss_mib: usage.ru_maxrss as f64 / 1024.0,
+            rss_mib: *peak_kib as f64 / 1024.0,
             cpu_s: secs(usage.ru_utime) + secs(usage.ru_stime),
         })
     } else if r < 0 {
@@ -300,4 +306,15 @@ pub fn reap(pid: i32) -> Option<Ended> {
     } else {
         None
     }
+}
+
+/// A running process's memory high-water mark (`VmHWM` in `/proc/PID/status`), KiB; 0 once
+/// it has ended.
+fn high_water_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
