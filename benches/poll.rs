@@ -147,6 +147,35 @@ fn curl_floor(urls: &[String], dir: &Path, o: &Options) -> (Duration, String) {
     (wall, status)
 }
 
+/// Starts `feedwatch COMMAND` on `config` in `dir`, its output in `dir/NAME.out` and `.err`,
+/// with none of the environment that would change what it reads.
+fn start_feedwatch(
+    config: &Path,
+    command: &str,
+    dir: &Path,
+    name: &str,
+    o: &Options,
+) -> std::process::Child {
+    let out = std::fs::File::create(dir.join(format!("{name}.out")));
+    let err = std::fs::File::create(dir.join(format!("{name}.err")));
+    let (Ok(out), Ok(err)) = (out, err) else {
+        panic!("creating the output files in {}", dir.display());
+    };
+    Command::new(&o.binary)
+        .arg("--config")
+        .arg(config)
+        .arg(command)
+        .current_dir(dir)
+        .env_remove("FEEDWATCH_CONFIG")
+        .env_remove("FEEDWATCH_DATABASE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", o.binary.display()))
+}
+
 /// Runs `feedwatch once` and waits for it.
 fn once(
     name: &'static str,
@@ -156,25 +185,8 @@ fn once(
     o: &Options,
 ) -> Step {
     feeds.reset();
-    let out = std::fs::File::create(dir.join(format!("{name}.out")));
-    let err = std::fs::File::create(dir.join(format!("{name}.err")));
-    let (Ok(out), Ok(err)) = (out, err) else {
-        panic!("creating the output files in {}", dir.display());
-    };
     let start = Instant::now();
-    let child = Command::new(&o.binary)
-        .arg("--config")
-        .arg(config)
-        .arg("once")
-        .current_dir(dir)
-        .env_remove("FEEDWATCH_CONFIG")
-        .env_remove("FEEDWATCH_DATABASE")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", o.binary.display()));
+    let child = start_feedwatch(config, "once", dir, name, o);
     let pid = child.id() as i32;
     let mut peak = 0;
     let ended = loop {
@@ -336,26 +348,9 @@ fn steady(config: &Path, dir: &Path, feeds: &feed_server::Feeds, o: &Options) {
     );
     let steady_config = dir.join("steady.toml");
     std::fs::write(&steady_config, text).unwrap_or_else(|e| panic!("writing the config: {e}"));
-    let out = std::fs::File::create(dir.join("steady.out"));
-    let err = std::fs::File::create(dir.join("steady.err"));
-    let (Ok(out), Ok(err)) = (out, err) else {
-        panic!("creating the output files in {}", dir.display());
-    };
     feeds.reset();
     let start = Instant::now();
-    let child = Command::new(&o.binary)
-        .arg("--config")
-        .arg(&steady_config)
-        .arg("run")
-        .current_dir(dir)
-        .env_remove("FEEDWATCH_CONFIG")
-        .env_remove("FEEDWATCH_DATABASE")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", o.binary.display()));
+    let child = start_feedwatch(&steady_config, "run", dir, "steady", o);
     let pid = child.id() as i32;
     let total = Duration::from_secs(o.steady_minutes as u64 * 60);
     let warm_up = (total / 5).min(Duration::from_secs(60));

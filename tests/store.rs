@@ -1233,6 +1233,20 @@ fn a_dead_processs_feed_is_taken_over_when_its_lease_expires(b: Backend) {
     ));
 }
 
+/// How many of `results` filed a new story with its one alert, and how many joined one
+/// without an alert of their own.
+fn new_and_joined(results: &[Ingested]) -> (usize, usize) {
+    let new = results
+        .iter()
+        .filter(|r| matches!(r, Ingested::NewStory { alerts: 1, .. }))
+        .count();
+    let joined = results
+        .iter()
+        .filter(|r| matches!(r, Ingested::JoinedStory { alerts: 0, .. }))
+        .count();
+    (new, joined)
+}
+
 fn processes_storing_copies_of_one_story_at_once_file_one_story_and_one_alert(b: Backend) {
     let fresh = Arc::new(b.fresh());
     let setup = fresh.open();
@@ -1267,15 +1281,11 @@ fn processes_storing_copies_of_one_story_at_once_file_one_story_and_one_alert(b:
         .into_iter()
         .map(|t| t.join().unwrap())
         .collect();
-        let new = results
-            .iter()
-            .filter(|r| matches!(r, Ingested::NewStory { alerts: 1, .. }))
-            .count();
-        let joined = results
-            .iter()
-            .filter(|r| matches!(r, Ingested::JoinedStory { alerts: 0, .. }))
-            .count();
-        assert_eq!((new, joined), (1, 1), "round {round}: {results:?}");
+        assert_eq!(
+            new_and_joined(&results),
+            (1, 1),
+            "round {round}: {results:?}"
+        );
     }
     assert_eq!(stores[0].stories(0, None, 100).unwrap().len(), 8);
     assert_eq!(claim(&stores[1], 1_000).len(), 8, "one alert per story");
@@ -1364,15 +1374,7 @@ fn postgres_processes_that_wrote_copies_of_one_story_before_the_lock_end_with_on
         }
         holder.batch_execute("COMMIT").unwrap();
         let results: Vec<Ingested> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        let new = results
-            .iter()
-            .filter(|r| matches!(r, Ingested::NewStory { alerts: 1, .. }))
-            .count();
-        let joined = results
-            .iter()
-            .filter(|r| matches!(r, Ingested::JoinedStory { alerts: 0, .. }))
-            .count();
-        assert_eq!((new, joined), (1, 1), "{same:?}: {results:?}");
+        assert_eq!(new_and_joined(&results), (1, 1), "{same:?}: {results:?}");
         let store = fresh.open();
         assert_eq!(store.stories(0, None, 10).unwrap().len(), 1, "{same:?}");
         assert_eq!(claim(&store, 1_000).len(), 1, "{same:?}: one alert");
