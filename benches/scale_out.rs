@@ -30,7 +30,8 @@
 //! `--keep DIR` writes configs, databases and each process's output under DIR and keeps them;
 //! `--procs 1,2` runs only those process counts; `--binary PATH` runs another feedwatch build,
 //! e.g. an earlier commit's, to compare the two on one machine; `--pg-stats` prints the
-//! statements PostgreSQL spent most time on in each case, from pg_stat_statements).
+//! statements PostgreSQL spent most time on in each case, from pg_stat_statements, nested ones
+//! too: foreign-key checks and what triggers run, whose time is also in their statement's).
 
 #[path = "support/feed_server.rs"]
 mod feed_server;
@@ -477,6 +478,8 @@ fn main() {
         let mut settings = vec!["synchronous_commit=off", "max_connections=200"];
         if o.pg_stats {
             settings.push("shared_preload_libraries=pg_stat_statements");
+            // Statements run inside others (triggers, foreign-key checks) count as their own.
+            settings.push("pg_stat_statements.track=all");
         }
         let cluster = postgres::Cluster::start(&settings);
         for procs in o.procs.clone().unwrap_or(vec![1, 2, 4]) {

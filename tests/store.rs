@@ -95,6 +95,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     migrations_are_applied_once_and_recorded,
+    each_feed_counts_the_items_a_batch_stored_for_it,
     processes_opening_a_new_database_at_once_all_get_it_migrated_once,
     the_same_item_seen_again_is_not_a_new_story_and_alerts_once,
     a_changed_item_is_an_update_not_a_new_story,
@@ -137,6 +138,50 @@ fn item(feed_id: i64, guid: &str, url: &str, title: &str, text: &str, at: i64) -
         text: text.into(),
         ..Default::default()
     }
+}
+
+/// The feeds page shows each feed's stored items from a counter the database keeps: one batch
+/// that stores items of several feeds (new stories and copies joining them) adds each feed its
+/// own, and an item seen again adds nothing.
+fn each_feed_counts_the_items_a_batch_stored_for_it(b: Backend) {
+    let fresh = b.fresh();
+    let store = fresh.open();
+    let ids: Vec<i64> = (0..3)
+        .map(|n| {
+            store
+                .sync_feed(&format!("f{n}"), &format!("https://f{n}.example/rss"))
+                .unwrap()
+                .id
+        })
+        .collect();
+    let t0 = 1_700_000_000;
+    let batch: Vec<(NewItem, Vec<TopicHit>)> = [(0, 3), (1, 1), (2, 2)]
+        .into_iter()
+        .flat_map(|(f, n)| (0..n).map(move |k| (f, k)))
+        .map(|(f, k)| {
+            let it = item(
+                ids[f],
+                &format!("g{f}-{k}"),
+                &format!("https://f{f}.example/{k}"),
+                &format!("Story {k} of feed {f}"),
+                &shuffled_text((f * 10 + k) as u64),
+                t0,
+            );
+            (it, Vec::new())
+        })
+        .collect();
+    store.ingest_many(&batch).unwrap();
+    // The first item again, and a copy of it at the third feed.
+    let mut copy = batch[0].0.clone();
+    copy.feed_id = ids[2];
+    copy.guid = "copy".into();
+    store
+        .ingest_many(&[(batch[0].0.clone(), Vec::new()), (copy, Vec::new())])
+        .unwrap();
+    let counts: Vec<i64> = (0..3)
+        .map(|n| store.feed(&format!("f{n}")).unwrap().unwrap().items)
+        .collect();
+    assert_eq!(counts, [3, 1, 3], "items stored per feed");
 }
 
 fn hit(topic: &str) -> TopicHit {

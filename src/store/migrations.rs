@@ -63,4 +63,8 @@ pub const POSTGRES: &[(&str, &str)] = &[
         "0004_ingest_log.sql",
         include_str!("../../migrations/postgres/0004_ingest_log.sql"),
     ),
+    (
+        "0005_item_count_by_key.sql",
+        include_str!("../../migrations/postgres/0005_item_count_by_key.sql"),
+    ),
 ];
