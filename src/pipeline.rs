@@ -538,11 +538,11 @@ impl Pipeline {
         record.rate = timing.rate;
         record.hints = timing.hints;
         record.duration_ms = i64::try_from(started.elapsed().as_millis()).ok();
-        if let Err(e) = self.store.record_poll(state.id, &record) {
+        report.outcome = record.outcome.into();
+        report.error = record.error.clone();
+        if let Err(e) = self.store.record_poll_async(state.id, record).await {
             tracing::error!(feed = %key, error = %e, "could not record the poll");
         }
-        report.outcome = record.outcome.into();
-        report.error = record.error;
         if report.alerts > 0 {
             self.alerts_queued.notify_one();
         }

@@ -96,6 +96,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     migrations_are_applied_once_and_recorded,
     each_feed_counts_the_items_a_batch_stored_for_it,
+    polls_recorded_together_each_keep_their_own_outcome_and_release_their_lease,
     processes_opening_a_new_database_at_once_all_get_it_migrated_once,
     the_same_item_seen_again_is_not_a_new_story_and_alerts_once,
     a_changed_item_is_an_update_not_a_new_story,
@@ -182,6 +183,106 @@ fn each_feed_counts_the_items_a_batch_stored_for_it(b: Backend) {
         .map(|n| store.feed(&format!("f{n}")).unwrap().unwrap().items)
         .collect();
     assert_eq!(counts, [3, 1, 3], "items stored per feed");
+}
+
+/// Polls that end together are recorded in one statement: each feed still gets its own
+/// outcome, validators, error streak and log line, and each lease is released.
+fn polls_recorded_together_each_keep_their_own_outcome_and_release_their_lease(b: Backend) {
+    let fresh = b.fresh();
+    let store = fresh.open();
+    let now = NOW_MS / 1000;
+    let feeds: Vec<feedwatch::store::FeedState> = ["ok", "same", "bad"]
+        .iter()
+        .map(|key| {
+            let url = format!("https://{key}.example/rss");
+            store.sync_feed(key, &url).unwrap();
+            match store
+                .claim_feed(key, &url, ClaimMode::Due, LEASE, NOW_MS)
+                .unwrap()
+            {
+                Claim::Claimed(state) => *state,
+                other => panic!("{key}: {other:?}"),
+            }
+        })
+        .collect();
+    assert!(feeds.iter().all(|f| f.lease.is_some()), "claimed");
+    let ok = PollRecord {
+        at: now,
+        outcome: PollOutcome::Ok,
+        http_status: Some(200),
+        etag: Some("\"v2\"".into()),
+        new_items: 3,
+        next_due_at: now + 600,
+        title: Some("The OK Times".into()),
+        ..Default::default()
+    };
+    let same = PollRecord {
+        at: now,
+        outcome: PollOutcome::NotModified,
+        http_status: Some(304),
+        next_due_at: now + 900,
+        ..Default::default()
+    };
+    let bad = PollRecord {
+        at: now,
+        outcome: PollOutcome::Error,
+        http_status: Some(500),
+        error: Some("the server answered 500".into()),
+        consecutive_errors: 1,
+        next_due_at: now + 1200,
+        ..Default::default()
+    };
+    store
+        .record_polls(&[
+            (feeds[0].id, &ok),
+            (feeds[1].id, &same),
+            (feeds[2].id, &bad),
+        ])
+        .unwrap();
+    let after = |key: &str| store.feed(key).unwrap().unwrap();
+    let (a, s, e) = (after("ok"), after("same"), after("bad"));
+    assert_eq!(
+        [&a, &s, &e].map(|f| (f.last_status.clone(), f.next_due_at, f.lease.is_none())),
+        [
+            (Some("ok 200".to_string()), Some(now + 600), true),
+            (Some("not-modified 304".to_string()), Some(now + 900), true),
+            (Some("error 500".to_string()), Some(now + 1200), true),
+        ]
+    );
+    assert_eq!(
+        (a.etag.as_deref(), a.title.as_deref()),
+        (Some("\"v2\""), Some("The OK Times"))
+    );
+    assert_eq!(s.etag, None, "a 304 keeps the validators it had");
+    assert_eq!(
+        (
+            e.consecutive_errors,
+            e.failing_since,
+            e.last_success_at,
+            e.last_error.as_deref()
+        ),
+        (1, Some(now), None, Some("the server answered 500"))
+    );
+    assert_eq!(a.last_success_at, Some(now));
+    let log = store
+        .recent_polls(&feeds.iter().map(|f| f.id).collect::<Vec<_>>(), 10)
+        .unwrap();
+    let lines: Vec<(PollOutcome, Option<i64>, i64)> = feeds
+        .iter()
+        .flat_map(|f| {
+            log[&f.id]
+                .iter()
+                .map(|p| (p.outcome, p.http_status, p.new_items))
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (PollOutcome::Ok, Some(200), 3),
+            (PollOutcome::NotModified, Some(304), 0),
+            (PollOutcome::Error, Some(500), 0)
+        ]
+    );
 }
 
 fn hit(topic: &str) -> TopicHit {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::db::{Db, Dialect, Row, Value, args, values_list};
+use super::db::{ColumnType, Columns, Db, Dialect, Row, Value, args, values_list};
 use super::{Lease, Result, Store, StoreError, lease_until};
 use crate::feed::hints::Hints;
 use crate::scheduler::{DueReason, Rate};
@@ -517,109 +517,282 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Records a poll and releases this process's lease on the feed. On PostgreSQL the feed's
-    /// row and its log line go in one statement (one round trip to the server).
+    /// Records a poll and releases this process's lease on the feed.
     pub fn record_poll(&self, feed_id: i64, r: &PollRecord) -> Result<()> {
+        self.record_polls(&[(feed_id, r)])
+    }
+
+    /// [`Store::record_poll`] for polls that end together: one transaction for all, and on
+    /// PostgreSQL one statement (one round trip to the server instead of one per poll). All or
+    /// nothing.
+    pub fn record_polls(&self, polls: &[(i64, &PollRecord)]) -> Result<()> {
+        if polls.is_empty() {
+            return Ok(());
+        }
         let owner: &str = &self.owner;
-        let hints = r.hints.encode();
-        let update = "UPDATE feeds SET
-                   last_poll_at = $2,
-                   last_success_at = CASE WHEN $3 = 'error' THEN last_success_at ELSE $2 END,
-                   failing_since = CASE WHEN $3 = 'error' THEN COALESCE(failing_since, $2) END,
-                   last_status = $3 || COALESCE(' ' || $4, ''),
-                   last_error = $5,
-                   etag = CASE WHEN $3 = 'ok' THEN $6 ELSE etag END,
-                   last_modified = CASE WHEN $3 = 'ok' THEN $7 ELSE last_modified END,
-                   next_due_at = $8,
-                   consecutive_errors = $9,
-                   url = COALESCE($10, url),
-                   disabled_reason = COALESCE($11, disabled_reason),
-                   title = COALESCE($12, title),
-                   site_link = COALESCE($13, site_link),
-                   lease_owner = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_owner END,
-                   lease_until = CASE WHEN lease_owner = $14 THEN NULL ELSE lease_until END,
-                   due_reason = $17, due_interval = $18, rate_since = $19, rate_posts = $20,
-                   feed_hints = $21
-                 WHERE id = $1";
-        let params = args![
-            feed_id,
-            r.at,
-            r.outcome.as_str(),
-            r.http_status,
-            r.error.as_deref(),
-            r.etag.as_deref(),
-            r.last_modified.as_deref(),
-            r.next_due_at,
-            r.consecutive_errors,
-            r.new_url.as_deref(),
-            r.disabled_reason.as_deref(),
-            r.title.as_deref(),
-            r.site_link.as_deref(),
-            owner,
-            r.bytes,
-            r.new_items,
-            r.due_reason.map(DueReason::as_str),
-            r.due_interval,
-            r.rate.map(|r| r.since),
-            r.rate.map(|r| r.posts),
-            hints.as_deref(),
-            r.duration_ms,
-        ];
-        let log = "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error, duration_ms)";
-        let recorded = |db: &mut Db| match db.dialect() {
-            // $4 is text in the update (it is spliced into the status line), hence the cast.
-            Dialect::Postgres => db
-                .execute(
-                    &format!(
-                        "WITH u AS ({update} RETURNING id)
-                         {log} SELECT u.id, $2, $3, CAST($4 AS BIGINT), CAST($15 AS BIGINT),
-                                      CAST($16 AS BIGINT), $5, CAST($22 AS BIGINT) FROM u"
-                    ),
-                    params,
-                )
-                .map(|_| ()),
-            Dialect::Sqlite => {
-                // The update's own parameters: the last one is only the log's (SQLite wants
-                // every parameter given to be used).
-                db.execute(update, &params[..params.len() - 1])?;
-                db.execute(
-                    &format!("{log} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
-                    args![
-                        feed_id,
-                        r.at,
-                        r.outcome.as_str(),
-                        r.http_status,
-                        r.bytes,
-                        r.new_items,
-                        r.error.as_deref(),
-                        r.duration_ms
-                    ],
-                )
-                .map(|_| ())
-            }
-        };
         match self.dialect() {
-            Dialect::Postgres => self.with(recorded)?,
-            Dialect::Sqlite => self.tx(recorded)?,
+            Dialect::Postgres => self.with(|db| record_polls_postgres(db, owner, polls))?,
+            Dialect::Sqlite => self.tx(|db| {
+                for (feed_id, r) in polls {
+                    record_poll_sqlite(db, owner, *feed_id, r)?;
+                }
+                Ok(())
+            })?,
         }
         // The log is for diagnosis, not history: each feed keeps its last 100 polls, and a
         // few more between trims, made at one poll in 16 on average (a trim at every poll
         // cost a statement each time).
-        let dice = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos() >> 10);
-        if !dice.is_multiple_of(16) {
+        let trimmed: Vec<i64> = polls
+            .iter()
+            .filter(|(feed_id, r)| trim_dice(*feed_id, r.at))
+            .map(|(feed_id, _)| *feed_id)
+            .collect();
+        if trimmed.is_empty() {
             return Ok(());
         }
         self.with(|db| {
-            db.execute(
-                "DELETE FROM fetch_log WHERE feed_id = $1 AND id NOT IN
-                   (SELECT id FROM fetch_log WHERE feed_id = $1 ORDER BY id DESC LIMIT 100)",
-                args![feed_id],
-            )
-        })?;
-        Ok(())
+            for feed_id in trimmed {
+                db.execute(
+                    "DELETE FROM fetch_log WHERE feed_id = $1 AND id NOT IN
+                       (SELECT id FROM fetch_log WHERE feed_id = $1 ORDER BY id DESC LIMIT 100)",
+                    args![feed_id],
+                )?;
+            }
+            Ok(())
+        })
     }
+
+    /// [`Store::record_poll`] for async callers: the poll waits for its record without holding
+    /// a thread, and one blocking task writes every record waiting then in one
+    /// [`Store::record_polls`], so polls that end together share a round trip and a commit.
+    /// Should that fail, each record is written alone and gets its own answer.
+    pub async fn record_poll_async(&self, feed_id: i64, record: PollRecord) -> Result<()> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut waiting = lock(&self.poll_queue.waiting);
+            waiting.records.push(Waiting {
+                feed_id,
+                record,
+                done,
+            });
+            !std::mem::replace(&mut waiting.draining, true)
+        };
+        if start {
+            let store = self.clone();
+            tokio::task::spawn_blocking(move || store.drain_poll_records());
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the poll was not recorded (the process is stopping); the feed is polled again once its lease ends".into(),
+            ))
+        })
+    }
+
+    /// Writes what waits, batch after batch, until nothing does.
+    fn drain_poll_records(&self) {
+        loop {
+            let taken = {
+                let mut waiting = lock(&self.poll_queue.waiting);
+                if waiting.records.is_empty() {
+                    waiting.draining = false;
+                    return;
+                }
+                waiting.take()
+            };
+            let polls: Vec<(i64, &PollRecord)> =
+                taken.iter().map(|w| (w.feed_id, &w.record)).collect();
+            if self.record_polls(&polls).is_ok() {
+                for w in taken {
+                    let _ = w.done.send(Ok(()));
+                }
+            } else {
+                for w in taken {
+                    let _ = w.done.send(self.record_poll(w.feed_id, &w.record));
+                }
+            }
+        }
+    }
+}
+
+/// Poll records waiting to be written (see [`Store::record_poll_async`]).
+#[derive(Default)]
+pub(super) struct PollQueue {
+    waiting: std::sync::Mutex<PollsWaiting>,
+}
+
+#[derive(Default)]
+struct PollsWaiting {
+    /// Oldest first.
+    records: Vec<Waiting>,
+    /// A blocking task is writing records: the next poll need not start one.
+    draining: bool,
+}
+
+impl PollsWaiting {
+    /// The oldest records, as many as one statement takes, each feed once: were a feed's two
+    /// polls in one statement, which one its row kept would be left to chance.
+    fn take(&mut self) -> Vec<Waiting> {
+        let mut feeds = std::collections::HashSet::new();
+        let count = self
+            .records
+            .iter()
+            .take(RECORDS_PER_STATEMENT)
+            .take_while(|w| feeds.insert(w.feed_id))
+            .count();
+        self.records.drain(..count).collect()
+    }
+}
+
+/// One poll's record and the poll waiting for it.
+struct Waiting {
+    feed_id: i64,
+    record: PollRecord,
+    /// Answers the poll once its record is written (or could not be).
+    done: tokio::sync::oneshot::Sender<Result<()>>,
+}
+
+/// Records written by one statement at most: a pass's polls end a few dozen at a time, and a
+/// statement this size still takes a few milliseconds.
+const RECORDS_PER_STATEMENT: usize = 256;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether this poll trims its feed's log: about one in 16, drawn from the clock.
+fn trim_dice(feed_id: i64, at: i64) -> bool {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    // The feed and the time mixed in, so polls recorded in the same instant draw apart.
+    let mixed =
+        u64::from(nanos >> 10) ^ (feed_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (at as u64);
+    mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60 == 0
+}
+
+/// The feed row's new values for a poll's record, as both engines write them (`r` names the
+/// record's columns, `$OWNER` this process).
+const RECORD_SET: &str = "
+       last_poll_at = r.at,
+       last_success_at = CASE WHEN r.outcome = 'error' THEN f.last_success_at ELSE r.at END,
+       failing_since = CASE WHEN r.outcome = 'error' THEN COALESCE(f.failing_since, r.at) END,
+       last_status = r.outcome || COALESCE(' ' || r.http_status, ''),
+       last_error = r.error,
+       etag = CASE WHEN r.outcome = 'ok' THEN r.etag ELSE f.etag END,
+       last_modified = CASE WHEN r.outcome = 'ok' THEN r.last_modified ELSE f.last_modified END,
+       next_due_at = r.next_due_at,
+       consecutive_errors = r.consecutive_errors,
+       url = COALESCE(r.new_url, f.url),
+       disabled_reason = COALESCE(r.disabled_reason, f.disabled_reason),
+       title = COALESCE(r.title, f.title),
+       site_link = COALESCE(r.site_link, f.site_link),
+       lease_owner = CASE WHEN f.lease_owner = $OWNER THEN NULL ELSE f.lease_owner END,
+       lease_until = CASE WHEN f.lease_owner = $OWNER THEN NULL ELSE f.lease_until END,
+       due_reason = r.due_reason, due_interval = r.due_interval, rate_since = r.rate_since,
+       rate_posts = r.rate_posts, feed_hints = r.hints";
+
+/// The record's columns, in the order of [`record_values`].
+const RECORD_COLUMNS: &str =
+    "id, at, outcome, http_status, error, etag, last_modified, next_due_at,
+       consecutive_errors, new_url, disabled_reason, title, site_link, bytes, new_items,
+       due_reason, due_interval, rate_since, rate_posts, hints, duration_ms";
+
+const LOG_INSERT: &str = "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error, duration_ms)";
+
+/// A poll's record as the values of [`RECORD_COLUMNS`] (`hints` is its hints encoded).
+fn record_values<'a>(feed_id: i64, r: &'a PollRecord, hints: Option<&'a str>) -> Vec<Value<'a>> {
+    args![
+        feed_id,
+        r.at,
+        r.outcome.as_str(),
+        r.http_status,
+        r.error.as_deref(),
+        r.etag.as_deref(),
+        r.last_modified.as_deref(),
+        r.next_due_at,
+        r.consecutive_errors,
+        r.new_url.as_deref(),
+        r.disabled_reason.as_deref(),
+        r.title.as_deref(),
+        r.site_link.as_deref(),
+        r.bytes,
+        r.new_items,
+        r.due_reason.map(DueReason::as_str),
+        r.due_interval,
+        r.rate.map(|r| r.since),
+        r.rate.map(|r| r.posts),
+        hints,
+        r.duration_ms,
+    ]
+    .to_vec()
+}
+
+/// Every record's feed row and log line in one statement, the records as arrays (see
+/// [`Columns`]).
+fn record_polls_postgres(db: &mut Db, owner: &str, polls: &[(i64, &PollRecord)]) -> Result<()> {
+    use ColumnType::{Int, Text};
+    const TYPES: [ColumnType; 21] = [
+        Int, Int, Text, Int, Text, Text, Text, Int, Int, Text, Text, Text, Text, Int, Int, Text,
+        Int, Int, Int, Text, Int,
+    ];
+    let hints: Vec<Option<String>> = polls.iter().map(|(_, r)| r.hints.encode()).collect();
+    let columns = Columns::of(
+        &TYPES,
+        polls
+            .iter()
+            .zip(&hints)
+            .flat_map(|((feed_id, r), h)| record_values(*feed_id, r, h.as_deref())),
+    )?;
+    let params: Vec<Value> = columns
+        .params()
+        .chain(std::iter::once(Value::from(owner)))
+        .collect();
+    db.execute(
+        &format!(
+            "WITH r({RECORD_COLUMNS}) AS ({rows}),
+             u AS (UPDATE feeds f SET {set} FROM r WHERE f.id = r.id RETURNING f.id)
+             {LOG_INSERT} SELECT r.id, r.at, r.outcome, r.http_status, r.bytes, r.new_items,
+                                 r.error, r.duration_ms
+             FROM r JOIN u ON u.id = r.id",
+            rows = columns.select(&TYPES, 0),
+            set = RECORD_SET.replace("$OWNER", &format!("${}", TYPES.len() + 1)),
+        ),
+        &params,
+    )?;
+    Ok(())
+}
+
+/// One record's feed row and log line, as two statements (SQLite has no arrays to unnest; in
+/// one transaction they cost no round trip).
+fn record_poll_sqlite(db: &mut Db, owner: &str, feed_id: i64, r: &PollRecord) -> Result<()> {
+    let hints = r.hints.encode();
+    let mut params = record_values(feed_id, r, hints.as_deref());
+    let columns = params.len();
+    params.push(Value::from(owner));
+    let placeholders: Vec<String> = (1..=columns).map(|n| format!("${n}")).collect();
+    db.execute(
+        &format!(
+            "WITH r({RECORD_COLUMNS}) AS (VALUES ({places}))
+             UPDATE feeds AS f SET {set} FROM r WHERE f.id = r.id",
+            places = placeholders.join(", "),
+            set = RECORD_SET.replace("$OWNER", &format!("${}", columns + 1)),
+        ),
+        &params,
+    )?;
+    db.execute(
+        &format!("{LOG_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+        args![
+            feed_id,
+            r.at,
+            r.outcome.as_str(),
+            r.http_status,
+            r.bytes,
+            r.new_items,
+            r.error.as_deref(),
+            r.duration_ms
+        ],
+    )?;
+    Ok(())
 }
 
 /// Whether the process named by a lease owner ("host:pid:tag") is certainly gone: it ran on

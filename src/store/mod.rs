@@ -197,6 +197,9 @@ pub struct Store {
     owner: Arc<str>,
     /// Polls waiting to store their items: those that wait together are stored together.
     ingest_queue: Arc<items::IngestQueue>,
+    /// Polls waiting for their record to be written: those that wait together are written
+    /// in one statement.
+    poll_queue: Arc<feeds::PollQueue>,
 }
 
 enum Backend {
@@ -234,6 +237,7 @@ impl Store {
             bands: Arc::new(Mutex::new(None)),
             owner: owner_name().into(),
             ingest_queue: Arc::default(),
+            poll_queue: Arc::default(),
         }
     }
 
