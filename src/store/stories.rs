@@ -203,8 +203,12 @@ pub fn insert_batch(
                     "WITH d(ord, title, url, feed_id, published_at, first_seen_at, byline, site_name,
                             summary, text, html, extraction_note, content_hash, categories,
                             bands, shingles, sketch) AS ({story_rows}),
+                     -- The sequence looked up once (a subquery the plan runs once): named in
+                     -- the call, it was looked up again for every row, a fifth of the
+                     -- statement's time.
+                     seq AS (SELECT CAST(pg_get_serial_sequence('stories', 'id') AS regclass) AS seq),
                      ids AS MATERIALIZED (
-                       SELECT ord, nextval(pg_get_serial_sequence('stories', 'id')) AS id FROM d),
+                       SELECT ord, nextval((SELECT seq FROM seq)) AS id FROM d),
                      s AS (
                        INSERT INTO stories (id, {STORY_COLUMNS})
                        SELECT ids.id, d.title, d.url, d.feed_id, d.published_at, d.first_seen_at,
