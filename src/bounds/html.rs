@@ -96,14 +96,25 @@ pub fn parse_document(
     html: &str,
     budget: &super::Budget,
 ) -> Result<scraper::Html, super::OutOfTime> {
+    parse_into(
+        html,
+        budget,
+        scraper::HtmlTreeSink::new(scraper::Html::new_document()),
+    )
+}
+
+/// [`parse_document`] into any tree sink: [`limit`], then html5ever fed a chunk at a time,
+/// stopping once `budget` is spent.
+pub fn parse_into<S: html5ever::tree_builder::TreeSink>(
+    html: &str,
+    budget: &super::Budget,
+    sink: S,
+) -> Result<S::Output, super::OutOfTime> {
     use html5ever::tendril::{StrTendril, TendrilSink};
     // Small enough that a page the cut could not tame overruns its budget by little.
     const CHUNK: usize = 16 * 1024;
     let html = limit(html, &Limits::default());
-    let mut parser = html5ever::driver::parse_document(
-        scraper::HtmlTreeSink::new(scraper::Html::new_document()),
-        Default::default(),
-    );
+    let mut parser = html5ever::driver::parse_document(sink, Default::default());
     let mut rest: &str = &html;
     while !rest.is_empty() {
         budget.check()?;
