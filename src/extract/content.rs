@@ -294,7 +294,7 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
     // Cards, list items and table rows repeat one class string many times over, so each
     // distinct class or id string is read once. No pattern spans the space between the two,
     // so the bits of `class id` are those of each name or'ed.
-    let mut seen: FastMap<&'a str, u8> = FastMap::default();
+    let mut seen: FastMap<&'a str, u8> = FastMap::with_capacity_and_hasher(256, Default::default());
     let mut buf = String::new();
     let mut bits_of = |name: Option<&'a str>| {
         name.map_or(0, |name| {

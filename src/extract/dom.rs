@@ -3,9 +3,9 @@
 //! index arithmetic instead of tree walks (and no recursion, so deep pages cannot overflow the
 //! stack).
 
-use html5ever::{Attribute, LocalName, local_name, ns};
+use html5ever::{LocalName, QualName, local_name, ns};
 
-use super::tree::{Data, NONE, Page};
+use super::tree::{Attr, Data, NONE, Page};
 
 /// One node of the page in document order.
 pub struct Item<'a> {
@@ -13,7 +13,9 @@ pub struct Item<'a> {
     /// the document.
     tag: &'a str,
     /// The element's attributes (none for other nodes).
-    attrs: &'a [Attribute],
+    attrs: &'a [Attr],
+    /// The page's text arena, which holds the attributes' values.
+    arena: &'a str,
     /// The text of a text node.
     text: Option<&'a str>,
     /// Index of the parent item (`u32::MAX` for the document).
@@ -43,7 +45,7 @@ impl<'a> Item<'a> {
                 .attrs
                 .iter()
                 .find(|a| a.name.ns.is_empty() && &*a.name.local == name)
-                .map(|a| &*a.value);
+                .map(|a| self.value(a));
         };
         if self.has & (1 << at) == 0 {
             return None;
@@ -52,7 +54,13 @@ impl<'a> Item<'a> {
         self.attrs
             .iter()
             .find(|a| a.name.local == *local && a.name.ns == ns!())
-            .map(|a| &*a.value)
+            .map(|a| self.value(a))
+    }
+
+    fn value(&self, a: &Attr) -> &'a str {
+        self.arena
+            .get(a.value.0 as usize..a.value.1 as usize)
+            .unwrap_or_default()
     }
 
     /// The schema.org type a microdata `itemtype` names (`https://schema.org/Product` gives
@@ -120,12 +128,12 @@ static KNOWN: [LocalName; 20] = [
     local_name!("datetime"),
 ];
 
-/// The bits of the [`KNOWN`] attributes among an element's.
-pub fn known_bits(attrs: &[Attribute]) -> u32 {
+/// The bits of the [`KNOWN`] attributes among an element's attribute names.
+pub fn known_bits<'q>(names: impl Iterator<Item = &'q QualName>) -> u32 {
     let mut bits = 0;
-    for a in attrs {
-        if a.name.ns == ns!()
-            && let Some(at) = KNOWN.iter().position(|n| *n == a.name.local)
+    for name in names {
+        if name.ns == ns!()
+            && let Some(at) = KNOWN.iter().position(|n| *n == name.local)
         {
             bits |= 1 << at;
         }
@@ -148,8 +156,7 @@ impl<'a> Dom<'a> {
         let mut node = 0u32;
         loop {
             let n = &page.nodes[node as usize];
-            let (mut tag, mut attrs, mut text, mut has): (&str, &[Attribute], _, _) =
-                ("", &[], None, 0);
+            let (mut tag, mut attrs, mut text, mut has): (&str, &[Attr], _, _) = ("", &[], None, 0);
             let mut kept = true;
             match &n.data {
                 Data::Element {
@@ -158,7 +165,7 @@ impl<'a> Dom<'a> {
                     has: h,
                 } => {
                     tag = &name.local;
-                    attrs = a;
+                    attrs = page.attrs(*a);
                     has = *h;
                 }
                 Data::Text { start, end } => text = Some(page.text(*start, *end)),
@@ -170,6 +177,7 @@ impl<'a> Dom<'a> {
                 items.push(Item {
                     tag,
                     attrs,
+                    arena: &page.text,
                     text,
                     parent: open.last().map_or(u32::MAX, |o| o.0),
                     end: idx + 1,

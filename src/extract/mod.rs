@@ -197,7 +197,7 @@ fn try_extract(
     } else {
         std::borrow::Cow::Borrowed(&*source)
     };
-    let page = bounds::html::parse_into(&source, budget, tree::Sink::default())?;
+    let page = bounds::html::parse_into(&source, budget, tree::Sink::new(source.len()))?;
     let dom = dom::Dom::new(&page);
     let meta = metadata::read(&dom, page_url);
     let overrides = site_overrides(&source, budget, page_url, rules)?;
@@ -244,7 +244,8 @@ fn try_extract(
             .filter(|t| t.len() > 500)
             .collect();
         if !fallback.is_empty() {
-            let inner = bounds::html::parse_into(&fallback, budget, tree::Sink::default())?;
+            let inner =
+                bounds::html::parse_into(&fallback, budget, tree::Sink::new(fallback.len()))?;
             let inner_dom = dom::Dom::new(&inner);
             let inner_meta = metadata::read(&inner_dom, page_url);
             let found = content::find(

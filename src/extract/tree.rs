@@ -40,12 +40,23 @@ pub enum Data {
     Element {
         /// Its name, which html5ever asks for constantly while building.
         name: QualName,
-        /// Its attributes in the order html5ever gave them (names are unique).
-        attrs: Vec<Attribute>,
+        /// Its attributes, `start..end` of the page's [`Page::attrs`], in the order html5ever
+        /// gave them (names are unique).
+        attrs: (u32, u32),
         /// Which of the attributes the passes ask for it has (see `dom::known_bits`), set when
         /// the element is made and when attributes are merged into it.
         has: u32,
     },
+}
+
+/// One attribute; its value is a range of the page's text arena. Values are copied there
+/// as the element is made, so html5ever's tendrils are freed while still in the cache rather
+/// than one by one when the page is dropped.
+pub struct Attr {
+    /// The attribute's name.
+    pub name: QualName,
+    /// Its value: `start..end` of [`Page::text`].
+    pub value: (u32, u32),
 }
 
 /// One node and its links.
@@ -68,20 +79,24 @@ pub struct Node {
 pub struct Page {
     /// Every node ever made; node 0 is the document. Detached nodes stay, unreachable.
     pub nodes: Vec<Node>,
-    /// The text of every text node, each a range of it.
+    /// The text of every text node and attribute value, each a range of it.
     pub text: String,
+    /// Every element's attributes, each element's a range of it.
+    pub attrs: Vec<Attr>,
     /// What [`Sink::elem_name`] answers for a handle that is not an element (html5ever never
     /// asks, but the answer must be something).
     no_name: QualName,
 }
 
 impl Page {
-    fn new() -> Self {
-        let mut nodes = Vec::with_capacity(1024);
+    /// An empty page, with room for what `bytes` of markup usually make.
+    fn new(bytes: usize) -> Self {
+        let mut nodes = Vec::with_capacity(bytes / 64 + 64);
         nodes.push(Node::new(Data::Document));
         Page {
             nodes,
-            text: String::new(),
+            text: String::with_capacity(bytes / 2 + 64),
+            attrs: Vec::with_capacity(bytes / 64 + 64),
             no_name: QualName::new(None, ns!(), local_name!("")),
         }
     }
@@ -178,6 +193,25 @@ impl Page {
         true
     }
 
+    /// The attributes of an element, `start..end` of [`Page::attrs`].
+    pub fn attrs(&self, (start, end): (u32, u32)) -> &[Attr] {
+        self.attrs
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Copies `attrs` to the end of [`Page::attrs`], their values to the text arena.
+    fn push_attrs(&mut self, attrs: impl IntoIterator<Item = Attribute>) {
+        for a in attrs {
+            let start = self.text.len() as u32;
+            self.text.push_str(&a.value);
+            self.attrs.push(Attr {
+                name: a.name,
+                value: (start, self.text.len() as u32),
+            });
+        }
+    }
+
     fn new_text(&mut self, text: &str) -> u32 {
         let start = self.text.len() as u32;
         self.text.push_str(text);
@@ -205,10 +239,11 @@ pub struct Sink {
     page: RefCell<Page>,
 }
 
-impl Default for Sink {
-    fn default() -> Self {
+impl Sink {
+    /// A sink for a page of `bytes` bytes of markup (a guess at its size is only room).
+    pub fn new(bytes: usize) -> Self {
         Sink {
-            page: RefCell::new(Page::new()),
+            page: RefCell::new(Page::new(bytes)),
         }
     }
 }
@@ -239,8 +274,11 @@ impl TreeSink for Sink {
 
     fn create_element(&self, name: QualName, attrs: Vec<Attribute>, _flags: ElementFlags) -> u32 {
         let template = name.expanded() == expanded_name!(html "template");
-        let has = super::dom::known_bits(&attrs);
         let mut page = self.page.borrow_mut();
+        let has = super::dom::known_bits(attrs.iter().map(|a| &a.name));
+        let start = page.attrs.len() as u32;
+        page.push_attrs(attrs);
+        let attrs = (start, page.attrs.len() as u32);
         let id = page.add(Data::Element { name, attrs, has });
         if template {
             let contents = page.add(Data::Fragment);
@@ -330,15 +368,33 @@ impl TreeSink for Sink {
 
     fn add_attrs_if_missing(&self, target: &u32, new: Vec<Attribute>) {
         let mut page = self.page.borrow_mut();
-        let Data::Element { attrs, has, .. } = &mut page.nodes[*target as usize].data else {
+        let Data::Element { attrs, .. } = page.nodes[*target as usize].data else {
             return;
         };
-        for attr in new {
-            if !attrs.iter().any(|a| a.name == attr.name) {
-                attrs.push(attr);
-            }
+        let missing: Vec<Attribute> = new
+            .into_iter()
+            .filter(|n| !page.attrs(attrs).iter().any(|a| a.name == n.name))
+            .collect();
+        if missing.is_empty() {
+            return;
         }
-        *has = super::dom::known_bits(attrs);
+        // The element's attributes move to the end of the list, to grow there.
+        let start = page.attrs.len();
+        let moved: Vec<Attr> = page
+            .attrs(attrs)
+            .iter()
+            .map(|a| Attr {
+                name: a.name.clone(),
+                value: a.value,
+            })
+            .collect();
+        page.attrs.extend(moved);
+        page.push_attrs(missing);
+        let range = (start as u32, page.attrs.len() as u32);
+        let bits = super::dom::known_bits(page.attrs(range).iter().map(|a| &a.name));
+        if let Data::Element { attrs, has, .. } = &mut page.nodes[*target as usize].data {
+            (*attrs, *has) = (range, bits);
+        }
     }
 
     fn remove_from_parent(&self, target: &u32) {
@@ -379,7 +435,7 @@ impl TreeSink for Sink {
 #[cfg(test)]
 pub fn parse(html: &str) -> Page {
     use html5ever::tendril::TendrilSink;
-    html5ever::parse_document(Sink::default(), Default::default()).one(html)
+    html5ever::parse_document(Sink::new(html.len()), Default::default()).one(html)
 }
 
 #[cfg(test)]
@@ -398,12 +454,19 @@ mod tests {
                 Data::Fragment => "#fragment".to_string(),
                 Data::Text { start, end } => format!("{:?}", page.text(*start, *end)),
                 Data::Element { name, attrs, has } => {
+                    let attrs = page.attrs(*attrs);
                     let mut a: Vec<String> = attrs
                         .iter()
-                        .map(|a| format!("{}:{}={:?}", a.name.ns, a.name.local, &*a.value))
+                        .map(|a| {
+                            let value = page.text(a.value.0, a.value.1);
+                            format!("{}:{}={value:?}", a.name.ns, a.name.local)
+                        })
                         .collect();
                     a.sort();
-                    assert_eq!(*has, crate::extract::dom::known_bits(attrs));
+                    assert_eq!(
+                        *has,
+                        crate::extract::dom::known_bits(attrs.iter().map(|a| &a.name))
+                    );
                     format!("<{}:{} {}>", name.ns, name.local, a.join(" "))
                 }
             };
