@@ -96,14 +96,25 @@ pub fn parse_document(
     html: &str,
     budget: &super::Budget,
 ) -> Result<scraper::Html, super::OutOfTime> {
+    parse_into(
+        html,
+        budget,
+        scraper::HtmlTreeSink::new(scraper::Html::new_document()),
+    )
+}
+
+/// [`parse_document`] into any tree sink: [`limit`], then html5ever fed a chunk at a time,
+/// stopping once `budget` is spent.
+pub fn parse_into<S: html5ever::tree_builder::TreeSink>(
+    html: &str,
+    budget: &super::Budget,
+    sink: S,
+) -> Result<S::Output, super::OutOfTime> {
     use html5ever::tendril::{StrTendril, TendrilSink};
     // Small enough that a page the cut could not tame overruns its budget by little.
     const CHUNK: usize = 16 * 1024;
     let html = limit(html, &Limits::default());
-    let mut parser = html5ever::driver::parse_document(
-        scraper::HtmlTreeSink::new(scraper::Html::new_document()),
-        Default::default(),
-    );
+    let mut parser = html5ever::driver::parse_document(sink, Default::default());
     let mut rest: &str = &html;
     while !rest.is_empty() {
         budget.check()?;
@@ -535,6 +546,76 @@ const KNOWN: [&str; 34] = [
     "thead", "tfoot", "caption", "select", "option", "optgroup", "a", "nobr", "ruby", "form",
     "svg", "math", "rb", "colgroup", "html", "body", "head", "rtc", "rp", "rt", "col",
 ];
+/// Names so common that interning them anew for every page cost more than the rest of the
+/// interning: interned once per process with [`KNOWN`], after it.
+const COMMON: [&str; 48] = [
+    "div",
+    "span",
+    "img",
+    "script",
+    "style",
+    "meta",
+    "link",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "main",
+    "aside",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "br",
+    "hr",
+    "figure",
+    "figcaption",
+    "picture",
+    "source",
+    "noscript",
+    "iframe",
+    "input",
+    "label",
+    "title",
+    "small",
+    "time",
+    "blockquote",
+    "pre",
+    "code",
+    "sup",
+    "sub",
+    "path",
+    "g",
+    "head",
+    "use",
+    "symbol",
+];
+
+/// [`KNOWN`] then [`COMMON`], by id, with their flags: what every page's interning starts
+/// from.
+static INTERNED: std::sync::LazyLock<(Names, Vec<u32>)> = std::sync::LazyLock::new(|| {
+    let mut names = Names::default();
+    let mut flags_of = Vec::new();
+    for n in KNOWN.iter().chain(COMMON.iter()) {
+        if !names.contains_key(*n) {
+            names.insert((*n).into(), flags_of.len() as u32);
+            flags_of.push(flags(n));
+        }
+    }
+    (names, flags_of)
+});
+
+/// Interned names by id.
+type Names = HashMap<Box<str>, u32, foldhash::fast::FixedState>;
+
 const P: u32 = 0;
 const LI: u32 = 1;
 const DD: u32 = 2;
@@ -608,7 +689,8 @@ struct Active {
 /// as depth goes. Every query is O(1) but the searches of the formatting list, which is short.
 struct Model {
     limits: Limits,
-    names: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+    /// The names interned for this page beyond [`INTERNED`]'s.
+    names: Names,
     /// The key of an SVG or MathML name, built here rather than allocated per tag.
     key: String,
     name_flags: Vec<u32>,
@@ -636,33 +718,39 @@ struct Model {
 
 impl Model {
     fn new(limits: Limits) -> Model {
-        let mut m = Model {
+        let (_, flags_of) = &*INTERNED;
+        Model {
             limits,
             names: HashMap::default(),
             key: String::new(),
-            name_flags: Vec::new(),
+            name_flags: flags_of.clone(),
             stack: Vec::new(),
-            at: Vec::new(),
+            at: vec![Vec::new(); flags_of.len()],
             scope: Vec::new(),
             special: Vec::new(),
             extra_special: Vec::new(),
             html: Vec::new(),
             active: Vec::new(),
             serial: 0,
-            dropped: Vec::new(),
+            dropped: vec![0; flags_of.len()],
             seen_html: false,
             seen_body: false,
             repeated_roots: 0,
             form_pointer: false,
-        };
-        for n in KNOWN {
-            m.intern(n);
         }
-        m
+    }
+
+    /// The id of a name interned already, for this page or once for all.
+    fn lookup(&self, name: &str) -> Option<u32> {
+        INTERNED
+            .0
+            .get(name)
+            .or_else(|| self.names.get(name))
+            .copied()
     }
 
     fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.names.get(name) {
+        if let Some(id) = self.lookup(name) {
             return id;
         }
         let id = self.name_flags.len() as u32;
@@ -1301,7 +1389,7 @@ impl Model {
                 return Keep::Keep;
             }
             if name == "p" || name == "br" {
-                if let Some(&id) = self.names.get(name)
+                if let Some(id) = self.lookup(name)
                     && self.dropped[id as usize] > 0
                 {
                     self.dropped[id as usize] -= 1;
@@ -1312,7 +1400,7 @@ impl Model {
                 }
             }
         }
-        let Some(&id) = self.names.get(name) else {
+        let Some(id) = self.lookup(name) else {
             // Never opened, so it closes nothing.
             return Keep::Keep;
         };
@@ -1354,7 +1442,7 @@ impl Model {
         if f & HEADING != 0 {
             let nearest = ["h1", "h2", "h3", "h4", "h5", "h6"]
                 .iter()
-                .filter_map(|h| self.names.get(*h).and_then(|&i| self.last(i)))
+                .filter_map(|h| self.lookup(h).and_then(|i| self.last(i)))
                 .max();
             if let Some(p) = nearest
                 && self.scope.last().is_none_or(|&b| b <= p)

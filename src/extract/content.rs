@@ -10,7 +10,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use ego_tree::NodeId;
 use regex::{Regex, RegexSet};
 
 use super::dom::{Dom, Texts};
@@ -97,10 +96,10 @@ fn roll_up<T: Copy + std::ops::AddAssign>(dom: &Dom, values: &mut [T]) {
 /// Per-site overrides resolved against the parsed page.
 #[derive(Default)]
 pub struct Overrides {
-    /// Elements the site rule names as the content.
-    pub content: HashSet<NodeId>,
-    /// Elements the site rule removes.
-    pub remove: HashSet<NodeId>,
+    /// Elements the site rule names as the content, by their index in the [`Dom`].
+    pub content: HashSet<usize>,
+    /// Elements the site rule removes, by their index in the [`Dom`].
+    pub remove: HashSet<usize>,
 }
 
 /// Tags whose content is never article text.
@@ -295,7 +294,7 @@ fn class_hints<'a>(dom: &Dom<'a>, thread: bool) -> Vec<u8> {
     // Cards, list items and table rows repeat one class string many times over, so each
     // distinct class or id string is read once. No pattern spans the space between the two,
     // so the bits of `class id` are those of each name or'ed.
-    let mut seen: FastMap<&'a str, u8> = FastMap::default();
+    let mut seen: FastMap<&'a str, u8> = FastMap::with_capacity_and_hasher(256, Default::default());
     let mut buf = String::new();
     let mut bits_of = |name: Option<&'a str>| {
         name.map_or(0, |name| {
@@ -601,7 +600,7 @@ fn blocks(
         }
         let tag = item.tag();
         let end = item.end as usize;
-        let id = item.node.id();
+        let id = idx;
         if tag.is_empty() {
             idx += 1;
             continue;
@@ -1283,7 +1282,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
     let first = blocks(dom, &mut texts, ov, &|_| None, &|_| None);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
-            .filter(|&i| ov.content.contains(&dom.items[i].node.id()))
+            .filter(|i| ov.content.contains(i))
             .collect();
         let inside = |owner: usize| {
             roots

@@ -3,14 +3,21 @@
 //! index arithmetic instead of tree walks (and no recursion, so deep pages cannot overflow the
 //! stack).
 
-use ego_tree::NodeRef;
-use html5ever::{LocalName, local_name, ns};
-use scraper::{Html, Node};
+use html5ever::{LocalName, QualName, local_name, ns};
+
+use super::tree::{Attr, Data, NONE, Page};
 
 /// One node of the page in document order.
 pub struct Item<'a> {
-    /// The parsed node, for its tag, attributes or text.
-    pub node: NodeRef<'a, Node>,
+    /// The element's lowercase tag name, or "" for text, the doctype, a template's contents and
+    /// the document.
+    tag: &'a str,
+    /// The element's attributes (none for other nodes).
+    attrs: &'a [Attr],
+    /// The page's text arena, which holds the attributes' values.
+    arena: &'a str,
+    /// The text of a text node.
+    text: Option<&'a str>,
     /// Index of the parent item (`u32::MAX` for the document).
     pub parent: u32,
     /// One past the last item of this node's subtree.
@@ -23,36 +30,37 @@ pub struct Item<'a> {
 impl<'a> Item<'a> {
     /// The element's lowercase tag name, or "" for text, comments and the document.
     pub fn tag(&self) -> &'a str {
-        match self.node.value() {
-            Node::Element(e) => e.name(),
-            _ => "",
-        }
+        self.tag
     }
 
-    /// An attribute's value. `Element::attr` interns the name as an atom on every call, which
-    /// cost more than the whole content pass on attribute-heavy pages; the names the passes
-    /// ask for are answered from the element's bits when it has none such, and else found by
-    /// the parser's static atom, compared as an integer. Any other name is compared as a string.
+    /// An attribute's value. Interning the name as an atom on every call (as scraper's
+    /// `Element::attr` does) cost more than the whole content pass on attribute-heavy pages;
+    /// the names the passes ask for are answered from the element's bits when it has none such,
+    /// and else found by the parser's static atom, compared as an integer. Any other name is
+    /// compared as a string.
     #[inline]
     pub fn attr(&self, name: &str) -> Option<&'a str> {
-        let Node::Element(e) = self.node.value() else {
-            return None;
-        };
         let Some(at) = known_index(name) else {
-            return e
+            return self
                 .attrs
                 .iter()
-                .find(|(k, _)| k.ns.is_empty() && &*k.local == name)
-                .map(|(_, v)| &**v);
+                .find(|a| a.name.ns.is_empty() && &*a.name.local == name)
+                .map(|a| self.value(a));
         };
         if self.has & (1 << at) == 0 {
             return None;
         }
         let local = &KNOWN[at];
-        e.attrs
+        self.attrs
             .iter()
-            .find(|(k, _)| k.local == *local && k.ns == ns!())
-            .map(|(_, v)| &**v)
+            .find(|a| a.name.local == *local && a.name.ns == ns!())
+            .map(|a| self.value(a))
+    }
+
+    fn value(&self, a: &Attr) -> &'a str {
+        self.arena
+            .get(a.value.0 as usize..a.value.1 as usize)
+            .unwrap_or_default()
     }
 
     /// The schema.org type a microdata `itemtype` names (`https://schema.org/Product` gives
@@ -63,10 +71,7 @@ impl<'a> Item<'a> {
     }
 
     pub fn text(&self) -> Option<&'a str> {
-        match self.node.value() {
-            Node::Text(t) => Some(&t.text),
-            _ => None,
-        }
+        self.text
     }
 }
 
@@ -123,15 +128,12 @@ static KNOWN: [LocalName; 20] = [
     local_name!("datetime"),
 ];
 
-/// The bits of the [`KNOWN`] attributes an element has.
-fn known_bits(node: &NodeRef<'_, Node>) -> u32 {
-    let Node::Element(e) = node.value() else {
-        return 0;
-    };
+/// The bits of the [`KNOWN`] attributes among an element's attribute names.
+pub fn known_bits<'q>(names: impl Iterator<Item = &'q QualName>) -> u32 {
     let mut bits = 0;
-    for (k, _) in e.attrs.iter() {
-        if k.ns == ns!()
-            && let Some(at) = KNOWN.iter().position(|n| *n == k.local)
+    for name in names {
+        if name.ns == ns!()
+            && let Some(at) = KNOWN.iter().position(|n| *n == name.local)
         {
             bits |= 1 << at;
         }
@@ -146,43 +148,61 @@ pub struct Dom<'a> {
 }
 
 impl<'a> Dom<'a> {
-    pub fn new(html: &'a Html) -> Self {
-        let mut items: Vec<Item<'a>> = Vec::with_capacity(4096);
-        // (node, parent index) still to visit, children pushed in reverse to keep order.
-        let mut open: Vec<u32> = Vec::new();
-        let mut stack: Vec<(NodeRef<'a, Node>, u32)> = vec![(html.tree.root(), u32::MAX)];
-        while let Some((node, parent)) = stack.pop() {
-            // Close every open item that is not this node's ancestor.
-            while let Some(&top) = open.last() {
-                if top == parent {
+    /// The page's nodes in document order, without comments and processing instructions.
+    pub fn new(page: &'a Page) -> Self {
+        let mut items: Vec<Item<'a>> = Vec::with_capacity(page.nodes.len());
+        // (item, node) of the open ancestors of the node visited.
+        let mut open: Vec<(u32, u32)> = Vec::new();
+        let mut node = 0u32;
+        loop {
+            let n = &page.nodes[node as usize];
+            let (mut tag, mut attrs, mut text, mut has): (&str, &[Attr], _, _) = ("", &[], None, 0);
+            let mut kept = true;
+            match &n.data {
+                Data::Element {
+                    name,
+                    attrs: a,
+                    has: h,
+                } => {
+                    tag = &name.local;
+                    attrs = page.attrs(*a);
+                    has = *h;
+                }
+                Data::Text { start, end } => text = Some(page.text(*start, *end)),
+                Data::Comment | Data::Pi => kept = false,
+                Data::Document | Data::Doctype | Data::Fragment => {}
+            }
+            if kept {
+                let idx = items.len() as u32;
+                items.push(Item {
+                    tag,
+                    attrs,
+                    arena: &page.text,
+                    text,
+                    parent: open.last().map_or(u32::MAX, |o| o.0),
+                    end: idx + 1,
+                    has,
+                });
+                if n.first != NONE {
+                    open.push((idx, node));
+                    node = n.first;
+                    continue;
+                }
+            }
+            // On to the next sibling, closing the ancestors left.
+            loop {
+                let next = page.nodes[node as usize].next;
+                if next != NONE {
+                    node = next;
                     break;
                 }
-                items[top as usize].end = items.len() as u32;
-                open.pop();
-            }
-            let idx = items.len() as u32;
-            items.push(Item {
-                node,
-                parent,
-                end: idx + 1,
-                has: known_bits(&node),
-            });
-            if node.has_children() {
-                open.push(idx);
-                let mut child = node.last_child();
-                while let Some(c) = child {
-                    if !matches!(c.value(), Node::Comment(_) | Node::ProcessingInstruction(_)) {
-                        stack.push((c, idx));
-                    }
-                    child = c.prev_sibling();
-                }
+                let Some((item, parent)) = open.pop() else {
+                    return Dom { items };
+                };
+                items[item as usize].end = items.len() as u32;
+                node = parent;
             }
         }
-        let len = items.len() as u32;
-        for top in open {
-            items[top as usize].end = len;
-        }
-        Dom { items }
     }
 
     /// The text of a subtree, whitespace collapsed.
@@ -316,7 +336,7 @@ mod tests {
 
     #[test]
     fn subtrees_end_after_their_last_descendant() {
-        let html = Html::parse_document("<div><p>a<b>b</b></p><p>c</p></div><span>d</span>");
+        let html = super::super::tree::parse("<div><p>a<b>b</b></p><p>c</p></div><span>d</span>");
         let dom = Dom::new(&html);
         let div = dom.items.iter().position(|i| i.tag() == "div").unwrap();
         assert_eq!(dom.items[dom.items[div].end as usize].tag(), "span");
@@ -408,7 +428,7 @@ mod tests {
         for (at, atom) in KNOWN.iter().enumerate() {
             assert_eq!(known_index(atom), Some(at), "{atom}");
         }
-        let html = Html::parse_document(
+        let html = super::super::tree::parse(
             r##"<div role="main" data-x="1" aria-hidden="true"><svg><a xlink:href="#x">t</a></svg></div>"##,
         );
         let dom = Dom::new(&html);
@@ -428,7 +448,7 @@ mod tests {
 
     #[test]
     fn attributes_are_found_by_name() {
-        let html = Html::parse_document(r#"<p class="x" data-a="1" id="y">t</p>"#);
+        let html = super::super::tree::parse(r#"<p class="x" data-a="1" id="y">t</p>"#);
         let dom = Dom::new(&html);
         let p = dom.items.iter().find(|i| i.tag() == "p").unwrap();
         assert_eq!(

@@ -13,6 +13,7 @@ mod dom;
 mod metadata;
 mod render;
 pub mod rules;
+mod tree;
 
 use std::io::Read;
 
@@ -196,10 +197,10 @@ fn try_extract(
     } else {
         std::borrow::Cow::Borrowed(&*source)
     };
-    let doc = bounds::html::parse_document(&source, budget)?;
-    let dom = dom::Dom::new(&doc);
+    let page = bounds::html::parse_into(&source, budget, tree::Sink::new(source.len()))?;
+    let dom = dom::Dom::new(&page);
     let meta = metadata::read(&dom, page_url);
-    let overrides = site_overrides(&doc, page_url, rules);
+    let overrides = site_overrides(&source, budget, page_url, rules)?;
     budget.check()?;
     let mut body = content::find(&dom, &overrides, &meta, switches, explain);
     budget.check()?;
@@ -243,7 +244,8 @@ fn try_extract(
             .filter(|t| t.len() > 500)
             .collect();
         if !fallback.is_empty() {
-            let inner = bounds::html::parse_document(&fallback, budget)?;
+            let inner =
+                bounds::html::parse_into(&fallback, budget, tree::Sink::new(fallback.len()))?;
             let inner_dom = dom::Dom::new(&inner);
             let inner_meta = metadata::read(&inner_dom, page_url);
             let found = content::find(
@@ -378,18 +380,32 @@ fn mark_replaced(explanation: &mut Option<Explanation>, rule: Rule) {
     }
 }
 
-/// Resolves the site rules that apply to `page_url`'s host (the host itself or a subdomain).
-fn site_overrides(doc: &scraper::Html, page_url: Option<&Url>, rules: &[SiteRule]) -> Overrides {
+/// Resolves the site rules that apply to `page_url`'s host (the host itself or a subdomain)
+/// against the page, as indices of the page's [`dom::Dom`]. Their CSS selectors need scraper's
+/// tree, so a page a rule applies to is parsed a second time into one; its nodes, taken in
+/// the order the `Dom` takes the extraction's own tree, are the same ones.
+fn site_overrides(
+    source: &str,
+    budget: &Budget,
+    page_url: Option<&Url>,
+    rules: &[SiteRule],
+) -> Result<Overrides, OutOfTime> {
     let mut ov = Overrides::default();
     let Some(host) = page_url.and_then(Url::host_str) else {
-        return ov;
+        return Ok(ov);
     };
-    for rule in rules {
+    let host = host.trim_start_matches("www.");
+    let applies = |rule: &&SiteRule| {
         let h = rule.host.trim_start_matches("www.");
-        let host = host.trim_start_matches("www.");
-        if host != h && !host.ends_with(&format!(".{h}")) {
-            continue;
-        }
+        host == h || host.ends_with(&format!(".{h}"))
+    };
+    if !rules.iter().any(|r| applies(&r)) {
+        return Ok(ov);
+    }
+    let doc = bounds::html::parse_document(source, budget)?;
+    let index = dom_indices(&doc);
+    let at = |e: scraper::ElementRef<'_>| index.get(&e.id()).copied();
+    for rule in rules.iter().filter(applies) {
         let parse = |sel: &str| match scraper::Selector::parse(sel) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -398,13 +414,31 @@ fn site_overrides(doc: &scraper::Html, page_url: Option<&Url>, rules: &[SiteRule
             }
         };
         if let Some(sel) = rule.content.as_deref().and_then(parse) {
-            ov.content.extend(doc.select(&sel).map(|e| e.id()));
+            ov.content.extend(doc.select(&sel).filter_map(at));
         }
         for sel in rule.remove.iter().filter_map(|s| parse(s)) {
-            ov.remove.extend(doc.select(&sel).map(|e| e.id()));
+            ov.remove.extend(doc.select(&sel).filter_map(at));
         }
     }
-    ov
+    Ok(ov)
+}
+
+/// Each node of scraper's tree by its index in the [`dom::Dom`] of the same page: document
+/// order, comments and processing instructions left out.
+fn dom_indices(doc: &scraper::Html) -> std::collections::HashMap<ego_tree::NodeId, usize> {
+    let mut index = std::collections::HashMap::new();
+    for edge in doc.tree.root().traverse() {
+        if let ego_tree::iter::Edge::Open(node) = edge
+            && !matches!(
+                node.value(),
+                scraper::Node::Comment(_) | scraper::Node::ProcessingInstruction(_)
+            )
+        {
+            let next = index.len();
+            index.insert(node.id(), next);
+        }
+    }
+    index
 }
 
 const CHALLENGE: [&str; 10] = [
