@@ -9,7 +9,6 @@
 //! commit order, and the log's sequence is). The rules (window, candidate ranking, when two
 //! texts are one story) are `dedup`'s; this file only reads and writes what they need.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::db::{Db, Dialect, Value, args};
@@ -39,9 +38,10 @@ pub struct Bands {
 /// the lock: what a batch written before the lock must not have missed.
 #[derive(Default)]
 pub struct Delta {
-    /// Each band key of the stories filed, with those stories (left empty when the caller
-    /// only wants the index brought up to date).
-    pub keys: HashMap<i64, Vec<i64>, foldhash::fast::FixedState>,
+    /// Each band key of the stories filed with its story, sorted by key (left empty when the
+    /// caller only wants the index brought up to date). One flat list: a map from key to
+    /// stories allocated a list per key, some forty per story, for every story others stored.
+    pub keys: Vec<(i64, i64)>,
     /// The canonical URLs of the items stored.
     pub urls: std::collections::HashSet<String>,
     /// The content hashes of the stories filed.
@@ -55,13 +55,16 @@ impl Delta {
 
     /// The stories filed since that share a band key with `fp`.
     pub fn sharing(&self, fp: &dedup::Fingerprint) -> Vec<i64> {
-        let mut ids: Vec<i64> = fp
-            .bands
-            .iter()
-            .filter_map(|k| self.keys.get(k))
-            .flatten()
-            .copied()
-            .collect();
+        let mut ids: Vec<i64> = Vec::new();
+        for &band in &fp.bands {
+            let from = self.keys.partition_point(|&(k, _)| k < band);
+            ids.extend(
+                self.keys[from..]
+                    .iter()
+                    .take_while(|&&(k, _)| k == band)
+                    .map(|&(_, id)| id),
+            );
+        }
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -263,7 +266,7 @@ fn read_after(db: &mut Db, bands: &mut Bands, delta_since: Option<i64>) -> Resul
             let from = delta_since.map_or(bands.loaded_to, |d| d.min(bands.loaded_to));
             let entries = ingest_log::since(db, from)?;
             let mut delta = Delta {
-                keys: HashMap::default(),
+                keys: Vec::new(),
                 urls: if delta_keys {
                     entries.urls
                 } else {
@@ -289,13 +292,12 @@ fn read_after(db: &mut Db, bands: &mut Bands, delta_since: Option<i64>) -> Resul
                     let keys: Vec<i64> = dedup::decode_bands(&blob).collect();
                     add(db, bands, id, &keys)?;
                     if delta_keys {
-                        for k in keys {
-                            delta.keys.entry(k).or_default().push(id);
-                        }
+                        delta.keys.extend(keys.into_iter().map(|k| (k, id)));
                     }
                 }
             }
             bands.loaded_to = bands.loaded_to.max(entries.last);
+            delta.keys.sort_unstable();
             Ok(delta)
         }
     }
@@ -450,5 +452,31 @@ impl Store {
     /// Memory held by the near-duplicate band index (0 before the first ingest or lookup).
     pub fn band_index_bytes(&self) -> usize {
         self.bands().as_ref().map_or(0, |b| b.index.bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Others' stories since a cursor, as a catch-up gathers them: found by any band key they
+    /// share with a text, each once, and none that shares no key.
+    #[test]
+    fn a_delta_finds_each_story_sharing_a_band_key_once() {
+        let stories: [(i64, Vec<i64>); 4] = [
+            (7, vec![40, 10, 99]),
+            (3, vec![10, 55]),
+            (9, vec![-5, 70]),
+            (4, vec![99, 12, 10]),
+        ];
+        let mut delta = Delta::default();
+        for (id, keys) in &stories {
+            delta.keys.extend(keys.iter().map(|&k| (k, *id)));
+        }
+        delta.keys.sort_unstable();
+        let text = |bands: Vec<i64>| dedup::Fingerprint { bands };
+        assert_eq!(delta.sharing(&text(vec![10, 99])), [3, 4, 7]);
+        assert_eq!(delta.sharing(&text(vec![-5])), [9]);
+        assert_eq!(delta.sharing(&text(vec![11, 56, 100])), Vec::<i64>::new());
     }
 }
