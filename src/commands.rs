@@ -458,6 +458,11 @@ async fn once(path: &Path, only: Option<&str>) -> CliResult {
     for e in &delivery.errors {
         eprintln!("alert: {}", line(&e.to_string()));
     }
+    // Only when a new item loaded it: the memory that grows with the stories in the window.
+    let index_bytes = store.band_index_bytes();
+    if index_bytes > 0 {
+        let _ = writeln!(out, "near-duplicate band index: {index_bytes} bytes");
+    }
     if !failed.is_empty() {
         let names: Vec<String> = failed.iter().map(|f| format!("\"{}\"", line(f))).collect();
         return Err(CliError::User(anyhow!(

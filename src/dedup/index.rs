@@ -10,69 +10,129 @@
 /// carried by ever more stories, and a real copy shares many keys, not one.
 pub const KEY_FANOUT: usize = 64;
 
-/// An open-addressed multimap from band key to story id.
+/// Low bits of a key that choose its shard.
+const SHARD_BITS: u32 = 8;
+
+/// Shards of the index: each grows on its own, so growing never holds two copies of the whole
+/// table (only of one shard, 1/256 of it).
+const SHARDS: usize = 1 << SHARD_BITS;
+
+/// Slots a shard has at least.
+const MIN_SHARD_SLOTS: usize = 16;
+
+/// An open-addressed multimap from band key to story id, in [`SHARDS`] shards.
 ///
-/// Each slot packs the high 32 bits of a key beside the low 32 bits of a story id; the slot's
-/// position comes from the key's low bits. A stranger becomes a candidate only when it sits
-/// in the probe run of the key and agrees on the other 32 bits, about one lookup in a billion,
-/// and every candidate's text is checked anyway. Story ids past 2^32 would only lose joins.
+/// Each slot packs the high 32 bits of a key beside the low 32 bits of a story id. The key's
+/// low [`SHARD_BITS`] bits choose its shard, and its high 32 bits (kept in the slot) its place
+/// in the shard, so a shard grows by moving its slots, without the keys it was built from. A
+/// stranger becomes a candidate only when it agrees with a key on those 40 bits: with 10
+/// million keys held, about one key looked up in 100,000, and every candidate's text is checked
+/// anyway. Story ids past 2^32 would only lose joins.
 #[derive(Debug, Clone)]
 pub struct BandIndex {
-    /// The slots; 0 is empty. A power of two long, so the position is a mask.
+    /// The shards, [`SHARDS`] of them.
+    shards: Vec<Shard>,
+}
+
+/// One shard: linear probing in a table of any length, at most 3/4 full.
+#[derive(Debug, Clone)]
+struct Shard {
+    /// The slots; 0 is empty.
     slots: Vec<u64>,
-    /// Filled slots, so the caller knows when to rebuild the index larger.
+    /// Filled slots, to grow the shard before it passes 3/4 full.
     used: usize,
 }
 
-impl BandIndex {
-    /// An index with room for `entries` keys before it needs rebuilding.
-    pub fn with_room_for(entries: usize) -> BandIndex {
-        // Linear probing stays short up to 3/4 full.
-        let len = (entries.saturating_mul(4) / 3 + 1)
-            .next_power_of_two()
-            .max(1024);
-        BandIndex {
-            slots: vec![0; len],
+impl Shard {
+    fn with_slots(len: usize) -> Shard {
+        Shard {
+            slots: vec![0; len.max(MIN_SHARD_SLOTS)],
             used: 0,
         }
     }
 
-    /// Whether `more` keys fit without the table passing 3/4 full.
-    pub fn has_room_for(&self, more: usize) -> bool {
-        (self.used + more) * 4 <= self.slots.len() * 3
+    /// Where the probe run of a key with these high bits starts: the high bits scaled to the
+    /// length (they are a hash's, spread evenly).
+    fn home(&self, high: u64) -> usize {
+        (((high >> 32) * self.slots.len() as u64) >> 32) as usize
+    }
+
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.slots.len() { 0 } else { i + 1 }
+    }
+
+    /// Grown by half again when one more slot would pass 3/4 full: the old slots are moved
+    /// into a new table, their places worked out from the key bits they keep.
+    fn make_room(&mut self) {
+        if (self.used + 1) * 4 <= self.slots.len() * 3 {
+            return;
+        }
+        let old = std::mem::take(&mut self.slots);
+        self.slots = vec![0; old.len() + old.len() / 2];
+        for s in old.into_iter().filter(|&s| s != 0) {
+            let mut i = self.home(s & 0xFFFF_FFFF_0000_0000);
+            while self.slots[i] != 0 {
+                i = self.next(i);
+            }
+            self.slots[i] = s;
+        }
+    }
+}
+
+impl Default for BandIndex {
+    fn default() -> BandIndex {
+        BandIndex::new()
+    }
+}
+
+impl BandIndex {
+    /// An empty index, its shards at their smallest: it grows as keys arrive.
+    pub fn new() -> BandIndex {
+        BandIndex {
+            shards: (0..SHARDS)
+                .map(|_| Shard::with_slots(MIN_SHARD_SLOTS))
+                .collect(),
+        }
     }
 
     /// Keys held.
     pub fn len(&self) -> usize {
-        self.used
+        self.shards.iter().map(|s| s.used).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.used == 0
+        self.len() == 0
     }
 
     /// Memory held by the table, for benchmarks and `stories` statistics.
     pub fn bytes(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<u64>()
+        self.shards.len() * std::mem::size_of::<Shard>()
+            + self
+                .shards
+                .iter()
+                .map(|s| s.slots.len() * std::mem::size_of::<u64>())
+                .sum::<usize>()
     }
 
+    /// The shard of a key, and the key's high bits as a slot holds them.
     fn split(key: i64) -> (usize, u64) {
         let k = key as u64;
-        (k as usize, k & 0xFFFF_FFFF_0000_0000)
+        ((k as usize) & (SHARDS - 1), k & 0xFFFF_FFFF_0000_0000)
     }
 
     /// Records that `story` carries `key`. When the key already has [`KEY_FANOUT`] stories, the
-    /// oldest (lowest id) gives its place up. The caller checks [`Self::has_room_for`] first.
+    /// oldest (lowest id) gives its place up. The key's shard grows when it is 3/4 full.
     pub fn insert(&mut self, key: i64, story: i64) {
-        let (pos, high) = Self::split(key);
+        let (shard, high) = Self::split(key);
         let entry = high | (story as u64 & 0xFFFF_FFFF);
         if entry == 0 {
             return;
         }
-        let mask = self.slots.len() - 1;
-        let (mut i, mut same_key, mut oldest) = (pos & mask, 0usize, None::<(usize, u64)>);
+        let shard = &mut self.shards[shard];
+        shard.make_room();
+        let (mut i, mut same_key, mut oldest) = (shard.home(high), 0usize, None::<(usize, u64)>);
         loop {
-            let s = self.slots[i];
+            let s = shard.slots[i];
             if s == 0 {
                 break;
             }
@@ -86,34 +146,34 @@ impl BandIndex {
                     oldest = Some((i, id));
                 }
             }
-            i = (i + 1) & mask;
+            i = shard.next(i);
         }
         match oldest {
             Some((at, id)) if same_key >= KEY_FANOUT && id < (story as u64 & 0xFFFF_FFFF) => {
-                self.slots[at] = entry;
+                shard.slots[at] = entry;
             }
             _ if same_key >= KEY_FANOUT => {}
             _ => {
-                self.slots[i] = entry;
-                self.used += 1;
+                shard.slots[i] = entry;
+                shard.used += 1;
             }
         }
     }
 
     /// Calls `f` with each story recorded under `key`.
     pub fn stories_with(&self, key: i64, mut f: impl FnMut(i64)) {
-        let (pos, high) = Self::split(key);
-        let mask = self.slots.len() - 1;
-        let mut i = pos & mask;
+        let (shard, high) = Self::split(key);
+        let shard = &self.shards[shard];
+        let mut i = shard.home(high);
         loop {
-            let s = self.slots[i];
+            let s = shard.slots[i];
             if s == 0 {
                 return;
             }
             if s & 0xFFFF_FFFF_0000_0000 == high {
                 f((s & 0xFFFF_FFFF) as i64);
             }
-            i = (i + 1) & mask;
+            i = shard.next(i);
         }
     }
 }
@@ -147,7 +207,7 @@ mod tests {
     fn a_key_finds_every_story_that_carries_it_and_no_other() {
         // Band keys are hashes: both halves differ between keys.
         let (a, b, c) = (42 | (1 << 40), 43 | (2 << 40), 44 | (3 << 40));
-        let mut index = BandIndex::with_room_for(100);
+        let mut index = BandIndex::new();
         index.insert(a, 1);
         index.insert(a, 7);
         index.insert(b, 2);
@@ -158,7 +218,7 @@ mod tests {
 
     #[test]
     fn keys_differing_only_in_their_high_half_are_kept_apart() {
-        let mut index = BandIndex::with_room_for(100);
+        let mut index = BandIndex::new();
         let a = 5i64;
         let b = 5i64 | (1 << 40);
         index.insert(a, 1);
@@ -169,7 +229,7 @@ mod tests {
 
     #[test]
     fn the_same_story_and_key_twice_is_held_once() {
-        let mut index = BandIndex::with_room_for(100);
+        let mut index = BandIndex::new();
         index.insert(9, 3);
         index.insert(9, 3);
         assert_eq!(index.len(), 1);
@@ -178,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_crowded_key_keeps_its_newest_stories() {
-        let mut index = BandIndex::with_room_for(1000);
+        let mut index = BandIndex::new();
         for id in 1..=(KEY_FANOUT as i64 + 10) {
             index.insert(77, id);
         }
@@ -188,15 +248,39 @@ mod tests {
         assert_eq!(*held.last().unwrap(), KEY_FANOUT as i64 + 10);
     }
 
+    /// Keys spread as band keys are (hashes): both halves vary.
+    fn key(n: u64) -> i64 {
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) as i64
+    }
+
     #[test]
-    fn room_runs_out_at_three_quarters_full() {
-        let mut index = BandIndex::with_room_for(10);
-        let slots = index.bytes() / 8;
-        for k in 0..(slots * 3 / 4) as i64 {
-            assert!(index.has_room_for(1));
-            index.insert(k * 0x1_0000_0001, 1);
+    fn an_index_grows_past_its_first_room_and_still_finds_every_key() {
+        let mut index = BandIndex::new();
+        let first = index.bytes();
+        for n in 1..=100_000u64 {
+            index.insert(key(n), n as i64);
         }
-        assert!(!index.has_room_for(1));
+        assert!(index.bytes() > first);
+        assert_eq!(index.len(), 100_000);
+        for n in 1..=100_000u64 {
+            assert_eq!(stories(&index, key(n)), vec![n as i64], "key {n}");
+        }
+    }
+
+    #[test]
+    fn a_growing_index_holds_at_most_two_slots_a_key() {
+        let mut index = BandIndex::new();
+        let floor = BandIndex::new().bytes();
+        for n in 1..=200_000u64 {
+            index.insert(key(n), 1);
+            if n % 10_000 == 0 {
+                assert!(
+                    index.bytes() <= floor + 2 * 8 * n as usize,
+                    "{} bytes for {n} keys",
+                    index.bytes()
+                );
+            }
+        }
     }
 
     #[test]

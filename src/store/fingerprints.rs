@@ -28,10 +28,6 @@ pub struct Bands {
     /// When the index last caught up: on PostgreSQL, one idle for longer than the log keeps
     /// its entries is loaded again (the entries it missed are gone).
     caught_up: Instant,
-    /// The stories in the window that have no fingerprint row, with the keys computed from
-    /// their text when the index was loaded: kept, so that a larger index built as it fills
-    /// need not look for them again (a scan of every story in the window).
-    unrowed: Vec<(i64, Vec<i64>)>,
 }
 
 /// What other processes stored since the index last caught up, as [`catch_up`] found it under
@@ -73,10 +69,6 @@ impl Delta {
 
 /// How much older than the window (seconds) the band index reaches when loaded.
 const INDEX_SLACK: i64 = 3600;
-
-/// Band keys a story has at most (16 whole-text bands and up to 25 from its leads), to size
-/// the index before reading.
-const KEYS_PER_STORY: usize = 41;
 
 /// The band index, loaded if it is not, and holding every story stored so far that a text
 /// seen at `seen_at` could be joined to.
@@ -156,19 +148,18 @@ fn load(db: &mut Db, horizon: i64) -> Result<Bands> {
         Dialect::Postgres => Some(ingest_log::last(db)?),
         Dialect::Sqlite => None,
     };
-    let (count, first): (i64, Option<i64>) = db.query_one(
-        "SELECT COUNT(*), MIN(id) FROM stories WHERE first_seen_at >= $1",
+    let first: Option<i64> = db.query_one(
+        "SELECT MIN(id) FROM stories WHERE first_seen_at >= $1",
         args![horizon],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| r.get(0),
     )?;
+    // Not sized ahead: it grows with the keys read, a shard at a time, so its size follows
+    // the keys the stories really have.
     let mut bands = Bands {
-        index: dedup::BandIndex::with_room_for(
-            (count.max(0) as usize).saturating_mul(KEYS_PER_STORY),
-        ),
+        index: dedup::BandIndex::new(),
         horizon,
         loaded_to: 0,
         caught_up: Instant::now(),
-        unrowed: Vec::new(),
     };
     let loaded_to = match first {
         Some(first) => {
@@ -184,8 +175,7 @@ fn load(db: &mut Db, horizon: i64) -> Result<Bands> {
             )?;
             for (id, text) in old {
                 if let Some(fp) = dedup::Fingerprint::of(&text) {
-                    add(db, &mut bands, id, &fp.bands)?;
-                    bands.unrowed.push((id, fp.bands));
+                    add(&mut bands, id, &fp.bands);
                 }
             }
             last
@@ -196,31 +186,6 @@ fn load(db: &mut Db, horizon: i64) -> Result<Bands> {
     };
     bands.loaded_to = log_from.unwrap_or(loaded_to);
     Ok(bands)
-}
-
-/// `bands` rebuilt with twice the room (and `more` keys'), from the rows again: the table keeps
-/// no copy of the keys it was built from. Amortised over a doubling, cheap. It reads the rows
-/// up to now (this transaction's own included) and then from where `bands` had read to, as
-/// before, so nothing committed meanwhile is skipped.
-fn grown(db: &mut Db, bands: &Bands, more: usize) -> Result<Bands> {
-    let mut larger = Bands {
-        index: dedup::BandIndex::with_room_for((bands.index.len() + more).saturating_mul(2)),
-        horizon: bands.horizon,
-        loaded_to: bands.loaded_to,
-        caught_up: bands.caught_up,
-        unrowed: Vec::new(),
-    };
-    let last = read_rows(db, &mut larger, 0)?;
-    for (id, keys) in &bands.unrowed {
-        for k in keys {
-            larger.index.insert(*k, *id);
-        }
-    }
-    larger.unrowed = bands.unrowed.clone();
-    if db.dialect() == Dialect::Sqlite {
-        larger.loaded_to = larger.loaded_to.max(last);
-    }
-    Ok(larger)
 }
 
 /// Rows read at once when catching up: bounds the memory of a first load of a large window.
@@ -242,7 +207,7 @@ fn read_rows(db: &mut Db, bands: &mut Bands, after: i64) -> Result<i64> {
         for (id, blob) in rows {
             keys.clear();
             keys.extend(dedup::decode_bands(&blob));
-            add(db, bands, id, &keys)?;
+            add(bands, id, &keys);
             last = last.max(id);
         }
         if !more {
@@ -290,7 +255,7 @@ fn read_after(db: &mut Db, bands: &mut Bands, delta_since: Option<i64>) -> Resul
                 )?;
                 for (id, blob) in rows {
                     let keys: Vec<i64> = dedup::decode_bands(&blob).collect();
-                    add(db, bands, id, &keys)?;
+                    add(bands, id, &keys);
                     if delta_keys {
                         delta.keys.extend(keys.into_iter().map(|k| (k, id)));
                     }
@@ -303,15 +268,11 @@ fn read_after(db: &mut Db, bands: &mut Bands, delta_since: Option<i64>) -> Resul
     }
 }
 
-/// Puts a story's keys into the index, rebuilding it larger from the rows when it is full.
-fn add(db: &mut Db, bands: &mut Bands, id: i64, keys: &[i64]) -> Result<()> {
-    if !bands.index.has_room_for(keys.len()) {
-        *bands = grown(db, bands, keys.len())?;
-    }
+/// Puts a story's keys into the index (which grows as it fills).
+fn add(bands: &mut Bands, id: i64, keys: &[i64]) {
     for k in keys {
         bands.index.insert(*k, id);
     }
-    Ok(())
 }
 
 /// The columns of a fingerprint row besides its story and time, as [`Row::params`] gives them.
@@ -367,7 +328,7 @@ impl Row {
 
 /// Puts a new story's keys (its row stored in this transaction) in the index.
 pub fn indexed(db: &mut Db, bands: &mut Bands, story_id: i64, keys: &[i64]) -> Result<()> {
-    add(db, bands, story_id, keys)?;
+    add(bands, story_id, keys);
     if db.dialect() == Dialect::Sqlite {
         bands.loaded_to = bands.loaded_to.max(story_id);
     }
