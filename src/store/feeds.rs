@@ -567,97 +567,46 @@ impl Store {
     /// [`Store::record_polls`], so polls that end together share a round trip and a commit.
     /// Should that fail, each record is written alone and gets its own answer.
     pub async fn record_poll_async(&self, feed_id: i64, record: PollRecord) -> Result<()> {
-        let (done, answer) = tokio::sync::oneshot::channel();
-        let start = {
-            let mut waiting = lock(&self.poll_queue.waiting);
-            waiting.records.push(Waiting {
-                feed_id,
-                record,
-                done,
-            });
-            !std::mem::replace(&mut waiting.draining, true)
-        };
-        if start {
-            let store = self.clone();
-            tokio::task::spawn_blocking(move || store.drain_poll_records());
-        }
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the poll was not recorded (the process is stopping); the feed is polled again once its lease ends".into(),
-            ))
-        })
-    }
-
-    /// Writes what waits, batch after batch, until nothing does.
-    fn drain_poll_records(&self) {
-        loop {
-            let taken = {
-                let mut waiting = lock(&self.poll_queue.waiting);
-                if waiting.records.is_empty() {
-                    waiting.draining = false;
-                    return;
+        let store = self.clone();
+        self.poll_queue
+            .ask((feed_id, record), records_per_statement, move |polls| {
+                let refs: Vec<(i64, &PollRecord)> = polls.iter().map(|(id, r)| (*id, r)).collect();
+                match store.record_polls(&refs) {
+                    Ok(()) => polls.iter().map(|_| Ok(())).collect(),
+                    Err(_) => refs
+                        .iter()
+                        .map(|(id, r)| store.record_poll(*id, r))
+                        .collect(),
                 }
-                waiting.take()
-            };
-            let polls: Vec<(i64, &PollRecord)> =
-                taken.iter().map(|w| (w.feed_id, &w.record)).collect();
-            if self.record_polls(&polls).is_ok() {
-                for w in taken {
-                    let _ = w.done.send(Ok(()));
-                }
-            } else {
-                for w in taken {
-                    let _ = w.done.send(self.record_poll(w.feed_id, &w.record));
-                }
-            }
-        }
+            })
+            .await
+            .unwrap_or_else(|| {
+                Err(StoreError::Unavailable(
+                    "the poll was not recorded (the process is stopping); the feed is polled again once its lease ends".into(),
+                ))
+            })
     }
 }
 
-/// Poll records waiting to be written (see [`Store::record_poll_async`]).
-#[derive(Default)]
-pub(super) struct PollQueue {
-    waiting: std::sync::Mutex<PollsWaiting>,
-}
+/// Poll records waiting to be written (see [`Store::record_poll_async`]): each feed's id and
+/// record, answered with whether it was written.
+pub(super) type PollQueue = super::gather::Gather<(i64, PollRecord), Result<()>>;
 
-#[derive(Default)]
-struct PollsWaiting {
-    /// Oldest first.
-    records: Vec<Waiting>,
-    /// A blocking task is writing records: the next poll need not start one.
-    draining: bool,
-}
-
-impl PollsWaiting {
-    /// The oldest records, as many as one statement takes, each feed once: were a feed's two
-    /// polls in one statement, which one its row kept would be left to chance.
-    fn take(&mut self) -> Vec<Waiting> {
-        let mut feeds = std::collections::HashSet::new();
-        let count = self
-            .records
-            .iter()
-            .take(RECORDS_PER_STATEMENT)
-            .take_while(|w| feeds.insert(w.feed_id))
-            .count();
-        self.records.drain(..count).collect()
-    }
-}
-
-/// One poll's record and the poll waiting for it.
-struct Waiting {
-    feed_id: i64,
-    record: PollRecord,
-    /// Answers the poll once its record is written (or could not be).
-    done: tokio::sync::oneshot::Sender<Result<()>>,
+/// How many of the oldest waiting records one statement writes: at most
+/// [`RECORDS_PER_STATEMENT`], each feed once (were a feed's two polls in one statement, which
+/// one its row kept would be left to chance).
+fn records_per_statement(waiting: &[((i64, PollRecord), impl Sized)]) -> usize {
+    let mut feeds = std::collections::HashSet::new();
+    waiting
+        .iter()
+        .take(RECORDS_PER_STATEMENT)
+        .take_while(|((feed_id, _), _)| feeds.insert(*feed_id))
+        .count()
 }
 
 /// Records written by one statement at most: a pass's polls end a few dozen at a time, and a
 /// statement this size still takes a few milliseconds.
 const RECORDS_PER_STATEMENT: usize = 256;
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Whether this poll trims its feed's log: about one in 16, drawn from the clock.
 fn trim_dice(feed_id: i64, at: i64) -> bool {

@@ -17,6 +17,7 @@
 mod db;
 mod feeds;
 mod fingerprints;
+mod gather;
 mod ingest_log;
 mod items;
 mod migrations;
