@@ -535,4 +535,4 @@ fn classify(dom: &dom::Dom, meta: &metadata::Meta, text: &str) -> Option<String>
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

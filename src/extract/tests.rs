@@ -902,17 +902,15 @@ fn a_folded_tab_panel_is_body_but_a_hidden_labelled_menu_is_not() {
     assert!(!a.text.contains("Sign in"), "{}", a.text);
 }
 
-/// The cut before tree building leaves real pages alone: every page of the fixtures (and of
-/// the extraction benchmark's sets, when `FEEDWATCH_PAGES` names their `html` folders,
-/// separated by `:`) comes through [`crate::bounds::html::limit`] borrowed, unchanged.
-#[test]
-fn every_page_of_the_fixtures_is_left_as_it_is() {
+/// Calls `f` with the name and decoded text of every page of the fixtures, and of the
+/// extraction benchmark's sets when `FEEDWATCH_PAGES` names their `html` folders (separated by
+/// `:`); how many there were.
+pub(crate) fn each_test_page(mut f: impl FnMut(&str, &str)) -> usize {
     let mut dirs = vec![std::path::PathBuf::from("tests/fixtures/extract")];
     if let Ok(more) = std::env::var("FEEDWATCH_PAGES") {
         dirs.extend(more.split(':').map(std::path::PathBuf::from));
     }
     let mut pages = 0;
-    let mut changed = Vec::new();
     for dir in dirs {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -921,28 +919,39 @@ fn every_page_of_the_fixtures_is_left_as_it_is() {
                 continue;
             }
             let bytes = super::page_bytes(std::fs::read(&path).unwrap()).unwrap();
-            let text = super::charset::decode(&bytes, None, None);
-            let cut = crate::bounds::html::limit(&text, &Default::default());
-            if let std::borrow::Cow::Owned(cut) = cut {
-                let at = text
-                    .bytes()
-                    .zip(cut.bytes())
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(0);
-                let from = crate::bounds::prefix(&text, at.saturating_sub(80)).len();
-                let show = |t: &str| {
-                    let end = crate::bounds::prefix(t, at + 120).len();
-                    t[from..end].to_string()
-                };
-                changed.push(format!(
-                    "{name} at byte {at}:\n  page: …{}\n  cut:  …{}",
-                    show(&text),
-                    show(&cut)
-                ));
-            }
+            f(&name, &super::charset::decode(&bytes, None, None));
             pages += 1;
         }
     }
+    pages
+}
+
+/// The cut before tree building leaves real pages alone: every page of the fixtures (and of
+/// the extraction benchmark's sets, when `FEEDWATCH_PAGES` names their `html` folders,
+/// separated by `:`) comes through [`crate::bounds::html::limit`] borrowed, unchanged.
+#[test]
+fn every_page_of_the_fixtures_is_left_as_it_is() {
+    let mut changed = Vec::new();
+    let pages = each_test_page(|name, text| {
+        let cut = crate::bounds::html::limit(text, &Default::default());
+        if let std::borrow::Cow::Owned(cut) = cut {
+            let at = text
+                .bytes()
+                .zip(cut.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            let from = crate::bounds::prefix(text, at.saturating_sub(80)).len();
+            let show = |t: &str| {
+                let end = crate::bounds::prefix(t, at + 120).len();
+                t[from..end].to_string()
+            };
+            changed.push(format!(
+                "{name} at byte {at}:\n  page: …{}\n  cut:  …{}",
+                show(text),
+                show(&cut)
+            ));
+        }
+    });
     assert!(
         changed.is_empty(),
         "the cut changed real pages:\n{}",

@@ -561,26 +561,11 @@ mod tests {
                 panic!("{html:?}\n{e}");
             }
         }
-        let mut dirs = vec![std::path::PathBuf::from("tests/fixtures/extract")];
-        if let Ok(more) = std::env::var("FEEDWATCH_PAGES") {
-            dirs.extend(more.split(':').map(std::path::PathBuf::from));
-        }
-        let mut pages = 0;
-        for dir in dirs {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                let name = path.to_string_lossy().to_string();
-                if !name.ends_with(".html") && !name.ends_with(".html.gz") {
-                    continue;
-                }
-                let bytes = crate::extract::page_bytes(std::fs::read(&path).unwrap()).unwrap();
-                let text = crate::extract::charset::decode(&bytes, None, None);
-                if let Err(e) = same_tree(&text) {
-                    panic!("{name}\n{e}");
-                }
-                pages += 1;
+        let pages = crate::extract::tests::each_test_page(|name, text| {
+            if let Err(e) = same_tree(text) {
+                panic!("{name}\n{e}");
             }
-        }
+        });
         assert!(pages >= 40, "{pages} pages");
     }
 }
