@@ -640,6 +640,9 @@ const RECORD_SET: &str = "
        due_reason = r.due_reason, due_interval = r.due_interval, rate_since = r.rate_since,
        rate_posts = r.rate_posts, feed_hints = r.hints";
 
+/// How many values [`record_values`] gives: one per column of [`RECORD_COLUMNS`].
+const RECORD_WIDTH: usize = 21;
+
 /// The record's columns, in the order of [`record_values`].
 const RECORD_COLUMNS: &str =
     "id, at, outcome, http_status, error, etag, last_modified, next_due_at,
@@ -649,38 +652,41 @@ const RECORD_COLUMNS: &str =
 const LOG_INSERT: &str = "INSERT INTO fetch_log (feed_id, at, outcome, http_status, bytes, new_items, error, duration_ms)";
 
 /// A poll's record as the values of [`RECORD_COLUMNS`] (`hints` is its hints encoded).
-fn record_values<'a>(feed_id: i64, r: &'a PollRecord, hints: Option<&'a str>) -> Vec<Value<'a>> {
-    args![
-        feed_id,
-        r.at,
-        r.outcome.as_str(),
-        r.http_status,
-        r.error.as_deref(),
-        r.etag.as_deref(),
-        r.last_modified.as_deref(),
-        r.next_due_at,
-        r.consecutive_errors,
-        r.new_url.as_deref(),
-        r.disabled_reason.as_deref(),
-        r.title.as_deref(),
-        r.site_link.as_deref(),
-        r.bytes,
-        r.new_items,
-        r.due_reason.map(DueReason::as_str),
-        r.due_interval,
-        r.rate.map(|r| r.since),
-        r.rate.map(|r| r.posts),
-        hints,
-        r.duration_ms,
+fn record_values<'a>(
+    feed_id: i64,
+    r: &'a PollRecord,
+    hints: Option<&'a str>,
+) -> [Value<'a>; RECORD_WIDTH] {
+    [
+        Value::from(feed_id),
+        Value::from(r.at),
+        Value::from(r.outcome.as_str()),
+        Value::from(r.http_status),
+        Value::from(r.error.as_deref()),
+        Value::from(r.etag.as_deref()),
+        Value::from(r.last_modified.as_deref()),
+        Value::from(r.next_due_at),
+        Value::from(r.consecutive_errors),
+        Value::from(r.new_url.as_deref()),
+        Value::from(r.disabled_reason.as_deref()),
+        Value::from(r.title.as_deref()),
+        Value::from(r.site_link.as_deref()),
+        Value::from(r.bytes),
+        Value::from(r.new_items),
+        Value::from(r.due_reason.map(DueReason::as_str)),
+        Value::from(r.due_interval),
+        Value::from(r.rate.map(|r| r.since)),
+        Value::from(r.rate.map(|r| r.posts)),
+        Value::from(hints),
+        Value::from(r.duration_ms),
     ]
-    .to_vec()
 }
 
 /// Every record's feed row and log line in one statement, the records as arrays (see
 /// [`Columns`]).
 fn record_polls_postgres(db: &mut Db, owner: &str, polls: &[(i64, &PollRecord)]) -> Result<()> {
     use ColumnType::{Int, Text};
-    const TYPES: [ColumnType; 21] = [
+    const TYPES: [ColumnType; RECORD_WIDTH] = [
         Int, Int, Text, Int, Text, Text, Text, Int, Int, Text, Text, Text, Text, Int, Int, Text,
         Int, Int, Int, Text, Int,
     ];
@@ -714,22 +720,26 @@ fn record_polls_postgres(db: &mut Db, owner: &str, polls: &[(i64, &PollRecord)])
 /// One record's feed row and log line, as two statements (SQLite has no arrays to unnest; in
 /// one transaction they cost no round trip).
 fn record_poll_sqlite(db: &mut Db, owner: &str, feed_id: i64, r: &PollRecord) -> Result<()> {
+    /// The update, written once per process: the same text for every record.
+    static UPDATE: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| {
+        let places: Vec<String> = (1..=RECORD_WIDTH).map(|n| format!("${n}")).collect();
+        (
+            format!(
+                "WITH r({RECORD_COLUMNS}) AS (VALUES ({}))
+                 UPDATE feeds AS f SET {} FROM r WHERE f.id = r.id",
+                places.join(", "),
+                RECORD_SET.replace("$OWNER", &format!("${}", RECORD_WIDTH + 1)),
+            ),
+            format!("{LOG_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+        )
+    });
     let hints = r.hints.encode();
-    let mut params = record_values(feed_id, r, hints.as_deref());
-    let columns = params.len();
+    let mut params = record_values(feed_id, r, hints.as_deref()).to_vec();
     params.push(Value::from(owner));
-    let placeholders: Vec<String> = (1..=columns).map(|n| format!("${n}")).collect();
+    let (update, log) = &*UPDATE;
+    db.execute(update, &params)?;
     db.execute(
-        &format!(
-            "WITH r({RECORD_COLUMNS}) AS (VALUES ({places}))
-             UPDATE feeds AS f SET {set} FROM r WHERE f.id = r.id",
-            places = placeholders.join(", "),
-            set = RECORD_SET.replace("$OWNER", &format!("${}", columns + 1)),
-        ),
-        &params,
-    )?;
-    db.execute(
-        &format!("{LOG_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+        log,
         args![
             feed_id,
             r.at,
