@@ -251,7 +251,7 @@ impl Store {
             return Ok(Default::default());
         }
         let owner = self.owner();
-        self.with(|db| {
+        self.read(|db| {
             let mut params: Vec<Value> = vec![Value::Int(since_ms), Value::Text(owner)];
             params.extend(keys.iter().map(|k| Value::Text(k)));
             let list: Vec<String> = (3..3 + keys.len()).map(|n| format!("${n}")).collect();

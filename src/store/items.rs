@@ -562,7 +562,7 @@ impl Store {
                 canonical_url: q.canonical_url,
             })
             .collect();
-        let stored: Vec<Option<Row>> = self.with(|db| {
+        let stored: Vec<Option<Row>> = self.read(|db| {
             stored_items(
                 db,
                 "i.title, i.entry_hash, i.content_hash, i.story_id",

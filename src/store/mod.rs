@@ -204,7 +204,7 @@ pub struct Store {
 }
 
 enum Backend {
-    Sqlite(sqlite::Sqlite),
+    Sqlite(Box<sqlite::Sqlite>),
     Postgres(Box<postgres::Pool>),
 }
 
@@ -212,7 +212,7 @@ impl Store {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(database: &Database) -> Result<Store> {
         let backend = match database {
-            Database::Sqlite(path) => Backend::Sqlite(sqlite::Sqlite::open(path)?),
+            Database::Sqlite(path) => Backend::Sqlite(Box::new(sqlite::Sqlite::open(path)?)),
             Database::Postgres(target) => {
                 Backend::Postgres(Box::new(postgres::Pool::open(target)?))
             }
@@ -227,9 +227,9 @@ impl Store {
 
     /// An in-memory SQLite database, for tests and dry runs.
     pub fn open_in_memory() -> Result<Store> {
-        Ok(Store::with_backend(Backend::Sqlite(
+        Ok(Store::with_backend(Backend::Sqlite(Box::new(
             sqlite::Sqlite::open_in_memory()?,
-        )))
+        ))))
     }
 
     fn with_backend(backend: Backend) -> Store {
@@ -272,6 +272,15 @@ impl Store {
     fn with<T: Send>(&self, f: impl FnOnce(&mut Db) -> Result<T> + Send) -> Result<T> {
         match &*self.backend {
             Backend::Sqlite(s) => s.with(f),
+            Backend::Postgres(p) => p.with(f),
+        }
+    }
+
+    /// Runs `f`, which only reads committed data, beside the writer: on SQLite on a
+    /// connection of its own, so it does not wait for a transaction in progress.
+    fn read<T: Send>(&self, f: impl FnOnce(&mut Db) -> Result<T> + Send) -> Result<T> {
+        match &*self.backend {
+            Backend::Sqlite(s) => s.read(f),
             Backend::Postgres(p) => p.with(f),
         }
     }

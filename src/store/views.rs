@@ -265,7 +265,7 @@ impl Store {
     /// Every feed's key and own title, by key: for a page's feed filter, without the item
     /// counts [`Store::feeds`] makes.
     pub fn feed_names(&self) -> Result<Vec<(String, Option<String>)>> {
-        self.with(|db| {
+        self.read(|db| {
             db.query("SELECT key, title FROM feeds ORDER BY key", &[], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
@@ -278,7 +278,7 @@ impl Store {
         feed_ids: &[i64],
         per_feed: usize,
     ) -> Result<std::collections::HashMap<i64, Vec<PollPoint>>> {
-        self.with(|db| {
+        self.read(|db| {
             let mut out = std::collections::HashMap::new();
             for &id in feed_ids {
                 let mut polls: Vec<PollPoint> = db.query(
@@ -444,7 +444,7 @@ impl Store {
             "SELECT {LISTING_COLUMNS} FROM {source} JOIN feeds f ON f.id = s.feed_id {where_}
              ORDER BY s.first_seen_at DESC, s.id DESC LIMIT ${lim}"
         );
-        self.with(|db| {
+        self.read(|db| {
             let mut rows = db.query(&sql, &params, listing)?;
             for row in &mut rows {
                 row.also_at = copies(db, row.id, &row.url)?;
@@ -477,7 +477,7 @@ impl Store {
 
     /// One story whole, if there is one with this id.
     pub fn story_detail(&self, id: i64) -> Result<Option<StoryDetail>> {
-        self.with(|db| {
+        self.read(|db| {
             let found = db.query_opt(
                 &format!(
                     "SELECT {LISTING_COLUMNS}, s.site_name, s.text, s.extraction_note, s.categories
@@ -525,7 +525,7 @@ impl Store {
 
     /// How many stories each day (UTC, as unix day numbers) matched the topic, from `since`.
     pub fn topic_hits_per_day(&self, topic: &str, since: i64) -> Result<Vec<(i64, i64)>> {
-        self.with(|db| {
+        self.read(|db| {
             db.query(
                 "SELECT created_at / 86400, COUNT(*) FROM matches
                  WHERE topic = $1 AND created_at >= $2 GROUP BY created_at / 86400 ORDER BY 1",
@@ -537,7 +537,7 @@ impl Store {
 
     /// How many stories there are, and how many were first seen from `since` on.
     pub fn story_counts(&self, since: i64) -> Result<(i64, i64)> {
-        self.with(|db| {
+        self.read(|db| {
             // MAX(id) stands for the count of all: stories are never deleted, and counting a
             // million rows is most of a page's time budget.
             let all: Option<i64> =
@@ -553,7 +553,7 @@ impl Store {
 
     /// Each notifier's alerts by state.
     pub fn outbox_counts(&self) -> Result<Vec<OutboxCounts>> {
-        let rows: Vec<(String, String, i64)> = self.with(|db| {
+        let rows: Vec<(String, String, i64)> = self.read(|db| {
             db.query(
                 "SELECT notifier, state, COUNT(*) FROM outbox GROUP BY notifier, state ORDER BY notifier",
                 &[],
@@ -584,7 +584,7 @@ impl Store {
     pub fn alert_page(&self, filter: &AlertFilter, limit: usize) -> Result<Vec<OutboxRow>> {
         let state = filter.state.map(OutboxState::as_str);
         let now = chrono::Utc::now().timestamp();
-        self.with(|db| {
+        self.read(|db| {
             db.query(
                 &format!(
                     "SELECT {cols} FROM outbox
@@ -606,7 +606,7 @@ impl Store {
     /// One alert (by its row id) and its delivery log, oldest attempt first.
     pub fn alert_detail(&self, id: i64) -> Result<Option<(OutboxRow, Vec<DeliveryAttempt>)>> {
         let now = chrono::Utc::now().timestamp();
-        self.with(|db| {
+        self.read(|db| {
             let Some(row) = db.query_opt(
                 &format!(
                     "SELECT {cols} FROM outbox WHERE id = $1",
@@ -645,7 +645,7 @@ impl Store {
             first_seen: i64::MAX,
             id: i64::MAX,
         });
-        self.with(|db| {
+        self.read(|db| {
             db.query(
                 "SELECT s.id, s.title, s.text, COALESCE(s.byline, ''), COALESCE(f.title, f.key), f.key, s.url,
                         s.published_at, s.first_seen_at, s.categories
