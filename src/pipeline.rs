@@ -678,14 +678,15 @@ impl Pipeline {
             })
             .collect();
         // One lookup for the poll's items: they are checked together, not one round trip each.
-        let (fresh, mut stored): (Vec<&Entry>, Vec<store::Stored>) =
+        let (fresh, mut stored): (Vec<(&Entry, &String)>, Vec<store::Stored>) =
             match self.store.items_stored(&queries) {
                 Ok(known) => oldest_first
                     .iter()
+                    .zip(&hashes)
                     .zip(known)
-                    .filter_map(|(e, known)| match known {
+                    .filter_map(|((e, hash), known)| match known {
                         store::Known::Unchanged => None,
-                        store::Known::Fresh(stored) => Some((*e, stored)),
+                        store::Known::Fresh(stored) => Some(((*e, hash), stored)),
                     })
                     .unzip(),
                 Err(e) => {
@@ -695,7 +696,7 @@ impl Pipeline {
                     (Vec::new(), Vec::new())
                 }
             };
-        let owned: Vec<Entry> = fresh.iter().map(|e| (*e).clone()).collect();
+        let owned: Vec<Entry> = fresh.iter().map(|(e, _)| (*e).clone()).collect();
         let pages = article_quota(feed, &owned);
         let skipped = pages.iter().filter(|p| !**p).count();
         if skipped > 0 {
@@ -721,7 +722,7 @@ impl Pipeline {
             })
             .buffered(PAGE_CONCURRENCY);
         let mut batch: Vec<(NewItem, Vec<TopicHit>)> = Vec::with_capacity(INGEST_CHUNK);
-        for (entry, stored) in fresh.into_iter().zip(stored.drain(..)) {
+        for ((entry, hash), stored) in fresh.into_iter().zip(stored.drain(..)) {
             let Some((article, note)) = articles.next().await else {
                 break;
             };
@@ -731,7 +732,7 @@ impl Pipeline {
                     entry.link.as_deref().unwrap_or(&entry.id)
                 ));
             }
-            let mut item = compose_item(feed_id, entry, article.as_ref(), note);
+            let mut item = compose_item(feed_id, entry, hash.clone(), article.as_ref(), note);
             item.stored = stored;
             let mut hits = self.match_topics(feed, &feed_name, &item);
             if backlog == Backlog::KeepBack && !hits.is_empty() {
@@ -1119,6 +1120,7 @@ pub fn compile_topics(topics: &[TopicConfig]) -> Result<Vec<Topic>, SetupError> 
 fn compose_item(
     feed_id: i64,
     entry: &Entry,
+    entry_hash: String,
     article: Option<&Article>,
     note: Option<String>,
 ) -> NewItem {
@@ -1174,7 +1176,7 @@ fn compose_item(
             .unwrap_or_default(),
         text,
         extraction_note: note,
-        entry_hash: entry_hash(entry),
+        entry_hash,
         categories: entry.categories.clone(),
     }
 }
@@ -1203,16 +1205,37 @@ fn entry_hash(entry: &Entry) -> String {
 }
 
 /// The first sentences of a text, cut at a word boundary.
+/// The text's words, one space between them, up to [`SUMMARY_CHARS`] characters: the words
+/// that fit whole, then "…" if any were left. (Read word by word up to the cut, since this
+/// runs on every new item and item texts run to many times the summary.)
 pub fn summarise(text: &str) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= SUMMARY_CHARS {
-        return flat;
+    let mut out = String::with_capacity(SUMMARY_CHARS + 3);
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        let sep = usize::from(!out.is_empty());
+        let len = word.chars().count();
+        if chars + sep + len <= SUMMARY_CHARS {
+            if sep == 1 {
+                out.push(' ');
+            }
+            out.push_str(word);
+            chars += sep + len;
+            continue;
+        }
+        if out.is_empty() {
+            // One word longer than the summary: cut inside it.
+            out.extend(word.chars().take(SUMMARY_CHARS));
+        } else if chars == SUMMARY_CHARS
+            && let Some(i) = out.rfind(' ')
+        {
+            // Full to the last character: no room is left for the space before the next
+            // word, so the cut falls at the space before the last word, which goes too.
+            out.truncate(i);
+        }
+        out.push('…');
+        break;
     }
-    let cut: String = flat.chars().take(SUMMARY_CHARS).collect();
-    match cut.rfind(' ') {
-        Some(i) => format!("{}…", &cut[..i]),
-        None => format!("{cut}…"),
-    }
+    out
 }
 
 /// The feed's publish rate after a poll that read it: from its items' dates when they can be
@@ -1264,7 +1287,7 @@ mod tests {
     #[test]
     fn a_failed_article_page_keeps_the_feeds_text_and_says_why() {
         let e = entry("g", "https://a.example/1?utm_source=x");
-        let item = compose_item(1, &e, None, Some("page failed".into()));
+        let item = compose_item(1, &e, entry_hash(&e), None, Some("page failed".into()));
         assert_eq!(item.text, "feed text");
         assert_eq!(item.extraction_note.as_deref(), Some("page failed"));
         assert_eq!(
@@ -1282,13 +1305,16 @@ mod tests {
             not_article: Some("paywall".into()),
             ..Default::default()
         };
-        assert_eq!(compose_item(1, &e, Some(&paywall), None).text, "feed text");
+        assert_eq!(
+            compose_item(1, &e, entry_hash(&e), Some(&paywall), None).text,
+            "feed text"
+        );
         let good = Article {
             text: "The full story.".into(),
             ..Default::default()
         };
         assert_eq!(
-            compose_item(1, &e, Some(&good), None).text,
+            compose_item(1, &e, entry_hash(&e), Some(&good), None).text,
             "The full story."
         );
     }
@@ -1369,7 +1395,7 @@ mod tests {
             html: "<p>word word</p>".repeat(100_000),
             ..Default::default()
         };
-        let item = compose_item(1, &e, Some(&big), None);
+        let item = compose_item(1, &e, entry_hash(&e), Some(&big), None);
         assert!(item.text.len() <= feed::normalise::MAX_TEXT_BYTES);
         assert!(item.html.len() <= feed::normalise::MAX_FIELD_BYTES);
         // Never inside a tag.
@@ -1385,6 +1411,51 @@ mod tests {
         assert_eq!(summarise("short  text"), "short text");
     }
 
+    /// The whole text flattened, then cut: what `summarise` returns, worked out the long way.
+    fn summary_of_the_flattened_text(text: &str) -> String {
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.chars().count() <= SUMMARY_CHARS {
+            return flat;
+        }
+        let cut: String = flat.chars().take(SUMMARY_CHARS).collect();
+        match cut.rfind(' ') {
+            Some(i) => format!("{}…", &cut[..i]),
+            None => format!("{cut}…"),
+        }
+    }
+
+    #[test]
+    fn a_summary_is_the_flattened_text_cut_before_the_word_that_does_not_fit() {
+        // Words ending just before, at and after the cut, in several scripts, with runs of
+        // spaces and line breaks, and single words longer than a summary.
+        let mut texts = vec![
+            String::new(),
+            " \n ".to_string(),
+            "é".repeat(SUMMARY_CHARS + 5),
+            format!("{} tail", "x".repeat(SUMMARY_CHARS)),
+            format!("{} tail", "x".repeat(SUMMARY_CHARS - 1)),
+            format!("a {} tail", "x".repeat(SUMMARY_CHARS - 2)),
+        ];
+        for word in ["ab", "word", "naïve", "日本語", "x"] {
+            for extra in 0..8 {
+                for sep in [" ", "  \n\t"] {
+                    let words = SUMMARY_CHARS / (word.chars().count() + 1) + extra;
+                    let text: String = (0..words)
+                        .map(|i| format!("{word}{}{sep}", "y".repeat(i % 3)))
+                        .collect();
+                    texts.push(text);
+                }
+            }
+        }
+        for text in &texts {
+            assert_eq!(
+                summarise(text),
+                summary_of_the_flattened_text(text),
+                "{text:?}"
+            );
+        }
+    }
+
     #[test]
     fn feed_html_is_sanitised_before_it_is_stored() {
         let entry = Entry {
@@ -1392,7 +1463,7 @@ mod tests {
             content_html: Some(r#"<p onclick="x()">Hi</p><script>steal()</script>"#.into()),
             ..Entry::default()
         };
-        let item = compose_item(1, &entry, None, None);
+        let item = compose_item(1, &entry, entry_hash(&entry), None, None);
         assert!(item.html.contains("<p>Hi</p>"));
         assert!(!item.html.contains("script") && !item.html.contains("onclick"));
     }
