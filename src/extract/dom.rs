@@ -234,7 +234,22 @@ pub fn collapse_into(out: &mut String, text: &str, mut after_space: bool) {
     let bytes = text.as_bytes();
     let (mut i, mut start) = (0, 0);
     while i < bytes.len() {
-        let b = bytes[i];
+        // Eight bytes at a time while they need no change: most of a page's text is words and
+        // lone spaces, which a byte at a time cost more than the page's parse on short pages.
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let before_space = if i > start {
+                bytes[i - 1] == b' '
+            } else {
+                after_space
+            };
+            if !unchanged(chunk, before_space) {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         // Most bytes are visible ASCII, which never changes.
         if b > b' ' && b < 0x80 {
             i += 1;
@@ -279,6 +294,56 @@ pub fn collapse_into(out: &mut String, text: &str, mut after_space: bool) {
     out.push_str(&text[start..]);
 }
 
+/// Whether collapsing leaves these eight bytes as they are: all visible ASCII or single
+/// spaces, none of them a space after a space (`before_space`: the byte before them is one).
+/// Word-at-a-time tests on the bytes as one `u64`; each is exact for the "any byte" question.
+#[inline]
+fn unchanged(chunk: &[u8], before_space: bool) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(chunk);
+    let w = u64::from_le_bytes(word);
+    // A byte of 0x80 or more: a character other than ASCII, which may be whitespace.
+    if w & HIGH != 0 {
+        return false;
+    }
+    // A byte below 0x20 (tabs, newlines, controls): with every byte below 0x80, subtracting
+    // 0x20 from each borrows into a byte's top bit exactly where some byte is below 0x20.
+    if w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0 {
+        return false;
+    }
+    // The spaces, as the top bit of each byte that is one (exact per byte: no carry crosses
+    // a byte, since each byte's low seven bits plus 0x7f stay below 0x100).
+    let x = w ^ (ONES * 0x20);
+    let spaces = !(((x & !HIGH) + !HIGH) | x) & HIGH;
+    // A space after a space, inside the eight bytes or across their start.
+    spaces & (spaces << 8) == 0 && !(before_space && spaces & 0x80 != 0)
+}
+
+/// The characters of UTF-8 `bytes` (the bytes that do not continue one) and its spaces,
+/// counted eight bytes at a time.
+fn chars_and_spaces(bytes: &[u8]) -> (usize, usize) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (mut continuing, mut spaces) = (0, 0);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // A continuation byte is 0b10xx_xxxx: its top bit set and the next one clear.
+        continuing += (w & !(w << 1) & HIGH).count_ones() as usize;
+        let x = w ^ (ONES * 0x20);
+        spaces += (!(((x & !HIGH) + !HIGH) | x) & HIGH).count_ones() as usize;
+    }
+    for &b in chunks.remainder() {
+        continuing += usize::from(b & 0xc0 == 0x80);
+        spaces += usize::from(b == b' ');
+    }
+    (bytes.len() - continuing, spaces)
+}
+
 /// Each text node of the page with its whitespace collapsed, done once however many times
 /// the page is cut into blocks: the text (with one leading space if it starts with
 /// whitespace), its characters, and its characters that are not whitespace.
@@ -304,16 +369,7 @@ impl Texts {
         if span.0 == u32::MAX {
             let start = self.arena.len();
             collapse_into(&mut self.arena, text, false);
-            // Characters are the bytes that do not continue one; one pass counts both.
-            let (chars, spaces) =
-                self.arena.as_bytes()[start..]
-                    .iter()
-                    .fold((0usize, 0usize), |(c, s), &b| {
-                        (
-                            c + usize::from(b & 0xc0 != 0x80),
-                            s + usize::from(b == b' '),
-                        )
-                    });
+            let (chars, spaces) = chars_and_spaces(&self.arena.as_bytes()[start..]);
             span = (
                 start as u32,
                 self.arena.len() as u32,
@@ -391,6 +447,65 @@ mod tests {
                         assert_eq!(fast, slow, "{prefix:?} {x:?} {y:?} {z:?}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn collapsing_eight_bytes_at_a_time_matches_collapsing_char_by_char() {
+        // Long runs of words, spaces, controls and other characters, placed at every offset
+        // from the eight-byte steps (a fixed pseudo-random sequence).
+        let alphabet = [
+            "a", "b", " ", " ", "  ", "\n", "\t", "\x7f", "é", "\u{a0}", "~",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..4000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            for k in 0..len {
+                let pick = (seed.rotate_left(k as u32 * 5) % alphabet.len() as u64) as usize;
+                // Mostly letters, as text is.
+                text.push_str(if k % 3 == 0 { alphabet[pick] } else { "w" });
+            }
+            for after_space in [false, true] {
+                let mut fast = String::new();
+                collapse_into(&mut fast, &text, after_space);
+                let mut slow = String::new();
+                let mut prev_space = after_space;
+                let mut pending = false;
+                for ch in text.chars() {
+                    if ch.is_whitespace() {
+                        pending = true;
+                        continue;
+                    }
+                    if pending && !prev_space {
+                        slow.push(' ');
+                    }
+                    pending = false;
+                    prev_space = false;
+                    slow.push(ch);
+                }
+                if pending && !prev_space {
+                    slow.push(' ');
+                }
+                assert_eq!(fast, slow, "{text:?} after_space {after_space}");
+            }
+        }
+    }
+
+    #[test]
+    fn characters_and_spaces_are_counted_as_one_by_one() {
+        let pieces = ["a", " ", "é", "€", "\u{1f600}", "  ", "\u{a0}", "xyz"];
+        let mut text = String::new();
+        for k in 0..200 {
+            text.push_str(pieces[(k * 7 + k / 3) % pieces.len()]);
+            for from in 0..text.len().min(9) {
+                let Some(t) = text.get(from..) else { continue };
+                let by_one = (t.chars().count(), t.bytes().filter(|&b| b == b' ').count());
+                assert_eq!(chars_and_spaces(t.as_bytes()), by_one, "{t:?}");
             }
         }
     }
