@@ -640,6 +640,39 @@ const RECORD_SET: &str = "
        due_reason = r.due_reason, due_interval = r.due_interval, rate_since = r.rate_since,
        rate_posts = r.rate_posts, feed_hints = r.hints";
 
+/// [`RECORD_SET`] with each `r.COLUMN` written as the parameter holding it (the column's
+/// place in [`RECORD_COLUMNS`]) and the owner as the one after them.
+fn record_set_with_parameters() -> String {
+    let columns: Vec<&str> = RECORD_COLUMNS.split(',').map(str::trim).collect();
+    let set = RECORD_SET.replace("$OWNER", &format!("${}", RECORD_WIDTH + 1));
+    let mut out = String::with_capacity(set.len());
+    let mut rest = set.as_str();
+    while let Some(at) = rest.find("r.") {
+        let before = &rest[..at];
+        let after = &rest[at + 2..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..name_len];
+        // Only `r.` that starts a word (not the end of `f.other_r`), naming a column.
+        let starts_word = !before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        out.push_str(before);
+        match columns.iter().position(|c| *c == name) {
+            Some(i) if starts_word => out.push_str(&format!("${}", i + 1)),
+            _ => {
+                out.push_str("r.");
+                out.push_str(name);
+            }
+        }
+        rest = &after[name_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// How many values [`record_values`] gives: one per column of [`RECORD_COLUMNS`].
 const RECORD_WIDTH: usize = 21;
 
@@ -720,15 +753,15 @@ fn record_polls_postgres(db: &mut Db, owner: &str, polls: &[(i64, &PollRecord)])
 /// One record's feed row and log line, as two statements (SQLite has no arrays to unnest; in
 /// one transaction they cost no round trip).
 fn record_poll_sqlite(db: &mut Db, owner: &str, feed_id: i64, r: &PollRecord) -> Result<()> {
-    /// The update, written once per process: the same text for every record.
+    /// The update, written once per process: the same text for every record. The record's
+    /// values are the statement's parameters, put where [`RECORD_SET`] names them (`r.at` is
+    /// `$2`): a one-row `VALUES` joined in, as PostgreSQL's batch has, made SQLite build and
+    /// fill a temporary table for every record.
     static UPDATE: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| {
-        let places: Vec<String> = (1..=RECORD_WIDTH).map(|n| format!("${n}")).collect();
         (
             format!(
-                "WITH r({RECORD_COLUMNS}) AS (VALUES ({}))
-                 UPDATE feeds AS f SET {} FROM r WHERE f.id = r.id",
-                places.join(", "),
-                RECORD_SET.replace("$OWNER", &format!("${}", RECORD_WIDTH + 1)),
+                "UPDATE feeds AS f SET {} WHERE f.id = $1",
+                record_set_with_parameters()
             ),
             format!("{LOG_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
         )
@@ -831,5 +864,16 @@ mod tests {
         ));
         assert!(!owner_is_dead("other:4000000:ab12", "box"), "another host");
         assert!(!owner_is_dead("garbage", "box"));
+    }
+
+    #[test]
+    fn sqlites_record_update_reads_each_value_from_the_parameter_holding_it() {
+        let set = record_set_with_parameters();
+        assert!(!set.contains("r."), "{set}");
+        // `at` is the record's second value, `hints` its twentieth; the owner comes after.
+        assert!(set.contains("last_poll_at = $2,"), "{set}");
+        assert!(set.contains("feed_hints = $20"), "{set}");
+        assert!(set.contains("f.lease_owner = $22 THEN NULL"), "{set}");
+        assert!(set.contains("COALESCE($10, f.url)"), "{set}");
     }
 }
