@@ -133,7 +133,7 @@ impl Sqlite {
             })
         };
         let mut store = Self::setup(open()?)?;
-        store.reader = Some(Mutex::new(Self::reader(open()?)?));
+        store.reader = Some(Mutex::new(Self::reading_connection(open()?)?));
         let checkpointer = Checkpointer::start({
             let conn = open()?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -149,7 +149,7 @@ impl Sqlite {
     }
 
     /// The reading connection, opened after the writer has set the file up (WAL, migrations).
-    fn reader(conn: Connection) -> Result<Connection> {
+    fn reading_connection(conn: Connection) -> Result<Connection> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // Its own page cache: a quarter of the writer's, for the pages of the lookups.
         conn.pragma_update(None, "cache_size", -4096)?;
@@ -298,6 +298,18 @@ mod tests {
         )
     }
 
+    /// One transaction of `rows` feeds whose keys (`tag`-n-…) are about a page long each.
+    fn add_page_long_feeds(store: &Sqlite, tag: &str, rows: usize) {
+        store
+            .tx(|db| {
+                for i in 0..rows {
+                    add_feed(db, &format!("{tag}-{i}-{}", "x".repeat(1000)))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[test]
     fn a_read_does_not_wait_for_a_write_transaction_in_progress() {
         let dir = tempfile::tempdir().unwrap();
@@ -349,14 +361,7 @@ mod tests {
         // copied by the checkpoint thread while nothing else happens.
         let empty = frames(&path);
         for t in 0..6 {
-            store
-                .tx(|db| {
-                    for i in 0..100 {
-                        add_feed(db, &format!("a{t}-{i}-{}", "x".repeat(1000)))?;
-                    }
-                    Ok(())
-                })
-                .unwrap();
+            add_page_long_feeds(&store, &format!("a{t}"), 100);
         }
         let written = frames(&wal);
         assert!(written > CHECKPOINT_FRAMES as u64 && written < CHECKPOINT_FRAMES_WRITER as u64);
@@ -374,14 +379,7 @@ mod tests {
         let mut most = 0;
         // Some 20,000 pages written, a hundred transactions of rows a page long each.
         for t in 0..100 {
-            store
-                .tx(|db| {
-                    for i in 0..200 {
-                        add_feed(db, &format!("{t}-{i}-{}", "x".repeat(1000)))?;
-                    }
-                    Ok(())
-                })
-                .unwrap();
+            add_page_long_feeds(&store, &t.to_string(), 200);
             most = most.max(frames(&wal));
         }
         // The checkpoint thread keeps up: the WAL never holds more than a few checkpoints'
