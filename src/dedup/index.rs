@@ -20,6 +20,17 @@ const SHARDS: usize = 1 << SHARD_BITS;
 /// Slots a shard has at least.
 const MIN_SHARD_SLOTS: usize = 16;
 
+/// Slots in one chunk of a shard's table (a power of two: 8 KiB of slots).
+///
+/// A shard past this size is held in chunks of this size (and one shorter rest), not in one
+/// block.
+/// Grown as one block, a shard frees blocks of ever new sizes (at 100,000 feeds each shard is
+/// some 600 KB): the allocator cannot reuse them for the larger ones that follow, nor give them
+/// back, and the process held about 100 MB more than the index itself (glibc's mmap threshold
+/// had slid up past them). Chunks of one size freed by one shard's growth are taken again by
+/// the next one's.
+const CHUNK_SLOTS: usize = 1 << 10;
+
 /// An open-addressed multimap from band key to story id, in [`SHARDS`] shards.
 ///
 /// Each slot packs the high 32 bits of a key beside the low 32 bits of a story id. The key's
@@ -37,44 +48,63 @@ pub struct BandIndex {
 /// One shard: linear probing in a table of any length, at most 3/4 full.
 #[derive(Debug, Clone)]
 struct Shard {
-    /// The slots; 0 is empty.
-    slots: Vec<u64>,
+    /// The slots (0 is empty), slot `i` at `chunks[i / CHUNK_SLOTS][i % CHUNK_SLOTS]`: whole
+    /// chunks of [`CHUNK_SLOTS`], and the rest (under one chunk) in a last one.
+    chunks: Vec<Box<[u64]>>,
+    /// Slots in the table, to scale a key's home to it.
+    len: usize,
     /// Filled slots, to grow the shard before it passes 3/4 full.
     used: usize,
 }
 
 impl Shard {
     fn with_slots(len: usize) -> Shard {
+        let len = len.max(MIN_SHARD_SLOTS);
+        let chunks = (0..len.div_ceil(CHUNK_SLOTS))
+            .map(|c| vec![0; CHUNK_SLOTS.min(len - c * CHUNK_SLOTS)].into_boxed_slice())
+            .collect();
         Shard {
-            slots: vec![0; len.max(MIN_SHARD_SLOTS)],
+            chunks,
+            len,
             used: 0,
         }
+    }
+
+    fn get(&self, i: usize) -> u64 {
+        self.chunks[i / CHUNK_SLOTS][i % CHUNK_SLOTS]
+    }
+
+    fn set(&mut self, i: usize, slot: u64) {
+        self.chunks[i / CHUNK_SLOTS][i % CHUNK_SLOTS] = slot;
     }
 
     /// Where the probe run of a key with these high bits starts: the high bits scaled to the
     /// length (they are a hash's, spread evenly).
     fn home(&self, high: u64) -> usize {
-        (((high >> 32) * self.slots.len() as u64) >> 32) as usize
+        (((high >> 32) * self.len as u64) >> 32) as usize
     }
 
     fn next(&self, i: usize) -> usize {
-        if i + 1 == self.slots.len() { 0 } else { i + 1 }
+        if i + 1 == self.len { 0 } else { i + 1 }
     }
 
     /// Grown by half again when one more slot would pass 3/4 full: the old slots are moved
-    /// into a new table, their places worked out from the key bits they keep.
+    /// into a new table, their places worked out from the key bits they keep, and each old
+    /// chunk is freed once emptied.
     fn make_room(&mut self) {
-        if (self.used + 1) * 4 <= self.slots.len() * 3 {
+        if (self.used + 1) * 4 <= self.len * 3 {
             return;
         }
-        let old = std::mem::take(&mut self.slots);
-        self.slots = vec![0; old.len() + old.len() / 2];
-        for s in old.into_iter().filter(|&s| s != 0) {
-            let mut i = self.home(s & 0xFFFF_FFFF_0000_0000);
-            while self.slots[i] != 0 {
-                i = self.next(i);
+        let old = std::mem::replace(self, Shard::with_slots(self.len + self.len / 2));
+        self.used = old.used;
+        for chunk in old.chunks {
+            for s in chunk.iter().copied().filter(|&s| s != 0) {
+                let mut i = self.home(s & 0xFFFF_FFFF_0000_0000);
+                while self.get(i) != 0 {
+                    i = self.next(i);
+                }
+                self.set(i, s);
             }
-            self.slots[i] = s;
         }
     }
 }
@@ -110,7 +140,10 @@ impl BandIndex {
             + self
                 .shards
                 .iter()
-                .map(|s| s.slots.len() * std::mem::size_of::<u64>())
+                .map(|s| {
+                    s.len * std::mem::size_of::<u64>()
+                        + s.chunks.len() * std::mem::size_of::<Box<[u64]>>()
+                })
                 .sum::<usize>()
     }
 
@@ -132,7 +165,7 @@ impl BandIndex {
         shard.make_room();
         let (mut i, mut same_key, mut oldest) = (shard.home(high), 0usize, None::<(usize, u64)>);
         loop {
-            let s = shard.slots[i];
+            let s = shard.get(i);
             if s == 0 {
                 break;
             }
@@ -150,11 +183,11 @@ impl BandIndex {
         }
         match oldest {
             Some((at, id)) if same_key >= KEY_FANOUT && id < (story as u64 & 0xFFFF_FFFF) => {
-                shard.slots[at] = entry;
+                shard.set(at, entry);
             }
             _ if same_key >= KEY_FANOUT => {}
             _ => {
-                shard.slots[i] = entry;
+                shard.set(i, entry);
                 shard.used += 1;
             }
         }
@@ -166,7 +199,7 @@ impl BandIndex {
         let shard = &self.shards[shard];
         let mut i = shard.home(high);
         loop {
-            let s = shard.slots[i];
+            let s = shard.get(i);
             if s == 0 {
                 return;
             }
@@ -265,6 +298,37 @@ mod tests {
         for n in 1..=100_000u64 {
             assert_eq!(stories(&index, key(n)), vec![n as i64], "key {n}");
         }
+    }
+
+    #[test]
+    fn shards_held_in_many_chunks_find_every_key_and_wrap_around_their_end() {
+        let mut index = BandIndex::new();
+        // Some 2,300 keys a shard: tables of several chunks each.
+        let keys = 600_000u64;
+        for n in 1..=keys {
+            index.insert(key(n), n as i64);
+        }
+        assert!(
+            index.shards.iter().all(|s| s.chunks.len() >= 3
+                && s.chunks[..s.chunks.len() - 1]
+                    .iter()
+                    .all(|c| c.len() == CHUNK_SLOTS)
+                && s.chunks.iter().map(|c| c.len()).sum::<usize>() == s.len),
+            "every shard is whole chunks and a rest"
+        );
+        // Runs that start near a table's end go on at its start.
+        assert!(
+            index
+                .shards
+                .iter()
+                .any(|s| s.get(s.len - 1) != 0 && s.get(0) != 0),
+            "some table is filled at both ends"
+        );
+        assert_eq!(index.len(), keys as usize);
+        for n in 1..=keys {
+            assert_eq!(stories(&index, key(n)), vec![n as i64], "key {n}");
+        }
+        assert!(stories(&index, key(keys + 1)).is_empty());
     }
 
     #[test]
