@@ -239,6 +239,84 @@ async fn a_new_feeds_backlog_is_stored_but_not_alerted_unless_asked() {
 }
 
 #[tokio::test]
+async fn once_prints_each_feeds_line_in_name_order_with_its_own_counts_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, site) = http_server().await;
+    // Each feed carries its own number of stories (about different things, so none is a copy
+    // of another), so a line printed with another feed's counts shows.
+    let subjects = ["harbour cranes", "orchard frost", "library fines"];
+    for (n, subject) in subjects.iter().enumerate() {
+        let items: Vec<(String, String, String)> = (1..=n + 1)
+            .map(|i| {
+                (
+                    format!("f{n}-{i}"),
+                    format!("Report {i} on {subject} in district {n}"),
+                    format!("{base}/f{n}/{i}"),
+                )
+            })
+            .collect();
+        site.route(
+            &format!("/f{n}.xml"),
+            Route::Body {
+                content_type: "application/rss+xml",
+                body: rss_owned(&format!("Feed {n}"), &items),
+                etag: None,
+            },
+        );
+    }
+    let hook = webhook_receiver(vec![200]).await;
+    let db = database(dir.path());
+    // Configured out of name order; "Delta" is not served (404).
+    let config = config(
+        dir.path(),
+        &db,
+        &hook.url,
+        "",
+        &[
+            ("Charlie", format!("{base}/f2.xml")),
+            ("Delta", format!("{base}/missing.xml")),
+            ("Alpha", format!("{base}/f0.xml")),
+            ("Bravo", format!("{base}/f1.xml")),
+        ],
+    );
+
+    let out = feedwatch(&config, &["once"]).await;
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().take(4).collect();
+    assert_eq!(
+        lines,
+        [
+            "Alpha: ok, 1 new stories, 0 copies of known stories, 0 alerts queued",
+            "Bravo: ok, 2 new stories, 0 copies of known stories, 0 alerts queued",
+            "Charlie: ok, 3 new stories, 0 copies of known stories, 0 alerts queued",
+            "Delta: error",
+        ],
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("feed \"Delta\": ") && stderr.contains("1 of 4 feeds failed: \"Delta\""),
+        "{stderr}"
+    );
+
+    // The second pass: every feed's line again, in the same order, with nothing new.
+    let again = feedwatch(&config, &["once"]).await;
+    let stdout = text(&again.stdout);
+    let lines: Vec<&str> = stdout.lines().take(4).collect();
+    assert_eq!(
+        lines,
+        [
+            "Alpha: ok, 0 new stories, 0 copies of known stories, 0 alerts queued",
+            "Bravo: ok, 0 new stories, 0 copies of known stories, 0 alerts queued",
+            "Charlie: ok, 0 new stories, 0 copies of known stories, 0 alerts queued",
+            "Delta: error",
+        ],
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
 async fn a_feed_with_alert_backlog_alerts_what_it_carries_at_its_first_poll() {
     let dir = tempfile::tempdir().unwrap();
     let (base, site) = http_server().await;
