@@ -71,6 +71,11 @@ pub struct Pipeline {
     /// Each waiting task holds its whole future (kilobytes): ten thousand feeds due together
     /// are spawned as others finish, not all at once.
     pub polls_in_flight: usize,
+    /// Parses and extractions running at once: one a core. Each poll's parse ran on a
+    /// blocking thread of its own, so a pass over thousands of feeds had a hundred threads
+    /// parsing side by side on two cores, every one with its working memory live (and
+    /// allocating from the malloc arena it drew); the rest now wait their turn before starting.
+    pub cpu_slots: Arc<tokio::sync::Semaphore>,
     /// Where "now" comes from for scheduling, backoff and quiet hours (tests drive it).
     pub clock: Clock,
 }
@@ -239,6 +244,9 @@ impl Pipeline {
                 d.max_concurrent_fetches.saturating_mul(2).max(1),
             )),
             polls_in_flight: d.max_concurrent_fetches.saturating_mul(3).max(1),
+            cpu_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
             clock: Clock::System,
         })
     }
@@ -413,22 +421,23 @@ impl Pipeline {
                     max_items: feed.max_items_per_poll,
                     budget: Budget::new(FEED_PARSE_BUDGET),
                 };
-                let (parsed, alternates) = match within_budget(FEED_PARSE_BUDGET, move || {
-                    let parsed =
-                        feed::parse_within(&body, charset.as_deref(), Some(&base), &limits);
-                    // A site's page instead of its feed: the feeds it links.
-                    let alternates = match &parsed {
-                        Err(feed::FeedError::HtmlPage) => discover::alternates(&body, &base),
-                        _ => Vec::new(),
+                let (parsed, alternates) =
+                    match within_budget(&self.cpu_slots, FEED_PARSE_BUDGET, move || {
+                        let parsed =
+                            feed::parse_within(&body, charset.as_deref(), Some(&base), &limits);
+                        // A site's page instead of its feed: the feeds it links.
+                        let alternates = match &parsed {
+                            Err(feed::FeedError::HtmlPage) => discover::alternates(&body, &base),
+                            _ => Vec::new(),
+                        };
+                        (parsed, alternates)
+                    })
+                    .await
+                    {
+                        Ok(Ok(done)) => done,
+                        Ok(Err(e)) => (Err(feed::FeedError::Panicked(e.to_string())), Vec::new()),
+                        Err(e) => (Err(feed::FeedError::OutOfTime(e)), Vec::new()),
                     };
-                    (parsed, alternates)
-                })
-                .await
-                {
-                    Ok(Ok(done)) => done,
-                    Ok(Err(e)) => (Err(feed::FeedError::Panicked(e.to_string())), Vec::new()),
-                    Err(e) => (Err(feed::FeedError::OutOfTime(e)), Vec::new()),
-                };
                 let (mut etag, mut last_modified) = (fetched.etag, fetched.last_modified);
                 let parsed = match (parsed, alternates.as_slice()) {
                     (Err(feed::FeedError::HtmlPage), [one]) => {
@@ -580,7 +589,7 @@ impl Pipeline {
         let charset = fetched.charset.clone();
         let base = feed::document_base(&fetched.final_url, fetched.content_location.as_deref());
         let body = fetched.body;
-        let parsed = match within_budget(FEED_PARSE_BUDGET, move || {
+        let parsed = match within_budget(&self.cpu_slots, FEED_PARSE_BUDGET, move || {
             feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
         })
         .await
@@ -834,7 +843,7 @@ impl Pipeline {
         let fetched_url = final_url.to_string();
         let charset = fetched.charset.clone();
         let body = fetched.body;
-        let article = within_budget(EXTRACT_BUDGET, move || {
+        let article = within_budget(&self.cpu_slots, EXTRACT_BUDGET, move || {
             extract::extract(&body, charset.as_deref(), Some(&final_url), &sites)
         })
         .await;
@@ -1023,13 +1032,18 @@ impl Pipeline {
     }
 }
 
-/// Runs `work` on the blocking pool and waits for it at most `budget` and a grace second. The
-/// work checks its own budget as it goes; this is the backstop for one that cannot, so the
-/// poll moves on (the work's result, should it come, is dropped).
+/// Runs `work` on the blocking pool once one of `slots` is free, and waits for it at most
+/// `budget` and a grace second. The work checks its own budget as it goes; this is the
+/// backstop for one that cannot, so the poll moves on (the work's result, should it come, is
+/// dropped). The slot is given back then too: work that overran must not hold back every
+/// other poll's parse (the time waiting for a slot is not charged to the budget).
 async fn within_budget<T: Send + 'static>(
+    slots: &tokio::sync::Semaphore,
     budget: Duration,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<Result<T, tokio::task::JoinError>, OutOfTime> {
+    // Never closed: an error here could only mean running without a slot.
+    let _slot = slots.acquire().await.ok();
     tokio::time::timeout(
         budget + Duration::from_secs(1),
         tokio::task::spawn_blocking(work),
@@ -1371,20 +1385,55 @@ mod tests {
 
     #[tokio::test]
     async fn work_past_its_budget_is_left_behind_and_the_poll_moves_on() {
+        // One slot: the next work runs although the work that overran is still going.
+        let slots = tokio::sync::Semaphore::new(1);
         let start = std::time::Instant::now();
-        let out = within_budget(Duration::from_millis(10), || {
+        let out = within_budget(&slots, Duration::from_millis(10), || {
             std::thread::sleep(Duration::from_secs(2));
         })
         .await;
         assert!(out.is_err());
         assert!(start.elapsed() < Duration::from_millis(1900));
         assert_eq!(
-            within_budget(Duration::from_secs(5), || 7)
+            within_budget(&slots, Duration::from_secs(5), || 7)
                 .await
                 .unwrap()
                 .unwrap(),
             7
         );
+        assert!(
+            start.elapsed() < Duration::from_millis(1900),
+            "waited for the overrun work's slot"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_parses_run_at_once_than_there_are_slots() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let slots = Arc::new(tokio::sync::Semaphore::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
+            tasks.spawn(async move {
+                within_budget(&slots, Duration::from_secs(5), move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(30));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    n
+                })
+                .await
+            });
+        }
+        let mut done = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            done.push(r.unwrap().unwrap().unwrap());
+        }
+        done.sort();
+        assert_eq!(done, (0..8).collect::<Vec<_>>(), "every work ran");
+        assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 
     #[test]
