@@ -193,6 +193,18 @@ impl BandIndex {
         }
     }
 
+    /// Reads the first slot of each key's probe run, all before any run is walked: the reads
+    /// do not wait on each other, so the processor fetches their cache lines side by side
+    /// (each key is in a random place of a table far larger than the cache), and the walks
+    /// that follow find them there.
+    pub fn warm(&self, keys: &[i64]) -> u64 {
+        keys.iter().fold(0, |acc, &key| {
+            let (shard, high) = Self::split(key);
+            let shard = &self.shards[shard];
+            acc ^ shard.get(shard.home(high))
+        })
+    }
+
     /// Calls `f` with each story recorded under `key`.
     pub fn stories_with(&self, key: i64, mut f: impl FnMut(i64)) {
         let (shard, high) = Self::split(key);

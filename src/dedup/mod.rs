@@ -43,6 +43,7 @@ pub fn candidates(index: &BandIndex, fp: &Fingerprint) -> Vec<i64> {
     // up to 64 stories each give thousands of ids, and a search of the list per id would grow
     // with the square of that.
     let mut ids: Vec<i64> = Vec::new();
+    std::hint::black_box(index.warm(&fp.bands));
     for key in &fp.bands {
         index.stories_with(*key, |id| ids.push(id));
     }
