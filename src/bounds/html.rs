@@ -160,13 +160,13 @@ fn is_space(b: u8) -> bool {
 }
 
 /// A tag as the tokenizer reads it.
-struct Tag {
+struct Tag<'a> {
     /// One past the `>`.
     end: usize,
     self_closing: bool,
-    /// A hash of the attributes as written, standing for the attribute set in the "Noah's Ark"
-    /// rule (three identical formatting elements at most).
-    attrs_key: u64,
+    /// The attributes as written, up to the `>`: their hash ([`Tag::attrs_key`]) stands for
+    /// the attribute set in the "Noah's Ark" rule.
+    attrs: &'a [u8],
     has_attrs: bool,
     /// A `color`, `face` or `size` attribute: `<font>` with one leaves SVG and MathML.
     font_breakout: bool,
@@ -177,15 +177,25 @@ struct Tag {
 /// Hashes a tag's attributes as written (any fixed hash does: keys are only compared).
 const ATTRS_HASH: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0);
 
+impl Tag<'_> {
+    /// A hash of the attributes as written, standing for the attribute set in the "Noah's
+    /// Ark" rule (three identical formatting elements at most). Hashed only when asked: only
+    /// formatting elements need it, and hashing every tag's attributes (long `href`s and
+    /// `class`es, data attributes) was work the pre-pass did for nothing on most tags.
+    fn attrs_key(&self) -> u64 {
+        use std::hash::BuildHasher;
+        ATTRS_HASH.hash_one(self.attrs)
+    }
+}
+
 /// Reads the attributes of a tag from `i` (just after its name) to its `>`, dropping those
 /// past the limit; `None` when the document ends inside the tag (html5ever then drops it).
-fn read_tag(b: &[u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option<Tag> {
+fn read_tag<'a>(b: &'a [u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option<Tag<'a>> {
     let allowed = if *work < limits.attribute_work {
         limits.max_attributes
     } else {
         limits.few_attributes
     };
-    use std::hash::BuildHasher;
     let attrs_start = i;
     let mut count = 0usize;
     let mut self_closing = false;
@@ -258,7 +268,7 @@ fn read_tag(b: &[u8], mut i: usize, limits: &Limits, work: &mut usize) -> Option
     Some(Tag {
         end: i,
         self_closing,
-        attrs_key: ATTRS_HASH.hash_one(&b[attrs_start..i]),
+        attrs: &b[attrs_start..i],
         has_attrs: count > 0,
         font_breakout,
         drop_attrs,
@@ -388,8 +398,13 @@ fn scan_range(
         let keep = if end_tag {
             model.end(&name)
         } else {
-            let text_only = if raw { Raw::No } else { model.raw_text(&name) };
-            let keep = model.start(&name, &tag);
+            // The name's id, when `raw_text` looked it up: `start` needs it too.
+            let (text_only, id) = if raw {
+                (Raw::No, None)
+            } else {
+                model.raw_text(&name)
+            };
+            let keep = model.start(&name, id, &tag);
             if text_only == Raw::Until {
                 let end = raw_text_end(b, pos, name.as_bytes()).unwrap_or(b.len());
                 if limits.raw_text_as_markup {
@@ -1032,16 +1047,20 @@ impl Model {
         self.top().is_some_and(|t| t.columns_only) && name != "col" && name != "template"
     }
 
-    fn raw_text(&mut self, name: &str) -> Raw {
+    /// Whether a start tag's text is raw, with the name's id when it was interned to tell
+    /// (which [`Self::start`] then need not look up again: the lookup was the pre-pass's
+    /// dearest step on short pages).
+    fn raw_text(&mut self, name: &str) -> (Raw, Option<u32>) {
         if self.in_foreign() || self.ignores(name) {
-            return Raw::No;
+            return (Raw::No, None);
         }
         let id = self.intern(name);
-        match self.name_flags[id as usize] & RAW {
+        let raw = match self.name_flags[id as usize] & RAW {
             0 => Raw::No,
             _ if name == "plaintext" => Raw::Rest,
             _ => Raw::Until,
-        }
+        };
+        (raw, Some(id))
     }
 
     fn text(&mut self) {
@@ -1057,7 +1076,8 @@ impl Model {
     /// A start tag. Whether it is dropped is decided before it changes anything, so the model
     /// never follows an effect (a paragraph closed, foreign content left) that the tree
     /// builder will not see.
-    fn start(&mut self, name: &str, tag: &Tag) -> Keep {
+    /// `id` is the name's id if the caller interned it already.
+    fn start(&mut self, name: &str, id: Option<u32>, tag: &Tag) -> Keep {
         if self.ignores(name) {
             return Keep::Keep;
         }
@@ -1090,7 +1110,10 @@ impl Model {
                 }
             }
         }
-        let id = self.intern(name);
+        let id = match id {
+            Some(id) => id,
+            None => self.intern(name),
+        };
         let f = self.name_flags[id as usize];
         let seen = match id {
             HTML => Some(std::mem::replace(&mut self.seen_html, true)),
@@ -1116,7 +1139,7 @@ impl Model {
             self.dropped[dropped as usize] += 1;
             return Keep::Drop;
         }
-        if f & FORMATTING != 0 && self.formatting_full(id, tag.attrs_key) {
+        if f & FORMATTING != 0 && self.formatting_full(id, tag.attrs_key()) {
             self.dropped[id as usize] += 1;
             return Keep::Drop;
         }
@@ -1241,7 +1264,7 @@ impl Model {
             self.reconstruct();
         }
         if f & FORMATTING != 0 {
-            let serial = self.activate(id, tag.attrs_key);
+            let serial = self.activate(id, tag.attrs_key());
             self.push(id, f, serial);
             return Keep::Keep;
         }

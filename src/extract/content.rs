@@ -1509,15 +1509,22 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
         }
     }
     let mut list_dropped = Vec::new();
+    // Only the explanation reads the picked blocks again: otherwise the body takes them as
+    // they are, not a copy of each block's text.
+    let picked = if explain {
+        pick.blocks.clone()
+    } else {
+        std::mem::take(&mut pick.blocks)
+    };
     let (out, cards_root) = match listed {
         Some((root, mut list)) => {
             // The body picked beside the cards is the listing's introduction (a category's
             // description, a buying guide), which belongs with them. A thread's posts are cards
             // too, and carry the same poster furniture.
             trim_post_furniture(&mut list, rules, &mut list_dropped);
-            (merge(pick.blocks.clone(), list), Some(root))
+            (merge(picked, list), Some(root))
         }
-        None => (pick.blocks.clone(), None),
+        None => (picked, None),
     };
     let explanation = explain.then(|| {
         explain_pick(
