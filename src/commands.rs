@@ -323,11 +323,22 @@ struct Kept {
     new_stories: u32,
     joined_stories: u32,
     alerts: u32,
-    /// The outcome of a poll with nothing but counts to tell ([`PollResult::Ok`],
-    /// [`PollResult::NotModified`] or [`PollResult::Disabled`]).
-    plain: PollResult,
+    /// The outcome of a poll with nothing but counts to tell, in a byte (a [`PollResult`] is
+    /// 40, room for a skip's reason that a plain poll has not).
+    plain: Plain,
     /// The whole report of any other poll: an error, notes, items kept back, a skip.
     whole: Option<Box<crate::pipeline::PollReport>>,
+}
+
+// What one feed costs a pass to the end: kept small on purpose.
+const _: () = assert!(std::mem::size_of::<Kept>() <= 32);
+
+/// The outcomes of a poll [`Kept`] without its whole report.
+#[derive(Clone, Copy)]
+enum Plain {
+    Ok,
+    NotModified,
+    Disabled,
 }
 
 impl Kept {
@@ -339,22 +350,22 @@ impl Kept {
             small(r.alerts),
         );
         let feed = u32::try_from(at).unwrap_or(u32::MAX);
-        match counts {
-            (Some(new_stories), Some(joined_stories), Some(alerts))
-                if r.error.is_none()
-                    && r.notes.is_empty()
-                    && r.kept_back == 0
-                    && matches!(
-                        r.outcome,
-                        PollResult::Ok | PollResult::NotModified | PollResult::Disabled
-                    ) =>
+        let plain = match r.outcome {
+            PollResult::Ok => Some(Plain::Ok),
+            PollResult::NotModified => Some(Plain::NotModified),
+            PollResult::Disabled => Some(Plain::Disabled),
+            PollResult::Error | PollResult::Skipped { .. } => None,
+        };
+        match (counts, plain) {
+            ((Some(new_stories), Some(joined_stories), Some(alerts)), Some(plain))
+                if r.error.is_none() && r.notes.is_empty() && r.kept_back == 0 =>
             {
                 Kept {
                     feed,
                     new_stories,
                     joined_stories,
                     alerts,
-                    plain: r.outcome,
+                    plain,
                     whole: None,
                 }
             }
@@ -363,7 +374,7 @@ impl Kept {
                 new_stories: 0,
                 joined_stories: 0,
                 alerts: 0,
-                plain: PollResult::Ok,
+                plain: Plain::Ok,
                 whole: Some(Box::new(r)),
             },
         }
@@ -378,7 +389,11 @@ impl Kept {
                     .get(self.feed as usize)
                     .map(|f| f.key())
                     .unwrap_or_default(),
-                outcome: self.plain,
+                outcome: match self.plain {
+                    Plain::Ok => PollResult::Ok,
+                    Plain::NotModified => PollResult::NotModified,
+                    Plain::Disabled => PollResult::Disabled,
+                },
                 new_stories: self.new_stories as usize,
                 joined_stories: self.joined_stories as usize,
                 alerts: self.alerts as usize,
