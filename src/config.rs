@@ -305,8 +305,9 @@ pub struct FeedConfig {
     /// when not (the default), they are stored and searchable but kept back, so adding a feed
     /// with years of items does not send years of alerts.
     pub alert_backlog: bool,
-    /// Where the feed was declared, for error messages.
-    pub source: PathBuf,
+    /// Where the feed was declared, for error messages: one path shared by every feed of a
+    /// file (a copy in each of 100,000 feeds was 3.6 MB held as long as the config).
+    pub source: std::sync::Arc<Path>,
     /// The line of its `[[feed]]` table in `source`, for the same.
     pub source_line: usize,
 }
@@ -738,6 +739,8 @@ struct RawSite {
 /// Turns byte offsets into line numbers for one file's text.
 struct Lines<'a> {
     file: &'a Path,
+    /// `file`, once, for the feeds declared in it to share.
+    shared: std::sync::Arc<Path>,
     text: &'a str,
     /// Where each newline stands, found once: a file of thousands of feeds asks for the line
     /// of each, and counting from the start every time cost the square of the file's size.
@@ -753,6 +756,7 @@ impl<'a> Lines<'a> {
             .collect();
         Lines {
             file,
+            shared: std::sync::Arc::from(file),
             text,
             newlines,
         }
@@ -1043,7 +1047,7 @@ fn parse_main(
     for f in &feeds {
         if !seen.insert(f.key()) {
             issues.push(ConfigIssue {
-                file: f.source.clone(),
+                file: f.source.to_path_buf(),
                 line: f.source_line,
                 field: "feed.name".into(),
                 message: format!(
@@ -1055,7 +1059,7 @@ fn parse_main(
         // The same feed twice would be polled twice and file each story under both.
         if let Some(first) = urls.insert(f.url.as_str(), f) {
             issues.push(ConfigIssue {
-                file: f.source.clone(),
+                file: f.source.to_path_buf(),
                 line: f.source_line,
                 field: "feed.url".into(),
                 message: format!(
@@ -1586,7 +1590,7 @@ fn resolve_feed(
         max_items_per_poll,
         max_articles_per_poll,
         max_articles_per_host,
-        source: lines.file.to_path_buf(),
+        source: lines.shared.clone(),
         source_line: lines.line_of(start),
     })
 }

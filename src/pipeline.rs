@@ -1357,7 +1357,7 @@ mod tests {
             max_articles_per_poll: 3,
             max_articles_per_host: 2,
             alert_backlog: false,
-            source: std::path::PathBuf::new(),
+            source: std::sync::Arc::from(std::path::Path::new("")),
             source_line: 1,
         };
         // Oldest first, as the poll hands them on; b.example has the two newest.
