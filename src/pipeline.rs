@@ -417,12 +417,10 @@ impl Pipeline {
                 let base =
                     feed::document_base(&fetched.final_url, fetched.content_location.as_deref());
                 let body = fetched.body;
-                let limits = feed::Limits {
-                    max_items: feed.max_items_per_poll,
-                    budget: Budget::new(FEED_PARSE_BUDGET),
-                };
+                let max_items = feed.max_items_per_poll;
                 let (parsed, alternates) =
-                    match within_budget(&self.cpu_slots, FEED_PARSE_BUDGET, move || {
+                    match within_budget(&self.cpu_slots, FEED_PARSE_BUDGET, move |budget| {
+                        let limits = feed::Limits { max_items, budget };
                         let parsed =
                             feed::parse_within(&body, charset.as_deref(), Some(&base), &limits);
                         // A site's page instead of its feed: the feeds it links.
@@ -582,14 +580,12 @@ impl Pipeline {
                 )));
             }
         };
-        let limits = feed::Limits {
-            max_items: feed.max_items_per_poll,
-            budget: Budget::new(FEED_PARSE_BUDGET),
-        };
+        let max_items = feed.max_items_per_poll;
         let charset = fetched.charset.clone();
         let base = feed::document_base(&fetched.final_url, fetched.content_location.as_deref());
         let body = fetched.body;
-        let parsed = match within_budget(&self.cpu_slots, FEED_PARSE_BUDGET, move || {
+        let parsed = match within_budget(&self.cpu_slots, FEED_PARSE_BUDGET, move |budget| {
+            let limits = feed::Limits { max_items, budget };
             feed::parse_within(&body, charset.as_deref(), Some(&base), &limits)
         })
         .await
@@ -843,8 +839,8 @@ impl Pipeline {
         let fetched_url = final_url.to_string();
         let charset = fetched.charset.clone();
         let body = fetched.body;
-        let article = within_budget(&self.cpu_slots, EXTRACT_BUDGET, move || {
-            extract::extract(&body, charset.as_deref(), Some(&final_url), &sites)
+        let article = within_budget(&self.cpu_slots, EXTRACT_BUDGET, move |budget| {
+            extract::extract_within(&body, charset.as_deref(), Some(&final_url), &sites, &budget)
         })
         .await;
         let article = match article {
@@ -1033,23 +1029,24 @@ impl Pipeline {
 }
 
 /// Runs `work` on the blocking pool once one of `slots` is free, and waits for it at most
-/// `budget` and a grace second. The work checks its own budget as it goes; this is the
-/// backstop for one that cannot, so the poll moves on (the work's result, should it come, is
-/// dropped). The slot is given back then too: work that overran must not hold back every
-/// other poll's parse (the time waiting for a slot is not charged to the budget).
+/// `limit` and a grace second. The work is handed its [`Budget`] of `limit`, started as it
+/// starts (not while it waited for a slot behind other polls' parses), and checks it as it
+/// goes; the wait here is the backstop for work that cannot, so the poll moves on (the
+/// work's result, should it come, is dropped). The slot is given back then too: work that
+/// overran must not hold back every other poll's parse.
 async fn within_budget<T: Send + 'static>(
     slots: &tokio::sync::Semaphore,
-    budget: Duration,
-    work: impl FnOnce() -> T + Send + 'static,
+    limit: Duration,
+    work: impl FnOnce(Budget) -> T + Send + 'static,
 ) -> Result<Result<T, tokio::task::JoinError>, OutOfTime> {
     // Never closed: an error here could only mean running without a slot.
     let _slot = slots.acquire().await.ok();
     tokio::time::timeout(
-        budget + Duration::from_secs(1),
-        tokio::task::spawn_blocking(work),
+        limit + Duration::from_secs(1),
+        tokio::task::spawn_blocking(move || work(Budget::new(limit))),
     )
     .await
-    .map_err(|_| OutOfTime(budget))
+    .map_err(|_| OutOfTime(limit))
 }
 
 /// Which of a poll's new entries (oldest first) may have their article page fetched: the
@@ -1388,14 +1385,14 @@ mod tests {
         // One slot: the next work runs although the work that overran is still going.
         let slots = tokio::sync::Semaphore::new(1);
         let start = std::time::Instant::now();
-        let out = within_budget(&slots, Duration::from_millis(10), || {
+        let out = within_budget(&slots, Duration::from_millis(10), |_| {
             std::thread::sleep(Duration::from_secs(2));
         })
         .await;
         assert!(out.is_err());
         assert!(start.elapsed() < Duration::from_millis(1900));
         assert_eq!(
-            within_budget(&slots, Duration::from_secs(5), || 7)
+            within_budget(&slots, Duration::from_secs(5), |_| 7)
                 .await
                 .unwrap()
                 .unwrap(),
@@ -1408,6 +1405,39 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_parse_budget_starts_when_its_turn_comes_not_while_it_waits_for_a_slot() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+        let first = {
+            let slots = slots.clone();
+            tokio::spawn(async move {
+                within_budget(&slots, Duration::from_secs(5), move |_| {
+                    let _ = held_tx.send(());
+                    // Longer than the next work's whole budget.
+                    std::thread::sleep(Duration::from_millis(400));
+                })
+                .await
+            })
+        };
+        held_rx.await.unwrap();
+        let waited = std::time::Instant::now();
+        // Waits about 400 ms for the slot, then has its 300 ms.
+        let second = within_budget(&slots, Duration::from_millis(300), |budget| budget.check())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            waited.elapsed() >= Duration::from_millis(350),
+            "did not wait"
+        );
+        assert!(
+            second.is_ok(),
+            "the budget ran out while waiting for a slot"
+        );
+        assert!(first.await.unwrap().is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_more_parses_run_at_once_than_there_are_slots() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let slots = Arc::new(tokio::sync::Semaphore::new(2));
@@ -1417,7 +1447,7 @@ mod tests {
         for n in 0..8 {
             let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
             tasks.spawn(async move {
-                within_budget(&slots, Duration::from_secs(5), move || {
+                within_budget(&slots, Duration::from_secs(5), move |_| {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(30));
