@@ -278,6 +278,15 @@ fn add(bands: &mut Bands, id: i64, keys: &[i64]) {
 /// The columns of a fingerprint row besides its story and time, as [`Row::params`] gives them.
 pub const ROW_COLUMNS: &str = "bands, shingles, sketch";
 
+/// The statement storing a fingerprint row, written once (not formatted per story on the
+/// storing thread).
+static INSERT_ROW: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO story_fingerprints (story_id, first_seen_at, {ROW_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5)"
+    )
+});
+
 /// A new story's fingerprint row, encoded. Stored also for a text too short to have bands: an
 /// empty row tells it from a story stored before fingerprints were kept, whose keys a load
 /// computes from the text.
@@ -310,10 +319,7 @@ impl Row {
     pub fn insert(&self, db: &mut Db, story_id: i64, seen_at: i64) -> Result<()> {
         let [bands, shingles, sketch] = self.params();
         db.execute(
-            &format!(
-                "INSERT INTO story_fingerprints (story_id, first_seen_at, {ROW_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5)"
-            ),
+            &INSERT_ROW,
             &[
                 Value::Int(story_id),
                 Value::Int(seen_at),

@@ -484,17 +484,17 @@ pub(super) fn item_params<'a>(item: &'a NewItem, hash: &'a str) -> [Value<'a>; 9
     ]
 }
 
+/// The statement filing an item, written once (not formatted per item on the storing thread).
+static INSERT_ITEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("INSERT INTO items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+});
+
 /// Files an item under a story stored already.
 pub(super) fn insert_item(db: &mut Db, item: &NewItem, hash: &str, story_id: i64) -> Result<()> {
     let mut params: Vec<Value> = Vec::with_capacity(10);
     params.extend(item_params(item, hash));
     params.push(Value::Int(story_id));
-    db.execute(
-        &format!(
-            "INSERT INTO items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ),
-        &params,
-    )?;
+    db.execute(&INSERT_ITEM, &params)?;
     Ok(())
 }
 
