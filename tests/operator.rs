@@ -37,11 +37,10 @@ async fn read_commands_never_create_a_database_and_name_the_one_they_read() {
     let (base, site) = http_server().await;
     site.route(
         "/feed.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss("F", &[("a1", "Harbour reopens", &format!("{base}/a1"))]),
-            etag: None,
-        },
+        Route::rss(rss(
+            "F",
+            &[("a1", "Harbour reopens", &format!("{base}/a1"))],
+        )),
     );
     // The service's database, which this shell has not got.
     let db = dir.path().join("state/feedwatch.db");
@@ -157,11 +156,7 @@ async fn a_new_feeds_backlog_is_stored_but_not_alerted_unless_asked() {
             )
         })
         .collect();
-    let route = |items: &[(String, String, String)]| Route::Body {
-        content_type: "application/rss+xml",
-        body: rss_owned("Wire", items),
-        etag: None,
-    };
+    let route = |items: &[(String, String, String)]| Route::rss(rss_owned("Wire", items));
     site.route("/wire.xml", route(&old));
     let hook = webhook_receiver(vec![200]).await;
     let db = database(dir.path());
@@ -257,11 +252,7 @@ async fn once_prints_each_feeds_line_in_name_order_with_its_own_counts_and_error
             .collect();
         site.route(
             &format!("/f{n}.xml"),
-            Route::Body {
-                content_type: "application/rss+xml",
-                body: rss_owned(&format!("Feed {n}"), &items),
-                etag: None,
-            },
+            Route::rss(rss_owned(&format!("Feed {n}"), &items)),
         );
     }
     let hook = webhook_receiver(vec![200]).await;
@@ -322,17 +313,13 @@ async fn a_feed_with_alert_backlog_alerts_what_it_carries_at_its_first_poll() {
     let (base, site) = http_server().await;
     site.route(
         "/feed.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss(
-                "F",
-                &[
-                    ("o1", "Iraq troops in 2019", &format!("{base}/o1")),
-                    ("o2", "Iraq troops in 2020", &format!("{base}/o2")),
-                ],
-            ),
-            etag: None,
-        },
+        Route::rss(rss(
+            "F",
+            &[
+                ("o1", "Iraq troops in 2019", &format!("{base}/o1")),
+                ("o2", "Iraq troops in 2020", &format!("{base}/o2")),
+            ],
+        )),
     );
     let hook = webhook_receiver(vec![200]).await;
     let db = database(dir.path());
@@ -571,11 +558,7 @@ async fn feeds_reset_polls_a_gone_feed_again_and_feeds_json_shows_each_state() {
     // The site is back: a reset feed is polled again.
     site.route(
         "/feed.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss("F", &[("b1", "Back again", &format!("{base}/b1"))]),
-            etag: None,
-        },
+        Route::rss(rss("F", &[("b1", "Back again", &format!("{base}/b1"))])),
     );
     let before = site.requests_to("/feed.xml").len();
     assert!(feedwatch(&config, &["once"]).await.status.success());
@@ -614,14 +597,10 @@ async fn alerts_retry_takes_the_alert_id_the_logs_print() {
     let (base, site) = http_server().await;
     site.route(
         "/feed.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss(
-                "F",
-                &[("i1", "Iraq troops withdraw", &format!("{base}/i1"))],
-            ),
-            etag: None,
-        },
+        Route::rss(rss(
+            "F",
+            &[("i1", "Iraq troops withdraw", &format!("{base}/i1"))],
+        )),
     );
     // Refused for good (a 4xx), then accepted.
     let hook = webhook_receiver(vec![400, 200]).await;
@@ -802,14 +781,10 @@ async fn metrics_show_feeds_and_notifiers_and_healthz_names_a_failing_notifier()
     let (base, site) = http_server().await;
     site.route(
         "/feed.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss(
-                "F",
-                &[("i1", "Iraq troops withdraw", &format!("{base}/i1"))],
-            ),
-            etag: None,
-        },
+        Route::rss(rss(
+            "F",
+            &[("i1", "Iraq troops withdraw", &format!("{base}/i1"))],
+        )),
     );
     let hook = webhook_receiver(vec![500]).await;
     let port = free_port();
@@ -925,19 +900,14 @@ async fn a_feed_url_that_is_a_page_uses_the_feed_it_links_and_discover_lists_the
     site.route("/bare/", page(&[]));
     site.route(
         "/feed.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss("Site", &[("s1", "Harbour reopens", &format!("{base}/s1"))]),
-            etag: None,
-        },
+        Route::rss(rss(
+            "Site",
+            &[("s1", "Harbour reopens", &format!("{base}/s1"))],
+        )),
     );
     site.route(
         "/rss.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss("Usual", &[("u1", "Usual path", &format!("{base}/u1"))]),
-            etag: None,
-        },
+        Route::rss(rss("Usual", &[("u1", "Usual path", &format!("{base}/u1"))])),
     );
     let db = database(dir.path());
     let config = config(
@@ -1101,18 +1071,14 @@ async fn an_alert_mail_carries_the_article_its_outlet_and_times_in_the_notifiers
     );
     site.route(
         "/rss.xml",
-        Route::Body {
-            content_type: "application/rss+xml",
-            body: rss(
-                "TOME",
-                &[(
-                    "t1",
-                    "Iraq troops talks to begin",
-                    &format!("{base}/tome.html"),
-                )],
-            ),
-            etag: None,
-        },
+        Route::rss(rss(
+            "TOME",
+            &[(
+                "t1",
+                "Iraq troops talks to begin",
+                &format!("{base}/tome.html"),
+            )],
+        )),
     );
     let smtp = SmtpServer::start(dir.path());
     let config = write(

@@ -39,6 +39,17 @@ pub enum Route {
     Hang,
 }
 
+impl Route {
+    /// An RSS feed's body, with no ETag: what most tests serve.
+    pub fn rss(body: Vec<u8>) -> Route {
+        Route::Body {
+            content_type: "application/rss+xml",
+            body,
+            etag: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Seen {
     pub path: String,
