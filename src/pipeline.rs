@@ -1215,7 +1215,6 @@ fn entry_hash(entry: &Entry) -> String {
     dedup::content_hash(title, &body)
 }
 
-/// The first sentences of a text, cut at a word boundary.
 /// The text's words, one space between them, up to [`SUMMARY_CHARS`] characters: the words
 /// that fit whole, then "…" if any were left. (Read word by word up to the cut, since this
 /// runs on every new item and item texts run to many times the summary.)
