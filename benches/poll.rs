@@ -7,9 +7,12 @@
 //! 304 for a matching If-None-Match). In one run it times:
 //! 1. the floor: one `curl --parallel --parallel-max C` process fetching every feed once to
 //!    /dev/null (C = `--concurrency`, feedwatch's `max_concurrent_fetches`);
-//! 2. `feedwatch once` on a fresh database: every feed answers 200, every item is new (parse,
+//! 2. the parts floor (`support/parts_floor.rs`): one reqwest client fetching every feed,
+//!    feed-rs parsing on every core, one rusqlite writer storing each item in a one-index
+//!    table: what the design's own parts take for the pass, none of feedwatch's work;
+//! 3. `feedwatch once` on a fresh database: every feed answers 200, every item is new (parse,
 //!    dedup, store);
-//! 3. `feedwatch once` again: every feed answers 304.
+//! 4. `feedwatch once` again: every feed answers 304.
 //!
 //! Reported: wall time of each, the ratio to the floor, feedwatch's peak RSS (its own memory
 //! high-water mark, `VmHWM`, read while it runs) and CPU seconds, requests the server saw, and
@@ -31,6 +34,8 @@
 
 #[path = "support/feed_server.rs"]
 mod feed_server;
+#[path = "support/parts_floor.rs"]
+mod parts_floor;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
 
@@ -274,6 +279,25 @@ fn main() {
         status,
         index_bytes: None,
     });
+    feeds.reset();
+    let parts = parts_floor::measure(&urls, o.concurrency, &root.join("parts-floor.db"));
+    steps.push(Step {
+        name: "parts floor",
+        wall: parts.wall,
+        rss_mib: None,
+        cpu_s: Some(parts.cpu_s),
+        requests: feeds
+            .hits
+            .iter()
+            .map(|h| h.load(Ordering::SeqCst) as u64)
+            .sum(),
+        not_modified: 0,
+        status: format!(
+            "{} items stored ({:.1} CPU s storing), {}",
+            parts.items, parts.store_cpu_s, parts.status
+        ),
+        index_bytes: None,
+    });
 
     let cluster = o
         .postgres
@@ -335,7 +359,8 @@ fn main() {
     println!(
         "goals: full pass <= 3x floor, 304 pass <= 1x floor, peak RSS <= 150 MB at 10,000 feeds \
          (the band index aside: index MB is its size at the end, - when not loaded); polls/s: \
-         requests the server saw / wall time"
+         requests the server saw / wall time; parts floor: reqwest, feed-rs and rusqlite alone \
+         fetching, parsing and storing the same items (x floor: against curl's)"
     );
     if o.steady_minutes > 0 {
         // The passes left every feed due half an interval or more ahead; a daemon that has run
