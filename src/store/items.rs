@@ -498,6 +498,27 @@ pub(super) fn insert_item(db: &mut Db, item: &NewItem, hash: &str, story_id: i64
     Ok(())
 }
 
+/// Adds items just filed to their feeds' counts (`feeds.item_count`), one statement per feed:
+/// on SQLite the count is kept by the store, not by a trigger firing for each item (migration
+/// 0010); PostgreSQL's trigger counts a whole statement's rows at once.
+pub(super) fn count_filed(db: &mut Db, feeds: impl Iterator<Item = i64>) -> Result<()> {
+    // A batch holds the items of a few polls: a short list beats a map.
+    let mut counts: Vec<(i64, i64)> = Vec::new();
+    for feed in feeds {
+        match counts.iter_mut().find(|(f, _)| *f == feed) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((feed, 1)),
+        }
+    }
+    for (feed, n) in counts {
+        db.execute(
+            "UPDATE feeds SET item_count = item_count + $1 WHERE id = $2",
+            &[Value::Int(n), Value::Int(feed)],
+        )?;
+    }
+    Ok(())
+}
+
 /// An earlier version of an item, kept when the feed changed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {

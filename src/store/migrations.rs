@@ -43,6 +43,10 @@ pub const SQLITE: &[(&str, &str)] = &[
         "0009_web.sql",
         include_str!("../../migrations/sqlite/0009_web.sql"),
     ),
+    (
+        "0010_item_count_by_batch.sql",
+        include_str!("../../migrations/sqlite/0010_item_count_by_batch.sql"),
+    ),
 ];
 
 /// `migrations/postgres/`, in order.

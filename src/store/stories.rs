@@ -168,6 +168,7 @@ pub fn insert_batch(
                 };
                 items::insert_item(db, item, hash, story_id)?;
             }
+            items::count_filed(db, filed.iter().map(|&(item, _, _)| item.feed_id))?;
             Ok(ids)
         }
         Dialect::Postgres => {
