@@ -413,6 +413,21 @@ impl Db<'_> {
     }
 
     /// The one row a query must return.
+    /// Inserts one row and gives its id (SQLite's rowid). It spares the statement a
+    /// `RETURNING id`, whose rows SQLite buffers: about a sixth of the cost of filing a story on
+    /// the storing thread. SQLite only; on PostgreSQL a statement returns its ids itself.
+    pub fn insert_row(&mut self, sql: &str, args: &[Value]) -> Result<i64> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut stmt = conn.prepare_cached(&sqlite_sql(sql))?;
+                Ok(stmt.insert(rusqlite::params_from_iter(args.iter()))?)
+            }
+            Db::Postgres { .. } => Err(StoreError::Column(
+                "insert_row is SQLite's: on PostgreSQL, INSERT … RETURNING".into(),
+            )),
+        }
+    }
+
     pub fn query_one<T>(
         &mut self,
         sql: &str,

@@ -128,7 +128,7 @@ fn story_params<'a>(item: &'a NewItem, hash: &'a str, categories: &'a str) -> [V
 static INSERT_STORY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO stories ({STORY_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )
 });
 
@@ -153,10 +153,7 @@ pub fn insert_batch(
         Dialect::Sqlite => {
             let mut ids = Vec::with_capacity(new.len());
             for (n, cats) in new.iter().zip(&categories) {
-                let id: i64 =
-                    db.query_one(&INSERT_STORY, &story_params(n.item, n.hash, cats), |r| {
-                        r.get(0)
-                    })?;
+                let id = db.insert_row(&INSERT_STORY, &story_params(n.item, n.hash, cats))?;
                 n.row.insert(db, id, n.item.seen_at)?;
                 ids.push(id);
             }
