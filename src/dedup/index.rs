@@ -193,6 +193,16 @@ impl BandIndex {
         }
     }
 
+    /// Records that `story` carries each of `keys` (a new story's band keys), their slots read
+    /// ahead first as [`BandIndex::warm`] does: a story is filed after its whole batch was
+    /// looked up, so its keys' cache lines are cold again by then.
+    pub fn insert_story(&mut self, keys: &[i64], story: i64) {
+        std::hint::black_box(self.warm(keys));
+        for &key in keys {
+            self.insert(key, story);
+        }
+    }
+
     /// Reads the first slot of each key's probe run, all before any run is walked: the reads
     /// do not wait on each other, so the processor fetches their cache lines side by side
     /// (each key is in a random place of a table far larger than the cache), and the walks
@@ -259,6 +269,21 @@ mod tests {
         assert_eq!(stories(&index, a), vec![1, 7]);
         assert_eq!(stories(&index, b), vec![2]);
         assert!(stories(&index, c).is_empty());
+    }
+
+    #[test]
+    fn a_story_filed_with_its_keys_is_found_under_each_of_them() {
+        let keys: Vec<i64> = (1..=40i64)
+            .map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64))
+            .collect();
+        let mut index = BandIndex::new();
+        index.insert_story(&keys, 9);
+        index.insert_story(&keys[..20], 11);
+        assert_eq!(index.len(), 60);
+        for (n, &k) in keys.iter().enumerate() {
+            let expected = if n < 20 { vec![9, 11] } else { vec![9] };
+            assert_eq!(stories(&index, k), expected, "key {n}");
+        }
     }
 
     #[test]

@@ -270,9 +270,7 @@ fn read_after(db: &mut Db, bands: &mut Bands, delta_since: Option<i64>) -> Resul
 
 /// Puts a story's keys into the index (which grows as it fills).
 fn add(bands: &mut Bands, id: i64, keys: &[i64]) {
-    for k in keys {
-        bands.index.insert(*k, id);
-    }
+    bands.index.insert_story(keys, id);
 }
 
 /// The columns of a fingerprint row besides its story and time, as [`Row::params`] gives them.
