@@ -22,13 +22,16 @@ const BATCH: usize = 1000;
 
 /// What the floor measured.
 pub struct Floor {
+    /// From the first request to the last row committed: the figure set beside curl's.
     pub wall: Duration,
-    /// CPU seconds of the parsing threads and the writer together.
+    /// CPU seconds of the fetching runtime, the parsing threads and the writer together.
     pub cpu_s: f64,
     /// CPU seconds of the writer alone (the critical path when it is the larger part).
     pub store_cpu_s: f64,
-    /// Items parsed and stored.
+    /// Items parsed and stored: every item of every feed when the floor did all the work.
     pub items: usize,
+    /// "ok", or what failed (fetches, parses, SQLite), so a floor that skipped work is not
+    /// read as a fast one.
     pub status: String,
 }
 
