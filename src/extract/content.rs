@@ -86,8 +86,7 @@ impl Block<'_> {
 /// Adds each element's value into its parent's, deepest first, so that each element holds the
 /// sum over its subtree (items are in pre-order: every child comes after its parent).
 fn roll_up<T: Copy + std::ops::AddAssign>(dom: &Dom, values: &mut [T]) {
-    for idx in (1..dom.items.len()).rev() {
-        let p = dom.items[idx].parent;
+    for (idx, &p) in dom.parents.iter().enumerate().skip(1).rev() {
         if p != u32::MAX {
             let v = values[idx];
             values[p as usize] += v;
