@@ -31,15 +31,17 @@ pub enum Kind {
     Pre,
 }
 
-/// A run of text the reader sees as one paragraph.
-#[derive(Debug, Clone)]
-pub struct Block {
+/// A run of text the reader sees as one paragraph. Its text is borrowed from the [`Cut`]
+/// the block was cut into, so a block is copied (picked, gathered, merged) without copying
+/// its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Block<'t> {
     /// Index of the nearest block-level element holding the text.
     pub owner: usize,
     /// Index of the block's first text node: its place in document order.
     pub start: usize,
     /// The text, whitespace collapsed (kept as is inside `<pre>`).
-    pub text: String,
+    pub text: &'t str,
     /// Characters of the text that sit inside links.
     pub link_chars: usize,
     /// Of those, the characters inside a link that wraps whole blocks: a card's title and
@@ -52,7 +54,7 @@ pub struct Block {
     pub boiler: Option<Rule>,
 }
 
-impl Block {
+impl Block<'_> {
     /// Whether the block is marked as boilerplate.
     pub fn is_boiler(&self) -> bool {
         self.boiler.is_some()
@@ -84,8 +86,7 @@ impl Block {
 /// Adds each element's value into its parent's, deepest first, so that each element holds the
 /// sum over its subtree (items are in pre-order: every child comes after its parent).
 fn roll_up<T: Copy + std::ops::AddAssign>(dom: &Dom, values: &mut [T]) {
-    for idx in (1..dom.items.len()).rev() {
-        let p = dom.items[idx].parent;
+    for (idx, &p) in dom.parents.iter().enumerate().skip(1).rev() {
         if p != u32::MAX {
             let v = values[idx];
             values[p as usize] += v;
@@ -531,76 +532,99 @@ fn hint_bonus(dom: &Dom, idx: usize, hints: &[u8]) -> f64 {
 
 /// The result of the content pass.
 pub struct Body {
-    pub blocks: Vec<Block>,
+    /// The body's blocks in document order: what each is, and its text.
+    pub blocks: Vec<(Kind, String)>,
     /// Whether a per-site rule chose the content.
     pub by_rule: bool,
     /// Why each block is in or out, when asked for.
     pub explanation: Option<Explanation>,
 }
 
+/// The text of one cut of the page into blocks: each block's text is pushed here once, as
+/// it is read, and the blocks borrow it. One `String` a cut instead of one a block: cutting
+/// is done two or three times a page, and gathering, merging and explaining copy blocks.
+#[derive(Default)]
+pub struct Cut {
+    arena: String,
+}
+
 /// Cuts the page into blocks, marking what is removed and what is boilerplate.
 /// `is_boiler` and `is_dropped` judge elements; the first cut of the page passes judges that
-/// say no to everything.
-fn blocks(
+/// say no to everything. The blocks' text is written into `cut` (emptied first).
+fn blocks<'t>(
     dom: &Dom,
     texts: &mut Texts,
     ov: &Overrides,
     is_boiler: &dyn Fn(usize) -> Option<Rule>,
     is_dropped: &dyn Fn(usize) -> Option<Rule>,
-) -> Vec<Block> {
+    cut: &'t mut Cut,
+) -> Vec<Block<'t>> {
     let n = dom.items.len();
-    let mut out: Vec<Block> = Vec::new();
+    let arena = &mut cut.arena;
+    arena.clear();
+    // Each block as it is cut, its text `arena[from..to]` of the finished arena.
+    let mut out: Vec<(Block<'t>, usize, usize)> = Vec::new();
     // Open block-level elements: (index, end, why boilerplate).
     let mut stack: Vec<(usize, usize, Option<Rule>)> = Vec::new();
     // Open links and `pre`: ends of their subtrees.
     let mut links: Vec<(usize, bool)> = Vec::new();
     let mut pres: Vec<usize> = Vec::new();
+    // The block being read; its text so far is `arena[from..]`.
     let mut cur = Block {
         owner: 0,
         start: 0,
-        text: String::new(),
+        text: "",
         link_chars: 0,
         card_link_chars: 0,
         chars: 0,
         kind: Kind::Para,
         boiler: None,
     };
+    let mut from = 0;
 
     // While a block is read, `cur.chars` counts its visible characters so far: trimming
     // takes only whitespace, so they are the block's `chars`. The block is trimmed as what it
-    // is (`cur.kind`), not as the block that opens after it (`kind`).
-    let flush =
-        |cur: &mut Block, out: &mut Vec<Block>, owner: usize, kind: Kind, boiler: Option<Rule>| {
-            let trimmed = if cur.kind == Kind::Pre {
-                cur.text.trim_matches('\n')
-            } else {
-                cur.text.trim()
-            };
-            if !trimmed.is_empty() {
-                // Copied at its size: the buffer stays for the next block, which would
-                // otherwise grow a new one from nothing.
-                let text = trimmed.to_string();
-                let chars = cur.chars;
-                out.push(Block {
-                    owner: cur.owner,
-                    start: cur.start,
-                    text,
+    // is (`cur.kind`), not as the block that opens after it (`kind`). The arena keeps the
+    // trimmed text only, and the next block's text follows it.
+    let flush = |cur: &mut Block<'t>,
+                 from: &mut usize,
+                 arena: &mut String,
+                 out: &mut Vec<(Block<'t>, usize, usize)>,
+                 owner: usize,
+                 kind: Kind,
+                 boiler: Option<Rule>| {
+        let text = &arena[*from..];
+        let trimmed = if cur.kind == Kind::Pre {
+            text.trim_matches('\n')
+        } else {
+            text.trim()
+        };
+        if trimmed.is_empty() {
+            arena.truncate(*from);
+        } else {
+            let start = *from + (trimmed.as_ptr() as usize - text.as_ptr() as usize);
+            let end = start + trimmed.len();
+            let chars = cur.chars;
+            out.push((
+                Block {
                     link_chars: cur.link_chars.min(chars),
                     card_link_chars: cur.card_link_chars.min(chars),
-                    chars,
-                    kind: cur.kind,
-                    boiler: cur.boiler,
-                });
-            }
-            cur.text.clear();
-            cur.owner = owner;
-            cur.start = 0;
-            cur.link_chars = 0;
-            cur.card_link_chars = 0;
-            cur.chars = 0;
-            cur.kind = kind;
-            cur.boiler = boiler;
-        };
+                    ..*cur
+                },
+                start,
+                end,
+            ));
+            arena.truncate(end);
+        }
+        *from = arena.len();
+        cur.owner = owner;
+        cur.start = 0;
+        cur.link_chars = 0;
+        cur.card_link_chars = 0;
+        cur.chars = 0;
+        cur.kind = kind;
+        cur.boiler = boiler;
+    };
     let kind_of = |tag: &str| match tag {
         "h1" => Kind::Heading(1),
         "h2" => Kind::Heading(2),
@@ -625,7 +649,7 @@ fn blocks(
                 (o, kind_of(dom.items[o].tag()), b)
             });
             let _ = open;
-            flush(&mut cur, &mut out, owner, kind, boiler);
+            flush(&mut cur, &mut from, arena, &mut out, owner, kind, boiler);
         }
         links.retain(|&(e, _)| idx < e);
         pres.retain(|&e| idx < e);
@@ -633,34 +657,34 @@ fn blocks(
         if let Some(t) = item.text() {
             // Bytes, not chars: counting the block's chars anew for each text node made long
             // blocks of many nodes quadratic.
-            let before = cur.text.len();
+            let before = arena.len();
             // A cell's separating space may come before the block's first text.
-            if before == 0 || cur.start == 0 {
+            if before == from || cur.start == 0 {
                 cur.start = idx;
             }
             let added = if pres.is_empty() {
                 let (collapsed, chars, visible) = texts.get(idx, t);
                 // Its leading space goes where collapsing in place would not have made one.
                 let (collapsed, chars) = if collapsed.starts_with(' ')
-                    && (cur.text.is_empty() || cur.text.ends_with(' '))
+                    && (arena.len() == from || arena.ends_with(' '))
                 {
                     (&collapsed[1..], chars - 1)
                 } else {
                     (collapsed, chars)
                 };
-                cur.text.push_str(collapsed);
+                arena.push_str(collapsed);
                 cur.chars += visible;
                 chars
             } else {
-                cur.text.push_str(t);
+                arena.push_str(t);
                 cur.chars += t.chars().filter(|c| !c.is_whitespace()).count();
-                cur.text.len() - before
+                arena.len() - before
             };
             if !links.is_empty() {
                 let added = if pres.is_empty() {
                     added
                 } else {
-                    cur.text[before..].chars().count()
+                    arena[before..].chars().count()
                 };
                 cur.link_chars += added;
                 if links.iter().any(|&(_, card)| card) {
@@ -695,7 +719,7 @@ fn blocks(
         }
         if tag == "br" || tag == "hr" {
             let (owner, kind, boiler) = (cur.owner, cur.kind, cur.boiler);
-            flush(&mut cur, &mut out, owner, kind, boiler);
+            flush(&mut cur, &mut from, arena, &mut out, owner, kind, boiler);
             idx += 1;
             continue;
         }
@@ -703,8 +727,8 @@ fn blocks(
             idx += 1;
             continue;
         }
-        if matches!(tag, "td" | "th") && !cur.text.ends_with(' ') {
-            cur.text.push(' ');
+        if matches!(tag, "td" | "th") && !arena[from..].ends_with(' ') {
+            arena.push(' ');
         }
         if tag == "a" {
             // A card's blocks open within its first few descendants; looking no further keeps
@@ -727,13 +751,27 @@ fn blocks(
             }
         });
         if is_block(tag) || boiler.is_some() != parent_boiler.is_some() {
-            flush(&mut cur, &mut out, idx, kind_of(tag), boiler);
+            flush(
+                &mut cur,
+                &mut from,
+                arena,
+                &mut out,
+                idx,
+                kind_of(tag),
+                boiler,
+            );
             stack.push((idx, end, boiler));
         }
         idx += 1;
     }
-    flush(&mut cur, &mut out, 0, Kind::Para, None);
-    out
+    flush(&mut cur, &mut from, arena, &mut out, 0, Kind::Para, None);
+    let arena: &'t str = arena;
+    out.into_iter()
+        .map(|(b, start, end)| Block {
+            text: arena.get(start..end).unwrap_or_default(),
+            ..b
+        })
+        .collect()
 }
 
 /// Characters of prose under each element, from a first cut of the page that ignores class
@@ -843,7 +881,7 @@ fn comment_structure(dom: &Dom, first: &[Block], headline: Option<usize>) -> Vec
         if matches!(b.kind, Kind::Heading(_)) {
             headings[b.owner] += 1;
         }
-        if b.chars <= SIGNATURE_CHARS && may_sign(&b.text) && SIGNATURE.is_match(&b.text) {
+        if b.chars <= SIGNATURE_CHARS && may_sign(b.text) && SIGNATURE.is_match(b.text) {
             signed[b.owner] += 1;
         } else if b.chars >= LIMITS.sentence_chars
             && LIMITS.prose_links.below(b.link_chars, b.chars)
@@ -934,7 +972,7 @@ fn teaser_cards(dom: &Dom, blocks: &[Block], headline: Option<usize>, dated: boo
             .iter()
             .skip_while(|b| b.start < after_headline)
             .take_while(|b| !b.is_prose())
-            .any(|b| b.chars < LIMITS.dateline_chars && DATE_LINE.is_match(&b.text));
+            .any(|b| b.chars < LIMITS.dateline_chars && DATE_LINE.is_match(b.text));
     if !dated {
         return teaser;
     }
@@ -1347,7 +1385,8 @@ fn describe(dom: &Dom, idx: usize) -> String {
 pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool) -> Body {
     let declares_article = meta.declares_article;
     let mut texts = Texts::new(dom.items.len());
-    let first = blocks(dom, &mut texts, ov, &|_| None, &|_| None);
+    let (mut first_cut, mut judged_cut, mut plain_cut) = Default::default();
+    let first = blocks(dom, &mut texts, ov, &|_| None, &|_| None, &mut first_cut);
     if !ov.content.is_empty() {
         let roots: Vec<usize> = (0..dom.items.len())
             .filter(|i| ov.content.contains(i))
@@ -1363,7 +1402,7 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
             blocks: first
                 .iter()
                 .map(|b| Verdict {
-                    text: b.text.clone(),
+                    text: b.text.to_string(),
                     score: value(b, false),
                     kept: inside(b.owner),
                     why: "site-rule",
@@ -1372,7 +1411,11 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
                 .collect(),
         });
         return Body {
-            blocks: first.into_iter().filter(|b| inside(b.owner)).collect(),
+            blocks: first
+                .iter()
+                .filter(|b| inside(b.owner))
+                .map(|b| (b.kind, b.text.to_string()))
+                .collect(),
             by_rule: true,
             explanation,
         };
@@ -1428,9 +1471,14 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
         .filter(|&i| {
             LIMITS.declared_share.reached(page.prose[i], page_prose) && !meta.declares_thread
         });
-    let judged = blocks(dom, &mut texts, ov, &|i| page.boiler(i), &|i| {
-        page.dropped(i)
-    });
+    let judged = blocks(
+        dom,
+        &mut texts,
+        ov,
+        &|i| page.boiler(i),
+        &|i| page.dropped(i),
+        &mut judged_cut,
+    );
     // A listing, product grid or table of rows is cut by `select` into short link blocks that
     // it drops; the cards are taken aside here, before `select` consumes the blocks.
     // A question page's answers are its cards, and the question sits beside their container:
@@ -1449,15 +1497,25 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
                 .filter(|b| !b.is_boiler() && b.owner >= question.0 && b.owner < question.1)
                 .filter(|b| b.owner >= root && b.owner < end || b.link_chars * 2 <= b.chars)
                 .cloned()
-                .collect::<Vec<Block>>();
+                .collect::<Vec<Block<'_>>>();
             (root, list)
         });
     let mut pick = select(&page, &judged, declared);
     let mut chars: usize = pick.blocks.iter().map(|b| b.chars).sum();
     // Class names can mislead; when they leave next to nothing, judge by the text alone.
-    let plain_blocks = (rules.on(Rule::PlainFallback)
-        && LIMITS.plain_below.below(chars, page_prose))
-    .then(|| blocks(dom, &mut texts, ov, &|i| page.furniture(i), &|_| None));
+    let plain_blocks =
+        if rules.on(Rule::PlainFallback) && LIMITS.plain_below.below(chars, page_prose) {
+            Some(blocks(
+                dom,
+                &mut texts,
+                ov,
+                &|i| page.furniture(i),
+                &|_| None,
+                &mut plain_cut,
+            ))
+        } else {
+            None
+        };
     let mut source = &judged;
     if let Some(plain_blocks) = &plain_blocks {
         let plain = select(&page, plain_blocks, None);
@@ -1538,7 +1596,10 @@ pub fn find(dom: &Dom, ov: &Overrides, meta: &Meta, rules: Rules, explain: bool)
         )
     });
     Body {
-        blocks: out,
+        blocks: out
+            .into_iter()
+            .map(|b| (b.kind, b.text.to_string()))
+            .collect(),
         by_rule: false,
         explanation,
     }
@@ -1553,7 +1614,7 @@ const SIBLING_REACH: usize = 3;
 /// common container, wholly sentences), and the
 /// rest of a body that an advert or a widget splits in two (an element of the same tag and
 /// class after it). Furniture between them (a byline, the advert) is stepped over.
-fn sibling_parts(page: &Page, all: &[Block], choice: Choice) -> Vec<Block> {
+fn sibling_parts<'t>(page: &Page, all: &[Block<'t>], choice: Choice) -> Vec<Block<'t>> {
     let dom = page.dom;
     let best = choice.best;
     let parent = dom.items[best].parent;
@@ -1576,7 +1637,7 @@ fn sibling_parts(page: &Page, all: &[Block], choice: Choice) -> Vec<Block> {
         return Vec::new();
     };
     let h_end = dom.items[h].end as usize;
-    let blocks_in = |k: usize| -> Vec<Block> {
+    let blocks_in = |k: usize| -> Vec<Block<'t>> {
         let end = dom.items[k].end as usize;
         all.iter()
             .filter(|b| !b.is_boiler() && b.owner >= k && b.owner < end)
@@ -1667,10 +1728,7 @@ fn explain_pick(
             let before = page.headline.is_some_and(|h| b.start < h);
             let boiler = marked(b.owner, &|i| page.boiler(i));
             let hidden = marked(b.owner, &|i| page.dropped(i));
-            let judged = Block {
-                boiler,
-                ..b.clone()
-            };
+            let judged = Block { boiler, ..*b };
             let inside = b.owner >= best && b.owner < end;
             let why = if kept.contains(&b.start) {
                 if sibling_starts.contains(&b.start) {
@@ -1707,7 +1765,7 @@ fn explain_pick(
                 "outside-body"
             };
             Verdict {
-                text: b.text.clone(),
+                text: b.text.to_string(),
                 score: value(&judged, before),
                 kept: kept.contains(&b.start),
                 why,
@@ -1757,8 +1815,8 @@ fn is_site_furniture(dom: &Dom, idx: usize) -> bool {
 }
 
 /// Two picks of the page's blocks as one, in document order, each block once.
-fn merge(a: Vec<Block>, b: Vec<Block>) -> Vec<Block> {
-    let mut all: Vec<Block> = a.into_iter().chain(b).collect();
+fn merge<'t>(a: Vec<Block<'t>>, b: Vec<Block<'t>>) -> Vec<Block<'t>> {
+    let mut all: Vec<Block<'t>> = a.into_iter().chain(b).collect();
     all.sort_by_key(|b| b.start);
     all.dedup_by_key(|b| b.start);
     all
@@ -1782,8 +1840,8 @@ struct Choice {
 
 /// The blocks picked as the body, where they were found, and which blocks inside the chosen
 /// element a rule dropped (by block start).
-struct Pick {
-    blocks: Vec<Block>,
+struct Pick<'t> {
+    blocks: Vec<Block<'t>>,
     dropped: Vec<(usize, Rule)>,
     choice: Choice,
 }
@@ -1800,7 +1858,7 @@ fn links_of(b: &Block, card_text: bool) -> usize {
 /// The scoring core: each element sums the values of the blocks inside it, weighted by its
 /// semantic hints; the best-scoring element's blocks, minus boilerplate, link lists and the
 /// headline, are the body.
-fn select(page: &Page, all: &[Block], within: Option<usize>) -> Pick {
+fn select<'t>(page: &Page, all: &[Block<'t>], within: Option<usize>) -> Pick<'t> {
     let (dom, hints) = (page.dom, &page.hints);
     let n = dom.items.len();
     let mut sums = vec![0f64; n];
@@ -1874,10 +1932,14 @@ fn select(page: &Page, all: &[Block], within: Option<usize>) -> Pick {
 /// link blocks inside it (judged on the best-scoring element alone, since the sections a body
 /// is widened to bring the page's menus). Then the rules that trim a body's ends and
 /// furniture; what they drop is returned beside the body.
-fn gather(page: &Page, all: &[Block], choice: Choice) -> (Vec<Block>, Vec<(usize, Rule)>) {
+fn gather<'t>(
+    page: &Page,
+    all: &[Block<'t>],
+    choice: Choice,
+) -> (Vec<Block<'t>>, Vec<(usize, Rule)>) {
     let dom = page.dom;
     let (best, end) = (choice.best, dom.items[choice.best].end as usize);
-    let mut picked: Vec<Block> = all
+    let mut picked: Vec<Block<'t>> = all
         .iter()
         .filter(|b| b.owner >= best && b.owner < end)
         .filter(|b| {
@@ -2108,7 +2170,7 @@ fn trim_furniture(blocks: &mut Vec<Block>, rules: Rules, dropped: &mut Vec<(usiz
             && lead
             && b.chars < LIMITS.dateline_chars
             && !matches!(b.kind, Kind::Heading(_))
-            && (DATE_LINE.is_match(&b.text)
+            && (DATE_LINE.is_match(b.text)
                 || b.chars < LIMITS.label_chars * 2 && BYLINE.is_match(b.text.trim()));
         if label {
             dropped.push((b.start, Rule::FurnitureLabels));
@@ -2342,6 +2404,59 @@ mod tests {
             .collect()
     }
 
+    /// The texts of a cut, as `(kind, text)`.
+    fn cut_texts(html: &str, cut: &mut Cut) -> Vec<(Kind, String)> {
+        let page = super::super::tree::parse(html);
+        let dom = Dom::new(&page);
+        let mut texts = Texts::new(dom.items.len());
+        let ov = Overrides::default();
+        let blocks = blocks(&dom, &mut texts, &ov, &|_| None, &|_| None, cut);
+        // One after the other in the one arena, none overlapping the next.
+        for w in blocks.windows(2) {
+            let (a, b) = (w[0].text.as_bytes(), w[1].text.as_bytes());
+            assert!(
+                a.as_ptr_range().end <= b.as_ptr(),
+                "{:?} {:?}",
+                w[0].text,
+                w[1].text
+            );
+        }
+        blocks
+            .iter()
+            .map(|b| (b.kind, b.text.to_string()))
+            .collect()
+    }
+
+    /// Each block's text is its own, trimmed, in one arena the cut reuses: whitespace around
+    /// blocks, empty blocks, cells, `<pre>` (trimmed of line feeds only) and breaks.
+    #[test]
+    fn blocks_borrow_their_own_trimmed_text_from_the_cut() {
+        let html = "<body> <div>  lead  <p>  One  <a href='/x'>two</a>\n three </p> \
+            <p> \n </p><table><tr><td> a </td><td>b</td></tr></table>\
+            <pre>\n  code  \n\n</pre> x <br> <br>y\u{a0}</div><h2> Head </h2>tail </body>";
+        let want: Vec<(Kind, String)> = [
+            (Kind::Para, "lead"),
+            (Kind::Para, "One two three"),
+            (Kind::Para, "a b"),
+            (Kind::Pre, "  code  "),
+            (Kind::Para, "x"),
+            (Kind::Para, "y"),
+            (Kind::Heading(2), "Head"),
+            (Kind::Para, "tail"),
+        ]
+        .into_iter()
+        .map(|(k, t)| (k, t.to_string()))
+        .collect();
+        let mut cut = Cut::default();
+        assert_eq!(cut_texts(html, &mut cut), want);
+        // The cut is emptied before it is used again.
+        assert_eq!(
+            cut_texts("<p> other </p>", &mut cut),
+            [(Kind::Para, "other".to_string())]
+        );
+        assert_eq!(cut_texts(html, &mut cut), want);
+    }
+
     #[test]
     fn names_are_words_joined_by_dashes() {
         for (list, _) in NAME_LISTS {
@@ -2463,14 +2578,20 @@ mod tests {
             let page = super::super::tree::parse(text);
             let dom = Dom::new(&page);
             let mut texts = Texts::new(dom.items.len());
-            let cut = blocks(&dom, &mut texts, &Overrides::default(), &|_| None, &|_| {
-                None
-            });
+            let mut arena = Cut::default();
+            let cut = blocks(
+                &dom,
+                &mut texts,
+                &Overrides::default(),
+                &|_| None,
+                &|_| None,
+                &mut arena,
+            );
             for b in cut.iter().filter(|b| b.chars <= SIGNATURE_CHARS) {
                 lines += 1;
-                if SIGNATURE.is_match(&b.text) {
+                if SIGNATURE.is_match(b.text) {
                     signed += 1;
-                    assert!(may_sign(&b.text), "{name}: {:?}", b.text);
+                    assert!(may_sign(b.text), "{name}: {:?}", b.text);
                 }
             }
         });

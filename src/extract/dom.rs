@@ -174,6 +174,10 @@ pub fn known_bits<'q>(names: impl Iterator<Item = &'q QualName>) -> u32 {
 pub struct Dom<'a> {
     /// Every node, pre-order; item 0 is the document.
     pub items: Vec<Item<'a>>,
+    /// Each item's parent (`u32::MAX` for the document), as [`Item::parent`] holds it, side by
+    /// side: the content pass's roll-ups (some fifteen a page) read the parents alone, four
+    /// bytes an item where the items take 48.
+    pub parents: Vec<u32>,
 }
 
 impl<'a> Dom<'a> {
@@ -228,7 +232,8 @@ impl<'a> Dom<'a> {
                     break;
                 }
                 let Some((item, parent)) = open.pop() else {
-                    return Dom { items };
+                    let parents = items.iter().map(|i| i.parent).collect();
+                    return Dom { items, parents };
                 };
                 items[item as usize].end = items.len() as u32;
                 node = parent;
@@ -473,6 +478,17 @@ mod tests {
         assert_eq!(div.attr("role"), Some("dialog"));
         assert_eq!(div.attr("data-x"), Some("1"));
         assert_eq!(div.attr("hidden"), Some(""));
+    }
+
+    #[test]
+    fn parents_side_by_side_are_the_items_parents() {
+        let html = super::super::tree::parse(
+            "<div><p>a<b>b</b></p><!-- c --><table><tr><td>c</table></div><span>d</span>",
+        );
+        let dom = Dom::new(&html);
+        let parents: Vec<u32> = dom.items.iter().map(|i| i.parent).collect();
+        assert_eq!(dom.parents, parents);
+        assert!(dom.parents.len() > 8);
     }
 
     #[test]

@@ -222,8 +222,7 @@ fn try_extract(
     let mut paras: Vec<(Kind, String)> = body
         .blocks
         .into_iter()
-        .filter(|b| title_key.is_empty() || !metadata::folds_to(&b.text, &title_key))
-        .map(|b| (b.kind, b.text))
+        .filter(|(_, text)| title_key.is_empty() || !metadata::folds_to(text, &title_key))
         .collect();
 
     // A page rendered by script may carry its content for crawlers inside `<noscript>`
@@ -258,8 +257,7 @@ fn try_extract(
             let inner_paras: Vec<(Kind, String)> = found
                 .blocks
                 .into_iter()
-                .filter(|b| title_key.is_empty() || !metadata::folds_to(&b.text, &title_key))
-                .map(|b| (b.kind, b.text))
+                .filter(|(_, text)| title_key.is_empty() || !metadata::folds_to(text, &title_key))
                 .collect();
             if inner_paras.iter().map(|(_, t)| t.len()).sum::<usize>() > body_chars {
                 paras = inner_paras;
