@@ -784,14 +784,6 @@ impl Store {
                 let _ = wake.send(());
             }
         }
-        // Freeing the batch's copies (every item's strings, one by one) was a fifteenth of
-        // this thread's time, and this thread is a large pass's critical path: another
-        // thread frees them while this one stores the next batch.
-        drop(refs);
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(all))),
-            Err(_) => drop(all),
-        }
     }
 
     /// Stores `items` (with their [`Prepared`] keys and stored copies read before) as one
