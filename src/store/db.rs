@@ -412,7 +412,6 @@ impl Db<'_> {
         Ok(out)
     }
 
-    /// The one row a query must return.
     /// Inserts one row and gives its id (SQLite's rowid). It spares the statement a
     /// `RETURNING id`, whose rows SQLite buffers: about a sixth of the cost of filing a story on
     /// the storing thread. SQLite only; on PostgreSQL a statement returns its ids itself.
@@ -428,6 +427,7 @@ impl Db<'_> {
         }
     }
 
+    /// The one row a query must return.
     pub fn query_one<T>(
         &mut self,
         sql: &str,

@@ -502,7 +502,8 @@ pub(super) fn insert_item(db: &mut Db, item: &NewItem, hash: &str, story_id: i64
 /// on SQLite the count is kept by the store, not by a trigger firing for each item (migration
 /// 0010); PostgreSQL's trigger counts a whole statement's rows at once.
 pub(super) fn count_filed(db: &mut Db, feeds: impl Iterator<Item = i64>) -> Result<()> {
-    // A batch holds the items of a few polls: a short list beats a map.
+    // A batch holds the items of at most the polls running at once (64 by default): a short
+    // list is enough.
     let mut counts: Vec<(i64, i64)> = Vec::new();
     for feed in feeds {
         match counts.iter_mut().find(|(f, _)| *f == feed) {
