@@ -3,10 +3,11 @@
 //! stories, no alerts, no polling records).
 //!
 //! One reqwest client fetches every feed (`concurrency` at a time, as curl does), feed-rs
-//! parses the bodies on one thread per core, and one writer thread stores each item (feed, guid, link, title, summary) with
-//! rusqlite into a table with only the uniqueness `feedwatch` needs, `(feed, guid)`, in WAL mode
-//! with `synchronous = NORMAL`, 1,000 rows a transaction. That is less than any poller that
-//! keeps its items in SQLite must do, so a full pass cannot be faster than this plus the fetch.
+//! parses the bodies on one thread per core, and one writer thread stores each item (feed,
+//! guid, link, title, summary) with rusqlite into a table with only the uniqueness feedwatch
+//! needs, `(feed, guid)`, in WAL mode with `synchronous = NORMAL`, 1,000 rows a transaction.
+//! That is less than any poller built of these parts that keeps its items in SQLite must do,
+//! so such a poller's full pass cannot be faster than this.
 //!
 //! Used by `poll.rs` through `#[path]`.
 
