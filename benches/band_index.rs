@@ -31,6 +31,15 @@ fn fingerprint(story: u64) -> Fingerprint {
     }
 }
 
+/// Stories 1..=`stories`, `batch` at a time, each with its fingerprint.
+fn batches(stories: u64, batch: u64) -> impl Iterator<Item = Vec<(u64, Fingerprint)>> {
+    (1..=stories).step_by(batch as usize).map(move |first| {
+        (first..=(first + batch - 1).min(stories))
+            .map(|s| (s, fingerprint(s)))
+            .collect()
+    })
+}
+
 /// Seconds to take `stories` stories into the band index, `batch` at a time (each batch's
 /// lookups first, then its keys recorded, as the store looks a batch's items up before it
 /// files them), and the candidates it found.
@@ -38,14 +47,12 @@ fn ours(stories: u64, batch: u64) -> (f64, usize, usize) {
     let mut index = BandIndex::new();
     let mut found = 0;
     let start = Instant::now();
-    for first in (1..=stories).step_by(batch as usize) {
-        let last = (first + batch - 1).min(stories);
-        let fps: Vec<Fingerprint> = (first..=last).map(fingerprint).collect();
-        for fp in &fps {
+    for fps in batches(stories, batch) {
+        for (_, fp) in &fps {
             found += candidates(&index, fp).len();
         }
-        for (s, fp) in (first..=last).zip(&fps) {
-            index.insert_story(&fp.bands, s as i64);
+        for (s, fp) in &fps {
+            index.insert_story(&fp.bands, *s as i64);
         }
     }
     (start.elapsed().as_secs_f64(), found, index.bytes())
@@ -56,10 +63,8 @@ fn floor(stories: u64, batch: u64) -> (f64, usize, usize) {
     let mut map: HashMap<i64, Vec<i64>, foldhash::fast::RandomState> = HashMap::default();
     let mut found = 0;
     let start = Instant::now();
-    for first in (1..=stories).step_by(batch as usize) {
-        let last = (first + batch - 1).min(stories);
-        let fps: Vec<Fingerprint> = (first..=last).map(fingerprint).collect();
-        for fp in &fps {
+    for fps in batches(stories, batch) {
+        for (_, fp) in &fps {
             let mut ids: Vec<i64> = fp
                 .bands
                 .iter()
@@ -71,9 +76,9 @@ fn floor(stories: u64, batch: u64) -> (f64, usize, usize) {
             ids.dedup();
             found += ids.len();
         }
-        for (s, fp) in (first..=last).zip(&fps) {
+        for (s, fp) in &fps {
             for k in &fp.bands {
-                map.entry(*k).or_default().push(s as i64);
+                map.entry(*k).or_default().push(*s as i64);
             }
         }
     }
