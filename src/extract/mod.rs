@@ -109,6 +109,30 @@ pub fn extract_with_rules(html: &[u8], page_url: Option<&Url>, rules: Rules) -> 
     }
 }
 
+/// The part of [`extract`] that comes before any extraction: decoding the page and parsing
+/// it into extraction's own tree, with the hostile-input pre-pass ([`bounds::html::limit`])
+/// when `bounded`. For the extraction bench, which times it beside a bare html5ever parse as
+/// the floor extraction cannot go below; returns the tree's node count, so that nothing is
+/// optimised away.
+#[doc(hidden)]
+pub fn parse_floor(html: &[u8], bounded: bool) -> usize {
+    let html = &html[..html.len().min(MAX_PAGE_BYTES)];
+    let source = charset::decode(html, None, None);
+    let page = if bounded {
+        match bounds::html::parse_into(
+            &source,
+            &Budget::new(EXTRACT_BUDGET),
+            tree::Sink::new(source.len()),
+        ) {
+            Ok(page) => page,
+            Err(_) => return 0,
+        }
+    } else {
+        tree::parse(&source)
+    };
+    page.nodes.len()
+}
+
 /// Says how the body of a page was found: for each block of the page, its score, whether it
 /// is in the body, and the rule (or the step of the scoring core) that kept or dropped it,
 /// after the element chosen as the body. What `feedwatch extract --explain` prints.
