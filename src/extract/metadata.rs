@@ -285,6 +285,20 @@ fn choose_title(f: &Found, headings: &[(usize, String)]) -> (Option<String>, Opt
             .filter(|h| !h.is_empty());
         return (h1, None);
     };
+    // Blogger's layout, `Blog name: Post title`: a colon is no separator on its own (headlines
+    // hold colons), only where what follows it is a heading of the page.
+    for (cut, _) in raw.match_indices(": ") {
+        let (site_part, head) = (&raw[..cut], &raw[cut + 2..]);
+        if !site_part.trim().is_empty()
+            && !head.trim().is_empty()
+            && headings.iter().any(|(_, h)| fold(h) == fold(head))
+        {
+            return (
+                Some(head.trim().to_string()),
+                Some(site_part.trim().to_string()),
+            );
+        }
+    }
     for sep in SEPARATORS {
         let Some(cut) = raw.rfind(sep).or_else(|| raw.find(sep)) else {
             continue;

@@ -1047,6 +1047,35 @@ fn a_page_whose_title_is_never_closed_gives_its_story() {
     assert!(without.text.is_empty(), "{}", without.text);
 }
 
+/// Blogger titles its pages `Blog name: Post title`. With a post title longer than the blog's
+/// name, the post's heading is found as the headline only by the part after the colon; without
+/// a headline the comments after it are not known to follow the article, and were kept.
+#[test]
+fn a_blog_name_before_a_colon_in_the_title_leaves_the_post_heading_as_the_headline() {
+    let path = format!(
+        "{}/tests/fixtures/extract/comments-plain-divs.html",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let long = "Night buses at last for the outer districts after a debate that ran late";
+    let html = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("Night buses at last", long);
+    let a = extract(html.as_bytes(), None, None, &[]);
+    assert_eq!(a.title.as_deref(), Some(long));
+    assert_eq!(a.site_name.as_deref(), Some("Notes from the Valley"));
+    for p in NIGHT_BUS {
+        assert!(a.text.contains(p), "{p:?} missing from {:?}", a.text);
+    }
+    assert!(!a.text.contains("About time"), "{}", a.text);
+    // A colon whose second part is no heading of the page separates nothing.
+    let html = html.replace(
+        &format!("<title>Notes from the Valley: {long}"),
+        "<title>Night buses: what changes",
+    );
+    let a = extract(html.as_bytes(), None, None, &[]);
+    assert_eq!(a.title.as_deref(), Some("Night buses: what changes"));
+}
+
 /// Comments in plain `div`s, named nothing, signed "said..." and dated, longer together than
 /// the post: they are not the body, by their structure.
 #[test]
