@@ -976,24 +976,35 @@ fn teaser_cards(dom: &Dom, blocks: &[Block], headline: Option<usize>, dated: boo
     if !dated {
         return teaser;
     }
-    // An article has two paragraphs at least (prose, or whole sentences); a listing's
-    // introduction has one.
-    let Some(lead) = blocks
+    // The story: the nearest ancestor of the headline that reaches its second paragraph (an
+    // article has two at least, prose or whole sentences; a listing's introduction has one),
+    // but no further than an `<article>` element holding the headline and its first paragraph,
+    // which says where a story ends however short it is.
+    let mut paras = blocks
         .iter()
-        .filter(|b| b.start >= after_headline && (b.is_prose() || b.is_sentences()))
-        .nth(1)
-    else {
+        .filter(|b| b.start >= after_headline && (b.is_prose() || b.is_sentences()));
+    let Some(first_para) = paras.next() else {
         return teaser;
     };
-    // The story: the nearest ancestor of the headline that reaches its second paragraph.
-    let mut at = dom.items[h].parent;
-    while at != u32::MAX && (dom.items[at as usize].end as usize) <= lead.start {
-        at = dom.items[at as usize].parent;
+    let mut article = dom.items[h].parent;
+    while article != u32::MAX && dom.items[article as usize].tag() != "article" {
+        article = dom.items[article as usize].parent;
     }
-    if at == u32::MAX {
-        return teaser;
-    }
-    let story_end = dom.items[at as usize].end as usize;
+    let declared_end = (article != u32::MAX)
+        .then(|| dom.items[article as usize].end as usize)
+        .filter(|&end| first_para.start < end);
+    let reaching_end = paras.next().and_then(|lead| {
+        let mut at = dom.items[h].parent;
+        while at != u32::MAX && (dom.items[at as usize].end as usize) <= lead.start {
+            at = dom.items[at as usize].parent;
+        }
+        (at != u32::MAX).then(|| dom.items[at as usize].end as usize)
+    });
+    let story_end = match (reaching_end, declared_end) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(end), None) | (None, Some(end)) => end,
+        (None, None) => return teaser,
+    };
     // Headings inside a link or holding one, counted per element.
     let mut in_link = vec![false; n];
     let mut links = vec![0usize; n];

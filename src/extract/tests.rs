@@ -1147,6 +1147,31 @@ fn teasers_after_a_short_story_are_left_out() {
     assert!(without.text.contains("harbour wall"), "{}", without.text);
 }
 
+/// A one-paragraph story in an `<article>` element, before teasers longer than it: the
+/// element says where the story ends, so the teasers after it are left out. Without the
+/// element, one paragraph under a headline is how a listing opens, and its cards stay.
+#[test]
+fn teasers_after_a_one_paragraph_story_in_an_article_element_are_left_out() {
+    let path = format!(
+        "{}/tests/fixtures/extract/wire-teasers.html",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let html = std::fs::read_to_string(&path).unwrap().replace(
+        "<p>Officials said the first routes would open in the spring, with buses every thirty minutes.</p>\n",
+        "",
+    );
+    assert!(!html.contains("Officials said"));
+    let in_article = html
+        .replace("<div class=\"story\">", "<article class=\"story\">")
+        .replace("</div>\n<section", "</article>\n<section");
+    let a = page(&in_article);
+    assert!(a.text.contains(NIGHT_BUS[0]), "{}", a.text);
+    assert!(!a.text.contains("harbour wall"), "{}", a.text);
+    assert!(!a.text.contains("School meals"), "{}", a.text);
+    let a = page(&html);
+    assert!(a.text.contains("harbour wall"), "{}", a.text);
+}
+
 /// Answers folded away with `display:none` (no ARIA naming them) are prose the reader opens,
 /// and stay; the hidden language picker beside them, short labels, goes.
 #[test]
