@@ -155,20 +155,30 @@ impl Cut<'_> {
     }
 }
 
-/// `memchr`, looking at the first bytes one by one first: most runs of text before a `<` are
-/// shorter than that (30,000 of the 40,000 on the news-dev pages are 8 bytes or fewer), where
-/// setting up the vector search costs more than it saves.
+/// `memchr`, looking at the first 16 bytes a word (8 bytes) at a time first: most runs of text
+/// before a `<` are shorter than that (30,000 of the 40,000 on the news-dev pages are 8 bytes or
+/// fewer), and many attribute values, where setting up the vector search costs more than it
+/// saves.
 #[inline]
 fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
-    const FIRST: usize = 16;
-    let head = hay.len().min(FIRST);
-    if let Some(p) = hay[..head].iter().position(|&c| c == needle) {
-        return Some(p);
+    const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let splat = u64::from_ne_bytes([needle; 8]);
+    let mut from = 0;
+    while from < 16 {
+        let Some(word) = hay.get(from..).and_then(<[u8]>::first_chunk::<8>) else {
+            break;
+        };
+        // A byte equal to `needle` is zero in `x`; the lowest zero byte sets the high bit of
+        // its byte in `found` and nothing below it (bytes above may be set falsely).
+        let x = u64::from_le_bytes(*word) ^ splat;
+        let found = x.wrapping_sub(LOW) & !x & HIGH;
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
     }
-    if hay.len() <= FIRST {
-        return None;
-    }
-    memchr::memchr(needle, &hay[FIRST..]).map(|p| p + FIRST)
+    memchr::memchr(needle, &hay[from..]).map(|p| p + from)
 }
 
 fn is_space(b: u8) -> bool {
@@ -258,7 +268,7 @@ fn read_tag<'a>(b: &'a [u8], mut i: usize, limits: &Limits, work: &mut usize) ->
             }
             match *b.get(k)? {
                 q @ (b'"' | b'\'') => {
-                    let close = memchr::memchr(q, &b[k + 1..])?;
+                    let close = find_byte(q, &b[k + 1..])?;
                     i = k + 1 + close + 1;
                 }
                 b'>' => i = k,
@@ -1850,6 +1860,32 @@ mod tests {
             }
         }
         deepest
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_as_a_plain_search_does() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for extra in [None, Some(at + 1), Some(at + 9)] {
+                    let mut hay = vec![b'a'; len];
+                    if at < len {
+                        hay[at] = b'<';
+                    }
+                    if let Some(e) = extra.filter(|&e| e < len) {
+                        hay[e] = b'<';
+                    }
+                    // Bytes next to '<' that borrow in the word arithmetic.
+                    if at > 0 && at - 1 < len {
+                        hay[at - 1] = b'=';
+                    }
+                    assert_eq!(
+                        find_byte(b'<', &hay),
+                        hay.iter().position(|&c| c == b'<'),
+                        "{len} {at}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
