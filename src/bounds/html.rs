@@ -193,6 +193,8 @@ struct Tag<'a> {
     /// The attributes as written, up to the `>`: their hash ([`Tag::attrs_key`]) stands for
     /// the attribute set in the "Noah's Ark" rule.
     attrs: &'a [u8],
+    /// Where [`Self::attrs`] starts in the page.
+    attrs_at: usize,
     has_attrs: bool,
     /// A `color`, `face` or `size` attribute: `<font>` with one leaves SVG and MathML.
     font_breakout: bool,
@@ -209,9 +211,13 @@ impl Tag<'_> {
     /// formatting elements need it, and hashing every tag's attributes (long `href`s and
     /// `class`es, data attributes) was work the pre-pass did for nothing on most tags.
     fn attrs_key(&self) -> u64 {
-        use std::hash::BuildHasher;
-        ATTRS_HASH.hash_one(self.attrs)
+        attrs_hash(self.attrs)
     }
+}
+
+fn attrs_hash(attrs: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    ATTRS_HASH.hash_one(attrs)
 }
 
 /// Reads the attributes of a tag from `i` (just after its name) to its `>`, dropping those
@@ -295,6 +301,7 @@ fn read_tag<'a>(b: &'a [u8], mut i: usize, limits: &Limits, work: &mut usize) ->
         end: i,
         self_closing,
         attrs: &b[attrs_start..i],
+        attrs_at: attrs_start,
         has_attrs: count > 0,
         font_breakout,
         drop_attrs,
@@ -438,7 +445,7 @@ fn scan_range(
             } else {
                 model.raw_text(name)
             };
-            let keep = model.start(name, id, &tag);
+            let keep = model.start(name, id, &tag, html.as_bytes());
             if text_only == Raw::Until {
                 let end = raw_text_end(b, pos, name.as_bytes()).unwrap_or(b.len());
                 if limits.raw_text_as_markup {
@@ -1002,7 +1009,11 @@ struct Open {
 struct Active {
     /// `None` for a marker.
     id: Option<u32>,
-    key: u64,
+    /// Where its tag's attributes are in the page, and their [`Tag::attrs_key`] once asked
+    /// for: only compared with those of another active element of its name, which most
+    /// never meet.
+    attrs: (usize, usize),
+    key: Option<u64>,
     serial: u32,
     /// Its position on the stack while it is open.
     at: Option<u32>,
@@ -1246,7 +1257,8 @@ impl Model {
     fn push_marker(&mut self) {
         self.active.push(Active {
             id: None,
-            key: 0,
+            attrs: (0, 0),
+            key: None,
             serial: 0,
             at: None,
         });
@@ -1323,34 +1335,34 @@ impl Model {
 
     /// Whether the list of active formatting elements has no room for another `id` with these
     /// attributes (after the "Noah's Ark" rule made room for a fourth identical one).
-    fn formatting_full(&self, id: u32, key: u64) -> bool {
+    /// `key` caches the tag's [`Tag::attrs_key`] for [`Self::activate`].
+    fn formatting_full(&mut self, id: u32, tag: &Tag, src: &[u8], key: &mut Option<u64>) -> bool {
         let mut since_marker = 0;
         let mut same = 0;
-        for a in self.active.iter().rev() {
-            match a.id {
-                None => break,
-                Some(x) => {
-                    since_marker += 1;
-                    same += usize::from(x == id && a.key == key);
-                }
-            }
+        for i in (0..self.active.len()).rev() {
+            let Some(x) = self.active[i].id else {
+                break;
+            };
+            since_marker += 1;
+            same += usize::from(
+                x == id && self.active_key(i, src) == *key.get_or_insert_with(|| tag.attrs_key()),
+            );
         }
         since_marker - usize::from(same >= 3) >= self.limits.max_formatting
     }
 
     /// Adds a formatting element to the active list (there is room: see [`Self::formatting_full`]),
     /// dropping the earliest of three identical ones; returns its serial.
-    fn activate(&mut self, id: u32, key: u64) -> u32 {
+    fn activate(&mut self, id: u32, tag: &Tag, src: &[u8], key: &mut Option<u64>) -> u32 {
         let mut same = 0;
         let mut earliest = None;
-        for (i, a) in self.active.iter().enumerate().rev() {
-            match a.id {
-                None => break,
-                Some(x) if x == id && a.key == key => {
-                    same += 1;
-                    earliest = Some(i);
-                }
-                Some(_) => {}
+        for i in (0..self.active.len()).rev() {
+            let Some(x) = self.active[i].id else {
+                break;
+            };
+            if x == id && self.active_key(i, src) == *key.get_or_insert_with(|| tag.attrs_key()) {
+                same += 1;
+                earliest = Some(i);
             }
         }
         if same >= 3
@@ -1362,11 +1374,19 @@ impl Model {
         let serial = self.serial;
         self.active.push(Active {
             id: Some(id),
-            key,
+            attrs: (tag.attrs_at, tag.attrs_at + tag.attrs.len()),
+            key: *key,
             serial,
             at: Some(self.stack.len() as u32),
         });
         serial
+    }
+
+    /// The [`Tag::attrs_key`] of active entry `i`, hashed the first time it is asked for.
+    fn active_key(&mut self, i: usize, src: &[u8]) -> u64 {
+        let a = &mut self.active[i];
+        *a.key
+            .get_or_insert_with(|| attrs_hash(src.get(a.attrs.0..a.attrs.1).unwrap_or_default()))
     }
 
     fn close_p(&mut self) {
@@ -1424,7 +1444,10 @@ impl Model {
     /// never follows an effect (a paragraph closed, foreign content left) that the tree
     /// builder will not see.
     /// `id` is the name's id if the caller interned it already.
-    fn start(&mut self, name: &str, id: Option<u32>, tag: &Tag) -> Keep {
+    /// `src` is the page (where the attributes of formatting elements are read again).
+    fn start(&mut self, name: &str, id: Option<u32>, tag: &Tag, src: &[u8]) -> Keep {
+        // The tag's attributes key, hashed only if compared.
+        let mut key = None;
         if self.ignores(name) {
             return Keep::Keep;
         }
@@ -1487,7 +1510,7 @@ impl Model {
             self.add_dropped(dropped);
             return Keep::Drop;
         }
-        if f & FORMATTING != 0 && self.formatting_full(id, tag.attrs_key()) {
+        if f & FORMATTING != 0 && self.formatting_full(id, tag, src, &mut key) {
             self.add_dropped(id);
             return Keep::Drop;
         }
@@ -1612,7 +1635,7 @@ impl Model {
             self.reconstruct();
         }
         if f & FORMATTING != 0 {
-            let serial = self.activate(id, tag.attrs_key());
+            let serial = self.activate(id, tag, src, &mut key);
             self.push(id, f, serial);
             return Keep::Keep;
         }
