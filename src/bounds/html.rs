@@ -155,6 +155,32 @@ impl Cut<'_> {
     }
 }
 
+/// `memchr`, looking at the first 16 bytes a word (8 bytes) at a time first: most runs of text
+/// before a `<` are shorter than that (30,000 of the 40,000 on the news-dev pages are 8 bytes or
+/// fewer), and many attribute values, where setting up the vector search costs more than it
+/// saves.
+#[inline]
+fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+    const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let splat = u64::from_ne_bytes([needle; 8]);
+    let mut from = 0;
+    while from < 16 {
+        let Some(word) = hay.get(from..).and_then(<[u8]>::first_chunk::<8>) else {
+            break;
+        };
+        // A byte equal to `needle` is zero in `x`; the lowest zero byte sets the high bit of
+        // its byte in `found` and nothing below it (bytes above may be set falsely).
+        let x = u64::from_le_bytes(*word) ^ splat;
+        let found = x.wrapping_sub(LOW) & !x & HIGH;
+        if found != 0 {
+            return Some(from + (found.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    memchr::memchr(needle, &hay[from..]).map(|p| p + from)
+}
+
 fn is_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
@@ -167,6 +193,8 @@ struct Tag<'a> {
     /// The attributes as written, up to the `>`: their hash ([`Tag::attrs_key`]) stands for
     /// the attribute set in the "Noah's Ark" rule.
     attrs: &'a [u8],
+    /// Where [`Self::attrs`] starts in the page.
+    attrs_at: usize,
     has_attrs: bool,
     /// A `color`, `face` or `size` attribute: `<font>` with one leaves SVG and MathML.
     font_breakout: bool,
@@ -183,9 +211,13 @@ impl Tag<'_> {
     /// formatting elements need it, and hashing every tag's attributes (long `href`s and
     /// `class`es, data attributes) was work the pre-pass did for nothing on most tags.
     fn attrs_key(&self) -> u64 {
-        use std::hash::BuildHasher;
-        ATTRS_HASH.hash_one(self.attrs)
+        attrs_hash(self.attrs)
     }
+}
+
+fn attrs_hash(attrs: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    ATTRS_HASH.hash_one(attrs)
 }
 
 /// Reads the attributes of a tag from `i` (just after its name) to its `>`, dropping those
@@ -242,7 +274,7 @@ fn read_tag<'a>(b: &'a [u8], mut i: usize, limits: &Limits, work: &mut usize) ->
             }
             match *b.get(k)? {
                 q @ (b'"' | b'\'') => {
-                    let close = memchr::memchr(q, &b[k + 1..])?;
+                    let close = find_byte(q, &b[k + 1..])?;
                     i = k + 1 + close + 1;
                 }
                 b'>' => i = k,
@@ -269,6 +301,7 @@ fn read_tag<'a>(b: &'a [u8], mut i: usize, limits: &Limits, work: &mut usize) ->
         end: i,
         self_closing,
         attrs: &b[attrs_start..i],
+        attrs_at: attrs_start,
         has_attrs: count > 0,
         font_breakout,
         drop_attrs,
@@ -350,9 +383,10 @@ fn scan_range(
 ) {
     let b = &html.as_bytes()[..to];
     let mut pos = from;
-    let mut name = String::new();
+    // A tag name with capitals, lowercased (most are lowercase already, and read in place).
+    let mut lower = String::new();
     while pos < b.len() {
-        let Some(off) = memchr::memchr(b'<', &b[pos..]) else {
+        let Some(off) = find_byte(b'<', &b[pos..]) else {
             model.text();
             return;
         };
@@ -385,26 +419,33 @@ fn scan_range(
             continue;
         }
         let mut i = name_start;
+        let mut upper = false;
         while i < b.len() && !is_space(b[i]) && b[i] != b'/' && b[i] != b'>' {
+            upper |= b[i].is_ascii_uppercase();
             i += 1;
         }
-        name.clear();
-        name.push_str(&html[name_start..i]);
-        name.make_ascii_lowercase();
+        let name = if upper {
+            lower.clear();
+            lower.push_str(&html[name_start..i]);
+            lower.make_ascii_lowercase();
+            &lower
+        } else {
+            &html[name_start..i]
+        };
         let Some(tag) = read_tag(b, i, limits, work) else {
             return;
         };
         pos = tag.end;
         let keep = if end_tag {
-            model.end(&name)
+            model.end(name)
         } else {
             // The name's id, when `raw_text` looked it up: `start` needs it too.
             let (text_only, id) = if raw {
                 (Raw::No, None)
             } else {
-                model.raw_text(&name)
+                model.raw_text(name)
             };
-            let keep = model.start(&name, id, &tag);
+            let keep = model.start(name, id, &tag, html.as_bytes());
             if text_only == Raw::Until {
                 let end = raw_text_end(b, pos, name.as_bytes()).unwrap_or(b.len());
                 if limits.raw_text_as_markup {
@@ -555,15 +596,43 @@ fn flags(name: &str) -> u32 {
     if breakout { f | BREAKOUT } else { f }
 }
 
-/// Names the model asks about by id; interned first, in this order.
-const KNOWN: [&str; 34] = [
-    "p", "li", "dd", "dt", "button", "ol", "ul", "table", "template", "td", "th", "tr", "tbody",
-    "thead", "tfoot", "caption", "select", "option", "optgroup", "a", "nobr", "ruby", "form",
-    "svg", "math", "rb", "colgroup", "html", "body", "head", "rtc", "rp", "rt", "col",
-];
-/// Names so common that interning them anew for every page cost more than the rest of the
-/// interning: interned once per process with [`KNOWN`], after it.
-const COMMON: [&str; 48] = [
+/// Names looked up without hashing, by id: first those the model asks about by id (the
+/// constants below), then those common on pages.
+const STATIC: [&str; 120] = [
+    "p",
+    "li",
+    "dd",
+    "dt",
+    "button",
+    "ol",
+    "ul",
+    "table",
+    "template",
+    "td",
+    "th",
+    "tr",
+    "tbody",
+    "thead",
+    "tfoot",
+    "caption",
+    "select",
+    "option",
+    "optgroup",
+    "a",
+    "nobr",
+    "ruby",
+    "form",
+    "svg",
+    "math",
+    "rb",
+    "colgroup",
+    "html",
+    "body",
+    "head",
+    "rtc",
+    "rp",
+    "rt",
+    "col",
     "div",
     "span",
     "img",
@@ -609,24 +678,268 @@ const COMMON: [&str; 48] = [
     "sub",
     "path",
     "g",
-    "head",
     "use",
     "symbol",
+    "font",
+    "cite",
+    "ins",
+    "del",
+    "abbr",
+    "mark",
+    "q",
+    "dl",
+    "textarea",
+    "fieldset",
+    "legend",
+    "video",
+    "audio",
+    "canvas",
+    "center",
+    "s",
+    "big",
+    "tt",
+    "strike",
+    "var",
+    "wbr",
+    "area",
+    "map",
+    "embed",
+    "object",
+    "param",
+    "track",
+    "base",
+    "address",
+    "details",
+    "summary",
+    "dialog",
+    "menu",
+    "hgroup",
+    "search",
+    "polygon",
+    "circle",
+    "rect",
+    "defs",
 ];
 
-/// [`KNOWN`] then [`COMMON`], by id, with their flags: what every page's interning starts
-/// from.
-static INTERNED: std::sync::LazyLock<(Names, Vec<u32>)> = std::sync::LazyLock::new(|| {
-    let mut names = Names::default();
-    let mut flags_of = Vec::new();
-    for n in KNOWN.iter().chain(COMMON.iter()) {
-        if !names.contains_key(*n) {
-            names.insert((*n).into(), flags_of.len() as u32);
-            flags_of.push(flags(n));
-        }
+/// The id of a name in [`STATIC`].
+fn static_id(name: &str) -> Option<u32> {
+    Some(match name {
+        "p" => 0,
+        "li" => 1,
+        "dd" => 2,
+        "dt" => 3,
+        "button" => 4,
+        "ol" => 5,
+        "ul" => 6,
+        "table" => 7,
+        "template" => 8,
+        "td" => 9,
+        "th" => 10,
+        "tr" => 11,
+        "tbody" => 12,
+        "thead" => 13,
+        "tfoot" => 14,
+        "caption" => 15,
+        "select" => 16,
+        "option" => 17,
+        "optgroup" => 18,
+        "a" => 19,
+        "nobr" => 20,
+        "ruby" => 21,
+        "form" => 22,
+        "svg" => 23,
+        "math" => 24,
+        "rb" => 25,
+        "colgroup" => 26,
+        "html" => 27,
+        "body" => 28,
+        "head" => 29,
+        "rtc" => 30,
+        "rp" => 31,
+        "rt" => 32,
+        "col" => 33,
+        "div" => 34,
+        "span" => 35,
+        "img" => 36,
+        "script" => 37,
+        "style" => 38,
+        "meta" => 39,
+        "link" => 40,
+        "section" => 41,
+        "article" => 42,
+        "header" => 43,
+        "footer" => 44,
+        "nav" => 45,
+        "main" => 46,
+        "aside" => 47,
+        "h1" => 48,
+        "h2" => 49,
+        "h3" => 50,
+        "h4" => 51,
+        "h5" => 52,
+        "h6" => 53,
+        "strong" => 54,
+        "em" => 55,
+        "b" => 56,
+        "i" => 57,
+        "u" => 58,
+        "br" => 59,
+        "hr" => 60,
+        "figure" => 61,
+        "figcaption" => 62,
+        "picture" => 63,
+        "source" => 64,
+        "noscript" => 65,
+        "iframe" => 66,
+        "input" => 67,
+        "label" => 68,
+        "title" => 69,
+        "small" => 70,
+        "time" => 71,
+        "blockquote" => 72,
+        "pre" => 73,
+        "code" => 74,
+        "sup" => 75,
+        "sub" => 76,
+        "path" => 77,
+        "g" => 78,
+        "use" => 79,
+        "symbol" => 80,
+        "font" => 81,
+        "cite" => 82,
+        "ins" => 83,
+        "del" => 84,
+        "abbr" => 85,
+        "mark" => 86,
+        "q" => 87,
+        "dl" => 88,
+        "textarea" => 89,
+        "fieldset" => 90,
+        "legend" => 91,
+        "video" => 92,
+        "audio" => 93,
+        "canvas" => 94,
+        "center" => 95,
+        "s" => 96,
+        "big" => 97,
+        "tt" => 98,
+        "strike" => 99,
+        "var" => 100,
+        "wbr" => 101,
+        "area" => 102,
+        "map" => 103,
+        "embed" => 104,
+        "object" => 105,
+        "param" => 106,
+        "track" => 107,
+        "base" => 108,
+        "address" => 109,
+        "details" => 110,
+        "summary" => 111,
+        "dialog" => 112,
+        "menu" => 113,
+        "hgroup" => 114,
+        "search" => 115,
+        "polygon" => 116,
+        "circle" => 117,
+        "rect" => 118,
+        "defs" => 119,
+        _ => return None,
+    })
+}
+
+/// SVG and MathML element names looked up without hashing: each has an id as an SVG element
+/// (from [`FIRST_SVG`]) and one as a MathML element (from [`FIRST_MATH`]).
+const FOREIGN: [&str; 32] = [
+    "svg",
+    "math",
+    "path",
+    "g",
+    "use",
+    "symbol",
+    "circle",
+    "rect",
+    "polygon",
+    "polyline",
+    "line",
+    "ellipse",
+    "defs",
+    "title",
+    "desc",
+    "lineargradient",
+    "radialgradient",
+    "stop",
+    "clippath",
+    "mask",
+    "text",
+    "tspan",
+    "image",
+    "animate",
+    "filter",
+    "foreignobject",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+    "mrow",
+];
+
+fn foreign_index(name: &str) -> Option<u32> {
+    Some(match name {
+        "svg" => 0,
+        "math" => 1,
+        "path" => 2,
+        "g" => 3,
+        "use" => 4,
+        "symbol" => 5,
+        "circle" => 6,
+        "rect" => 7,
+        "polygon" => 8,
+        "polyline" => 9,
+        "line" => 10,
+        "ellipse" => 11,
+        "defs" => 12,
+        "title" => 13,
+        "desc" => 14,
+        "lineargradient" => 15,
+        "radialgradient" => 16,
+        "stop" => 17,
+        "clippath" => 18,
+        "mask" => 19,
+        "text" => 20,
+        "tspan" => 21,
+        "image" => 22,
+        "animate" => 23,
+        "filter" => 24,
+        "foreignobject" => 25,
+        "mi" => 26,
+        "mo" => 27,
+        "mn" => 28,
+        "ms" => 29,
+        "mtext" => 30,
+        "mrow" => 31,
+        _ => return None,
+    })
+}
+
+/// The first id of an SVG element's name in [`FOREIGN`], of a MathML one's, and of a name
+/// interned for the page.
+const FIRST_SVG: u32 = STATIC.len() as u32;
+const FIRST_MATH: u32 = FIRST_SVG + FOREIGN.len() as u32;
+const FIRST_PAGE: u32 = FIRST_MATH + FOREIGN.len() as u32;
+
+/// The flags of [`STATIC`]'s names, by id.
+static STATIC_FLAGS: std::sync::LazyLock<[u32; STATIC.len()]> =
+    std::sync::LazyLock::new(|| STATIC.map(flags));
+
+/// The flags of an HTML element name.
+fn flags_of_name(name: &str) -> u32 {
+    match static_id(name) {
+        Some(id) => STATIC_FLAGS[id as usize],
+        None => flags(name),
     }
-    (names, flags_of)
-});
+}
 
 /// Interned names by id.
 type Names = HashMap<Box<str>, u32, foldhash::fast::FixedState>;
@@ -682,6 +995,8 @@ struct Open {
     flags: u32,
     /// Its entry on the list of active formatting elements, by serial, or [`NONE`].
     afe: u32,
+    /// The stack position of the next element below it with its name, or [`NONE`].
+    below: u32,
     ns: Ns,
     /// An SVG or MathML element whose children are HTML (`foreignObject`, `mi`…).
     integration: bool,
@@ -694,7 +1009,11 @@ struct Open {
 struct Active {
     /// `None` for a marker.
     id: Option<u32>,
-    key: u64,
+    /// Where its tag's attributes are in the page, and their [`Tag::attrs_key`] once asked
+    /// for: only compared with those of another active element of its name, which most
+    /// never meet.
+    attrs: (usize, usize),
+    key: Option<u64>,
     serial: u32,
     /// Its position on the stack while it is open.
     at: Option<u32>,
@@ -704,14 +1023,18 @@ struct Active {
 /// as depth goes. Every query is O(1) but the searches of the formatting list, which is short.
 struct Model {
     limits: Limits,
-    /// The names interned for this page beyond [`INTERNED`]'s.
+    /// The names interned for this page beyond [`STATIC`] and [`FOREIGN`], from
+    /// [`FIRST_PAGE`].
     names: Names,
     /// The key of an SVG or MathML name, built here rather than allocated per tag.
     key: String,
-    name_flags: Vec<u32>,
+    static_flags: &'static [u32; STATIC.len()],
+    /// The flags of the names interned for this page, by id less [`FIRST_PAGE`].
+    page_flags: Vec<u32>,
     stack: Vec<Open>,
-    /// For each name, the stack positions where it is open, lowest first.
-    at: Vec<Vec<u32>>,
+    /// For each name, the highest stack position where it is open, or [`NONE`] (the one
+    /// below is in [`Open::below`]).
+    at: Vec<u32>,
     /// Stack positions of elements that end the default scope, of special elements, of
     /// `special` less address/div/p, and of HTML elements.
     scope: Vec<u32>,
@@ -720,7 +1043,8 @@ struct Model {
     html: Vec<u32>,
     active: Vec<Active>,
     serial: u32,
-    /// Start tags dropped and not yet closed, by name id: their end tags are dropped too.
+    /// Start tags dropped and not yet closed, by name id (grown when one is): their end tags
+    /// are dropped too.
     dropped: Vec<u32>,
     seen_html: bool,
     seen_body: bool,
@@ -733,21 +1057,21 @@ struct Model {
 
 impl Model {
     fn new(limits: Limits) -> Model {
-        let (_, flags_of) = &*INTERNED;
         Model {
             limits,
             names: HashMap::default(),
             key: String::new(),
-            name_flags: flags_of.clone(),
+            static_flags: &STATIC_FLAGS,
+            page_flags: Vec::new(),
             stack: Vec::new(),
-            at: vec![Vec::new(); flags_of.len()],
+            at: vec![NONE; FIRST_PAGE as usize],
             scope: Vec::new(),
             special: Vec::new(),
             extra_special: Vec::new(),
             html: Vec::new(),
             active: Vec::new(),
             serial: 0,
-            dropped: vec![0; flags_of.len()],
+            dropped: Vec::new(),
             seen_html: false,
             seen_body: false,
             repeated_roots: 0,
@@ -757,32 +1081,64 @@ impl Model {
 
     /// The id of a name interned already, for this page or once for all.
     fn lookup(&self, name: &str) -> Option<u32> {
-        INTERNED
-            .0
-            .get(name)
-            .or_else(|| self.names.get(name))
-            .copied()
+        static_id(name).or_else(|| self.names.get(name).copied())
     }
 
     fn intern(&mut self, name: &str) -> u32 {
         if let Some(id) = self.lookup(name) {
             return id;
         }
-        let id = self.name_flags.len() as u32;
+        let id = FIRST_PAGE + self.page_flags.len() as u32;
         self.names.insert(name.into(), id);
         // Names of SVG and MathML elements are kept apart by a prefix no tag name can hold.
-        self.name_flags.push(if name.starts_with(' ') {
+        self.page_flags.push(if name.starts_with(' ') {
             0
         } else {
             flags(name)
         });
-        self.at.push(Vec::new());
-        self.dropped.push(0);
+        self.at.push(NONE);
         id
+    }
+
+    /// The flags of a name by id.
+    fn flags(&self, id: u32) -> u32 {
+        match self.static_flags.get(id as usize) {
+            Some(&f) => f,
+            None => self
+                .page_flags
+                .get(id.wrapping_sub(FIRST_PAGE) as usize)
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    fn add_dropped(&mut self, id: u32) {
+        let i = id as usize;
+        if self.dropped.len() <= i {
+            self.dropped.resize(i + 1, 0);
+        }
+        self.dropped[i] += 1;
+    }
+
+    /// Takes one off the drops of `id`; whether there was one.
+    fn take_dropped(&mut self, id: u32) -> bool {
+        match self.dropped.get_mut(id as usize) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The id of an SVG or MathML element's name.
     fn foreign_id(&mut self, ns: Ns, name: &str) -> u32 {
+        if let Some(i) = foreign_index(name) {
+            return match ns {
+                Ns::Svg => FIRST_SVG + i,
+                _ => FIRST_MATH + i,
+            };
+        }
         let mut key = std::mem::take(&mut self.key);
         key.clear();
         key.push_str(match ns {
@@ -796,7 +1152,8 @@ impl Model {
     }
 
     fn last(&self, id: u32) -> Option<u32> {
-        self.at[id as usize].last().copied()
+        let p = self.at[id as usize];
+        (p != NONE).then_some(p)
     }
 
     fn top(&self) -> Option<&Open> {
@@ -837,7 +1194,7 @@ impl Model {
 
     fn push_ns(&mut self, id: u32, flags: u32, afe: u32, ns: Ns, integration: bool) {
         let pos = self.stack.len() as u32;
-        self.at[id as usize].push(pos);
+        let below = std::mem::replace(&mut self.at[id as usize], pos);
         if ns == Ns::Html {
             self.html.push(pos);
             if flags & SCOPE != 0 {
@@ -857,6 +1214,7 @@ impl Model {
             id,
             flags,
             afe,
+            below,
             ns,
             integration,
             columns_only: false,
@@ -868,7 +1226,7 @@ impl Model {
             return;
         };
         let pos = self.stack.len() as u32;
-        self.at[open.id as usize].pop();
+        self.at[open.id as usize] = open.below;
         for list in [
             &mut self.scope,
             &mut self.special,
@@ -899,7 +1257,8 @@ impl Model {
     fn push_marker(&mut self) {
         self.active.push(Active {
             id: None,
-            key: 0,
+            attrs: (0, 0),
+            key: None,
             serial: 0,
             at: None,
         });
@@ -945,7 +1304,7 @@ impl Model {
             };
             self.active[i].at = Some(self.stack.len() as u32);
             let serial = self.active[i].serial;
-            let f = self.name_flags[id as usize];
+            let f = self.flags(id);
             self.push(id, f, serial);
         }
     }
@@ -976,34 +1335,34 @@ impl Model {
 
     /// Whether the list of active formatting elements has no room for another `id` with these
     /// attributes (after the "Noah's Ark" rule made room for a fourth identical one).
-    fn formatting_full(&self, id: u32, key: u64) -> bool {
+    /// `key` caches the tag's [`Tag::attrs_key`] for [`Self::activate`].
+    fn formatting_full(&mut self, id: u32, tag: &Tag, src: &[u8], key: &mut Option<u64>) -> bool {
         let mut since_marker = 0;
         let mut same = 0;
-        for a in self.active.iter().rev() {
-            match a.id {
-                None => break,
-                Some(x) => {
-                    since_marker += 1;
-                    same += usize::from(x == id && a.key == key);
-                }
-            }
+        for i in (0..self.active.len()).rev() {
+            let Some(x) = self.active[i].id else {
+                break;
+            };
+            since_marker += 1;
+            same += usize::from(
+                x == id && self.active_key(i, src) == *key.get_or_insert_with(|| tag.attrs_key()),
+            );
         }
         since_marker - usize::from(same >= 3) >= self.limits.max_formatting
     }
 
     /// Adds a formatting element to the active list (there is room: see [`Self::formatting_full`]),
     /// dropping the earliest of three identical ones; returns its serial.
-    fn activate(&mut self, id: u32, key: u64) -> u32 {
+    fn activate(&mut self, id: u32, tag: &Tag, src: &[u8], key: &mut Option<u64>) -> u32 {
         let mut same = 0;
         let mut earliest = None;
-        for (i, a) in self.active.iter().enumerate().rev() {
-            match a.id {
-                None => break,
-                Some(x) if x == id && a.key == key => {
-                    same += 1;
-                    earliest = Some(i);
-                }
-                Some(_) => {}
+        for i in (0..self.active.len()).rev() {
+            let Some(x) = self.active[i].id else {
+                break;
+            };
+            if x == id && self.active_key(i, src) == *key.get_or_insert_with(|| tag.attrs_key()) {
+                same += 1;
+                earliest = Some(i);
             }
         }
         if same >= 3
@@ -1015,11 +1374,19 @@ impl Model {
         let serial = self.serial;
         self.active.push(Active {
             id: Some(id),
-            key,
+            attrs: (tag.attrs_at, tag.attrs_at + tag.attrs.len()),
+            key: *key,
             serial,
             at: Some(self.stack.len() as u32),
         });
         serial
+    }
+
+    /// The [`Tag::attrs_key`] of active entry `i`, hashed the first time it is asked for.
+    fn active_key(&mut self, i: usize, src: &[u8]) -> u64 {
+        let a = &mut self.active[i];
+        *a.key
+            .get_or_insert_with(|| attrs_hash(src.get(a.attrs.0..a.attrs.1).unwrap_or_default()))
     }
 
     fn close_p(&mut self) {
@@ -1055,7 +1422,7 @@ impl Model {
             return (Raw::No, None);
         }
         let id = self.intern(name);
-        let raw = match self.name_flags[id as usize] & RAW {
+        let raw = match self.flags(id) & RAW {
             0 => Raw::No,
             _ if name == "plaintext" => Raw::Rest,
             _ => Raw::Until,
@@ -1077,7 +1444,10 @@ impl Model {
     /// never follows an effect (a paragraph closed, foreign content left) that the tree
     /// builder will not see.
     /// `id` is the name's id if the caller interned it already.
-    fn start(&mut self, name: &str, id: Option<u32>, tag: &Tag) -> Keep {
+    /// `src` is the page (where the attributes of formatting elements are read again).
+    fn start(&mut self, name: &str, id: Option<u32>, tag: &Tag, src: &[u8]) -> Keep {
+        // The tag's attributes key, hashed only if compared.
+        let mut key = None;
         if self.ignores(name) {
             return Keep::Keep;
         }
@@ -1091,14 +1461,15 @@ impl Model {
             let html_here =
                 top.integration && !(ns == Ns::Math && matches!(name, "mglyph" | "malignmark"));
             if !html_here {
-                breaking_out = flags(name) & BREAKOUT != 0 || (name == "font" && tag.font_breakout);
+                breaking_out =
+                    flags_of_name(name) & BREAKOUT != 0 || (name == "font" && tag.font_breakout);
                 if !breaking_out {
                     if tag.self_closing {
                         return Keep::Keep;
                     }
                     let id = self.foreign_id(ns, name);
                     if full {
-                        self.dropped[id as usize] += 1;
+                        self.add_dropped(id);
                         return Keep::Drop;
                     }
                     let integration = match ns {
@@ -1114,7 +1485,7 @@ impl Model {
             Some(id) => id,
             None => self.intern(name),
         };
-        let f = self.name_flags[id as usize];
+        let f = self.flags(id);
         let seen = match id {
             HTML => Some(std::mem::replace(&mut self.seen_html, true)),
             BODY => Some(std::mem::replace(&mut self.seen_body, true)),
@@ -1136,11 +1507,11 @@ impl Model {
                 MATH => self.foreign_id(Ns::Math, name),
                 _ => id,
             };
-            self.dropped[dropped as usize] += 1;
+            self.add_dropped(dropped);
             return Keep::Drop;
         }
-        if f & FORMATTING != 0 && self.formatting_full(id, tag.attrs_key()) {
-            self.dropped[id as usize] += 1;
+        if f & FORMATTING != 0 && self.formatting_full(id, tag, src, &mut key) {
+            self.add_dropped(id);
             return Keep::Drop;
         }
         if breaking_out {
@@ -1264,7 +1635,7 @@ impl Model {
             self.reconstruct();
         }
         if f & FORMATTING != 0 {
-            let serial = self.activate(id, tag.attrs_key());
+            let serial = self.activate(id, tag, src, &mut key);
             self.push(id, f, serial);
             return Keep::Keep;
         }
@@ -1338,7 +1709,7 @@ impl Model {
                     }
                 }
                 for part in implied {
-                    self.push(part, self.name_flags[part as usize], NONE);
+                    self.push(part, self.flags(part), NONE);
                 }
                 let keep = self.open(id, f);
                 if id != TR && keep == Keep::Keep {
@@ -1398,8 +1769,7 @@ impl Model {
             let mut nearest = None;
             for ns in [Ns::Svg, Ns::Math] {
                 let fid = self.foreign_id(ns, name);
-                if self.dropped[fid as usize] > 0 {
-                    self.dropped[fid as usize] -= 1;
+                if self.take_dropped(fid) {
                     return Keep::Drop;
                 }
                 nearest = nearest.max(self.last(fid));
@@ -1413,9 +1783,8 @@ impl Model {
             }
             if name == "p" || name == "br" {
                 if let Some(id) = self.lookup(name)
-                    && self.dropped[id as usize] > 0
+                    && self.take_dropped(id)
                 {
-                    self.dropped[id as usize] -= 1;
                     return Keep::Drop;
                 }
                 while self.in_foreign() {
@@ -1427,11 +1796,10 @@ impl Model {
             // Never opened, so it closes nothing.
             return Keep::Keep;
         };
-        if self.dropped[id as usize] > 0 {
-            self.dropped[id as usize] -= 1;
+        if self.take_dropped(id) {
             return Keep::Drop;
         }
-        let f = self.name_flags[id as usize];
+        let f = self.flags(id);
         match id {
             P => {
                 self.close_p();
@@ -1515,6 +1883,84 @@ mod tests {
             }
         }
         deepest
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_as_a_plain_search_does() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for extra in [None, Some(at + 1), Some(at + 9)] {
+                    let mut hay = vec![b'a'; len];
+                    if at < len {
+                        hay[at] = b'<';
+                    }
+                    if let Some(e) = extra.filter(|&e| e < len) {
+                        hay[e] = b'<';
+                    }
+                    // Bytes next to '<' that borrow in the word arithmetic.
+                    if at > 0 && at - 1 < len {
+                        hay[at - 1] = b'=';
+                    }
+                    assert_eq!(
+                        find_byte(b'<', &hay),
+                        hay.iter().position(|&c| c == b'<'),
+                        "{len} {at}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_looked_up_without_hashing_have_their_places_as_ids() {
+        for (i, n) in STATIC.iter().enumerate() {
+            assert_eq!(static_id(n), Some(i as u32), "{n}");
+        }
+        for (i, n) in FOREIGN.iter().enumerate() {
+            assert_eq!(foreign_index(n), Some(i as u32), "{n}");
+        }
+        let named = [
+            (P, "p"),
+            (LI, "li"),
+            (DD, "dd"),
+            (DT, "dt"),
+            (BUTTON, "button"),
+            (OL, "ol"),
+            (UL, "ul"),
+            (TABLE, "table"),
+            (TEMPLATE, "template"),
+            (TD, "td"),
+            (TH, "th"),
+            (TR, "tr"),
+            (TBODY, "tbody"),
+            (THEAD, "thead"),
+            (TFOOT, "tfoot"),
+            (CAPTION, "caption"),
+            (SELECT, "select"),
+            (OPTION, "option"),
+            (OPTGROUP, "optgroup"),
+            (A, "a"),
+            (NOBR, "nobr"),
+            (RUBY, "ruby"),
+            (FORM, "form"),
+            (SVG, "svg"),
+            (MATH, "math"),
+            (RB, "rb"),
+            (COLGROUP, "colgroup"),
+            (HTML, "html"),
+            (BODY, "body"),
+            (HEAD, "head"),
+            (RTC, "rtc"),
+            (RP, "rp"),
+            (RT, "rt"),
+            (COL, "col"),
+        ];
+        for (id, n) in named {
+            assert_eq!(STATIC[id as usize], n);
+        }
+        assert_eq!(static_id("x-y"), None);
+        assert_eq!(static_id("DIV"), None);
+        assert_eq!(foreign_index("div"), None);
     }
 
     #[test]
